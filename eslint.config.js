@@ -1,0 +1,34 @@
+// Lint with type-aware rules: floating and misused promises are the bugs
+// that matter most in a server full of sockets and timers.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '.tap/**', 'bench/results/**', 'test-artifacts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    ignores: ['**/vite.config.ts'],
+    languageOptions: {
+      parserOptions: {
+        project: ['./tsconfig.test.json', './protocol/tsconfig.json', './hub/tsconfig.json', './device-sim/tsconfig.json', './bench/tsconfig.json', './dashboard/tsconfig.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
+      globals: { ...globals.node },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['dashboard/src/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+);

@@ -1,0 +1,111 @@
+/**
+ * Wire types of the HTTP API under /api/ (README "API"). Type-only: the
+ * dashboard and device-sim import them to stay in step with the hub.
+ */
+import type { ErrorCode } from './errors.js';
+import type { CommandSpec, MetricSpec, MetricValue } from './messages.js';
+
+export type PresenceStatus = 'online' | 'offline' | 'unknown';
+export type Transport = 'mqtt' | 'ws';
+
+/** Why presence last changed; kept with each transition. */
+export type PresenceReason =
+  | 'never-connected'
+  | 'connected'
+  | 'disconnected'
+  | 'last-will'
+  | 'connection-lost'
+  | 'heartbeat-timeout'
+  | 'hub-restart'
+  | 'replaced'
+  | 'deleted';
+
+export interface PresenceInfo {
+  status: PresenceStatus;
+  /** Epoch ms of the transition. */
+  since: number;
+  reason: PresenceReason;
+  /** The transport of the current or last connection. */
+  transport: Transport | null;
+}
+
+export interface LatestValue {
+  value: MetricValue;
+  ts: number;
+}
+
+/** What the device declared in its last `hello` [FP-4.1]. */
+export interface Capabilities {
+  kind: string;
+  fw?: string;
+  model?: string;
+  metrics: Record<string, MetricSpec>;
+  commands: Record<string, CommandSpec>;
+  heartbeatSec: number;
+}
+
+export interface DeviceView {
+  id: string;
+  kind: string;
+  name: string;
+  createdAt: number;
+  presence: PresenceInfo;
+  /** Epoch ms the hub last heard from the device, null if never. */
+  lastSeen: number | null;
+  latest: Record<string, LatestValue>;
+  capabilities: Capabilities | null;
+}
+
+export interface ProvisionRequest {
+  id: string;
+  kind: string;
+  name?: string;
+}
+
+/** 201 answer to POST /api/devices; `token` is shown only this once. */
+export interface ProvisionResponse extends DeviceView {
+  token: string;
+}
+
+export interface DeviceListResponse {
+  devices: DeviceView[];
+}
+
+export interface HistoryPoint {
+  /** Start of the bucket, epoch ms. */
+  ts: number;
+  avg: number;
+  min: number;
+  max: number;
+  count: number;
+}
+
+export interface HistorySeries {
+  metric: string;
+  points: HistoryPoint[];
+}
+
+export interface HistoryResponse {
+  deviceId: string;
+  from: number;
+  to: number;
+  /** Width of each bucket in ms; 0 when the points are raw samples. */
+  bucketMs: number;
+  series: HistorySeries[];
+}
+
+/** Body of every API error response. */
+export interface ApiErrorBody {
+  error: ErrorCode;
+  code: number;
+  message: string;
+}
+
+export interface HealthResponse {
+  status: 'ok' | 'degraded';
+  uptimeSec: number;
+  version: string;
+  store: { kind: string; ok: boolean };
+  devices: { total: number; online: number };
+  connections: { mqtt: number; ws: number; dashboards: number };
+}

@@ -1,0 +1,45 @@
+/**
+ * Wire types of the dashboard socket `/ws/dashboard`: JSON text frames, one
+ * request/response envelope with an echoed `id`, and server pushes of only
+ * what the client subscribed to.
+ */
+import type { ErrorCode } from './errors.js';
+import type { DeviceView, PresenceInfo } from './api.js';
+import type { MetricValue } from './messages.js';
+
+export type DashboardEventKind = 'telemetry' | 'presence' | 'device';
+export const DASHBOARD_EVENT_KINDS: readonly DashboardEventKind[] = ['telemetry', 'presence', 'device'];
+
+/** Subprotocol the dashboard socket speaks; a `bearer.{token}` entry may ride beside it. */
+export const DASHBOARD_SUBPROTOCOL = 'iot-hub.v1';
+
+export type DashboardRequest =
+  | {
+      id: number | string;
+      op: 'subscribe';
+      /** Device ids, or "*" for every device (including ones added later). */
+      devices: string[] | '*';
+      /** Event kinds wanted; all when absent. */
+      events?: DashboardEventKind[];
+    }
+  | { id: number | string; op: 'unsubscribe'; devices: string[] | '*' }
+  | { id: number | string; op: 'ping' };
+
+export type DashboardResponse =
+  | { id: number | string | null; status: 'ok'; data?: unknown }
+  | { id: number | string | null; status: 'error'; error: ErrorCode; message: string };
+
+/** `data` of a successful subscribe: the current view of the subscribed devices. */
+export interface SubscribeResult {
+  devices: DeviceView[];
+}
+
+export type DashboardEvent =
+  | { event: 'telemetry'; deviceId: string; ts: number; metrics: Record<string, MetricValue> }
+  | { event: 'presence'; deviceId: string; presence: PresenceInfo; lastSeen: number | null }
+  | { event: 'device'; action: 'added' | 'updated'; device: DeviceView }
+  | { event: 'device'; action: 'removed'; deviceId: string }
+  /** The socket fell behind and events were dropped: re-subscribe to resync. */
+  | { event: 'overflow'; dropped: number };
+
+export type DashboardServerFrame = DashboardResponse | DashboardEvent;
