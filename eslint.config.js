@@ -28,6 +28,16 @@ export default tseslint.config(
     },
   },
   {
+    // tap queues subtests itself: `t.test(...)` need not be awaited.
+    files: ['**/test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafePromises: [{ from: 'package', name: 'PromiseWithSubtest', package: '@tapjs/core' }] },
+      ],
+    },
+  },
+  {
     files: ['dashboard/src/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },
