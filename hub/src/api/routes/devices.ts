@@ -1,0 +1,54 @@
+/** Device resources: provision, list, read, delete. */
+import { DEVICE_ID_PATTERN, NAME_PATTERN, ProtocolError, type DeviceListResponse, type ProvisionRequest, type ProvisionResponse } from '@iot-hub/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../app.js';
+
+const provisionSchema = {
+  body: {
+    type: 'object',
+    required: ['id', 'kind'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string', pattern: DEVICE_ID_PATTERN },
+      kind: { type: 'string', pattern: NAME_PATTERN },
+      name: { type: 'string', minLength: 1, maxLength: 128 },
+    },
+  },
+} as const;
+
+export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { registry, gateway } = deps;
+
+  app.post<{ Body: ProvisionRequest }>('/api/devices', { schema: provisionSchema }, async (request, reply) => {
+    const { entry, token } = await registry.provision(request.body);
+    const body: ProvisionResponse = { ...registry.view(entry), token };
+    void reply.status(201).header('location', `/api/devices/${encodeURIComponent(entry.record.id)}`);
+    return body;
+  });
+
+  app.get<{ Querystring: { kind?: string; status?: string } }>('/api/devices', async (request) => {
+    const { kind, status } = request.query;
+    const devices: DeviceListResponse['devices'] = [];
+    for (const entry of registry.all()) {
+      if (kind !== undefined && entry.record.kind !== kind) continue;
+      if (status !== undefined && entry.presence.status !== status) continue;
+      devices.push(registry.view(entry));
+    }
+    return { devices } satisfies DeviceListResponse;
+  });
+
+  app.get<{ Params: { id: string } }>('/api/devices/:id', async (request) => {
+    const entry = registry.get(request.params.id);
+    if (!entry) throw new ProtocolError('not_found', `no device ${JSON.stringify(request.params.id)}`);
+    return registry.view(entry);
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/devices/:id', async (request, reply) => {
+    const { id } = request.params;
+    if (!registry.get(id)) throw new ProtocolError('not_found', `no device ${JSON.stringify(id)}`);
+    await registry.remove(id);
+    // A deleted device is cut off at once; its token no longer authenticates.
+    gateway.disconnect(id, 'deleted');
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,46 @@
+/** History of a device's metrics, downsampled on the server to at most maxPoints buckets. */
+import { ProtocolError, type HistoryResponse } from '@iot-hub/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../app.js';
+
+const DEFAULT_RANGE_MS = 3600_000;
+const DEFAULT_MAX_POINTS = 1000;
+const MAX_MAX_POINTS = 10_000;
+
+interface HistoryQuerystring {
+  metric?: string | string[];
+  from?: string;
+  to?: string;
+  maxPoints?: string;
+}
+
+/** Epoch ms or ISO 8601. */
+export function parseTime(raw: string, name: string): number {
+  if (/^-?\d+$/.test(raw)) return Number(raw);
+  const ms = Date.parse(raw);
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(raw)) {
+    throw new ProtocolError('bad_request', `${name} must be epoch milliseconds or an ISO 8601 date, got ${JSON.stringify(raw)}`);
+  }
+  return ms;
+}
+
+export function telemetryRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get<{ Params: { id: string }; Querystring: HistoryQuerystring }>('/api/devices/:id/telemetry', async (request) => {
+    const { id } = request.params;
+    if (!deps.registry.get(id)) throw new ProtocolError('not_found', `no device ${JSON.stringify(id)}`);
+    const q = request.query;
+    const to = q.to === undefined ? Date.now() : parseTime(q.to, 'to');
+    const from = q.from === undefined ? to - DEFAULT_RANGE_MS : parseTime(q.from, 'from');
+    if (from > to) throw new ProtocolError('bad_request', `from (${from}) is after to (${to})`);
+    let maxPoints = DEFAULT_MAX_POINTS;
+    if (q.maxPoints !== undefined) {
+      if (!/^\d+$/.test(q.maxPoints) || Number(q.maxPoints) < 1 || Number(q.maxPoints) > MAX_MAX_POINTS) {
+        throw new ProtocolError('bad_request', `maxPoints must be an integer 1..${MAX_MAX_POINTS}, got ${JSON.stringify(q.maxPoints)}`);
+      }
+      maxPoints = Number(q.maxPoints);
+    }
+    const metrics = q.metric === undefined ? null : (Array.isArray(q.metric) ? q.metric : [q.metric]).flatMap((m) => m.split(',')).filter((m) => m !== '');
+    const result = await deps.store.history({ deviceId: id, metrics, from, to, maxPoints });
+    return { deviceId: id, from, to, bucketMs: result.bucketMs, series: result.series } satisfies HistoryResponse;
+  });
+}

@@ -1,0 +1,128 @@
+/**
+ * Every hub setting in one table: flag, env var, default, parser, help. The
+ * config loader, `--help` and the README's configuration table come from it.
+ */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type StoreKind = 'sqlite' | 'influx';
+
+export interface HubConfig {
+  host: string;
+  httpPort: number;
+  mqttPort: number;
+  dataDir: string;
+  store: StoreKind;
+  influxUrl: string | null;
+  adminToken: string | null;
+  logLevel: LogLevel;
+  /** Directory of the built dashboard; null serves no static files. */
+  dashboardDir: string | null;
+  /** Largest device message in bytes, on MQTT and on the device WebSocket. */
+  maxPayloadBytes: number;
+  /** Origins allowed to open the dashboard socket besides the hub's own. */
+  allowedOrigins: string[];
+}
+
+/** Thrown for a bad setting; main prints `message` as one line and exits 2. */
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    detail: string,
+  ) {
+    super(`invalid configuration: ${setting}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Parser<T> = (raw: string) => T;
+
+export interface Setting<K extends keyof HubConfig = keyof HubConfig> {
+  key: K;
+  flag: string;
+  env: string;
+  help: string;
+  /** Default as the user would type it; null = unset. */
+  default: string | null;
+  parse: Parser<HubConfig[K]>;
+}
+
+const port: Parser<number> = (raw) => {
+  if (!/^\d+$/.test(raw)) throw new Error(`expected a port number 0-65535, got ${JSON.stringify(raw)}`);
+  const n = Number(raw);
+  if (n > 65535) throw new Error(`expected a port number 0-65535, got ${n}`);
+  return n;
+};
+
+const nonEmpty: Parser<string> = (raw) => {
+  if (raw.trim() === '') throw new Error('must not be empty');
+  return raw;
+};
+
+const oneOf =
+  <T extends string>(values: readonly T[]): Parser<T> =>
+  (raw) => {
+    if (!values.includes(raw as T)) throw new Error(`expected one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+    return raw as T;
+  };
+
+const influxUrl: Parser<string> = (raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`not a URL: ${JSON.stringify(raw)} (expected http://[user:pass@]host:8086/database)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`expected an http:// or https:// URL, got ${url.protocol}`);
+  }
+  if (url.pathname.replace(/^\/+|\/+$/g, '') === '') {
+    throw new Error('the URL must name the database in its path, e.g. http://localhost:8086/telemetry');
+  }
+  return raw;
+};
+
+const adminToken: Parser<string> = (raw) => {
+  if (raw.length < 16) throw new Error('must be at least 16 characters');
+  if (!/^[\x21-\x7e]+$/.test(raw)) throw new Error('must be printable ASCII without spaces');
+  return raw;
+};
+
+const bytes: Parser<number> = (raw) => {
+  if (!/^\d+$/.test(raw)) throw new Error(`expected a number of bytes, got ${JSON.stringify(raw)}`);
+  const n = Number(raw);
+  if (n < 256 || n > 16 * 1024 * 1024) throw new Error(`expected 256..16777216 bytes, got ${n}`);
+  return n;
+};
+
+const origins: Parser<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '')
+    .map((o) => {
+      let url: URL;
+      try {
+        url = new URL(o);
+      } catch {
+        throw new Error(`not an origin: ${JSON.stringify(o)} (expected e.g. https://hub.example.com)`);
+      }
+      return url.origin;
+    });
+
+function setting<K extends keyof HubConfig>(s: Setting<K>): Setting<K> {
+  return s;
+}
+
+export const SETTINGS = [
+  setting({ key: 'host', flag: 'host', env: 'HUB_HOST', default: '127.0.0.1', parse: nonEmpty, help: 'address to listen on (0.0.0.0 for every interface)' }),
+  setting({ key: 'httpPort', flag: 'http-port', env: 'HUB_HTTP_PORT', default: '8080', parse: port, help: 'HTTP port: API, dashboard, device and dashboard WebSockets (0 = pick a free one)' }),
+  setting({ key: 'mqttPort', flag: 'mqtt-port', env: 'HUB_MQTT_PORT', default: '1883', parse: port, help: 'MQTT port of the embedded broker (0 = pick a free one)' }),
+  setting({ key: 'dataDir', flag: 'data-dir', env: 'HUB_DATA_DIR', default: './data', parse: nonEmpty, help: 'directory for the registry, the SQLite telemetry store and the admin token hash' }),
+  setting({ key: 'store', flag: 'store', env: 'HUB_STORE', default: 'sqlite', parse: oneOf(['sqlite', 'influx'] as const), help: 'telemetry store: sqlite (embedded) or influx' }),
+  setting({ key: 'influxUrl', flag: 'influx-url', env: 'HUB_INFLUX_URL', default: null, parse: influxUrl, help: 'InfluxDB 1.x URL with the database as path: http://[user:pass@]host:8086/db' }),
+  setting({ key: 'adminToken', flag: 'admin-token', env: 'HUB_ADMIN_TOKEN', default: null, parse: adminToken, help: 'admin bearer token for the API and dashboard; generated at first start and printed once when unset' }),
+  setting({ key: 'logLevel', flag: 'log-level', env: 'HUB_LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), help: 'log level' }),
+  setting({ key: 'dashboardDir', flag: 'dashboard-dir', env: 'HUB_DASHBOARD_DIR', default: null, parse: nonEmpty, help: 'directory of the built dashboard (default: dashboard/dist of this install)' }),
+  setting({ key: 'maxPayloadBytes', flag: 'max-payload-bytes', env: 'HUB_MAX_PAYLOAD_BYTES', default: '65536', parse: bytes, help: 'largest device message accepted, MQTT and WebSocket' }),
+  setting({ key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUB_ALLOWED_ORIGINS', default: '', parse: origins, help: 'comma-separated extra origins allowed to open the dashboard socket' }),
+] as const;

@@ -1,0 +1,82 @@
+/**
+ * The core's door for devices: transports authenticate through it and open a
+ * session per connection. It keeps one session per device (a newer
+ * connection replaces the older one) and closes devices that went silent
+ * past their declared heartbeat [FP-6].
+ */
+import { HEARTBEAT_GRACE_FACTOR, type Transport } from '@iot-hub/protocol';
+import type { DeviceEntry, Registry } from '../registry/registry.js';
+import type { CloseReason, DeviceLink } from './device-link.js';
+import { DeviceSession, type SessionDeps } from './device-session.js';
+
+const PRESENCE_SWEEP_MS = 1_000;
+
+export class DeviceGateway {
+  private readonly sessions = new Map<string, DeviceSession>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: SessionDeps) {}
+
+  private get registry(): Registry {
+    return this.deps.registry;
+  }
+
+  start(): void {
+    this.sweepTimer = setInterval(() => this.sweep(Date.now()), PRESENCE_SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Closes every device connection; transports end the sessions as sockets close. */
+  stop(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    for (const session of this.sessions.values()) session.close('shutdown');
+  }
+
+  authenticate(deviceId: string, token: string): DeviceEntry | null {
+    return this.registry.authenticate(deviceId, token);
+  }
+
+  /** Starts a session for an authenticated device, replacing its previous connection. */
+  open(entry: DeviceEntry, link: DeviceLink): DeviceSession {
+    const id = entry.record.id;
+    const previous = this.sessions.get(id);
+    const session = new DeviceSession(entry, link, this.deps, (s) => {
+      if (this.sessions.get(id) === s) this.sessions.delete(id);
+    });
+    this.sessions.set(id, session);
+    if (previous && !previous.isEnded) {
+      previous.replaced = true;
+      previous.close('replaced');
+    }
+    this.registry.setPresence(entry, 'online', 'connected', link.transport);
+    return session;
+  }
+
+  session(deviceId: string): DeviceSession | undefined {
+    return this.sessions.get(deviceId);
+  }
+
+  countByTransport(): Record<Transport, number> {
+    const counts: Record<Transport, number> = { mqtt: 0, ws: 0 };
+    for (const s of this.sessions.values()) counts[s.link.transport] += 1;
+    return counts;
+  }
+
+  /** Cuts a device off, e.g. when it is deleted. */
+  disconnect(deviceId: string, reason: CloseReason): void {
+    this.sessions.get(deviceId)?.close(reason);
+  }
+
+  private sweep(now: number): void {
+    for (const session of this.sessions.values()) {
+      const { entry } = session;
+      const deadline = (entry.lastSeen ?? 0) + HEARTBEAT_GRACE_FACTOR * this.registry.heartbeatSec(entry) * 1000;
+      if (now > deadline) {
+        this.deps.log.info({ deviceId: session.deviceId, lastSeen: entry.lastSeen }, 'device missed its heartbeat deadline');
+        session.end({ clean: false, reason: 'heartbeat-timeout' });
+        session.close('heartbeat-timeout');
+      }
+    }
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * How the core reaches a connected device without knowing its transport.
+ * The MQTT adapter and the WebSocket adapter each implement it.
+ */
+import type { HubMessage, Transport } from '@iot-hub/protocol';
+
+export type CloseReason = 'replaced' | 'heartbeat-timeout' | 'too-many-errors' | 'deleted' | 'shutdown';
+
+export interface DeviceLink {
+  readonly transport: Transport;
+  /** Sends a hub → device message (error, ack, command, desired). Never throws. */
+  send(message: HubMessage): void;
+  /** Closes the connection; the adapter then reports the end of the session. */
+  close(reason: CloseReason): void;
+}

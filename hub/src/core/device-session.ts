@@ -1,0 +1,189 @@
+/**
+ * One connected device, whatever its transport: turns its messages into
+ * registry updates and telemetry, tracks seq for duplicates and gaps, counts
+ * its protocol errors and disconnects it past the limit [FP-8].
+ */
+import {
+  MAX_ERRORS_BEFORE_DISCONNECT,
+  MAX_TS_FUTURE_MS,
+  MAX_TS_PAST_MS,
+  ProtocolError,
+  type DeviceMessage,
+  type ErrorMessage,
+  type MetricValue,
+  type PresenceReason,
+  type TelemetryMessage,
+  type TelemetrySample,
+} from '@iot-hub/protocol';
+import type { Logger } from 'pino';
+import type { DeviceEntry, Registry } from '../registry/registry.js';
+import type { TelemetryPipeline } from '../telemetry/pipeline.js';
+import type { TelemetryPoint } from '../telemetry/telemetry-store.js';
+import type { CloseReason, DeviceLink } from './device-link.js';
+import type { EventBus } from './events.js';
+
+/** How many recent seq numbers are remembered to drop duplicates. */
+const SEQ_WINDOW = 1024;
+
+export interface SessionDeps {
+  registry: Registry;
+  pipeline: TelemetryPipeline;
+  events: EventBus;
+  log: Logger;
+}
+
+export class DeviceSession {
+  readonly deviceId: string;
+  private strikes = 0;
+  private ended = false;
+  /** Set when the device announced `offline` (its last will) before the connection ended. */
+  private announcedOffline = false;
+  /** Set by the gateway when a newer connection of the same device took over. */
+  replaced = false;
+  private lastSeq = -1;
+  private readonly recentSeqs = new Set<number>();
+  private readonly seqOrder: number[] = [];
+
+  constructor(
+    readonly entry: DeviceEntry,
+    readonly link: DeviceLink,
+    private readonly deps: SessionDeps,
+    private readonly onEnd: (session: DeviceSession) => void,
+  ) {
+    this.deviceId = entry.record.id;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * Applies one decoded message. Resolves when its effects are durable, so
+   * the transport may acknowledge it; rejects with a ProtocolError.
+   */
+  handle(msg: DeviceMessage, now = Date.now()): Promise<void> {
+    const { registry } = this.deps;
+    if (registry.get(this.deviceId) !== this.entry) {
+      return Promise.reject(new ProtocolError('unauthorized', 'this device was deleted'));
+    }
+    this.entry.stats.messages += 1;
+    registry.touch(this.entry, now);
+    switch (msg.type) {
+      case 'telemetry':
+        return this.telemetry(msg, now);
+      case 'hello':
+        this.resetSeq();
+        return registry.setCapabilities(this.entry, msg);
+      case 'status':
+        // Presence follows the connection; an `offline` status is the device's
+        // last will and names the reason when the connection then ends [FP-6].
+        if (msg.status === 'offline') this.announcedOffline = true;
+        return Promise.resolve();
+      case 'state':
+      case 'result':
+        // Reported state and command results are completed by the commands issue.
+        this.deps.log.debug({ deviceId: this.deviceId, type: msg.type }, 'message accepted, not yet used');
+        return Promise.resolve();
+      case 'ping':
+        return Promise.resolve();
+      case 'auth':
+        return Promise.reject(new ProtocolError('invalid_message', 'already authenticated'));
+    }
+  }
+
+  private telemetry(msg: TelemetryMessage, now: number): Promise<void> {
+    const samples: TelemetrySample[] = msg.samples ?? [{ ts: msg.ts, seq: msg.seq, metrics: msg.metrics ?? {} }];
+    for (const s of samples) {
+      if (s.ts !== undefined && (s.ts > now + MAX_TS_FUTURE_MS || s.ts < now - MAX_TS_PAST_MS)) {
+        return Promise.reject(new ProtocolError('bad_timestamp', `ts ${s.ts} is ${s.ts > now ? 'ahead of' : 'behind'} the hub clock by ${Math.abs(s.ts - now)} ms`));
+      }
+    }
+    const points: TelemetryPoint[] = [];
+    const accepted: { ts: number; metrics: Record<string, MetricValue> }[] = [];
+    for (const s of samples) {
+      if (s.seq !== undefined && this.isDuplicate(s.seq)) {
+        this.entry.stats.duplicates += 1;
+        continue;
+      }
+      const ts = s.ts ?? this.stamp(now);
+      for (const [metric, value] of Object.entries(s.metrics)) {
+        points.push({ deviceId: this.deviceId, metric, ts, value: typeof value === 'boolean' ? (value ? 1 : 0) : value });
+      }
+      accepted.push({ ts, metrics: s.metrics });
+    }
+    if (points.length === 0) return Promise.resolve();
+    return this.deps.pipeline.append(points).then(() => {
+      for (const a of accepted) {
+        this.deps.registry.recordLatest(this.entry, a.ts, a.metrics);
+        this.deps.events.emit('telemetry', { deviceId: this.deviceId, ts: a.ts, metrics: a.metrics });
+      }
+    });
+  }
+
+  /** Hub timestamps of one device strictly increase, so two readings never share a series timestamp. */
+  private stamp(now: number): number {
+    const ts = Math.max(now, this.entry.lastStampTs + 1);
+    this.entry.lastStampTs = ts;
+    return ts;
+  }
+
+  private isDuplicate(seq: number): boolean {
+    if (this.recentSeqs.has(seq)) return true;
+    if (this.lastSeq >= 0 && seq > this.lastSeq + 1) this.entry.stats.seqGaps += seq - this.lastSeq - 1;
+    if (seq > this.lastSeq) this.lastSeq = seq;
+    this.recentSeqs.add(seq);
+    this.seqOrder.push(seq);
+    if (this.seqOrder.length > SEQ_WINDOW) this.recentSeqs.delete(this.seqOrder.shift() as number);
+    return false;
+  }
+
+  /** A device restarts its seq at boot; it says hello then. */
+  private resetSeq(): void {
+    this.lastSeq = -1;
+    this.recentSeqs.clear();
+    this.seqOrder.length = 0;
+  }
+
+  /**
+   * The one funnel for this device's protocol errors: logged, counted, sent
+   * to the device, and past the limit the connection is closed [FP-8].
+   */
+  fail(err: unknown, context: { ref?: string | number; topic?: string } = {}): void {
+    const error = err instanceof ProtocolError ? err : new ProtocolError('internal_error');
+    if (!(err instanceof ProtocolError)) this.deps.log.error({ err, deviceId: this.deviceId }, 'unexpected error handling a device message');
+    const message: ErrorMessage = { v: 1, type: 'error', code: error.status, error: error.error, message: error.message };
+    if (context.ref !== undefined) message.ref = context.ref;
+    if (context.topic !== undefined) message.topic = context.topic;
+    this.deps.log.warn({ deviceId: this.deviceId, transport: this.link.transport, error: error.error, detail: error.message, ...context }, 'device protocol error');
+    this.link.send(message);
+    // Storage trouble is the hub's, not the device's: it does not count.
+    if (error.status >= 500) return;
+    this.entry.stats.errors += 1;
+    this.strikes += 1;
+    if (this.strikes >= MAX_ERRORS_BEFORE_DISCONNECT) {
+      this.link.send({ v: 1, type: 'error', code: 429, error: 'too_many_errors', message: 'too many protocol errors: disconnecting' });
+      this.close('too-many-errors');
+    }
+  }
+
+  close(reason: CloseReason): void {
+    this.link.close(reason);
+  }
+
+  /**
+   * Called by the transport exactly when the connection is gone. `clean` is
+   * an orderly goodbye (MQTT DISCONNECT, WS close by the device).
+   */
+  end(how: { clean: boolean; reason?: PresenceReason }): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd(this);
+    if (this.replaced || this.deps.registry.get(this.deviceId) !== this.entry) return;
+    const reason: PresenceReason = how.reason ?? (how.clean ? 'disconnected' : this.announcedOffline ? 'last-will' : 'connection-lost');
+    this.deps.registry.setPresence(this.entry, 'offline', reason, this.link.transport);
+  }
+
+  markLastWill(): void {
+    this.announcedOffline = true;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The composition root: wires config into the parts and starts and stops
+ * them in order. buildHub() listens on nothing; start() does, so tests and
+ * main.ts decide when. Parts start in dependency order and stop in reverse.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { HealthResponse } from '@iot-hub/protocol';
+import type { Logger } from 'pino';
+import { buildApi } from './api/app.js';
+import { loadAdminAuth, type AdminAuth } from './auth/admin-token.js';
+import type { HubConfig } from './config/settings.js';
+import { DeviceGateway } from './core/device-gateway.js';
+import { EventBus } from './core/events.js';
+import { DashboardEndpoint } from './live/dashboard-endpoint.js';
+import { createLogger } from './log.js';
+import { Registry } from './registry/registry.js';
+import { SqliteRegistryStore } from './registry/sqlite-registry-store.js';
+import { TelemetryPipeline } from './telemetry/pipeline.js';
+import { SqliteTelemetryStore } from './telemetry/sqlite-telemetry-store.js';
+import { MqttTransport } from './transports/mqtt/mqtt-transport.js';
+import { WsDeviceEndpoint } from './transports/ws/ws-device-endpoint.js';
+
+export const HUB_VERSION = '0.1.0';
+
+export interface Hub {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Bound ports, known after start() (useful with port 0). */
+  readonly httpPort: number;
+  readonly mqttPort: number;
+  /** The admin token generated at this start, if any: print it once. */
+  readonly generatedAdminToken: string | null;
+  readonly log: Logger;
+}
+
+export interface HubDeps {
+  log?: Logger;
+}
+
+/** dashboard/dist of this install: hub/dist/hub.js → ../../dashboard/dist. */
+export function defaultDashboardDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dashboard', 'dist');
+}
+
+export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
+  const log = deps.log ?? createLogger(config.logLevel);
+  const dataDir = resolve(config.dataDir);
+  const events = new EventBus();
+  const telemetryStore = new SqliteTelemetryStore({ file: join(dataDir, 'telemetry.db') });
+  const registryStore = new SqliteRegistryStore(join(dataDir, 'registry.db'));
+  const registry = new Registry(registryStore, telemetryStore, events, log.child({ part: 'registry' }));
+  const pipeline = new TelemetryPipeline(telemetryStore, log.child({ part: 'telemetry' }));
+  const gateway = new DeviceGateway({ registry, pipeline, events, log: log.child({ part: 'devices' }) });
+  const mqtt = new MqttTransport({ host: config.host, port: config.mqttPort, maxPayloadBytes: config.maxPayloadBytes, gateway, log: log.child({ part: 'mqtt' }) });
+  const wsDevices = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, gateway, log: log.child({ part: 'ws-device' }) });
+
+  // The admin token is read from the data dir at start(); until then nothing verifies.
+  let adminAuth: AdminAuth = { verify: () => false, generatedToken: null };
+  const delegatingAuth: AdminAuth = {
+    verify: (token) => adminAuth.verify(token),
+    get generatedToken() {
+      return adminAuth.generatedToken;
+    },
+  };
+  const dashboards = new DashboardEndpoint({ registry, events, adminAuth: delegatingAuth, allowedOrigins: config.allowedOrigins, log: log.child({ part: 'dashboard' }) });
+  const startedAt = Date.now();
+
+  const health = (): HealthResponse => {
+    const conns = gateway.countByTransport();
+    return {
+      status: 'ok',
+      uptimeSec: Math.round((Date.now() - startedAt) / 1000),
+      version: HUB_VERSION,
+      store: { kind: telemetryStore.kind, ok: true },
+      devices: { total: registry.size, online: registry.countOnline() },
+      connections: { mqtt: conns.mqtt, ws: conns.ws, dashboards: dashboards.connectionCount },
+    };
+  };
+  const api = buildApi({
+    registry,
+    gateway,
+    store: telemetryStore,
+    adminAuth: delegatingAuth,
+    dashboardDir: config.dashboardDir ?? defaultDashboardDir(),
+    health,
+    log: log.child({ part: 'http' }),
+  });
+  api.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/ws/device') return wsDevices.handleUpgrade(req, socket, head);
+    if (path === '/ws/dashboard') return dashboards.handleUpgrade(req, socket, head);
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+
+  let httpPort = -1;
+  let mqttPort = -1;
+  let started = false;
+
+  return {
+    log,
+    get httpPort() {
+      return httpPort;
+    },
+    get mqttPort() {
+      return mqttPort;
+    },
+    get generatedAdminToken() {
+      return adminAuth.generatedToken;
+    },
+
+    async start() {
+      mkdirSync(dataDir, { recursive: true });
+      adminAuth = loadAdminAuth(dataDir, config.adminToken);
+      await telemetryStore.open();
+      await registryStore.open();
+      await registry.start();
+      gateway.start();
+      mqttPort = await mqtt.start();
+      wsDevices.start();
+      dashboards.start();
+      await api.listen({ host: config.host, port: config.httpPort });
+      httpPort = (api.server.address() as AddressInfo).port;
+      started = true;
+      log.info({ httpPort, mqttPort, host: config.host, dataDir, store: telemetryStore.kind, devices: registry.size }, 'hub listening');
+    },
+
+    async stop() {
+      if (!started) return;
+      started = false;
+      log.info('hub stopping: no new connections, flushing telemetry');
+      mqtt.stopAccepting();
+      // Acknowledge what is in flight before connections close (invariant 1).
+      await pipeline.stop();
+      await dashboards.stop();
+      await wsDevices.stop();
+      gateway.stop();
+      await mqtt.stop();
+      await api.close();
+      await registry.stop();
+      await registryStore.close();
+      await telemetryStore.close();
+      log.info('hub stopped');
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export { buildHub, defaultDashboardDir, HUB_VERSION, type Hub, type HubDeps } from './hub.js';
+export { loadConfig, helpText } from './config/load-config.js';
+export { ConfigError, SETTINGS, type HubConfig } from './config/settings.js';
+export { createLogger } from './log.js';

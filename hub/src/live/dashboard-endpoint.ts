@@ -1,0 +1,239 @@
+/**
+ * The dashboard socket at /ws/dashboard: authenticated and origin-checked at
+ * the HTTP upgrade, one request/response envelope with an echoed id, and
+ * server pushes of only what each client subscribed to. A client that reads
+ * too slowly gets telemetry dropped (then an `overflow` event telling it to
+ * resync), and is cut off past a hard cap, so it never holds anyone else up
+ * (design invariant 5).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import {
+  DASHBOARD_EVENT_KINDS,
+  DASHBOARD_SUBPROTOCOL,
+  ProtocolError,
+  type DashboardEvent,
+  type DashboardEventKind,
+  type DashboardRequest,
+  type DashboardResponse,
+  type SubscribeResult,
+} from '@iot-hub/protocol';
+import type { Logger } from 'pino';
+import { bearerToken, type AdminAuth } from '../auth/admin-token.js';
+import type { EventBus } from '../core/events.js';
+import type { Registry } from '../registry/registry.js';
+
+/** Above this many buffered bytes telemetry for the client is dropped. */
+const SOFT_BUFFER_BYTES = 1024 * 1024;
+/** Above this the client is disconnected. */
+const HARD_BUFFER_BYTES = 8 * 1024 * 1024;
+const MAX_REQUEST_BYTES = 64 * 1024;
+const HEARTBEAT_MS = 30_000;
+
+interface Subscriber {
+  ws: WebSocket;
+  devices: Set<string> | '*';
+  events: Set<DashboardEventKind>;
+  dropped: number;
+  alive: boolean;
+}
+
+export interface DashboardEndpointOptions {
+  registry: Registry;
+  events: EventBus;
+  adminAuth: AdminAuth;
+  allowedOrigins: readonly string[];
+  log: Logger;
+}
+
+export class DashboardEndpoint {
+  private readonly wss: WebSocketServer;
+  private readonly subscribers = new Map<WebSocket, Subscriber>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  readonly counters = { refusedUpgrades: 0, droppedEvents: 0, slowDisconnects: 0 };
+
+  constructor(private readonly options: DashboardEndpointOptions) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_REQUEST_BYTES,
+      handleProtocols: (protocols) => (protocols.has(DASHBOARD_SUBPROTOCOL) ? DASHBOARD_SUBPROTOCOL : false),
+    });
+  }
+
+  get connectionCount(): number {
+    return this.subscribers.size;
+  }
+
+  start(): void {
+    const { events } = this.options;
+    events.on(this, 'telemetry', (e) => this.push(e.deviceId, 'telemetry', { event: 'telemetry', ...e }));
+    events.on(this, 'presence', (e) => this.push(e.deviceId, 'presence', { event: 'presence', ...e }));
+    events.on(this, 'deviceAdded', (e) => this.push(e.device.id, 'device', { event: 'device', action: 'added', device: e.device }));
+    events.on(this, 'deviceUpdated', (e) => this.push(e.device.id, 'device', { event: 'device', action: 'updated', device: e.device }));
+    events.on(this, 'deviceRemoved', (e) => this.push(e.deviceId, 'device', { event: 'device', action: 'removed', deviceId: e.deviceId }));
+    this.heartbeat = setInterval(() => {
+      for (const sub of this.subscribers.values()) {
+        if (!sub.alive) {
+          sub.ws.terminate();
+          continue;
+        }
+        sub.alive = false;
+        sub.ws.ping();
+      }
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.options.events.removeAllFor(this);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    for (const ws of this.wss.clients) ws.close(1001, 'hub shutting down');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    for (const ws of this.wss.clients) ws.terminate();
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.originAllowed(origin, req.headers.host)) {
+      return this.refuse(socket, req, 403, 'forbidden', `origin ${origin} is not allowed (see --allowed-origins)`);
+    }
+    const token = bearerToken(req.headers.authorization) ?? tokenFromProtocols(req.headers['sec-websocket-protocol']);
+    if (token === null || !this.options.adminAuth.verify(token)) {
+      return this.refuse(socket, req, 401, 'unauthorized', 'a valid admin token is required');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  /** Same origin as the Host the browser reached, or listed in --allowed-origins. */
+  private originAllowed(origin: string, host: string | undefined): boolean {
+    if (this.options.allowedOrigins.includes(origin)) return true;
+    try {
+      return host !== undefined && new URL(origin).host === host;
+    } catch {
+      return false;
+    }
+  }
+
+  private refuse(socket: Duplex, req: IncomingMessage, status: number, error: string, message: string): void {
+    this.counters.refusedUpgrades += 1;
+    this.options.log.warn({ remote: req.socket.remoteAddress, origin: req.headers.origin, status, why: message }, 'dashboard socket refused');
+    const body = JSON.stringify({ error, code: status, message });
+    const reason = status === 403 ? 'Forbidden' : 'Unauthorized';
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+
+  private accept(ws: WebSocket): void {
+    const sub: Subscriber = { ws, devices: new Set(), events: new Set(DASHBOARD_EVENT_KINDS), dropped: 0, alive: true };
+    this.subscribers.set(ws, sub);
+    ws.on('pong', () => (sub.alive = true));
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onRequest(sub, data, isBinary));
+    ws.on('close', () => this.subscribers.delete(ws));
+    ws.on('error', (err) => this.options.log.debug({ err: err.message }, 'dashboard socket error'));
+  }
+
+  private onRequest(sub: Subscriber, data: RawData, isBinary: boolean): void {
+    let id: number | string | null = null;
+    try {
+      if (isBinary) throw new ProtocolError('bad_request', 'send JSON text frames');
+      let request: DashboardRequest;
+      try {
+        request = JSON.parse(data.toString()) as DashboardRequest;
+      } catch {
+        throw new ProtocolError('bad_json');
+      }
+      if (typeof request !== 'object' || request === null) throw new ProtocolError('bad_request', 'a request is a JSON object');
+      if (typeof request.id === 'number' || typeof request.id === 'string') id = request.id;
+      else throw new ProtocolError('bad_request', 'missing "id" (number or string)');
+      this.reply(sub, { id, status: 'ok', data: this.execute(sub, request) });
+    } catch (err) {
+      const e = err instanceof ProtocolError ? err : new ProtocolError('internal_error');
+      this.reply(sub, { id, status: 'error', error: e.error, message: e.message });
+    }
+  }
+
+  private execute(sub: Subscriber, request: DashboardRequest): unknown {
+    switch (request.op) {
+      case 'subscribe': {
+        const devices = parseDevices(request.devices);
+        if (request.events !== undefined) {
+          if (!Array.isArray(request.events) || request.events.some((k) => !DASHBOARD_EVENT_KINDS.includes(k))) {
+            throw new ProtocolError('bad_request', `"events" must be a list of ${DASHBOARD_EVENT_KINDS.join(', ')}`);
+          }
+          sub.events = new Set(request.events);
+        }
+        if (devices === '*') sub.devices = '*';
+        else if (sub.devices !== '*') for (const d of devices) sub.devices.add(d);
+        sub.dropped = 0;
+        const { registry } = this.options;
+        const result: SubscribeResult = { devices: [] };
+        for (const entry of registry.all()) {
+          if (devices === '*' || devices.includes(entry.record.id)) result.devices.push(registry.view(entry));
+        }
+        return result;
+      }
+      case 'unsubscribe': {
+        const devices = parseDevices(request.devices);
+        if (devices === '*') sub.devices = new Set();
+        else if (sub.devices !== '*') for (const d of devices) sub.devices.delete(d);
+        return undefined;
+      }
+      case 'ping':
+        return { ts: Date.now() };
+      default:
+        throw new ProtocolError('bad_request', `unknown op ${JSON.stringify((request as { op?: unknown }).op)}: use subscribe, unsubscribe or ping`);
+    }
+  }
+
+  private reply(sub: Subscriber, response: DashboardResponse): void {
+    if (sub.ws.readyState === sub.ws.OPEN) sub.ws.send(JSON.stringify(response));
+  }
+
+  /** Serialises an event once and sends it to every client that asked for it. */
+  private push(deviceId: string, kind: DashboardEventKind, event: DashboardEvent): void {
+    let frame: string | null = null;
+    for (const sub of this.subscribers.values()) {
+      if (!sub.events.has(kind)) continue;
+      if (sub.devices !== '*' && !sub.devices.has(deviceId)) continue;
+      const ws = sub.ws;
+      if (ws.readyState !== ws.OPEN) continue;
+      const buffered = ws.bufferedAmount;
+      if (buffered > HARD_BUFFER_BYTES) {
+        this.counters.slowDisconnects += 1;
+        this.options.log.warn({ buffered }, 'dashboard socket too slow: disconnected');
+        ws.terminate();
+        continue;
+      }
+      // Presence and device changes are rare and must not be lost; telemetry
+      // is dropped for a lagging client, which then resyncs.
+      if (buffered > SOFT_BUFFER_BYTES && kind === 'telemetry') {
+        sub.dropped += 1;
+        this.counters.droppedEvents += 1;
+        continue;
+      }
+      if (sub.dropped > 0) {
+        ws.send(JSON.stringify({ event: 'overflow', dropped: sub.dropped } satisfies DashboardEvent));
+        sub.dropped = 0;
+      }
+      frame ??= JSON.stringify(event);
+      ws.send(frame);
+    }
+  }
+}
+
+function parseDevices(devices: unknown): string[] | '*' {
+  if (devices === '*') return '*';
+  if (Array.isArray(devices) && devices.every((d) => typeof d === 'string') && devices.length <= 100_000) return devices as string[];
+  throw new ProtocolError('bad_request', '"devices" must be "*" or a list of device ids');
+}
+
+/** Browsers cannot set headers on a WebSocket: the token rides as a `bearer.{token}` subprotocol. */
+function tokenFromProtocols(header: string | undefined): string | null {
+  if (!header) return null;
+  for (const p of header.split(',')) {
+    const value = p.trim();
+    if (value.startsWith('bearer.')) return value.slice('bearer.'.length);
+  }
+  return null;
+}

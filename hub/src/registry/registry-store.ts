@@ -1,0 +1,29 @@
+/**
+ * The storage seam for the device registry. SQLite now; PostgreSQL when
+ * several hubs share one registry (design: scale-out).
+ */
+import type { Capabilities, Transport } from '@iot-hub/protocol';
+
+export interface DeviceRecord {
+  id: string;
+  kind: string;
+  name: string;
+  /** SHA-256 of the device token; the token itself is never stored. */
+  tokenHash: string;
+  createdAt: number;
+  capabilities: Capabilities | null;
+  lastSeen: number | null;
+  lastTransport: Transport | null;
+}
+
+export interface RegistryStore {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  loadAll(): Promise<DeviceRecord[]>;
+  /** Inserts a new device; resolves false when the id exists. */
+  insert(record: DeviceRecord): Promise<boolean>;
+  /** Resolves false when there was no such device. */
+  delete(id: string): Promise<boolean>;
+  saveCapabilities(id: string, capabilities: Capabilities): Promise<void>;
+  saveLastSeen(entries: readonly { id: string; lastSeen: number; transport: Transport | null }[]): Promise<void>;
+}

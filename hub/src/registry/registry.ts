@@ -1,0 +1,214 @@
+/**
+ * The device registry: who exists, their credentials, capabilities, presence,
+ * last seen and latest values. Everything is held in memory (reads are hot:
+ * every connect and every dashboard snapshot); durable facts go to the
+ * RegistryStore, latest values are recovered from the TelemetryStore.
+ */
+import {
+  DEFAULT_HEARTBEAT_SEC,
+  ProtocolError,
+  type Capabilities,
+  type DeviceView,
+  type HelloMessage,
+  type LatestValue,
+  type MetricValue,
+  type PresenceInfo,
+  type PresenceReason,
+  type Transport,
+} from '@iot-hub/protocol';
+import type { Logger } from 'pino';
+import { generateToken, hashToken, tokenMatches } from '../auth/tokens.js';
+import type { EventBus } from '../core/events.js';
+import type { TelemetryStore } from '../telemetry/telemetry-store.js';
+import type { DeviceRecord, RegistryStore } from './registry-store.js';
+
+/** Counters per device since the hub started; shown in the device view. */
+export interface DeviceStats {
+  messages: number;
+  duplicates: number;
+  seqGaps: number;
+  errors: number;
+}
+
+export interface DeviceEntry {
+  record: DeviceRecord;
+  presence: PresenceInfo;
+  lastSeen: number | null;
+  latest: Record<string, LatestValue>;
+  stats: DeviceStats;
+  /** Last timestamp the hub stamped on this device's telemetry (see DeviceSession.stamp). */
+  lastStampTs: number;
+}
+
+const LAST_SEEN_FLUSH_MS = 5_000;
+
+export class Registry {
+  private readonly devices = new Map<string, DeviceEntry>();
+  private readonly dirtyLastSeen = new Set<string>();
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly telemetry: TelemetryStore,
+    private readonly events: EventBus,
+    private readonly log: Logger,
+  ) {}
+
+  /** Loads every device. Presence is `unknown` until each is heard from again. */
+  async start(now = Date.now()): Promise<void> {
+    for (const record of await this.store.loadAll()) {
+      const stored = await this.telemetry.latest(record.id);
+      const latest: Record<string, LatestValue> = {};
+      for (const [metric, v] of Object.entries(stored)) {
+        const isBoolean = record.capabilities?.metrics[metric]?.type === 'boolean';
+        latest[metric] = { ts: v.ts, value: isBoolean ? v.value !== 0 : v.value };
+      }
+      const presence: PresenceInfo =
+        record.lastSeen === null
+          ? { status: 'offline', since: record.createdAt, reason: 'never-connected', transport: null }
+          : { status: 'unknown', since: now, reason: 'hub-restart', transport: record.lastTransport };
+      this.devices.set(record.id, { record, presence, lastSeen: record.lastSeen, latest, stats: newStats(), lastStampTs: 0 });
+    }
+    this.flushTimer = setInterval(() => void this.flushLastSeen(), LAST_SEEN_FLUSH_MS);
+    this.flushTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    await this.flushLastSeen();
+  }
+
+  private async flushLastSeen(): Promise<void> {
+    if (this.dirtyLastSeen.size === 0) return;
+    const entries = [];
+    for (const id of this.dirtyLastSeen) {
+      const d = this.devices.get(id);
+      if (d?.lastSeen != null) entries.push({ id, lastSeen: d.lastSeen, transport: d.presence.transport });
+    }
+    this.dirtyLastSeen.clear();
+    try {
+      await this.store.saveLastSeen(entries);
+    } catch (err) {
+      this.log.error({ err }, 'saving last-seen times failed');
+    }
+  }
+
+  get size(): number {
+    return this.devices.size;
+  }
+
+  get(id: string): DeviceEntry | undefined {
+    return this.devices.get(id);
+  }
+
+  all(): IterableIterator<DeviceEntry> {
+    return this.devices.values();
+  }
+
+  countOnline(): number {
+    let n = 0;
+    for (const d of this.devices.values()) if (d.presence.status === 'online') n += 1;
+    return n;
+  }
+
+  /** Creates a device with a fresh token; the token is returned once and only its hash kept. */
+  async provision(input: { id: string; kind: string; name?: string }, now = Date.now()): Promise<{ entry: DeviceEntry; token: string }> {
+    if (this.devices.has(input.id)) throw new ProtocolError('conflict', `device ${JSON.stringify(input.id)} already exists`);
+    const token = generateToken();
+    const record: DeviceRecord = {
+      id: input.id,
+      kind: input.kind,
+      name: input.name ?? input.id,
+      tokenHash: hashToken(token),
+      createdAt: now,
+      capabilities: null,
+      lastSeen: null,
+      lastTransport: null,
+    };
+    if (!(await this.store.insert(record))) throw new ProtocolError('conflict', `device ${JSON.stringify(input.id)} already exists`);
+    const entry: DeviceEntry = {
+      record,
+      presence: { status: 'offline', since: now, reason: 'never-connected', transport: null },
+      lastSeen: null,
+      latest: {},
+      stats: newStats(),
+      lastStampTs: 0,
+    };
+    this.devices.set(record.id, entry);
+    this.events.emit('deviceAdded', { device: this.view(entry) });
+    return { entry, token };
+  }
+
+  async remove(id: string): Promise<boolean> {
+    if (!this.devices.has(id)) return false;
+    this.devices.delete(id);
+    this.dirtyLastSeen.delete(id);
+    await this.store.delete(id);
+    await this.telemetry.deleteDevice(id);
+    this.events.emit('deviceRemoved', { deviceId: id });
+    return true;
+  }
+
+  /** The device if the token is right; null for an unknown id or a wrong token alike. */
+  authenticate(id: string, token: string): DeviceEntry | null {
+    const entry = this.devices.get(id);
+    if (!entry) return null;
+    return tokenMatches(token, entry.record.tokenHash) ? entry : null;
+  }
+
+  async setCapabilities(entry: DeviceEntry, hello: HelloMessage): Promise<void> {
+    const capabilities: Capabilities = {
+      kind: hello.kind,
+      metrics: hello.metrics ?? {},
+      commands: hello.commands ?? {},
+      heartbeatSec: hello.heartbeatSec ?? DEFAULT_HEARTBEAT_SEC,
+    };
+    if (hello.fw !== undefined) capabilities.fw = hello.fw;
+    if (hello.model !== undefined) capabilities.model = hello.model;
+    entry.record.capabilities = capabilities;
+    await this.store.saveCapabilities(entry.record.id, capabilities);
+    this.events.emit('deviceUpdated', { device: this.view(entry) });
+  }
+
+  heartbeatSec(entry: DeviceEntry): number {
+    return entry.record.capabilities?.heartbeatSec ?? DEFAULT_HEARTBEAT_SEC;
+  }
+
+  touch(entry: DeviceEntry, now: number): void {
+    entry.lastSeen = now;
+    this.dirtyLastSeen.add(entry.record.id);
+  }
+
+  setPresence(entry: DeviceEntry, status: 'online' | 'offline', reason: PresenceReason, transport: Transport | null, now = Date.now()): void {
+    entry.presence = { status, since: now, reason, transport: transport ?? entry.presence.transport };
+    if (status === 'online') this.touch(entry, now);
+    else this.dirtyLastSeen.add(entry.record.id);
+    this.events.emit('presence', { deviceId: entry.record.id, presence: entry.presence, lastSeen: entry.lastSeen });
+  }
+
+  recordLatest(entry: DeviceEntry, ts: number, metrics: Record<string, MetricValue>): void {
+    for (const [metric, value] of Object.entries(metrics)) {
+      const current = entry.latest[metric];
+      if (!current || current.ts <= ts) entry.latest[metric] = { value, ts };
+    }
+  }
+
+  view(entry: DeviceEntry): DeviceView & { stats: DeviceStats } {
+    return {
+      id: entry.record.id,
+      kind: entry.record.kind,
+      name: entry.record.name,
+      createdAt: entry.record.createdAt,
+      presence: entry.presence,
+      lastSeen: entry.lastSeen,
+      latest: entry.latest,
+      capabilities: entry.record.capabilities,
+      stats: entry.stats,
+    };
+  }
+}
+
+function newStats(): DeviceStats {
+  return { messages: 0, duplicates: 0, seqGaps: 0, errors: 0 };
+}

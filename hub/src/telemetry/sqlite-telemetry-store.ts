@@ -1,0 +1,174 @@
+/**
+ * Embedded telemetry store on SQLite (better-sqlite3). One row per value,
+ * clustered by (series, ts) so a range read of one metric is one index scan.
+ * WAL with synchronous=NORMAL: a committed write survives a crash of the hub
+ * process (kill -9); `fullSync` also survives power loss at some write cost.
+ */
+import Database from 'better-sqlite3';
+import type { HistorySeries } from '@iot-hub/protocol';
+import {
+  bucketWidth,
+  type HistoryQuery,
+  type HistoryResult,
+  type StoredValue,
+  type TelemetryPoint,
+  type TelemetryStore,
+} from './telemetry-store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS series (
+  id INTEGER PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  UNIQUE (device_id, metric)
+);
+CREATE TABLE IF NOT EXISTS samples (
+  series_id INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY (series_id, ts)
+) WITHOUT ROWID;
+`;
+
+export interface SqliteTelemetryStoreOptions {
+  file: string;
+  fullSync?: boolean;
+}
+
+export class SqliteTelemetryStore implements TelemetryStore {
+  readonly kind = 'sqlite';
+  private db: Database.Database | null = null;
+  private readonly seriesIds = new Map<string, number>();
+  private statements: ReturnType<SqliteTelemetryStore['prepare']> | null = null;
+  private writeBatch: ((points: readonly TelemetryPoint[]) => void) | null = null;
+
+  constructor(private readonly options: SqliteTelemetryStoreOptions) {}
+
+  async open(): Promise<void> {
+    const db = new Database(this.options.file);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${this.options.fullSync ? 'FULL' : 'NORMAL'}`);
+    db.exec(SCHEMA);
+    this.db = db;
+    this.statements = this.prepare(db);
+    this.reloadSeriesIds();
+    const st = this.statements;
+    this.writeBatch = db.transaction((points: readonly TelemetryPoint[]) => {
+      for (const p of points) st.insertSample.run(this.seriesId(p.deviceId, p.metric), p.ts, p.value);
+    });
+  }
+
+  private prepare(db: Database.Database) {
+    return {
+      insertSeries: db.prepare('INSERT INTO series (device_id, metric) VALUES (?, ?)'),
+      insertSample: db.prepare('INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?, ?, ?)'),
+      seriesOfDevice: db.prepare('SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric'),
+      countRange: db.prepare('SELECT count(*) AS n FROM samples WHERE series_id = ? AND ts BETWEEN ? AND ?'),
+      rawRange: db.prepare('SELECT ts, value FROM samples WHERE series_id = ? AND ts BETWEEN ? AND ? ORDER BY ts'),
+      bucketRange: db.prepare(
+        `SELECT (ts / @w) * @w AS bucket, avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS count
+         FROM samples WHERE series_id = @id AND ts BETWEEN @from AND @to GROUP BY bucket ORDER BY bucket`,
+      ),
+      latest: db.prepare('SELECT ts, value FROM samples WHERE series_id = ? ORDER BY ts DESC LIMIT 1'),
+      deleteSamples: db.prepare('DELETE FROM samples WHERE series_id IN (SELECT id FROM series WHERE device_id = ?)'),
+      deleteSeries: db.prepare('DELETE FROM series WHERE device_id = ?'),
+    };
+  }
+
+  private seriesId(deviceId: string, metric: string): number {
+    const key = seriesKey(deviceId, metric);
+    let id = this.seriesIds.get(key);
+    if (id === undefined) {
+      id = Number(this.stmts().insertSeries.run(deviceId, metric).lastInsertRowid);
+      this.seriesIds.set(key, id);
+    }
+    return id;
+  }
+
+  private stmts() {
+    if (!this.statements) throw new Error('SqliteTelemetryStore used before open()');
+    return this.statements;
+  }
+
+  async close(): Promise<void> {
+    this.db?.close();
+    this.db = null;
+    this.statements = null;
+    this.writeBatch = null;
+  }
+
+  async write(points: readonly TelemetryPoint[]): Promise<void> {
+    if (!this.writeBatch) throw new Error('SqliteTelemetryStore used before open()');
+    if (points.length === 0) return;
+    try {
+      this.writeBatch(points);
+    } catch (err) {
+      // The transaction rolled back: series ids created in it are gone too.
+      this.reloadSeriesIds();
+      throw err;
+    }
+  }
+
+  private reloadSeriesIds(): void {
+    this.seriesIds.clear();
+    for (const row of this.db?.prepare('SELECT id, device_id, metric FROM series').all() ?? []) {
+      const r = row as { id: number; device_id: string; metric: string };
+      this.seriesIds.set(seriesKey(r.device_id, r.metric), r.id);
+    }
+  }
+
+  async history(query: HistoryQuery): Promise<HistoryResult> {
+    const st = this.stmts();
+    const all = st.seriesOfDevice.all(query.deviceId) as { id: number; metric: string }[];
+    const wanted = query.metrics === null ? all : all.filter((s) => query.metrics?.includes(s.metric));
+    let total = 0;
+    const counts = wanted.map((s) => {
+      const n = (st.countRange.get(s.id, query.from, query.to) as { n: number }).n;
+      total = Math.max(total, n);
+      return n;
+    });
+    const raw = total <= query.maxPoints;
+    const w = raw ? 0 : bucketWidth(query.from, query.to, query.maxPoints);
+    const series: HistorySeries[] = wanted.map((s, i) => {
+      if (counts[i] === 0) return { metric: s.metric, points: [] };
+      if (raw) {
+        const rows = st.rawRange.all(s.id, query.from, query.to) as { ts: number; value: number }[];
+        return { metric: s.metric, points: rows.map((r) => ({ ts: r.ts, avg: r.value, min: r.value, max: r.value, count: 1 })) };
+      }
+      const rows = st.bucketRange.all({ w, id: s.id, from: query.from, to: query.to }) as {
+        bucket: number;
+        avg: number;
+        min: number;
+        max: number;
+        count: number;
+      }[];
+      return { metric: s.metric, points: rows.map((r) => ({ ts: r.bucket, avg: r.avg, min: r.min, max: r.max, count: r.count })) };
+    });
+    return { bucketMs: w, series };
+  }
+
+  async latest(deviceId: string): Promise<Record<string, StoredValue>> {
+    const st = this.stmts();
+    const result: Record<string, StoredValue> = {};
+    for (const s of st.seriesOfDevice.all(deviceId) as { id: number; metric: string }[]) {
+      const row = st.latest.get(s.id) as { ts: number; value: number } | undefined;
+      if (row) result[s.metric] = { ts: row.ts, value: row.value };
+    }
+    return result;
+  }
+
+  async deleteDevice(deviceId: string): Promise<void> {
+    const st = this.stmts();
+    this.db?.transaction(() => {
+      st.deleteSamples.run(deviceId);
+      st.deleteSeries.run(deviceId);
+    })();
+    for (const key of [...this.seriesIds.keys()]) {
+      if (key.startsWith(deviceId + '\u0000')) this.seriesIds.delete(key);
+    }
+  }
+}
+
+function seriesKey(deviceId: string, metric: string): string {
+  return deviceId + '\u0000' + metric;
+}

@@ -1,0 +1,60 @@
+/**
+ * The storage seam for telemetry. SQLite (embedded default) implements it
+ * now, InfluxDB next; one contract test suite (test/telemetry/contract.ts)
+ * runs against every implementation.
+ */
+import type { HistorySeries } from '@iot-hub/protocol';
+
+/** One stored value: a device's metric at a time (booleans arrive as 1/0). */
+export interface TelemetryPoint {
+  deviceId: string;
+  metric: string;
+  ts: number;
+  value: number;
+}
+
+export interface HistoryQuery {
+  deviceId: string;
+  /** Metrics to read; null = every metric the device has. */
+  metrics: readonly string[] | null;
+  /** Inclusive range, epoch ms. */
+  from: number;
+  to: number;
+  /** Most points per series; the store downsamples into buckets above it. */
+  maxPoints: number;
+}
+
+export interface HistoryResult {
+  /** Width of each bucket in ms; 0 when points are raw samples. */
+  bucketMs: number;
+  series: HistorySeries[];
+}
+
+export interface StoredValue {
+  value: number;
+  ts: number;
+}
+
+export interface TelemetryStore {
+  readonly kind: string;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /**
+   * Stores the points durably: when the promise resolves they survive a
+   * crash of the hub. A point with the same device, metric and ts as a
+   * stored one replaces it (so retries are idempotent).
+   */
+  write(points: readonly TelemetryPoint[]): Promise<void>;
+  history(query: HistoryQuery): Promise<HistoryResult>;
+  /** Newest value of each metric of a device. */
+  latest(deviceId: string): Promise<Record<string, StoredValue>>;
+  deleteDevice(deviceId: string): Promise<void>;
+}
+
+/**
+ * Bucket width for a range and a point budget: the smallest whole number of
+ * ms that fits the range into maxPoints buckets aligned to the epoch.
+ */
+export function bucketWidth(from: number, to: number, maxPoints: number): number {
+  return Math.max(1, Math.ceil((to - from + 1) / maxPoints));
+}

@@ -1,0 +1,248 @@
+/**
+ * The MQTT adapter: an embedded aedes broker on TCP. It authenticates devices
+ * (username = device id, password = token), enforces topic ACLs and the size
+ * limit, decodes each publish and hands it to the core; it knows nothing of
+ * storage or dashboards [FP-3.1].
+ *
+ * Acknowledgement: aedes sends PUBACK right after `authorizePublish` calls
+ * back, so the hook waits until the core has stored the message durably.
+ * That wait is also the push-back: aedes reads no more from a socket while
+ * its packets are in the hook.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import {
+  CHANNEL_TYPES,
+  HUB_CHANNELS,
+  ProtocolError,
+  decodeDeviceMessage,
+  deviceTopic,
+  encodeHubMessage,
+  isDeviceChannel,
+  parseTopic,
+  type HubMessage,
+} from '@iot-hub/protocol';
+import type { Logger } from 'pino';
+import type { DeviceGateway } from '../../core/device-gateway.js';
+import type { CloseReason, DeviceLink } from '../../core/device-link.js';
+import type { DeviceSession } from '../../core/device-session.js';
+import { guardPacketSize } from './packet-size-guard.js';
+
+/** Room for the topic and headers on top of the payload limit. */
+const PACKET_OVERHEAD_BYTES = 1024;
+/** Dropped publishes are re-addressed here: no client may subscribe to it. */
+const DROPPED_TOPIC = '$hub/dropped';
+/** [MQTT-3.2.2.3] CONNACK return codes. */
+const CONNACK_IDENTIFIER_REJECTED = 2;
+const CONNACK_BAD_USERNAME_OR_PASSWORD = 4;
+
+const hubChannelSet: ReadonlySet<string> = new Set([...HUB_CHANNELS, 'status']);
+
+export interface MqttTransportOptions {
+  host: string;
+  port: number;
+  maxPayloadBytes: number;
+  gateway: DeviceGateway;
+  log: Logger;
+}
+
+class MqttDeviceLink implements DeviceLink {
+  readonly transport = 'mqtt' as const;
+
+  constructor(
+    private readonly broker: Aedes,
+    private readonly client: Client,
+    private readonly deviceId: string,
+    private readonly log: Logger,
+  ) {}
+
+  send(message: HubMessage): void {
+    const channel = message.type === 'command' ? 'commands' : message.type === 'desired' ? 'desired' : 'errors';
+    // Errors are advisory (QoS 0); commands and desired state must arrive (QoS 1).
+    const qos = channel === 'errors' ? 0 : 1;
+    this.broker.publish(
+      { cmd: 'publish', topic: deviceTopic(this.deviceId, channel), payload: Buffer.from(encodeHubMessage(message)), qos, retain: false, dup: false },
+      (err) => {
+        if (err) this.log.warn({ err, deviceId: this.deviceId }, 'publishing to a device failed');
+      },
+    );
+  }
+
+  close(reason: CloseReason): void {
+    this.log.info({ deviceId: this.deviceId, reason }, 'closing MQTT connection');
+    // Let the queued error message reach the socket before it closes.
+    setImmediate(() => this.client.close());
+  }
+}
+
+export class MqttTransport {
+  private broker: Aedes | null = null;
+  private server: Server | null = null;
+  private readonly sessions = new WeakMap<Client, DeviceSession>();
+  private readonly sockets = new Set<Socket>();
+  /** Counters for /healthz and metrics. */
+  readonly counters = { oversizedPackets: 0, refusedConnects: 0, droppedPublishes: 0, refusedSubscriptions: 0 };
+
+  constructor(private readonly options: MqttTransportOptions) {}
+
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  async start(): Promise<number> {
+    const { log } = this.options;
+    const broker = await Aedes.createBroker({
+      id: 'iot-hub',
+      maxClientsIdLength: 64,
+      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
+      authorizeForward: (client, packet) => this.authorizeForward(client, packet),
+    });
+    broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
+    broker.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'MQTT connection error'));
+    this.broker = broker;
+
+    const maxPacket = this.options.maxPayloadBytes + PACKET_OVERHEAD_BYTES;
+    const server = createServer((socket) => {
+      // Nagle adds up to 40 ms stalls to small MQTT packets (field notes).
+      socket.setNoDelay(true);
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      guardPacketSize(socket, maxPacket, (declared) => {
+        this.counters.oversizedPackets += 1;
+        const session = this.sessionOfSocket(socket);
+        log.warn({ deviceId: session?.deviceId, remote: socket.remoteAddress, declared, limit: maxPacket }, 'MQTT packet over the size limit: connection closed');
+        session?.fail(new ProtocolError('payload_too_large', `declared ${declared} bytes, limit ${maxPacket}`));
+      });
+      broker.handle(socket);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  private sessionOfSocket(socket: Socket): DeviceSession | undefined {
+    const client = (socket as Socket & { client?: Client }).client;
+    return client ? this.sessions.get(client) : undefined;
+  }
+
+  /** Refuses new connections; existing ones carry on until stop(). */
+  stopAccepting(): void {
+    this.server?.close();
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    const broker = this.broker;
+    this.server = null;
+    this.broker = null;
+    if (server) {
+      const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+      for (const socket of this.sockets) socket.destroy();
+      await closed;
+    }
+    if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
+  }
+
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const refuse = (returnCode: number, why: string) => {
+      this.counters.refusedConnects += 1;
+      this.options.log.warn({ clientId: client.id, username, remote: client.conn && (client.conn as Socket).remoteAddress, why }, 'MQTT connection refused');
+      const error = new Error(why) as AuthenticateError;
+      error.returnCode = returnCode;
+      done(error, false);
+    };
+    if (!username || !password) return refuse(CONNACK_BAD_USERNAME_OR_PASSWORD, 'no username or password');
+    const entry = this.options.gateway.authenticate(username, password.toString('utf8'));
+    if (!entry) return refuse(CONNACK_BAD_USERNAME_OR_PASSWORD, 'unknown device or wrong token');
+    // The client id is the device id, so no device can take over another's session.
+    if (client.id !== username) return refuse(CONNACK_IDENTIFIER_REJECTED, `client id must equal the device id ${JSON.stringify(username)}`);
+
+    const broker = this.broker as Aedes;
+    const session = this.options.gateway.open(entry, new MqttDeviceLink(broker, client, username, this.options.log));
+    this.sessions.set(client, session);
+    const socket = client.conn as Socket;
+    // The socket's close is the one sure end of a connection, whatever closed it.
+    socket.once('close', () => {
+      session.end({ clean: (client as Client & { _disconnected?: boolean })._disconnected === true });
+    });
+    done(null, true);
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
+    const session = client ? this.sessions.get(client) : undefined;
+    if (!session) return done(new Error('publish from an unauthenticated client'));
+
+    const drop = (error: ProtocolError) => {
+      this.counters.droppedPublishes += 1;
+      packet.topic = DROPPED_TOPIC;
+      packet.retain = false;
+      session.fail(error, { topic: originalTopic });
+      // MQTT 3.1.1 has no negative PUBACK: the publish is acknowledged and dropped.
+      done(null);
+    };
+
+    const originalTopic = packet.topic;
+    const parsed = parseTopic(packet.topic);
+    if (!parsed || parsed.deviceId !== session.deviceId || !isDeviceChannel(parsed.channel)) {
+      return drop(new ProtocolError('forbidden_topic', `${JSON.stringify(packet.topic)}: publish under devices/${session.deviceId}/{hello|telemetry|state|results|status|ping}`));
+    }
+    const payload = packet.payload as Buffer;
+    if (payload.length > this.options.maxPayloadBytes) {
+      return drop(new ProtocolError('payload_too_large', `${payload.length} bytes, limit ${this.options.maxPayloadBytes}`));
+    }
+    let message;
+    try {
+      message = decodeDeviceMessage(payload.toString('utf8'), { impliedType: CHANNEL_TYPES[parsed.channel] });
+    } catch (err) {
+      return drop(err as ProtocolError);
+    }
+    // Only presence is retained; a retained reading would replay stale data [FP-3.1].
+    if (parsed.channel !== 'status') packet.retain = false;
+    session.handle(message).then(
+      () => done(null),
+      (err: unknown) => {
+        if (err instanceof ProtocolError && err.status < 500) return drop(err);
+        // Not stored: no PUBACK. Closing makes the device resend after reconnecting.
+        session.fail(err, { topic: originalTopic });
+        done(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  }
+
+  private authorizeSubscribe(client: Client, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {
+    const session = this.sessions.get(client);
+    if (session && isOwnSubscription(sub.topic, session.deviceId)) return done(null, sub);
+    this.counters.refusedSubscriptions += 1;
+    session?.fail(new ProtocolError('forbidden_topic', `subscribe to ${JSON.stringify(sub.topic)}: only devices/${session.deviceId}/... is allowed`), { topic: sub.topic });
+    // A null subscription is answered with SUBACK 0x80 (failure) [MQTT-3.9.3].
+    done(null, null);
+  }
+
+  /** A device gets only what the hub sends it, never its own device → hub traffic echoed back. */
+  private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const parsed = parseTopic(packet.topic);
+    if (!parsed || parsed.deviceId !== client.id || !hubChannelSet.has(parsed.channel)) return null;
+    return packet;
+  }
+}
+
+/** `devices/{id}/#`, `devices/{id}/+` or one of the hub → device channels of the device itself. */
+function isOwnSubscription(topic: string, deviceId: string): boolean {
+  const prefix = `devices/${deviceId}/`;
+  if (!topic.startsWith(prefix)) return false;
+  const rest = topic.slice(prefix.length);
+  return rest === '#' || rest === '+' || hubChannelSet.has(rest);
+}

@@ -1,0 +1,217 @@
+/**
+ * The device WebSocket adapter at /ws/device [FP-3.2]: one socket per device,
+ * JSON text frames, credentials in the upgrade or as the first frame. Like
+ * the MQTT adapter it only turns frames into protocol messages and back.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import {
+  ProtocolError,
+  WS_AUTH_TIMEOUT_MS,
+  WS_CLOSE,
+  decodeDeviceMessage,
+  encodeHubMessage,
+  type DeviceMessage,
+  type HubMessage,
+} from '@iot-hub/protocol';
+import type { Logger } from 'pino';
+import type { DeviceGateway } from '../../core/device-gateway.js';
+import type { CloseReason, DeviceLink } from '../../core/device-link.js';
+import type { DeviceSession } from '../../core/device-session.js';
+import type { DeviceEntry } from '../../registry/registry.js';
+import { parseDeviceAuthorization } from './device-credentials.js';
+
+/** Messages in flight per socket before the hub stops reading it (push-back). */
+const MAX_IN_FLIGHT = 64;
+/** Outbound bytes buffered for a device before it is cut off as too slow. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+const HEARTBEAT_MS = 30_000;
+
+const CLOSE_CODES: Record<CloseReason, number> = {
+  replaced: WS_CLOSE.conflict,
+  'heartbeat-timeout': WS_CLOSE.goingAway,
+  'too-many-errors': WS_CLOSE.tooManyErrors,
+  deleted: WS_CLOSE.unauthorized,
+  shutdown: WS_CLOSE.goingAway,
+};
+
+export interface WsDeviceEndpointOptions {
+  maxPayloadBytes: number;
+  gateway: DeviceGateway;
+  log: Logger;
+}
+
+class WsDeviceLink implements DeviceLink {
+  readonly transport = 'ws' as const;
+  constructor(private readonly ws: WebSocket) {}
+
+  send(message: HubMessage): void {
+    sendFrame(this.ws, message);
+  }
+
+  close(reason: CloseReason): void {
+    this.ws.close(CLOSE_CODES[reason], reason);
+  }
+}
+
+function sendFrame(ws: WebSocket, message: HubMessage): void {
+  if (ws.readyState !== ws.OPEN) return;
+  if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+    ws.terminate();
+    return;
+  }
+  ws.send(encodeHubMessage(message));
+}
+
+export class WsDeviceEndpoint {
+  private readonly wss: WebSocketServer;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly alive = new WeakMap<WebSocket, boolean>();
+  readonly counters = { refusedUpgrades: 0, oversizedFrames: 0 };
+
+  constructor(private readonly options: WsDeviceEndpointOptions) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, clientTracking: true });
+  }
+
+  get connectionCount(): number {
+    return this.wss.clients.size;
+  }
+
+  start(): void {
+    // Sockets that did not answer the previous ping are dead peers [FP-5].
+    this.heartbeat = setInterval(() => {
+      for (const ws of this.wss.clients) {
+        if (this.alive.get(ws) === false) {
+          ws.terminate();
+          continue;
+        }
+        this.alive.set(ws, false);
+        ws.ping();
+      }
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    for (const ws of this.wss.clients) ws.close(WS_CLOSE.goingAway, 'shutdown');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    for (const ws of this.wss.clients) ws.terminate();
+  }
+
+  /** Called by the HTTP server for upgrades to /ws/device. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const credentials = parseDeviceAuthorization(req.headers.authorization);
+    let entry: DeviceEntry | null = null;
+    if (credentials === 'malformed') return this.refuse(socket, req, 'malformed Authorization header: use Basic base64(id:token)');
+    if (credentials) {
+      entry = this.options.gateway.authenticate(credentials.id, credentials.token);
+      if (!entry) return this.refuse(socket, req, 'unknown device or wrong token');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, entry));
+  }
+
+  private refuse(socket: Duplex, req: IncomingMessage, why: string): void {
+    this.counters.refusedUpgrades += 1;
+    this.options.log.warn({ remote: req.socket.remoteAddress, why }, 'device WebSocket refused');
+    const body = JSON.stringify({ error: 'unauthorized', code: 401, message: why });
+    socket.end(
+      `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+
+  private accept(ws: WebSocket, entry: DeviceEntry | null): void {
+    const { log } = this.options;
+    this.alive.set(ws, true);
+    ws.on('pong', () => this.alive.set(ws, true));
+    let session: DeviceSession | null = null;
+    let inFlight = 0;
+    let authTimer: NodeJS.Timeout | null = null;
+
+    const begin = (e: DeviceEntry) => {
+      session = this.options.gateway.open(e, new WsDeviceLink(ws));
+      sendFrame(ws, { v: 1, type: 'welcome', id: e.record.id, ts: Date.now() });
+    };
+
+    if (entry) begin(entry);
+    else {
+      authTimer = setTimeout(() => {
+        sendFrame(ws, { v: 1, type: 'error', code: 408, error: 'auth_timeout', message: 'send {"type":"auth","id":...,"token":...} first' });
+        ws.close(WS_CLOSE.authTimeout, 'auth timeout');
+      }, WS_AUTH_TIMEOUT_MS);
+    }
+
+    const refuseFrame = (error: ProtocolError, ref?: string | number) => {
+      const frame: HubMessage = { v: 1, type: 'error', code: error.status, error: error.error, message: error.message };
+      if (ref !== undefined) frame.ref = ref;
+      sendFrame(ws, frame);
+    };
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      let message: DeviceMessage;
+      try {
+        if (isBinary) throw new ProtocolError('invalid_message', 'binary frames are not accepted: send JSON text frames');
+        message = decodeDeviceMessage(rawToString(data));
+      } catch (err) {
+        if (session) session.fail(err);
+        else {
+          refuseFrame(err as ProtocolError);
+          ws.close(WS_CLOSE.unauthorized, 'authenticate first');
+        }
+        return;
+      }
+      if (!session) {
+        if (message.type !== 'auth') {
+          refuseFrame(new ProtocolError('unauthorized', 'the first frame must be {"type":"auth","id":...,"token":...}'), message.mid);
+          ws.close(WS_CLOSE.unauthorized, 'unauthorized');
+          return;
+        }
+        const e = this.options.gateway.authenticate(message.id, message.token);
+        if (authTimer) clearTimeout(authTimer);
+        if (!e) {
+          this.counters.refusedUpgrades += 1;
+          log.warn({ deviceId: message.id }, 'device WebSocket auth frame refused');
+          refuseFrame(new ProtocolError('unauthorized'), message.mid);
+          ws.close(WS_CLOSE.unauthorized, 'unauthorized');
+          return;
+        }
+        begin(e);
+        return;
+      }
+      const s: DeviceSession = session;
+      inFlight += 1;
+      if (inFlight >= MAX_IN_FLIGHT) ws.pause();
+      s.handle(message).then(
+        () => {
+          if (message.type === 'ping') sendFrame(ws, { v: 1, type: 'pong', ts: Date.now() });
+          else if (message.mid !== undefined) sendFrame(ws, { v: 1, type: 'ack', mid: message.mid });
+        },
+        (err: unknown) => s.fail(err, message.mid === undefined ? {} : { ref: message.mid }),
+      ).finally(() => {
+        inFlight -= 1;
+        if (inFlight < MAX_IN_FLIGHT && ws.isPaused) ws.resume();
+      });
+    });
+
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        this.counters.oversizedFrames += 1;
+        log.warn({ deviceId: session?.deviceId, limit: this.options.maxPayloadBytes }, 'device frame over the size limit: closed with 1009');
+      } else log.debug({ deviceId: session?.deviceId, err: err.message }, 'device WebSocket error');
+    });
+
+    ws.on('close', (code: number) => {
+      if (authTimer) clearTimeout(authTimer);
+      // 1000/1001 from the device is an orderly goodbye; anything else is a lost connection.
+      session?.end({ clean: code === WS_CLOSE.normal || code === WS_CLOSE.goingAway });
+    });
+  }
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
