@@ -1,5 +1,5 @@
 /** History of a device's metrics, downsampled on the server to at most maxPoints buckets. */
-import { ProtocolError, type HistoryResponse } from '@iot-hub/protocol';
+import { MAX_TS_FUTURE_MS, ProtocolError, type HistoryResponse } from '@iot-hub/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
 
@@ -29,8 +29,11 @@ export function telemetryRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const { id } = request.params;
     if (!deps.registry.get(id)) throw new ProtocolError('not_found', `no device ${JSON.stringify(id)}`);
     const q = request.query;
-    const to = q.to === undefined ? Date.now() : parseTime(q.to, 'to');
-    const from = q.from === undefined ? to - DEFAULT_RANGE_MS : parseTime(q.from, 'from');
+    const now = Date.now();
+    // Readings may be stamped a little ahead of now (device clocks, and the
+    // hub's strictly increasing stamps): an open range includes them.
+    const to = q.to === undefined ? now + MAX_TS_FUTURE_MS : parseTime(q.to, 'to');
+    const from = q.from === undefined ? now - DEFAULT_RANGE_MS : parseTime(q.from, 'from');
     if (from > to) throw new ProtocolError('bad_request', `from (${from}) is after to (${to})`);
     let maxPoints = DEFAULT_MAX_POINTS;
     if (q.maxPoints !== undefined) {
