@@ -97,3 +97,8 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 500
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Resolves when the MQTT client's connection closes. */
+export function mqttClosed(client: MqttClient): Promise<void> {
+  return new Promise((resolve) => client.once('close', () => resolve()));
+}

@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap';
 import { MAX_ERRORS_BEFORE_DISCONNECT, type DeviceView } from '@iot-hub/protocol';
 import type { MqttClient } from 'mqtt';
-import { collectMessages, connectMqtt, eventually } from '../../helpers/clients.js';
+import { collectMessages, connectMqtt, eventually, mqttClosed } from '../../helpers/clients.js';
 import { startTestHub, type TestHub } from '../../helpers/hub.js';
 
 async function setup(t: Test) {
@@ -85,7 +85,7 @@ t.test("subscribing to another device's topics or to wildcards is refused with S
 
 t.test('a packet over the size limit closes that connection before the payload is read', async (t) => {
   const { hub, a, b, clientA, clientB } = await setup(t);
-  const closed = new Promise((r) => clientA.once('close', r));
+  const closed = mqttClosed(clientA);
   clientA.publish(`devices/${a.id}/telemetry`, Buffer.alloc(hub.config.maxPayloadBytes + 2048, 0x20), { qos: 0 });
   await closed;
   await eventually(async () => (await latest(hub, a.id)).presence.status === 'offline', 3000, 'offline');
@@ -104,7 +104,7 @@ t.test('a payload just under the limit is accepted', async (t) => {
 
 t.test(`after ${MAX_ERRORS_BEFORE_DISCONNECT} protocol errors the device is disconnected`, async (t) => {
   const { hub, a, b, clientA, errorsA, clientB } = await setup(t);
-  const closed = new Promise((r) => clientA.once('close', r));
+  const closed = mqttClosed(clientA);
   for (let i = 0; i < MAX_ERRORS_BEFORE_DISCONNECT; i++) clientA.publish(`devices/${a.id}/telemetry`, 'nope', { qos: 0 });
   await closed;
   t.ok(errorsA.some((m) => m.payload.error === 'too_many_errors'), 'told why');
@@ -133,7 +133,7 @@ t.test('a deleted device is cut off and can no longer connect', async (t) => {
   const hub = await startTestHub(t);
   const a = await hub.provision('dev-a');
   const client = await connectMqtt(t, hub, a.id, a.token);
-  const closed = new Promise((r) => client.once('close', r));
+  const closed = mqttClosed(client);
   t.equal((await hub.api('DELETE', `/api/devices/${a.id}`)).status, 204);
   await closed;
   await t.rejects(connectMqtt(t, hub, a.id, a.token), { code: 4 });

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { connect as tcpConnect } from 'node:net';
 import type { DeviceView, HistoryResponse } from '@iot-hub/protocol';
-import { collectMessages, connectMqtt, dashboardSocket, eventually } from '../../helpers/clients.js';
+import { collectMessages, connectMqtt, dashboardSocket, eventually, mqttClosed } from '../../helpers/clients.js';
 import { startTestHub } from '../../helpers/hub.js';
 
 t.test('telemetry flows from an MQTT device to the store, the API and a dashboard', async (t) => {
@@ -114,7 +114,7 @@ t.test('presence: clean disconnect, last will, lost socket, replaced connection'
 
   // A second connection with the same id replaces the first and stays online.
   const first = await connectMqtt(t, hub, a.id, a.token);
-  const firstClosed = new Promise((r) => first.once('close', r));
+  const firstClosed = mqttClosed(first);
   await connectMqtt(t, hub, a.id, a.token);
   await firstClosed;
   await new Promise((r) => setTimeout(r, 100));
@@ -126,7 +126,7 @@ t.test('a device silent past its declared heartbeat goes offline', async (t) => 
   const { id, token } = await hub.provision('sleepy');
   const device = await connectMqtt(t, hub, id, token, { keepalive: 0 });
   await device.publishAsync(`devices/${id}/hello`, JSON.stringify({ kind: 'sensor', heartbeatSec: 5 }), { qos: 1 });
-  const closed = new Promise((r) => device.once('close', r));
+  const closed = mqttClosed(device);
   // 2.5 × 5 s without a message: offline, and the connection is closed.
   const view = await eventually(
     async () => {
