@@ -62,7 +62,16 @@ export function decodeDeviceMessage(text: string, options: DecodeOptions = {}): 
     throw new ProtocolError('invalid_message', 'a message must be a JSON object');
   }
   const msg = value as Record<string, unknown>;
+  try {
+    return validateMessage(msg, options);
+  } catch (err) {
+    // Let the error name the message it is about [FP-3.2].
+    if (err instanceof ProtocolError && (typeof msg.mid === 'string' || typeof msg.mid === 'number')) err.ref = msg.mid;
+    throw err;
+  }
+}
 
+function validateMessage(msg: Record<string, unknown>, options: DecodeOptions): DeviceMessage {
   if (msg.v !== undefined && msg.v !== PROTOCOL_VERSION) {
     throw new ProtocolError('unsupported_version', `this hub speaks v${PROTOCOL_VERSION}, got ${JSON.stringify(msg.v)}`);
   }

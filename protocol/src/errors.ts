@@ -33,6 +33,8 @@ export class ProtocolError extends Error {
   readonly error: ErrorCode;
   readonly status: number;
   readonly detail: string | undefined;
+  /** The `mid` of the offending message, when it could be read. */
+  ref: string | number | undefined;
 
   constructor(error: ErrorCode, detail?: string) {
     const entry = ERRORS[error];

@@ -152,7 +152,8 @@ export class DeviceSession {
     const error = err instanceof ProtocolError ? err : new ProtocolError('internal_error');
     if (!(err instanceof ProtocolError)) this.deps.log.error({ err, deviceId: this.deviceId }, 'unexpected error handling a device message');
     const message: ErrorMessage = { v: 1, type: 'error', code: error.status, error: error.error, message: error.message };
-    if (context.ref !== undefined) message.ref = context.ref;
+    const ref = context.ref ?? error.ref;
+    if (ref !== undefined) message.ref = ref;
     if (context.topic !== undefined) message.topic = context.topic;
     this.deps.log.warn({ deviceId: this.deviceId, transport: this.link.transport, error: error.error, detail: error.message, ...context }, 'device protocol error');
     this.link.send(message);
