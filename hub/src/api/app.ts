@@ -39,7 +39,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     bodyLimit: MAX_BODY_BYTES,
     // Query strings like ?metric=a&metric=b arrive as arrays.
     routerOptions: { ignoreTrailingSlash: true },
-    ajv: { customOptions: { allErrors: false, coerceTypes: false } },
+    // Unknown fields are refused (a typo like "nmae" should not pass silently).
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
   app.setErrorHandler(errorHandler);
 
