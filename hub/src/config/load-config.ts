@@ -18,9 +18,10 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (err) {
-    const message = (err as Error).message;
+    // parseArgs explains over several lines; the contract is one line.
+    const message = (err as Error).message.split('\n')[0] ?? '';
     const flag = /'(--?[^' ]+)/.exec(message)?.[1] ?? 'arguments';
-    throw new ConfigError(flag, `${message.replace(/\. To specify.*$/s, '')} (see --help)`);
+    throw new ConfigError(flag, `${message} (see --help)`);
   }
   if (values.help === true) return { help: true, config: Object.freeze(defaults()) };
 
