@@ -67,7 +67,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       rawRange: db.prepare('SELECT ts, value FROM samples WHERE series_id = ? AND ts BETWEEN ? AND ? ORDER BY ts'),
       bucketRange: db.prepare(
         // Bound JS numbers arrive as REAL: cast so the division is integer bucketing.
-        `SELECT (ts / CAST(@w AS INTEGER)) * CAST(@w AS INTEGER) AS bucket, avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS count
+        `SELECT @from + ((ts - CAST(@from AS INTEGER)) / CAST(@w AS INTEGER)) * CAST(@w AS INTEGER) AS bucket, avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS count
          FROM samples WHERE series_id = @id AND ts BETWEEN @from AND @to GROUP BY bucket ORDER BY bucket`,
       ),
       latest: db.prepare('SELECT ts, value FROM samples WHERE series_id = ? ORDER BY ts DESC LIMIT 1'),

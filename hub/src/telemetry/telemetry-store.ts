@@ -53,7 +53,8 @@ export interface TelemetryStore {
 
 /**
  * Bucket width for a range and a point budget: the smallest whole number of
- * ms that fits the range into maxPoints buckets aligned to the epoch.
+ * ms that fits the range into maxPoints buckets. Buckets start at `from`
+ * (not at the epoch), so there are never more than maxPoints of them.
  */
 export function bucketWidth(from: number, to: number, maxPoints: number): number {
   return Math.max(1, Math.ceil((to - from + 1) / maxPoints));
