@@ -9,8 +9,11 @@ export const PROTOCOL_VERSION = 1;
 /** Largest payload a device may send in one MQTT publish or WS frame [FP-7]. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
-/** Device ids: also an MQTT topic level, so no `/`, `+`, `#` [FP-7]. */
-export const DEVICE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$';
+/**
+ * Device ids: also an MQTT topic level (so no `/`, `+`, `#`) and the user
+ * part of `Basic id:token` (so no `:`) [FP-7].
+ */
+export const DEVICE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 export const DEVICE_ID_MAX_LENGTH = 64;
 
 /** Metric, state key, command and parameter names [FP-7]. */
@@ -28,7 +31,7 @@ export const MAX_STATE_KEYS = 64;
 /** Longest string value anywhere in a message (state values, results, names) [FP-7]. */
 export const MAX_STRING_LENGTH = 256;
 
-/** Heartbeat interval bounds a device may declare in `hello`, in seconds [FP-6]. */
+/** Heartbeat interval bounds a device may declare in `hello`, in seconds [FP-5]. */
 export const MIN_HEARTBEAT_SEC = 5;
 export const MAX_HEARTBEAT_SEC = 3600;
 export const DEFAULT_HEARTBEAT_SEC = 60;
@@ -43,5 +46,5 @@ export const MAX_TS_PAST_MS = 365 * 24 * 3600 * 1000;
 /** Protocol errors a connection may cause before the hub disconnects it [FP-8]. */
 export const MAX_ERRORS_BEFORE_DISCONNECT = 10;
 
-/** Seconds a WS device has to send `auth` when it did not authenticate in the upgrade [FP-3.2]. */
+/** Milliseconds a WS device has to send `auth` when it did not authenticate in the upgrade [FP-3.2]. */
 export const WS_AUTH_TIMEOUT_MS = 5_000;

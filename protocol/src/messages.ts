@@ -13,7 +13,7 @@ export type StateValue = number | boolean | string | null;
 export interface Envelope {
   /** Protocol major version; 1 when absent [FP-2.3]. */
   v?: number;
-  /** Optional message id chosen by the device, echoed in `ack` and `error` on the WebSocket [FP-3.2]. */
+  /** Optional message id chosen by the device, echoed in `ack` (WebSocket) and in `error` as `ref` [FP-3.2]. */
   mid?: string | number;
 }
 
@@ -89,7 +89,7 @@ export interface StatusMessage extends Envelope {
   status: 'online' | 'offline';
 }
 
-/** Device → hub: keeps presence alive when there is nothing else to send [FP-6]. */
+/** Device → hub: keeps presence alive when there is nothing else to send [FP-5]. */
 export interface PingMessage extends Envelope {
   type: 'ping';
 }
@@ -158,7 +158,7 @@ export interface WelcomeMessage {
   ts: number;
 }
 
-/** WS only, hub → device: answer to `ping` [FP-6]. */
+/** WS only, hub → device: answer to `ping` [FP-5]. */
 export interface PongMessage {
   v: 1;
   type: 'pong';

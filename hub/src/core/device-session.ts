@@ -40,9 +40,6 @@ export class DeviceSession {
   private announcedOffline = false;
   /** Set by the gateway when a newer connection of the same device took over. */
   replaced = false;
-  private lastSeq = -1;
-  private readonly recentSeqs = new Set<number>();
-  private readonly seqOrder: number[] = [];
 
   constructor(
     readonly entry: DeviceEntry,
@@ -72,7 +69,6 @@ export class DeviceSession {
       case 'telemetry':
         return this.telemetry(msg, now);
       case 'hello':
-        this.resetSeq();
         return registry.setCapabilities(this.entry, msg);
       case 'status':
         // Presence follows the connection; an `offline` status is the device's
@@ -127,21 +123,24 @@ export class DeviceSession {
     return ts;
   }
 
+  /**
+   * Seq numbers are remembered per device across reconnects, so a sample
+   * resent after a lost PUBACK is stored once. A device counts from 0 after
+   * boot [FP-4.2]: seq 0 starts a new window.
+   */
   private isDuplicate(seq: number): boolean {
-    if (this.recentSeqs.has(seq)) return true;
-    if (this.lastSeq >= 0 && seq > this.lastSeq + 1) this.entry.stats.seqGaps += seq - this.lastSeq - 1;
-    if (seq > this.lastSeq) this.lastSeq = seq;
-    this.recentSeqs.add(seq);
-    this.seqOrder.push(seq);
-    if (this.seqOrder.length > SEQ_WINDOW) this.recentSeqs.delete(this.seqOrder.shift() as number);
+    const track = this.entry.seq;
+    if (seq === 0) {
+      track.last = -1;
+      track.recent.clear();
+      track.order.length = 0;
+    } else if (track.recent.has(seq)) return true;
+    if (track.last >= 0 && seq > track.last + 1) this.entry.stats.seqGaps += seq - track.last - 1;
+    if (seq > track.last) track.last = seq;
+    track.recent.add(seq);
+    track.order.push(seq);
+    if (track.order.length > SEQ_WINDOW) track.recent.delete(track.order.shift() as number);
     return false;
-  }
-
-  /** A device restarts its seq at boot; it says hello then. */
-  private resetSeq(): void {
-    this.lastSeq = -1;
-    this.recentSeqs.clear();
-    this.seqOrder.length = 0;
   }
 
   /**

@@ -38,6 +38,18 @@ export interface DeviceEntry {
   stats: DeviceStats;
   /** Last timestamp the hub stamped on this device's telemetry (see DeviceSession.stamp). */
   lastStampTs: number;
+  /** Recently seen telemetry seq numbers (see DeviceSession.isDuplicate). */
+  seq: SeqWindow;
+}
+
+export interface SeqWindow {
+  last: number;
+  recent: Set<number>;
+  order: number[];
+}
+
+function newSeqWindow(): SeqWindow {
+  return { last: -1, recent: new Set(), order: [] };
 }
 
 const LAST_SEEN_FLUSH_MS = 5_000;
@@ -67,7 +79,7 @@ export class Registry {
         record.lastSeen === null
           ? { status: 'offline', since: record.createdAt, reason: 'never-connected', transport: null }
           : { status: 'unknown', since: now, reason: 'hub-restart', transport: record.lastTransport };
-      this.devices.set(record.id, { record, presence, lastSeen: record.lastSeen, latest, stats: newStats(), lastStampTs: 0 });
+      this.devices.set(record.id, { record, presence, lastSeen: record.lastSeen, latest, stats: newStats(), lastStampTs: 0, seq: newSeqWindow() });
     }
     this.flushTimer = setInterval(() => void this.flushLastSeen(), LAST_SEEN_FLUSH_MS);
     this.flushTimer.unref();
@@ -134,6 +146,7 @@ export class Registry {
       latest: {},
       stats: newStats(),
       lastStampTs: 0,
+      seq: newSeqWindow(),
     };
     this.devices.set(record.id, entry);
     this.events.emit('deviceAdded', { device: this.view(entry) });

@@ -6,7 +6,8 @@ import { startTestHub } from '../helpers/hub.js';
 
 t.test('every /api/ route needs the admin token; /healthz does not', async (t) => {
   const hub = await startTestHub(t);
-  for (const headers of [{}, { authorization: 'Bearer nope-nope-nope-nope' }, { authorization: `Basic ${hub.adminToken}` }]) {
+  const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer nope-nope-nope-nope' }, { authorization: `Basic ${hub.adminToken}` }];
+  for (const headers of attempts) {
     const res = await fetch(`${hub.httpUrl}/api/devices`, { headers });
     t.equal(res.status, 401);
     t.equal(res.headers.get('www-authenticate'), 'Bearer realm="iot-hub"');

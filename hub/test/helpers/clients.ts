@@ -102,3 +102,13 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 500
 export function mqttClosed(client: MqttClient): Promise<void> {
   return new Promise((resolve) => client.once('close', () => resolve()));
 }
+
+/** The HTTP status an upgrade was refused with, or 'open' if it succeeded. */
+export async function upgradeStatus(socket: Promise<JsonSocket>): Promise<number | 'open'> {
+  try {
+    await socket;
+    return 'open';
+  } catch (err) {
+    return (err as { statusCode?: number }).statusCode ?? -1;
+  }
+}

@@ -165,3 +165,23 @@ t.test('the MQTT port speaks only MQTT: garbage closes that socket and nothing e
   await bystander.publishAsync(`devices/${id}/telemetry`, '{"metrics":{"x":1}}', { qos: 1 });
   t.equal(((await hub.api('GET', `/api/devices/${id}`)).body as DeviceView).latest.x?.value, 1);
 });
+
+t.test('a sample resent after a reconnect is still stored once; seq 0 starts a new count', async (t) => {
+  const hub = await startTestHub(t);
+  const { id, token } = await hub.provision('resender');
+  const first = await connectMqtt(t, hub, id, token);
+  await first.publishAsync(`devices/${id}/telemetry`, JSON.stringify({ seq: 0, metrics: { v: 0 } }), { qos: 1 });
+  await first.publishAsync(`devices/${id}/telemetry`, JSON.stringify({ seq: 1, metrics: { v: 1 } }), { qos: 1 });
+  await first.endAsync();
+  // The PUBACK of seq 1 was "lost": the device reconnects, says hello and resends it.
+  const second = await connectMqtt(t, hub, id, token);
+  await second.publishAsync(`devices/${id}/hello`, JSON.stringify({ kind: 'sensor' }), { qos: 1 });
+  await second.publishAsync(`devices/${id}/telemetry`, JSON.stringify({ seq: 1, metrics: { v: 1 } }), { qos: 1 });
+  // Then it reboots and counts from 0 again: new samples, not duplicates.
+  await second.publishAsync(`devices/${id}/telemetry`, JSON.stringify({ seq: 0, metrics: { v: 10 } }), { qos: 1 });
+  await second.publishAsync(`devices/${id}/telemetry`, JSON.stringify({ seq: 1, metrics: { v: 11 } }), { qos: 1 });
+  const view = (await hub.api('GET', `/api/devices/${id}`)).body as DeviceView & { stats: { duplicates: number } };
+  t.equal(view.stats.duplicates, 1);
+  const history = (await hub.api('GET', `/api/devices/${id}/telemetry`)).body as HistoryResponse;
+  t.same(history.series[0]?.points.map((p) => p.avg), [0, 1, 10, 11]);
+});

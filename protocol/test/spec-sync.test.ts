@@ -1,0 +1,733 @@
+/**
+ * Keeps firmware-protocol.md in step with the protocol code [FP-1]: the error
+ * catalog, channels, message types, limits, close codes and presence reasons
+ * must match, and every labelled JSON example (and every message in the
+ * session transcripts) must pass the real decoder, or be rejected with the
+ * error its label names. Needs the built package: `npx tsc -b protocol`.
+ */
+import t from 'tap';
+import { readFileSync, readdirSync } from 'node:fs';
+import * as protocol from '@iot-hub/protocol';
+import {
+  CHANNEL_TYPES,
+  DEVICE_CHANNELS,
+  DEVICE_ID_PATTERN,
+  ERRORS,
+  HEARTBEAT_GRACE_FACTOR,
+  DEFAULT_HEARTBEAT_SEC,
+  HUB_CHANNELS,
+  NAME_PATTERN,
+  ProtocolError,
+  WS_CLOSE,
+  authSchema,
+  decodeDeviceMessage,
+  deviceMessageSchemas,
+  helloSchema,
+  isDeviceChannel,
+  parseTopic,
+  resultSchema,
+  stateSchema,
+} from '@iot-hub/protocol';
+import type { DeviceMessageType, HubMessage, PresenceReason, PresenceStatus } from '@iot-hub/protocol';
+
+const repoRoot = new URL('../../', import.meta.url);
+const specText = readFileSync(new URL('firmware-protocol.md', repoRoot), 'utf8');
+const srcDir = new URL('protocol/src/', repoRoot);
+
+// ---------------------------------------------------------------------------
+// What the code knows that has no runtime list: `satisfies` makes
+// `npm run typecheck` fail when a type gains or loses a member.
+
+const HUB_TYPES = { command: true, desired: true, error: true, ack: true, welcome: true, pong: true } as const satisfies Record<
+  HubMessage['type'],
+  true
+>;
+type HubType = keyof typeof HUB_TYPES;
+
+const PRESENCE_REASONS = {
+  'never-connected': true,
+  connected: true,
+  disconnected: true,
+  'last-will': true,
+  'connection-lost': true,
+  'heartbeat-timeout': true,
+  'hub-restart': true,
+  replaced: true,
+  deleted: true,
+} as const satisfies Record<PresenceReason, true>;
+
+const PRESENCE_STATUSES = { online: true, offline: true, unknown: true } as const satisfies Record<PresenceStatus, true>;
+
+// ---------------------------------------------------------------------------
+// Markdown: lines, fences, clause sections, tables.
+
+interface Fence {
+  /** 1-based line of the opening ``` */
+  line: number;
+  lang: string;
+  /** Words after the language: the example's label and attributes. */
+  info: string[];
+  body: string;
+}
+
+const lines = specText.split('\n');
+const fences: Fence[] = [];
+const inFence: boolean[] = [];
+{
+  let open: { line: number; lang: string; info: string[]; body: string[] } | null = null;
+  lines.forEach((text, i) => {
+    if (open === null) {
+      const m = /^```(\S*)\s*(.*)$/.exec(text);
+      inFence.push(m !== null);
+      if (m) open = { line: i + 1, lang: m[1] ?? '', info: (m[2] ?? '').split(/\s+/).filter(Boolean), body: [] };
+      return;
+    }
+    inFence.push(true);
+    if (/^```\s*$/.test(text)) {
+      fences.push({ line: open.line, lang: open.lang, info: open.info, body: open.body.join('\n') });
+      open = null;
+    } else {
+      open.body.push(text);
+    }
+  });
+}
+
+interface Heading {
+  index: number;
+  level: number;
+  clause: string;
+}
+const headings: Heading[] = [];
+lines.forEach((text, index) => {
+  const m = /^(#{1,6}) (FP-\d+(?:\.\d+)?) /.exec(text);
+  if (m && !inFence[index]) headings.push({ index, level: m[1]!.length, clause: m[2]! });
+});
+
+/** Lines of a clause, including its sub-clauses. */
+function section(clause: string): { from: number; to: number } {
+  const head = headings.find((h) => h.clause === clause);
+  if (!head) throw new Error(`firmware-protocol.md has no heading for ${clause}`);
+  const next = headings.find((h) => h.index > head.index && h.level <= head.level);
+  return { from: head.index, to: next ? next.index : lines.length };
+}
+
+interface Table {
+  line: number;
+  header: string[];
+  rows: Record<string, string>[];
+}
+
+function cells(row: string): string[] {
+  return row
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split('|')
+    .map((c) => c.trim());
+}
+
+function tablesIn(clause: string): Table[] {
+  const { from, to } = section(clause);
+  const tables: Table[] = [];
+  let i = from;
+  while (i < to) {
+    if (inFence[i] || !lines[i]!.trimStart().startsWith('|')) {
+      i++;
+      continue;
+    }
+    const header = cells(lines[i]!);
+    const rows: Record<string, string>[] = [];
+    const line = i + 1;
+    i += 2; // header and the --- separator
+    while (i < to && lines[i]!.trimStart().startsWith('|')) {
+      const values = cells(lines[i]!);
+      rows.push(Object.fromEntries(header.map((h, k) => [h, values[k] ?? ''])));
+      i++;
+    }
+    tables.push({ line, header, rows });
+  }
+  return tables;
+}
+
+/** The table in a clause whose first column is titled `firstColumn`. */
+function table(clause: string, firstColumn: string): Table {
+  const found = tablesIn(clause).find((tb) => tb.header[0] === firstColumn);
+  if (!found) throw new Error(`${clause} has no table whose first column is "${firstColumn}"`);
+  return found;
+}
+
+/** `foo` → foo; anything else → null. */
+function code(cell: string): string | null {
+  const m = /^`([^`]+)`$/.exec(cell);
+  return m ? m[1]! : null;
+}
+
+function leadingNumber(cell: string): number | null {
+  const m = /^-?\d+(?:\.\d+)?/.exec(cell);
+  return m ? Number(m[0]) : null;
+}
+
+// ---------------------------------------------------------------------------
+// Examples: labelled ```json fences and the messages inside session transcripts.
+
+type From = 'device' | 'hub';
+interface Example {
+  where: string;
+  from: From;
+  transport: 'mqtt' | 'ws';
+  /** The type the label names; for transcript lines the type is derived. */
+  type?: string;
+  topic?: string;
+  attrs: Record<string, string>;
+  json: string;
+  rejected?: string;
+}
+
+/** Splits `... {json} rest` at the end of the first balanced JSON object. */
+function splitJson(text: string): { before: string; json: string; rest: string } | null {
+  const start = text.indexOf('{');
+  if (start < 0) return null;
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      return { before: text.slice(0, start), json: text.slice(start, i + 1), rest: text.slice(i + 1) };
+    }
+  }
+  return null;
+}
+
+function attributes(words: string[]): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    if (eq > 0) attrs[word.slice(0, eq)] = word.slice(eq + 1);
+    else attrs[word] = '';
+  }
+  return attrs;
+}
+
+const labelProblems: string[] = [];
+const fenceExamples: Example[] = [];
+for (const fence of fences.filter((f) => f.lang === 'json')) {
+  const where = `firmware-protocol.md:${fence.line}`;
+  const [label = '', ...rest] = fence.info;
+  const m = /^(device|hub)-([a-z]+)$/.exec(label);
+  const attrs = attributes(rest);
+  const transport = 'mqtt' in attrs ? 'mqtt' : 'ws' in attrs ? 'ws' : null;
+  if (!m || !transport) {
+    labelProblems.push(`${where}: label "${fence.info.join(' ')}" is not "device-<type>|hub-<type> mqtt=<topic>|ws"`);
+    continue;
+  }
+  fenceExamples.push({
+    where,
+    from: m[1] as From,
+    type: m[2],
+    transport,
+    topic: attrs.mqtt,
+    attrs,
+    json: fence.body,
+    rejected: attrs.rejected,
+  });
+}
+
+interface Session {
+  where: string;
+  transport: 'mqtt' | 'ws';
+  text: string;
+  /** Device and hub messages in order. */
+  messages: Example[];
+}
+
+function parseSession(fence: Fence, transport: 'mqtt' | 'ws'): Session {
+  const messages: Example[] = [];
+  fence.body.split('\n').forEach((text, k) => {
+    const where = `firmware-protocol.md:${fence.line + 1 + k}`;
+    const arrow = /^\s*(→|←)\s*(.*)$/.exec(text);
+    const will = /^\s*will: topic=(\S+) (.*)$/.exec(text);
+    let from: From;
+    let payload: string;
+    let topic: string | undefined;
+    if (will) {
+      from = 'device';
+      topic = will[1];
+      payload = will[2]!.replace(/^.*payload=/, '');
+    } else if (arrow) {
+      from = arrow[1] === '→' ? 'device' : 'hub';
+      const body = arrow[2]!;
+      if (transport === 'mqtt') {
+        const pub = /^PUBLISH\s+(\S+)\s+(.*)$/.exec(body);
+        if (!pub) return;
+        topic = pub[1];
+        payload = pub[2]!;
+      } else {
+        if (!body.startsWith('{')) return;
+        payload = body;
+      }
+    } else {
+      return;
+    }
+    const split = splitJson(payload);
+    if (!split) throw new Error(`${where}: no JSON message in "${text}"`);
+    const rejected = /\(rejected: (\w+)\)/.exec(split.rest);
+    messages.push({
+      where,
+      from,
+      transport,
+      topic,
+      attrs: attributes(split.before.split(/\s+/).filter(Boolean)),
+      json: split.json,
+      rejected: rejected ? rejected[1] : undefined,
+    });
+  });
+  return { where: `firmware-protocol.md:${fence.line}`, transport, text: fence.body, messages };
+}
+
+const sessions: Session[] = fences
+  .filter((f) => f.lang === 'text' && (f.info[0] === 'session-mqtt' || f.info[0] === 'session-ws'))
+  .map((f) => parseSession(f, f.info[0] === 'session-mqtt' ? 'mqtt' : 'ws'));
+
+const allExamples: Example[] = [...fenceExamples, ...sessions.flatMap((s) => s.messages)];
+
+// ---------------------------------------------------------------------------
+// Checking one message.
+
+type Json = Record<string, unknown>;
+const isObject = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isString = (x: unknown): x is string => typeof x === 'string';
+const isEpochMs = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) >= 0;
+const isMid = (x: unknown): boolean => (isString(x) && x.length <= 64) || Number.isInteger(x);
+const isStateValue = (x: unknown): boolean => x === null || ['number', 'boolean', 'string'].includes(typeof x);
+const nameRe = new RegExp(NAME_PATTERN);
+const deviceIdRe = new RegExp(DEVICE_ID_PATTERN);
+
+function field(m: Json, key: string, ok: (x: unknown) => boolean, optional = false): string[] {
+  if (!(key in m)) return optional ? [] : [`missing "${key}"`];
+  return ok(m[key]) ? [] : [`bad "${key}": ${JSON.stringify(m[key])}`];
+}
+
+/** Structural checks of hub → device messages (the protocol has no schemas for these). */
+const HUB_CHECKS: Record<HubType, (m: Json) => string[]> = {
+  command: (m) => [
+    ...field(m, 'id', (x) => isString(x) && x.length >= 1 && x.length <= resultSchema.properties.id.maxLength),
+    ...field(m, 'name', (x) => isString(x) && nameRe.test(x)),
+    ...field(m, 'params', isObject),
+    ...field(m, 'expiresAt', isEpochMs, true),
+  ],
+  desired: (m) => [
+    ...field(m, 'state', (x) => isObject(x) && Object.entries(x).every(([k, v]) => nameRe.test(k) && isStateValue(v))),
+    ...field(m, 'version', (x) => Number.isSafeInteger(x) && (x as number) >= 0),
+  ],
+  error: (m) => {
+    const problems = [
+      ...field(m, 'code', Number.isInteger),
+      ...field(m, 'error', (x) => isString(x) && Object.hasOwn(ERRORS, x)),
+      ...field(m, 'message', isString),
+      ...field(m, 'ref', isMid, true),
+      ...field(m, 'topic', isString, true),
+    ];
+    if (problems.length > 0) return problems;
+    const entry = ERRORS[m.error as keyof typeof ERRORS];
+    if (m.code !== entry.status) problems.push(`code ${String(m.code)} but ERRORS.${String(m.error)} is ${entry.status}`);
+    const text = m.message as string;
+    if (text !== entry.message && !text.startsWith(`${entry.message}: `)) {
+      problems.push(`message "${text}" does not start with the catalog text "${entry.message}"`);
+    }
+    return problems;
+  },
+  ack: (m) => field(m, 'mid', isMid),
+  welcome: (m) => [...field(m, 'id', (x) => isString(x) && deviceIdRe.test(x)), ...field(m, 'ts', isEpochMs)],
+  pong: (m) => field(m, 'ts', isEpochMs),
+};
+
+/** MQTT hub channel → the type it carries, as the spec's channel table says. */
+function hubChannelTypes(): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const row of table('FP-3.1', 'channel').rows) {
+    if (row.direction === 'hub → device') map.set(code(row.channel ?? '') ?? '', code(row['carries `type`'] ?? '') ?? '');
+  }
+  return map;
+}
+
+/** Checks one example; returns the decoded or parsed message when it is accepted. */
+function checkExample(tt: Tap, ex: Example): Json | null {
+  const at = ex.where;
+  let channelType: string | undefined;
+  if (ex.transport === 'mqtt') {
+    const parsed = ex.topic === undefined ? null : parseTopic(ex.topic);
+    if (!parsed) {
+      tt.fail(`${at}: "${String(ex.topic)}" is not a devices/{id}/{channel} topic`);
+      return null;
+    }
+    const qos = ex.attrs.qos;
+    if (qos !== undefined) tt.ok(qos === '0' || qos === '1', `${at}: QoS ${qos} is 0 or 1`);
+    if (ex.attrs.retain === '1') tt.equal(parsed.channel, 'status', `${at}: only status is retained`);
+    if (ex.from === 'device') {
+      if (!isDeviceChannel(parsed.channel)) {
+        tt.fail(`${at}: a device publishes on ${parsed.channel}, which is not a device channel`);
+        return null;
+      }
+      channelType = CHANNEL_TYPES[parsed.channel];
+    } else {
+      channelType = hubChannelTypes().get(parsed.channel);
+      tt.ok(channelType, `${at}: ${parsed.channel} is a hub channel`);
+    }
+    if (ex.type !== undefined) tt.equal(ex.type, channelType, `${at}: label names the type the channel carries`);
+  }
+
+  if (ex.from === 'device') {
+    const impliedType = channelType as DeviceMessageType | undefined;
+    try {
+      const msg = decodeDeviceMessage(ex.json, impliedType ? { impliedType } : {});
+      if (ex.rejected !== undefined) {
+        tt.fail(`${at}: decoded, but the spec says it is rejected with ${ex.rejected}`);
+        return null;
+      }
+      const expected = ex.type ?? channelType;
+      if (expected !== undefined) tt.equal(msg.type, expected, `${at}: decodes as ${expected}`);
+      else tt.pass(`${at}: decodes as ${msg.type}`);
+      return msg as unknown as Json;
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      if (ex.rejected === undefined) tt.fail(`${at}: ${err.error}: ${err.message}`);
+      else tt.equal(err.error, ex.rejected, `${at}: rejected with ${ex.rejected}`);
+      return null;
+    }
+  }
+
+  let msg: unknown;
+  try {
+    msg = JSON.parse(ex.json);
+  } catch (err) {
+    tt.fail(`${at}: hub message is not JSON: ${(err as Error).message}`);
+    return null;
+  }
+  if (!isObject(msg)) {
+    tt.fail(`${at}: hub message is not an object`);
+    return null;
+  }
+  tt.equal(msg.v, 1, `${at}: hub messages carry "v": 1`);
+  const type = msg.type;
+  if (!isString(type) || !Object.hasOwn(HUB_TYPES, type)) {
+    tt.fail(`${at}: ${JSON.stringify(type)} is not a hub message type`);
+    return null;
+  }
+  const expected = ex.type ?? channelType;
+  if (expected !== undefined) tt.equal(type, expected, `${at}: hub message is a ${expected}`);
+  tt.same(HUB_CHECKS[type as HubType](msg), [], `${at}: ${type} has the fields the spec gives it`);
+  return msg;
+}
+
+/** The `t` a subtest callback receives. */
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
+
+// ---------------------------------------------------------------------------
+
+t.test('clauses: every FP number the brief and the code cite has a heading', async (t) => {
+  const wanted = ['FP-1', 'FP-2', 'FP-2.1', 'FP-2.2', 'FP-2.3', 'FP-3', 'FP-3.1', 'FP-3.2', 'FP-4', 'FP-4.1', 'FP-4.2', 'FP-4.3'];
+  wanted.push('FP-4.4', 'FP-4.5', 'FP-5', 'FP-6', 'FP-7', 'FP-8', 'FP-9', 'FP-10');
+  const present = headings.map((h) => h.clause);
+  for (const clause of wanted) t.ok(present.includes(clause), `${clause} has a heading`);
+  t.same(
+    present.filter((c) => !c.includes('.')),
+    wanted.filter((c) => !c.includes('.')),
+    'top-level clauses in order',
+  );
+  t.equal(new Set(present).size, present.length, 'no clause number is used twice');
+
+  const cited = new Set<string>();
+  for (const file of readdirSync(srcDir).filter((f) => f.endsWith('.ts'))) {
+    for (const m of readFileSync(new URL(file, srcDir), 'utf8').matchAll(/\[(FP-\d+(?:\.\d+)?)\]/g)) cited.add(m[1]!);
+  }
+  t.ok(cited.size >= 5, 'protocol/src cites clauses');
+  for (const clause of cited) t.ok(present.includes(clause), `${clause}, cited in protocol/src, has a heading`);
+});
+
+t.test('links: every #anchor in the spec points at a heading', async (t) => {
+  // GitHub's slugs: lower case, punctuation dropped, spaces to hyphens.
+  const slugs = new Set(
+    lines
+      .filter((l, i) => !inFence[i] && /^#{1,6} /.test(l))
+      .map((l) => l.replace(/^#+ /, '').toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-')),
+  );
+  const links = [...specText.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
+  t.ok(links.length >= 20, `${links.length} internal links`);
+  t.same([...new Set(links.filter((l) => !slugs.has(l)))], [], 'no link to a missing heading');
+});
+
+t.test('errors: the FP-8 table is exactly the ERRORS catalog', async (t) => {
+  const rows = table('FP-8', 'error').rows;
+  const documented = rows.map((r) => code(r.error ?? ''));
+  for (const [name, entry] of Object.entries(ERRORS)) {
+    const row = rows.find((r) => code(r.error ?? '') === name);
+    if (!row) {
+      t.fail(`ERRORS.${name} is missing from the FP-8 table`);
+      continue;
+    }
+    t.equal(leadingNumber(row.code ?? ''), entry.status, `${name}: code ${entry.status}`);
+    t.equal(row['catalog message'], entry.message, `${name}: catalog message`);
+    t.ok((row.when ?? '').length > 0, `${name}: says when it happens`);
+    t.ok((row['the device should'] ?? '').length > 0, `${name}: says what the device does`);
+  }
+  t.same(
+    documented.filter((c) => c === null || !Object.hasOwn(ERRORS, c)),
+    [],
+    'the table lists no error that ERRORS does not have',
+  );
+  t.equal(new Set(documented).size, documented.length, 'each error listed once');
+});
+
+t.test('channels: the FP-3.1 table lists every channel with its direction and type', async (t) => {
+  const rows = table('FP-3.1', 'channel').rows;
+  const byName = new Map(rows.map((r) => [code(r.channel ?? ''), r]));
+  for (const channel of DEVICE_CHANNELS) {
+    const row = byName.get(channel);
+    if (!row) {
+      t.fail(`device channel ${channel} is missing`);
+      continue;
+    }
+    t.equal(row.direction, 'device → hub', `${channel}: device → hub`);
+    t.equal(code(row['carries `type`'] ?? ''), CHANNEL_TYPES[channel], `${channel}: carries ${CHANNEL_TYPES[channel]}`);
+  }
+  for (const channel of HUB_CHANNELS) {
+    const row = byName.get(channel);
+    if (!row) {
+      t.fail(`hub channel ${channel} is missing`);
+      continue;
+    }
+    t.equal(row.direction, 'hub → device', `${channel}: hub → device`);
+    t.ok(Object.hasOwn(HUB_TYPES, code(row['carries `type`'] ?? '') ?? ''), `${channel}: carries a hub message type`);
+  }
+  t.same([...byName.keys()].sort(), [...DEVICE_CHANNELS, ...HUB_CHANNELS].sort(), 'no other channels');
+  for (const channel of [...DEVICE_CHANNELS, ...HUB_CHANNELS]) {
+    t.ok(specText.includes(`devices/th-01/${channel}`), `${channel}: used in an example topic`);
+  }
+});
+
+t.test('message types: the FP-4 table lists every device and hub message type', async (t) => {
+  const rows = table('FP-4', '`type`').rows;
+  const deviceTypes = rows.filter((r) => r.direction === 'device → hub').map((r) => code(r['`type`'] ?? ''));
+  const hubTypes = rows.filter((r) => r.direction === 'hub → device').map((r) => code(r['`type`'] ?? ''));
+  t.same(deviceTypes.sort(), Object.keys(deviceMessageSchemas).sort(), 'device → hub types are the decoder schemas');
+  t.same(hubTypes.sort(), Object.keys(HUB_TYPES).sort(), 'hub → device types are HubMessage');
+  const channelOf = new Map<string, string>(Object.entries(CHANNEL_TYPES).map(([channel, type]) => [type, channel]));
+  for (const row of rows.filter((r) => r.direction === 'device → hub')) {
+    const type = code(row['`type`'] ?? '') ?? '';
+    const channel = channelOf.get(type);
+    const cell = row['MQTT channel'] ?? '';
+    if (channel) t.equal(code(cell), channel, `${type} travels on the ${channel} channel`);
+    else t.ok(cell.startsWith('—'), `${type} has no MQTT channel`);
+  }
+});
+
+t.test('examples: every JSON block is labelled and passes the decoder as labelled', async (t) => {
+  t.same(labelProblems, [], 'every ```json block has a device-/hub- label and a transport');
+  t.ok(fenceExamples.length >= 30, `${fenceExamples.length} labelled examples`);
+  for (const ex of fenceExamples) checkExample(t, ex);
+});
+
+/** The type an example is accepted as, or null when the decoder or the hub-type list rejects it (asserts nothing). */
+function acceptedType(ex: Example): string | null {
+  const channel = ex.topic === undefined ? undefined : parseTopic(ex.topic)?.channel;
+  if (ex.from === 'hub') {
+    const msg = JSON.parse(ex.json) as unknown;
+    return isObject(msg) && isString(msg.type) && Object.hasOwn(HUB_TYPES, msg.type) ? msg.type : null;
+  }
+  try {
+    const impliedType = channel !== undefined && isDeviceChannel(channel) ? CHANNEL_TYPES[channel] : undefined;
+    return decodeDeviceMessage(ex.json, impliedType ? { impliedType } : {}).type;
+  } catch {
+    return null;
+  }
+}
+
+t.test('examples: every message type has an accepted example on each transport it uses', async (t) => {
+  const seen = new Set<string>();
+  let rejected = 0;
+  for (const ex of allExamples) {
+    const type = acceptedType(ex);
+    if (type === null || ex.rejected !== undefined) rejected++;
+    else seen.add(`${ex.from}-${type} ${ex.transport}`);
+  }
+  const wsOnly = new Set(['auth', 'ack', 'welcome', 'pong']);
+  for (const type of Object.keys(deviceMessageSchemas)) {
+    t.ok(seen.has(`device-${type} ws`), `device ${type}: WebSocket example`);
+    if (!wsOnly.has(type)) t.ok(seen.has(`device-${type} mqtt`), `device ${type}: MQTT example`);
+  }
+  for (const type of Object.keys(HUB_TYPES)) {
+    t.ok(seen.has(`hub-${type} ws`), `hub ${type}: WebSocket example`);
+    if (!wsOnly.has(type)) t.ok(seen.has(`hub-${type} mqtt`), `hub ${type}: MQTT example`);
+  }
+  t.ok(rejected >= 3, `the spec shows rejected messages too (${rejected})`);
+});
+
+t.test('sessions: a full transcript for each transport', async (t) => {
+  for (const transport of ['mqtt', 'ws'] as const) {
+    const mine = sessions.filter((s) => s.transport === transport);
+    t.ok(mine.length > 0, `${transport}: has a session transcript`);
+    const text = mine.map((s) => s.text).join('\n');
+    const types = new Set<string>();
+    for (const session of mine) {
+      session.messages.forEach((ex, i) => {
+        const msg = checkExample(t, ex);
+        if (msg && isString(msg.type)) types.add(`${ex.from}-${msg.type}`);
+        if (ex.rejected === undefined) return;
+        // A rejected message is answered by the next hub message: an error naming it.
+        const answer = session.messages.slice(i + 1).find((m) => m.from === 'hub');
+        const error = answer ? (JSON.parse(answer.json) as Json) : {};
+        t.equal(error.error, ex.rejected, `${ex.where}: answered with ${ex.rejected}`);
+        const sent = JSON.parse(ex.json) as Json;
+        if (transport === 'ws' && 'mid' in sent) t.equal(error.ref, sent.mid, `${ex.where}: the error's ref is the mid`);
+        if (transport === 'mqtt') t.equal(error.topic, ex.topic, `${ex.where}: the error names the topic`);
+      });
+    }
+    const wanted = ['device-hello', 'device-telemetry', 'device-state', 'device-result', 'hub-desired', 'hub-command', 'hub-error'];
+    for (const want of wanted) t.ok(types.has(want), `${transport}: shows ${want}`);
+    if (transport === 'mqtt') {
+      for (const packet of ['CONNECT', 'CONNACK', 'SUBSCRIBE', 'SUBACK', 'PUBACK', 'DISCONNECT']) {
+        t.match(text, new RegExp(`^[→←] ${packet}\\b`, 'm'), `mqtt: shows ${packet}`);
+      }
+      const user = /username=(\S+)/.exec(text)?.[1];
+      const ids = new Set(mine.flatMap((s) => s.messages).map((m) => parseTopic(m.topic ?? '')?.deviceId));
+      t.same([...ids], [user], 'mqtt: every topic is the connected device’s own');
+    } else {
+      for (const want of ['hub-welcome', 'hub-ack', 'hub-pong', 'device-auth', 'device-ping']) t.ok(types.has(want), `ws: shows ${want}`);
+      t.match(text, /^→ close 1000$/m, 'ws: the device closes cleanly');
+      const basic = /Authorization: Basic (\S+)/.exec(text)?.[1] ?? '';
+      const [id] = Buffer.from(basic, 'base64').toString('utf8').split(':');
+      const welcome = /"type":"welcome","id":"([^"]+)"/.exec(text)?.[1];
+      t.equal(id, welcome, 'ws: the Basic credentials decode to the welcomed device id');
+      checkAcks(t, mine);
+    }
+  }
+});
+
+/** On the WebSocket every accepted hello/telemetry/state/result with a mid is acked, and every ack has a sender. */
+function checkAcks(t: Tap, wsSessions: Session[]): void {
+  const ackable = new Set(['hello', 'telemetry', 'state', 'result']);
+  for (const session of wsSessions) {
+    const sentMids: unknown[] = [];
+    const ackedMids: unknown[] = [];
+    for (const ex of session.messages) {
+      const msg = JSON.parse(ex.json) as Json;
+      if (ex.from === 'device' && ex.rejected === undefined && 'mid' in msg && ackable.has(String(msg.type))) sentMids.push(msg.mid);
+      if (ex.from === 'hub' && msg.type === 'ack') {
+        t.ok(sentMids.includes(msg.mid), `${ex.where}: ack ${String(msg.mid)} follows a message with that mid`);
+        ackedMids.push(msg.mid);
+      }
+    }
+    t.same(sentMids.filter((mid) => !ackedMids.includes(mid)), [], `${session.where}: every message with a mid is acked`);
+  }
+}
+
+t.test('limits: FP-7 lists every constant of limits.ts with its value', async (t) => {
+  const source = readFileSync(new URL('limits.ts', srcDir), 'utf8');
+  const names = [...source.matchAll(/^export const (\w+)\s*=/gm)].map((m) => m[1]!);
+  t.ok(names.length >= 15, `${names.length} constants in limits.ts`);
+  const exported = protocol as unknown as Record<string, unknown>;
+  const rows = table('FP-7.1', 'constant').rows;
+  for (const name of names) {
+    const value = exported[name];
+    t.ok(value !== undefined, `${name} is exported (rebuild: npx tsc -b protocol)`);
+    const row = rows.find((r) => code(r.constant ?? '') === name);
+    if (!row) {
+      t.fail(`${name} is missing from the FP-7.1 table`);
+      continue;
+    }
+    const cell = row.value ?? '';
+    if (typeof value === 'string') {
+      t.equal(code(cell), value, `${name} = ${value}`);
+    } else {
+      t.equal(leadingNumber(cell), value, `${name} = ${String(value)}`);
+      // "(64 KiB)", "(5 minutes)", "(365 days)" must say the same amount.
+      const human = /\((\d+(?:\.\d+)?) (KiB|minutes|days)\)/.exec(cell);
+      if (human) {
+        const unit = { KiB: 1024, minutes: 60_000, days: 86_400_000 }[human[2] as 'KiB' | 'minutes' | 'days'];
+        t.equal(Number(human[1]) * unit, value, `${name}: "${human[0]}" is the same value`);
+      }
+    }
+    t.ok((row.meaning ?? '').length > 0, `${name}: meaning given`);
+  }
+  t.same(
+    rows.map((r) => code(r.constant ?? '')).filter((n) => n === null || !names.includes(n)),
+    [],
+    'the table lists no constant that limits.ts does not have',
+  );
+
+  // Every "`NAME` = value" anywhere in the text uses the current value.
+  const inline = [...specText.matchAll(/`([A-Z][A-Z0-9_]+)`\s*=\s*(\d+(?:\.\d+)?)/g)];
+  t.ok(inline.length >= 10, `${inline.length} inline limit values`);
+  for (const m of inline) {
+    const name = m[1]!;
+    t.ok(names.includes(name), `${name} (inline) is a limits.ts constant`);
+    t.equal(Number(m[2]), exported[name], `inline ${name} = ${m[2]!}`);
+  }
+  const timeout = HEARTBEAT_GRACE_FACTOR * DEFAULT_HEARTBEAT_SEC;
+  t.ok(specText.replace(/\s+/g, ' ').includes(`${timeout} s with the default interval`), `FP-5 says the default timeout is ${timeout} s`);
+});
+
+t.test('limits: FP-7.2 field limits match the message schemas', async (t) => {
+  const metricSpec = helloSchema.properties.metrics.additionalProperties.properties;
+  const commandSpec = helloSchema.properties.commands.additionalProperties.properties;
+  const paramSpec = commandSpec.params.additionalProperties.properties;
+  const expected: Record<string, number[]> = {
+    '`mid` (string)': [helloSchema.properties.mid.anyOf[0].maxLength],
+    '`hello.fw`': [helloSchema.properties.fw.maxLength],
+    '`hello.model`': [helloSchema.properties.model.maxLength],
+    '`hello.metrics`': [helloSchema.properties.metrics.maxProperties],
+    '`hello.commands`': [helloSchema.properties.commands.maxProperties],
+    '`hello.commands.*.params`': [commandSpec.params.maxProperties],
+    '`hello.*.unit`': [metricSpec.unit.maxLength, paramSpec.unit.maxLength],
+    '`hello.*.description`': [metricSpec.description.maxLength, commandSpec.description.maxLength, paramSpec.description.maxLength],
+    '`hello.commands.*.params.*.values`': [paramSpec.values.maxItems],
+    '`state.state.*` (string)': [stateSchema.properties.state.additionalProperties.anyOf[1].maxLength],
+    '`result.id`': [resultSchema.properties.id.maxLength],
+    '`result.error`': [resultSchema.properties.error.maxLength],
+    '`auth.token`': [authSchema.properties.token.maxLength],
+  };
+  const rows = table('FP-7.2', 'field').rows;
+  t.same(rows.map((r) => r.field).sort(), Object.keys(expected).sort(), 'the table has exactly these fields');
+  for (const [fieldName, values] of Object.entries(expected)) {
+    const row = rows.find((r) => r.field === fieldName);
+    for (const value of values) t.equal(leadingNumber(row?.limit ?? ''), value, `${fieldName}: ${value}`);
+  }
+});
+
+t.test('WebSocket close codes: FP-3.2 lists every WS_CLOSE code', async (t) => {
+  const rows = table('FP-3.2', 'close code').rows;
+  for (const [name, value] of Object.entries(WS_CLOSE)) {
+    const row = rows.find((r) => code(r['`WS_CLOSE` name'] ?? '') === name);
+    t.equal(leadingNumber(row?.['close code'] ?? ''), value, `WS_CLOSE.${name} = ${value}`);
+  }
+  const known = new Set<number>(Object.values(WS_CLOSE));
+  for (const row of rows) {
+    const number = leadingNumber(row['close code'] ?? '');
+    const name = code(row['`WS_CLOSE` name'] ?? '');
+    if (name === null) t.notOk(known.has(number ?? -1), `close ${String(number)} without a name is not a WS_CLOSE code`);
+    else t.ok(Object.hasOwn(WS_CLOSE, name), `WS_CLOSE.${name} exists`);
+  }
+});
+
+t.test('presence: FP-6 lists every PresenceReason once, with a PresenceStatus', async (t) => {
+  const rows = table('FP-6', 'status').rows;
+  const reasons = rows.map((r) => code(r.reason ?? ''));
+  t.same([...reasons].sort(), Object.keys(PRESENCE_REASONS).sort(), 'reasons are exactly PresenceReason');
+  for (const row of rows) {
+    t.ok(Object.hasOwn(PRESENCE_STATUSES, code(row.status ?? '') ?? ''), `${String(row.reason)}: ${String(row.status)} is a PresenceStatus`);
+  }
+});
+
+t.test('conformance: every FP-9 item is a MUST, SHOULD or MAY', async (t) => {
+  const { from, to } = section('FP-9');
+  const items = lines.slice(from, to).filter((l) => l.startsWith('- [ ]'));
+  t.ok(items.length >= 15, `${items.length} checklist items`);
+  for (const item of items) t.match(item, /\b(MUST|SHOULD|MAY)\b/, item);
+});
