@@ -1,0 +1,305 @@
+/**
+ * <device-list>: every device with presence and latest values, searchable by
+ * id, name or kind and filterable by presence. Rows are keyed by device id;
+ * the store replaces a DeviceView only when that device changed.
+ */
+import type { DeviceView, MetricValue, PresenceStatus } from '@iot-hub/protocol';
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
+import { formatMetric, formatRelativeTime, presenceDetail, presenceLabel } from '../format.js';
+import { badgeStyles, baseStyles } from './shared-styles.js';
+
+export type PresenceFilter = 'all' | PresenceStatus;
+const FILTERS: readonly PresenceFilter[] = ['all', 'online', 'offline', 'unknown'];
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+/** Declared metrics in the device's order, then any undeclared ones by name. */
+function orderedMetrics(device: DeviceView): Array<[string, MetricValue, number]> {
+  const declared = Object.keys(device.capabilities?.metrics ?? {});
+  const seen = new Set(declared);
+  const extra = Object.keys(device.latest)
+    .filter((name) => !seen.has(name))
+    .sort(collator.compare);
+  const rows: Array<[string, MetricValue, number]> = [];
+  for (const name of [...declared, ...extra]) {
+    const latest = device.latest[name];
+    if (latest) rows.push([name, latest.value, latest.ts]);
+  }
+  return rows;
+}
+
+export function matchesQuery(device: DeviceView, query: string): boolean {
+  if (query === '') return true;
+  const needle = query.toLowerCase();
+  return [device.id, device.name, device.kind].some((field) => field.toLowerCase().includes(needle));
+}
+
+@customElement('device-list')
+export class DeviceList extends LitElement {
+  static override styles = [
+    baseStyles,
+    badgeStyles,
+    css`
+      :host {
+        display: block;
+      }
+      .toolbar {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.75rem;
+        align-items: center;
+        margin-bottom: 0.75rem;
+      }
+      input[type='search'] {
+        flex: 1 1 16rem;
+        font: inherit;
+        color: inherit;
+        padding: 0.45rem 0.7rem;
+        background: var(--hub-surface, #fff);
+        border: 1px solid var(--hub-border, #d0d7de);
+        border-radius: var(--hub-radius-sm, 6px);
+      }
+      .filters {
+        display: inline-flex;
+        border: 1px solid var(--hub-border, #d0d7de);
+        border-radius: var(--hub-radius-sm, 6px);
+        overflow: hidden;
+      }
+      .filters button {
+        border: 0;
+        border-radius: 0;
+        border-left: 1px solid var(--hub-border, #d0d7de);
+        font-size: 0.875rem;
+      }
+      .filters button:first-child {
+        border-left: 0;
+      }
+      .filters button[aria-pressed='true'] {
+        background: var(--hub-accent, #2563eb);
+        color: var(--hub-on-accent, #fff);
+      }
+      .table {
+        background: var(--hub-surface, #fff);
+        border: 1px solid var(--hub-border, #d0d7de);
+        border-radius: var(--hub-radius, 10px);
+        overflow: hidden;
+      }
+      .row {
+        display: grid;
+        grid-template-columns: minmax(10rem, 2fr) minmax(6rem, 1fr) minmax(12rem, 2fr) minmax(12rem, 3fr);
+        gap: 0.5rem 1rem;
+        align-items: start;
+        padding: 0.7rem 1rem;
+        border-top: 1px solid var(--hub-border, #d0d7de);
+      }
+      .head {
+        border-top: 0;
+        font-size: 0.75rem;
+        font-weight: 600;
+        letter-spacing: 0.04em;
+        text-transform: uppercase;
+        color: var(--hub-text-muted, #57606a);
+        background: var(--hub-surface-2, #f6f8fa);
+        padding-block: 0.45rem;
+      }
+      ul.rows {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+      }
+      .name {
+        font-weight: 600;
+        overflow-wrap: anywhere;
+      }
+      .id,
+      .detail,
+      .kind,
+      .muted {
+        color: var(--hub-text-muted, #57606a);
+        font-size: 0.85rem;
+      }
+      .id {
+        display: block;
+        font-family: var(--hub-mono, ui-monospace, monospace);
+        overflow-wrap: anywhere;
+      }
+      .presence {
+        display: grid;
+        gap: 0.25rem;
+        justify-items: start;
+      }
+      .values {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.35rem;
+        margin: 0;
+        padding: 0;
+        list-style: none;
+      }
+      .values li {
+        display: inline-flex;
+        gap: 0.4em;
+        align-items: baseline;
+        padding: 0.1rem 0.5rem;
+        border-radius: var(--hub-radius-sm, 6px);
+        background: var(--hub-surface-2, #f6f8fa);
+        font-size: 0.875rem;
+      }
+      .metric {
+        color: var(--hub-text-muted, #57606a);
+      }
+      .value {
+        font-weight: 600;
+        font-variant-numeric: tabular-nums;
+      }
+      .empty {
+        padding: 2.5rem 1rem;
+        text-align: center;
+        color: var(--hub-text-muted, #57606a);
+        line-height: 1.5;
+      }
+      .empty strong {
+        display: block;
+        color: var(--hub-text, #1b1f24);
+        font-size: 1.05rem;
+        margin-bottom: 0.25rem;
+      }
+      @media (max-width: 760px) {
+        .head {
+          display: none;
+        }
+        .row {
+          grid-template-columns: minmax(0, 1fr);
+          gap: 0.35rem;
+        }
+        .ident {
+          display: flex;
+          flex-wrap: wrap;
+          align-items: baseline;
+          gap: 0 0.5rem;
+        }
+        .presence {
+          display: flex;
+          flex-wrap: wrap;
+          align-items: center;
+          gap: 0.25rem 0.5rem;
+        }
+      }
+    `,
+  ];
+
+  @property({ attribute: false }) devices: ReadonlyMap<string, DeviceView> = new Map();
+  /** Epoch ms used for relative times; the host ticks it. */
+  @property({ attribute: false }) now = Date.now();
+  /** True until the first snapshot arrived. */
+  @property({ type: Boolean }) loading = false;
+
+  @state() private query = '';
+  @state() private filter: PresenceFilter = 'all';
+
+  private visible: DeviceView[] = [];
+
+  override willUpdate(changed: Map<PropertyKey, unknown>): void {
+    if (changed.has('devices') || changed.has('query') || changed.has('filter')) {
+      const query = this.query.trim();
+      this.visible = [...this.devices.values()]
+        .filter((device) => (this.filter === 'all' || device.presence.status === this.filter) && matchesQuery(device, query))
+        .sort((a, b) => collator.compare(a.name || a.id, b.name || b.id) || collator.compare(a.id, b.id));
+    }
+  }
+
+  override render() {
+    return html`
+      <div class="toolbar" role="search">
+        <label class="visually-hidden" for="search">Search devices</label>
+        <input
+          id="search"
+          type="search"
+          placeholder="Search by name, id or kind"
+          autocomplete="off"
+          .value=${this.query}
+          @input=${(event: Event) => (this.query = (event.target as HTMLInputElement).value)}
+        />
+        <div class="filters" role="group" aria-label="Filter by presence">
+          ${FILTERS.map(
+            (filter) => html`<button
+              type="button"
+              aria-pressed=${this.filter === filter ? 'true' : 'false'}
+              @click=${() => (this.filter = filter)}
+            >
+              ${filter === 'all' ? 'All' : presenceLabel(filter)}
+            </button>`,
+          )}
+        </div>
+      </div>
+      <div class="table">
+        <div class="row head" aria-hidden="true">
+          <span>Device</span><span>Kind</span><span>Presence</span><span>Latest values</span>
+        </div>
+        ${this.renderBody()}
+      </div>
+    `;
+  }
+
+  private renderBody() {
+    if (this.loading && this.devices.size === 0) {
+      return html`<div class="empty" role="status">Loading devices…</div>`;
+    }
+    if (this.devices.size === 0) {
+      return html`<div class="empty" role="status">
+        No devices yet: provision one with <code>POST /api/devices</code> or run the simulator.
+      </div>`;
+    }
+    if (this.visible.length === 0) {
+      return html`<div class="empty" role="status">
+        <strong>No matching devices</strong>
+        Nothing matches the search and filter.
+        <button type="button" @click=${this.clearFilters}>Show all devices</button>
+      </div>`;
+    }
+    return html`<ul class="rows" aria-label="Devices (${this.visible.length} of ${this.devices.size})">
+      ${repeat(this.visible, (device) => device.id, (device) => this.renderRow(device))}
+    </ul>`;
+  }
+
+  private renderRow(device: DeviceView) {
+    const { status } = device.presence;
+    const metrics = orderedMetrics(device);
+    const label = device.name || device.id;
+    return html`<li class="row" data-device-id=${device.id} aria-label=${`${label}, ${presenceLabel(status)}`}>
+      <div class="ident">
+        <span class="name">${label}</span>
+        ${device.name && device.name !== device.id ? html`<span class="id">${device.id}</span>` : nothing}
+      </div>
+      <div class="kind"><span class="visually-hidden">Kind: </span>${device.kind}</div>
+      <div class="presence">
+        <span class="badge ${status}" data-presence=${status}>${presenceLabel(status)}</span>
+        <span class="detail">${presenceDetail(device.presence, device.lastSeen, this.now)}</span>
+      </div>
+      ${metrics.length === 0
+        ? html`<div class="values muted">No readings yet</div>`
+        : html`<ul class="values" aria-label="Latest values">
+            ${metrics.map(
+              ([name, value, ts]) =>
+                html`<li title=${`${name} · ${formatRelativeTime(ts, this.now)}`}>
+                  <span class="metric">${name}</span>
+                  <span class="value" data-metric=${name}>${formatMetric(device.capabilities, name, value)}</span>
+                </li>`,
+            )}
+          </ul>`}
+    </li>`;
+  }
+
+  private clearFilters(): void {
+    this.query = '';
+    this.filter = 'all';
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'device-list': DeviceList;
+  }
+}

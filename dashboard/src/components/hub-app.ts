@@ -1,0 +1,255 @@
+/**
+ * <hub-app>: the page. Token gate (URL fragment, saved token or the form),
+ * header with the live connection's status, presence counts, and the list.
+ */
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import { ClockController } from '../controllers/clock-controller.js';
+import { LiveController } from '../controllers/live-controller.js';
+import type { PresenceCounts } from '../data/device-store.js';
+import { TOKEN_REFUSED } from '../data/live-connection.js';
+import { adoptToken, clearToken, saveToken } from '../data/token-storage.js';
+import { baseStyles } from './shared-styles.js';
+import type { TokenSubmitDetail } from './token-form.js';
+import './connection-badge.js';
+import './device-list.js';
+import './token-form.js';
+
+const COUNT_LABELS: Array<[keyof PresenceCounts, string]> = [
+  ['online', 'Online'],
+  ['offline', 'Offline'],
+  ['unknown', 'Unknown'],
+  ['total', 'Total'],
+];
+
+function browserStorage(): Storage | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined; // Storage disabled by the browser's settings.
+  }
+}
+
+@customElement('hub-app')
+export class HubApp extends LitElement {
+  static override styles = [
+    baseStyles,
+    css`
+      :host {
+        display: block;
+        min-height: 100vh;
+      }
+      header {
+        position: sticky;
+        top: 0;
+        z-index: 1;
+        display: flex;
+        flex-wrap: wrap;
+        align-items: center;
+        gap: 0.75rem 1rem;
+        padding: 0.75rem clamp(1rem, 3vw, 2rem);
+        background: var(--hub-surface, #fff);
+        border-bottom: 1px solid var(--hub-border, #d0d7de);
+      }
+      h1 {
+        margin: 0;
+        font-size: 1.1rem;
+        display: flex;
+        align-items: center;
+        gap: 0.5rem;
+      }
+      h1 svg {
+        color: var(--hub-accent, #2563eb);
+      }
+      .spacer {
+        flex: 1;
+      }
+      .link {
+        border: 0;
+        background: none;
+        color: var(--hub-text-muted, #57606a);
+        font-size: 0.875rem;
+        padding: 0.25rem;
+      }
+      .link:hover {
+        background: none;
+        color: var(--hub-text, #1b1f24);
+        text-decoration: underline;
+      }
+      main {
+        padding: 1.25rem clamp(1rem, 3vw, 2rem) 3rem;
+        max-width: 90rem;
+        margin: 0 auto;
+      }
+      .counts {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(8rem, 1fr));
+        gap: 0.75rem;
+        margin: 0 0 1.25rem;
+      }
+      .count {
+        padding: 0.75rem 1rem;
+        background: var(--hub-surface, #fff);
+        border: 1px solid var(--hub-border, #d0d7de);
+        border-radius: var(--hub-radius, 10px);
+      }
+      .count dt {
+        font-size: 0.8rem;
+        color: var(--hub-text-muted, #57606a);
+        display: flex;
+        align-items: center;
+        gap: 0.4em;
+      }
+      .count dt::before {
+        content: '';
+        width: 0.55em;
+        height: 0.55em;
+        border-radius: 50%;
+        background: var(--dot, transparent);
+      }
+      .count.online {
+        --dot: var(--hub-online, #1a7f37);
+      }
+      .count.offline {
+        --dot: var(--hub-offline, #cf222e);
+      }
+      .count.unknown {
+        --dot: var(--hub-unknown, #57606a);
+      }
+      .count.total dt::before {
+        display: none;
+      }
+      .count dd {
+        margin: 0.15rem 0 0;
+        font-size: 1.6rem;
+        font-weight: 650;
+        font-variant-numeric: tabular-nums;
+      }
+      .banner {
+        margin: 0 0 1rem;
+        padding: 0.6rem 0.9rem;
+        border-radius: var(--hub-radius-sm, 6px);
+        border: 1px solid var(--hub-warning, #9a6700);
+        background: var(--hub-warning-bg, #fff8c5);
+        color: var(--hub-text, #1b1f24);
+      }
+      .banner.error {
+        border-color: var(--hub-offline, #cf222e);
+        background: var(--hub-offline-bg, #ffebe9);
+      }
+    `,
+  ];
+
+  /** The admin token in use; null shows the token form. */
+  @state() private token: string | null = null;
+  /** Why the token form is shown again. */
+  @state() private authError = '';
+
+  private readonly live = new LiveController(this, { onUnauthorized: (reason) => this.unauthorized(reason) });
+  private readonly clock = new ClockController(this);
+
+  override connectedCallback(): void {
+    if (this.token === null) this.adoptTokenFromUrl();
+    // A `#token=` link opened in this tab changes only the fragment: no reload.
+    window.addEventListener('hashchange', this.onHashChange);
+    // Opens the live socket through the controller's hostConnected.
+    super.connectedCallback();
+  }
+
+  override disconnectedCallback(): void {
+    window.removeEventListener('hashchange', this.onHashChange);
+    super.disconnectedCallback();
+  }
+
+  private readonly onHashChange = (): void => {
+    if (window.location.hash.includes('token=')) this.adoptTokenFromUrl();
+  };
+
+  private adoptTokenFromUrl(): void {
+    const token = adoptToken({ location: window.location, history: window.history, storage: browserStorage() });
+    if (token === null) return;
+    this.authError = '';
+    this.token = token;
+    this.live.setToken(token);
+  }
+
+  override render() {
+    return html`
+      <header>
+        <h1>
+          <svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2">
+            <circle cx="12" cy="12" r="3" />
+            <path d="M5 12a7 7 0 0 1 14 0M2 12a10 10 0 0 1 20 0" stroke-linecap="round" />
+          </svg>
+          IoT Hub
+        </h1>
+        <span class="spacer"></span>
+        ${this.token === null
+          ? nothing
+          : html`<connection-badge .state=${this.live.connection} @retry=${() => this.live.retryNow()}></connection-badge>
+              <button class="link" type="button" @click=${this.signOut}>Change token</button>`}
+      </header>
+      <main>${this.token === null ? this.renderTokenForm() : this.renderDevices()}</main>
+    `;
+  }
+
+  private renderTokenForm() {
+    return html`<token-form .error=${this.authError} @token-submit=${this.onTokenSubmit}></token-form>`;
+  }
+
+  private renderDevices() {
+    const { devices, counts, synced, stale } = this.live.devices;
+    const { status, lastError } = this.live.connection;
+    return html`
+      <dl class="counts" aria-label="Device counts">
+        ${COUNT_LABELS.map(
+          ([key, label]) => html`<div class="count ${key}" data-count=${key}>
+            <dt>${label}</dt>
+            <dd>${counts[key]}</dd>
+          </div>`,
+        )}
+      </dl>
+      ${stale
+        ? html`<p class="banner" role="status">Some live updates were dropped; reloading the current state…</p>`
+        : nothing}
+      ${status === 'offline' && lastError !== null
+        ? html`<p class="banner error" role="alert">
+            Cannot reach the hub (${lastError}). ${synced ? 'Showing the last known state; ' : ''}retrying automatically.
+          </p>`
+        : nothing}
+      <device-list
+        .devices=${devices}
+        .now=${this.clock.now}
+        ?loading=${!synced}
+      ></device-list>
+    `;
+  }
+
+  private onTokenSubmit(event: CustomEvent<TokenSubmitDetail>): void {
+    saveToken(browserStorage(), event.detail.token);
+    this.authError = '';
+    this.token = event.detail.token;
+    this.live.setToken(this.token);
+  }
+
+  private unauthorized(reason: string): void {
+    clearToken(browserStorage());
+    const detail = reason === TOKEN_REFUSED ? '' : ` (${reason})`;
+    this.authError = `The hub did not accept this token${detail}. Enter the admin token again.`;
+    this.token = null;
+    this.live.setToken(null);
+  }
+
+  private signOut(): void {
+    clearToken(browserStorage());
+    this.authError = '';
+    this.token = null;
+    this.live.setToken(null);
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'hub-app': HubApp;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Formatting for display: metric values with units, relative times and
+ * presence labels. Pure functions; `now` and `locale` are parameters so that
+ * tests (and a ticking clock in the UI) decide them.
+ */
+import type { Capabilities, MetricValue, PresenceInfo, PresenceReason, PresenceStatus } from '@iot-hub/protocol';
+
+const numberFormats = new Map<string, Intl.NumberFormat>();
+
+function numberFormat(locale: string | undefined, maximumFractionDigits: number): Intl.NumberFormat {
+  const key = `${locale ?? ''}|${maximumFractionDigits}`;
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, { maximumFractionDigits });
+    numberFormats.set(key, format);
+  }
+  return format;
+}
+
+/** Fewer decimals for bigger numbers: 1234.6, 21.57, 0.123. */
+export function formatNumber(value: number, locale?: string): string {
+  if (!Number.isFinite(value)) return String(value);
+  const magnitude = Math.abs(value);
+  const digits = Number.isInteger(value) ? 0 : magnitude >= 100 ? 1 : magnitude >= 1 ? 2 : 3;
+  return numberFormat(locale, digits).format(value);
+}
+
+/** Units written without a space before them, as people expect to read them. */
+const UNSPACED_UNITS = new Set(['%', '°', '‰']);
+
+/** `21.5 °C`, `45%`, `on`: the unit comes from the device's declared metric. */
+export function formatValue(value: MetricValue, unit?: string, locale?: string): string {
+  if (typeof value === 'boolean') return value ? 'on' : 'off';
+  const text = formatNumber(value, locale);
+  if (!unit) return text;
+  return UNSPACED_UNITS.has(unit) ? `${text}${unit}` : `${text} ${unit}`;
+}
+
+/** A metric's value with the unit the device declared in its capabilities, if any. */
+export function formatMetric(
+  capabilities: Capabilities | null,
+  name: string,
+  value: MetricValue,
+  locale?: string,
+): string {
+  return formatValue(value, capabilities?.metrics[name]?.unit, locale);
+}
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/**
+ * `just now`, `45 s ago`, `2 min ago`, `3 h ago`, `5 days ago`; older than
+ * 30 days, the date. A time slightly in the future (clocks differ) reads as
+ * `just now`.
+ */
+export function formatRelativeTime(ts: number, now: number, locale?: string): string {
+  const elapsed = now - ts;
+  if (elapsed < 10 * SECOND) return 'just now';
+  if (elapsed < MINUTE) return `${Math.floor(elapsed / SECOND)} s ago`;
+  if (elapsed < HOUR) return `${Math.floor(elapsed / MINUTE)} min ago`;
+  if (elapsed < DAY) return `${Math.floor(elapsed / HOUR)} h ago`;
+  const days = Math.floor(elapsed / DAY);
+  if (days <= 30) return days === 1 ? '1 day ago' : `${days} days ago`;
+  return new Date(ts).toLocaleDateString(locale, { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
+/** `last seen 2 min ago`, or `never seen`. */
+export function formatLastSeen(lastSeen: number | null, now: number, locale?: string): string {
+  return lastSeen === null ? 'never seen' : `last seen ${formatRelativeTime(lastSeen, now, locale)}`;
+}
+
+const PRESENCE_LABELS: Record<PresenceStatus, string> = {
+  online: 'Online',
+  offline: 'Offline',
+  unknown: 'Unknown',
+};
+
+export function presenceLabel(status: PresenceStatus): string {
+  return PRESENCE_LABELS[status] ?? status;
+}
+
+const REASON_LABELS: Record<PresenceReason, string> = {
+  'never-connected': 'never connected',
+  connected: 'connected',
+  disconnected: 'disconnected',
+  'last-will': 'connection lost (last will)',
+  'connection-lost': 'connection lost',
+  'heartbeat-timeout': 'missed its heartbeat',
+  'hub-restart': 'not heard from since the hub restarted',
+  replaced: 'replaced by a newer connection',
+  deleted: 'deleted',
+};
+
+export function presenceReasonLabel(reason: PresenceReason): string {
+  return REASON_LABELS[reason] ?? reason;
+}
+
+/**
+ * The line under a presence badge. Online: when and how it connected.
+ * Otherwise: when the device was last heard from, and why it is not online.
+ */
+export function presenceDetail(presence: PresenceInfo, lastSeen: number | null, now: number, locale?: string): string {
+  if (presence.status === 'online') {
+    const via = presence.transport ? ` via ${presence.transport === 'ws' ? 'WebSocket' : 'MQTT'}` : '';
+    return `connected ${formatRelativeTime(presence.since, now, locale)}${via}`;
+  }
+  const seen = formatLastSeen(lastSeen, now, locale);
+  return presence.reason === 'never-connected' ? seen : `${seen} · ${presenceReasonLabel(presence.reason)}`;
+}

@@ -1,0 +1,154 @@
+/**
+ * The dashboard in a real browser against the real hub: Chromium (driven by
+ * playwright-core) opens the page the hub serves, a device connects over
+ * MQTT and publishes, and the page must show it online with the value.
+ */
+import t from 'tap';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startTestHub } from '../../hub/test/helpers/hub.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+// Flags that work as root in this sandbox (shared/field-notes.md).
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const DIST = fileURLToPath(new URL('../dist', import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts', import.meta.url));
+const UI_TIMEOUT = 10_000;
+
+if (!existsSync(CHROMIUM)) {
+  const reason = `Chromium is missing at ${CHROMIUM}: install the Debian package (apt-get install -y chromium) to run the dashboard end-to-end test`;
+  if (process.env.CI === 'true') {
+    t.fail(reason);
+  } else {
+    console.error(`\n*** SKIPPED: ${reason} ***\n`);
+    t.plan(0, `skip: ${reason}`);
+  }
+} else if (!existsSync(join(DIST, 'index.html'))) {
+  t.fail(`the dashboard is not built (${DIST}/index.html missing): run \`npm run build -w @iot-hub/dashboard\` first`);
+} else {
+  t.test('the dashboard shows a device going online with its telemetry, live', async (t) => {
+    const hub = await startTestHub(t, { dashboardDir: DIST });
+    const context = await launchBrowser(t);
+    const pageErrors: string[] = [];
+    let page = await context.newPage();
+    watchPage(page, pageErrors);
+
+    // 1. No token yet: the form asks for one, and a wrong one is refused with a message.
+    await page.goto(`${hub.httpUrl}/`);
+    const tokenInput = page.locator('token-form input#token');
+    await tokenInput.waitFor({ timeout: UI_TIMEOUT });
+    await tokenInput.fill('not-the-admin-token');
+    await page.locator('token-form button[type="submit"]').click();
+    const refusal = page.locator('token-form [role="alert"]');
+    await refusal.waitFor({ timeout: UI_TIMEOUT });
+    t.match(await refusal.textContent(), /did not accept this token/, 'a wrong token brings the form back with the reason');
+    t.equal(await savedToken(page), null, 'the refused token is not kept');
+
+    // 2. A `#token=` link opened in the same tab changes only the fragment (no reload).
+    await page.goto(`${hub.httpUrl}/#token=${hub.adminToken}`);
+    await page.locator('connection-badge [data-status="live"]').waitFor({ timeout: UI_TIMEOUT });
+    t.pass('a fragment change signs in too');
+    const empty = page.locator('device-list .empty');
+    await empty.waitFor({ timeout: UI_TIMEOUT });
+    t.match(await empty.textContent(), /No devices yet: provision one with POST \/api\/devices or run the simulator/);
+
+    // "Change token" forgets the token and asks again.
+    await page.locator('hub-app button', { hasText: 'Change token' }).click();
+    await tokenInput.waitFor({ timeout: UI_TIMEOUT });
+    t.equal(await savedToken(page), null, 'signing out forgets the token');
+    await page.close();
+
+    // 3. A fresh page load with the token in the fragment: saved, stripped from the address bar.
+    const device = await hub.provision('e2e-thermostat-1', 'thermostat');
+    page = await context.newPage();
+    watchPage(page, pageErrors);
+    await page.goto(`${hub.httpUrl}/#token=${hub.adminToken}`);
+    await page.locator('connection-badge [data-status="live"]').waitFor({ timeout: UI_TIMEOUT });
+    t.notMatch(page.url(), /token=/, 'the token is gone from the address bar');
+    t.equal(await savedToken(page), hub.adminToken, 'and kept in localStorage');
+
+    // 4. The provisioned device is listed, not online yet.
+    const row = page.locator(`device-list li[data-device-id="${device.id}"]`);
+    await row.waitFor({ timeout: UI_TIMEOUT });
+    const presence = await row.locator('[data-presence]').getAttribute('data-presence');
+    t.match(presence, /^(offline|unknown)$/, `listed as offline or unknown before it connects (got ${presence})`);
+    t.equal(await countOf(page, 'total'), '1');
+    t.equal(await countOf(page, 'online'), '0');
+
+    // 5. The device connects over MQTT and publishes one reading (QoS 1).
+    const client = await mqtt.connectAsync(hub.mqttUrl, {
+      clientId: device.id,
+      username: device.id,
+      password: device.token,
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+    });
+    t.teardown(() => client.endAsync(true));
+    await client.publishAsync(`devices/${device.id}/telemetry`, JSON.stringify({ metrics: { temperature: 21.5 } }), { qos: 1 });
+
+    // 6. The page shows it, pushed over the dashboard socket (no reload).
+    await row.locator('[data-presence="online"]').waitFor({ timeout: UI_TIMEOUT });
+    await row.locator('[data-metric="temperature"]', { hasText: '21.5' }).waitFor({ timeout: UI_TIMEOUT });
+    t.pass('the row shows online and 21.5');
+    await page.locator('hub-app [data-count="online"] dd', { hasText: /^\s*1\s*$/ }).waitFor({ timeout: UI_TIMEOUT });
+    t.pass('the online count went to 1');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-overview.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-overview-dark.png'), fullPage: true });
+
+    t.strictSame(pageErrors, [], 'no errors in the page');
+  });
+}
+
+async function launchBrowser(t: { teardown(fn: () => unknown): void }): Promise<BrowserContext> {
+  const profile = mkdtempSync(join(tmpdir(), 'iot-hub-chromium-'));
+  t.teardown(() => rmSync(profile, { recursive: true, force: true }));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 720 },
+    colorScheme: 'light',
+    locale: 'en-US',
+  });
+  // Registered after the profile's removal, so it runs first (teardowns run in reverse).
+  t.teardown(() => context.close());
+  return context;
+}
+
+/** Uncaught page errors and console errors, except the expected refusal of the wrong token. */
+function watchPage(page: Page, errors: string[]): void {
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const text = message.text();
+    // The browser logs the refused upgrade and the 401 of the token check for the wrong token.
+    if (/401|WebSocket connection to .* failed/.test(text)) return;
+    errors.push(`console: ${text}`);
+  });
+}
+
+/** The token the page saved (evaluated in the page; this file is typed for Node, without the DOM). */
+async function savedToken(page: Page): Promise<unknown> {
+  return page.evaluate("localStorage.getItem('iot-hub.adminToken')");
+}
+
+async function countOf(page: Page, key: string): Promise<string | undefined> {
+  return (await page.locator(`hub-app [data-count="${key}"] dd`).textContent())?.trim();
+}
+
