@@ -81,9 +81,11 @@ const influxUrl: Parser<string> = (raw) => {
   return raw;
 };
 
+// Browsers send the token as a WebSocket subprotocol (`bearer.{token}`), so
+// it must use characters a subprotocol name allows.
 const adminToken: Parser<string> = (raw) => {
   if (raw.length < 16) throw new Error('must be at least 16 characters');
-  if (!/^[\x21-\x7e]+$/.test(raw)) throw new Error('must be printable ASCII without spaces');
+  if (!/^[A-Za-z0-9._~-]+$/.test(raw)) throw new Error('may contain only letters, digits and . _ ~ - (try: openssl rand -hex 24)');
   return raw;
 };
 
@@ -120,7 +122,7 @@ export const SETTINGS = [
   setting({ key: 'dataDir', flag: 'data-dir', env: 'HUB_DATA_DIR', default: './data', parse: nonEmpty, help: 'directory for the registry, the SQLite telemetry store and the admin token hash' }),
   setting({ key: 'store', flag: 'store', env: 'HUB_STORE', default: 'sqlite', parse: oneOf(['sqlite', 'influx'] as const), help: 'telemetry store: sqlite (embedded) or influx' }),
   setting({ key: 'influxUrl', flag: 'influx-url', env: 'HUB_INFLUX_URL', default: null, parse: influxUrl, help: 'InfluxDB 1.x URL with the database as path: http://[user:pass@]host:8086/db' }),
-  setting({ key: 'adminToken', flag: 'admin-token', env: 'HUB_ADMIN_TOKEN', default: null, parse: adminToken, help: 'admin bearer token for the API and dashboard; generated at first start and printed once when unset' }),
+  setting({ key: 'adminToken', flag: 'admin-token', env: 'HUB_ADMIN_TOKEN', default: null, parse: adminToken, help: 'admin bearer token for the API and dashboard (16+ of A-Z a-z 0-9 . _ ~ -); generated at first start and printed once when unset' }),
   setting({ key: 'logLevel', flag: 'log-level', env: 'HUB_LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), help: 'log level' }),
   setting({ key: 'dashboardDir', flag: 'dashboard-dir', env: 'HUB_DASHBOARD_DIR', default: null, parse: nonEmpty, help: 'directory of the built dashboard (default: dashboard/dist of this install)' }),
   setting({ key: 'maxPayloadBytes', flag: 'max-payload-bytes', env: 'HUB_MAX_PAYLOAD_BYTES', default: '65536', parse: bytes, help: 'largest device message accepted, MQTT and WebSocket' }),

@@ -37,7 +37,11 @@ interface Subscriber {
   events: Set<DashboardEventKind>;
   dropped: number;
   alive: boolean;
+  /** Polls for the buffer to drain so `overflow` is sent even if no more events come. */
+  drainTimer: NodeJS.Timeout | null;
 }
+
+const DRAIN_POLL_MS = 50;
 
 export interface DashboardEndpointOptions {
   registry: Registry;
@@ -87,6 +91,7 @@ export class DashboardEndpoint {
 
   async stop(): Promise<void> {
     this.options.events.removeAllFor(this);
+    for (const sub of this.subscribers.values()) if (sub.drainTimer) clearTimeout(sub.drainTimer);
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
     for (const ws of this.wss.clients) ws.close(1001, 'hub shutting down');
@@ -125,11 +130,14 @@ export class DashboardEndpoint {
   }
 
   private accept(ws: WebSocket): void {
-    const sub: Subscriber = { ws, devices: new Set(), events: new Set(DASHBOARD_EVENT_KINDS), dropped: 0, alive: true };
+    const sub: Subscriber = { ws, devices: new Set(), events: new Set(DASHBOARD_EVENT_KINDS), dropped: 0, alive: true, drainTimer: null };
     this.subscribers.set(ws, sub);
     ws.on('pong', () => (sub.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onRequest(sub, data, isBinary));
-    ws.on('close', () => this.subscribers.delete(ws));
+    ws.on('close', () => {
+      if (sub.drainTimer) clearTimeout(sub.drainTimer);
+      this.subscribers.delete(ws);
+    });
     ws.on('error', (err) => this.options.log.debug({ err: err.message }, 'dashboard socket error'));
   }
 
@@ -190,6 +198,25 @@ export class DashboardEndpoint {
     if (sub.ws.readyState === sub.ws.OPEN) sub.ws.send(JSON.stringify(response));
   }
 
+  private sendOverflowNotice(sub: Subscriber): void {
+    sendOverflowNoticeTo(sub);
+  }
+
+  /** Once the client has caught up, tell it what it missed even if the stream went quiet. */
+  private watchDrain(sub: Subscriber): void {
+    if (sub.drainTimer) return;
+    const poll = () => {
+      sub.drainTimer = null;
+      if (sub.ws.readyState !== sub.ws.OPEN || sub.dropped === 0) return;
+      if (sub.ws.bufferedAmount > SOFT_BUFFER_BYTES) {
+        sub.drainTimer = setTimeout(poll, DRAIN_POLL_MS);
+        return;
+      }
+      sendOverflowNoticeTo(sub);
+    };
+    sub.drainTimer = setTimeout(poll, DRAIN_POLL_MS);
+  }
+
   /** Serialises an event once and sends it to every client that asked for it. */
   private push(deviceId: string, kind: DashboardEventKind, event: DashboardEvent): void {
     let frame: string | null = null;
@@ -210,16 +237,21 @@ export class DashboardEndpoint {
       if (buffered > SOFT_BUFFER_BYTES && kind === 'telemetry') {
         sub.dropped += 1;
         this.counters.droppedEvents += 1;
+        this.watchDrain(sub);
         continue;
       }
-      if (sub.dropped > 0) {
-        ws.send(JSON.stringify({ event: 'overflow', dropped: sub.dropped } satisfies DashboardEvent));
-        sub.dropped = 0;
-      }
+      this.sendOverflowNotice(sub);
       frame ??= JSON.stringify(event);
       ws.send(frame);
     }
   }
+}
+
+/** Tells a client that events were dropped for it, so it resubscribes to resync. */
+function sendOverflowNoticeTo(sub: Subscriber): void {
+  if (sub.dropped === 0 || sub.ws.readyState !== sub.ws.OPEN) return;
+  sub.ws.send(JSON.stringify({ event: 'overflow', dropped: sub.dropped } satisfies DashboardEvent));
+  sub.dropped = 0;
 }
 
 function parseDevices(devices: unknown): string[] | '*' {

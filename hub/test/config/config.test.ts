@@ -26,6 +26,7 @@ t.test('each bad setting is named in the error', async (t) => {
     [['--influx-url', 'not a url'], {}, /--influx-url: not a URL/],
     [['--influx-url', 'http://localhost:8086'], {}, /--influx-url: the URL must name the database/],
     [['--admin-token', 'short'], {}, /--admin-token: must be at least 16 characters/],
+    [['--admin-token', 'has/slash+plus=0123456789'], {}, /--admin-token: may contain only letters, digits and \. _ ~ -/],
     [['--log-level', 'loud'], {}, /--log-level: expected one of/],
     [['--max-payload-bytes', '10'], {}, /--max-payload-bytes: expected 256\.\.16777216 bytes/],
     [['--allowed-origins', 'nope'], {}, /--allowed-origins: not an origin/],
