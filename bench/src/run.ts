@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench` runs every benchmark; `npm run bench -- NAME [flags]` runs
+ * one. Benchmarks measure and report; they are never part of `npm test`.
+ */
+import { BenchUsageError, INGEST_HELP, runIngest } from './ingest.js';
+
+interface Benchmark {
+  description: string;
+  help: string;
+  run(argv: readonly string[]): Promise<number>;
+}
+
+const BENCHMARKS: Record<string, Benchmark> = {
+  ingest: {
+    description: 'MQTT QoS 1 telemetry from 1,000 devices into the hub (SQLite): throughput, loss, latency, CPU, RSS',
+    help: INGEST_HELP,
+    run: runIngest,
+  },
+};
+
+function list(): string {
+  return Object.entries(BENCHMARKS)
+    .map(([name, b]) => `  ${name.padEnd(10)} ${b.description}`)
+    .join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === '--help' || name === '-h') {
+    process.stdout.write(`npm run bench [-- NAME [flags]]\n\nBenchmarks:\n${list()}\n\n${Object.values(BENCHMARKS).map((b) => b.help).join('\n')}`);
+    return 0;
+  }
+  if (name === undefined || name.startsWith('-')) {
+    // No name: run them all, with default settings (flags need a name).
+    if (name !== undefined) {
+      process.stderr.write(`bench: flags need a benchmark name first, e.g. npm run bench -- ingest ${argv.join(' ')}\n`);
+      return 2;
+    }
+    let code = 0;
+    for (const benchmark of Object.values(BENCHMARKS)) code = Math.max(code, await benchmark.run([]));
+    return code;
+  }
+  const benchmark = BENCHMARKS[name];
+  if (!benchmark) {
+    process.stderr.write(`bench: unknown benchmark "${name}"; available:\n${list()}\n`);
+    return 2;
+  }
+  try {
+    return await benchmark.run(rest);
+  } catch (err) {
+    if (err instanceof BenchUsageError) {
+      process.stderr.write(`bench ${name}: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`bench ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,205 @@
+/**
+ * Command-line parsing of `device-sim`, kept pure (argv and env in, a
+ * validated command out) so it is tested without spawning. Every mistake is
+ * a UsageError with one clear line; cli.ts prints it and exits 2.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEVICE_ID_MAX_LENGTH, MAX_HEARTBEAT_SEC } from '@iot-hub/protocol';
+import type { FleetTransport } from './fleet.js';
+import { MODEL_KINDS } from './models/index.js';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const HELP = `device-sim: simulated devices for the IoT hub
+
+Usage:
+  device-sim [options]        run a fleet of simulated devices until Ctrl-C
+  device-sim load [options]   load mode: MQTT devices publishing flat out, then a report
+
+Hub:
+  --hub URL             hub HTTP URL (env HUB_URL; default http://localhost:8080)
+  --mqtt URL            hub MQTT URL (env HUB_MQTT_URL; default mqtt://<hub host>:1883)
+  --admin-token TOKEN   admin token, to provision devices (env HUB_ADMIN_TOKEN)
+  --credentials FILE    reuse device tokens from FILE ({"devices":[{"id","token","kind"}]});
+                        devices missing from it are provisioned and FILE is rewritten
+
+Devices (both modes):
+  --devices N           number of devices (fleet default 10, load default 100)
+  --id-prefix P         prefix of device ids (fleet default "sim-", load default "load-")
+                        Simulated devices own their ids: an existing device with the
+                        same id is deleted and provisioned again.
+
+Fleet:
+  --transport T         mqtt | ws | mixed (default mixed: alternating)
+  --interval D          time between samples of each device: 500ms, 5s, 1m (default 5s)
+  --seed N              seed of every simulated value (default 1)
+  --kinds LIST          comma-separated device kinds, repeated to fill the fleet
+                        (known: ${MODEL_KINDS.join(', ')};
+                        default climate-sensor,smart-plug,climate-sensor)
+
+Load:
+  --duration D          how long to publish: 15s, 1m (default 15s)
+  --qos 0|1             QoS of the telemetry publishes (default 1)
+  --inflight K          most messages in flight per device (default 4)
+  --rate N              aggregate msgs/s (default: flat out)
+  --json                print the report as JSON instead of a table
+
+  -h, --help            this help
+
+Exit codes: 0 done, 1 failed (hub unreachable, refused ...), 2 bad usage.
+`;
+
+export interface CommonArgs {
+  hubUrl: string;
+  mqttUrl: string;
+  adminToken: string | undefined;
+  credentials: string | undefined;
+  devices: number;
+  idPrefix: string;
+}
+
+export type CliCommand =
+  | { command: 'help' }
+  | (CommonArgs & { command: 'fleet'; transport: FleetTransport; intervalMs: number; seed: number; kinds: string[] | undefined })
+  | (CommonArgs & { command: 'load'; durationMs: number; qos: 0 | 1; inflight: number; rate: number | undefined; json: boolean });
+
+const OPTIONS = {
+  hub: { type: 'string' },
+  mqtt: { type: 'string' },
+  'admin-token': { type: 'string' },
+  credentials: { type: 'string' },
+  devices: { type: 'string' },
+  'id-prefix': { type: 'string' },
+  transport: { type: 'string' },
+  interval: { type: 'string' },
+  seed: { type: 'string' },
+  kinds: { type: 'string' },
+  duration: { type: 'string' },
+  qos: { type: 'string' },
+  inflight: { type: 'string' },
+  rate: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+const FLEET_ONLY = ['transport', 'interval', 'seed', 'kinds'] as const;
+const LOAD_ONLY = ['duration', 'qos', 'inflight', 'rate', 'json'] as const;
+
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(describeParseError(err as Error & { code?: string }));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { command: 'help' };
+
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  const mode = positionals[0] ?? 'fleet';
+  if (mode !== 'fleet' && mode !== 'load') throw new UsageError(`unknown command "${mode}" (commands: load; none runs a fleet)`);
+
+  const misplaced = (mode === 'load' ? FLEET_ONLY : LOAD_ONLY).find((name) => values[name] !== undefined);
+  if (misplaced) throw new UsageError(`--${misplaced} is for ${mode === 'load' ? 'fleet' : 'load'} mode, not ${mode}`);
+
+  const hubUrl = parseUrl('--hub', values.hub ?? env.HUB_URL ?? 'http://localhost:8080', ['http:', 'https:']);
+  const mqttUrl = parseUrl('--mqtt', values.mqtt ?? env.HUB_MQTT_URL ?? `mqtt://${new URL(hubUrl).hostname}:1883`, ['mqtt:', 'mqtts:', 'tcp:']);
+  const adminToken = values['admin-token'] ?? (env.HUB_ADMIN_TOKEN || undefined);
+  if (values['admin-token'] === '') throw new UsageError('--admin-token is empty');
+  const idPrefix = values['id-prefix'] ?? (mode === 'load' ? 'load-' : 'sim-');
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/.test(idPrefix) || idPrefix.length > DEVICE_ID_MAX_LENGTH - 16) {
+    throw new UsageError(`--id-prefix "${idPrefix}" is not a valid device id start (letters, digits, _ . : -; at most ${DEVICE_ID_MAX_LENGTH - 16} characters)`);
+  }
+  const common: CommonArgs = {
+    hubUrl,
+    mqttUrl,
+    adminToken,
+    credentials: values.credentials,
+    devices: parseInteger('--devices', values.devices, mode === 'load' ? 100 : 10, 1, 100_000),
+    idPrefix,
+  };
+  if (!adminToken && !common.credentials) {
+    throw new UsageError('an admin token is needed to provision devices: pass --admin-token or set HUB_ADMIN_TOKEN (or give --credentials)');
+  }
+
+  if (mode === 'fleet') {
+    const transport = values.transport ?? 'mixed';
+    if (transport !== 'mqtt' && transport !== 'ws' && transport !== 'mixed') {
+      throw new UsageError(`--transport must be mqtt, ws or mixed, got "${transport}"`);
+    }
+    const intervalMs = parseDuration('--interval', values.interval ?? '5s');
+    if (intervalMs < 100 || intervalMs > MAX_HEARTBEAT_SEC * 1000) throw new UsageError(`--interval must be between 100ms and ${MAX_HEARTBEAT_SEC}s`);
+    const kinds = values.kinds?.split(',').map((kind) => kind.trim());
+    const unknownKind = kinds?.find((kind) => !MODEL_KINDS.includes(kind));
+    if (unknownKind !== undefined) throw new UsageError(`--kinds: unknown kind "${unknownKind}" (known: ${MODEL_KINDS.join(', ')})`);
+    return {
+      command: 'fleet',
+      ...common,
+      transport,
+      intervalMs,
+      seed: parseInteger('--seed', values.seed, 1, 0, 2 ** 32 - 1),
+      kinds,
+    };
+  }
+
+  const qos = values.qos ?? '1';
+  if (qos !== '0' && qos !== '1') throw new UsageError(`--qos must be 0 or 1, got "${qos}"`);
+  return {
+    command: 'load',
+    ...common,
+    durationMs: parseDuration('--duration', values.duration ?? '15s'),
+    qos: qos === '0' ? 0 : 1,
+    inflight: parseInteger('--inflight', values.inflight, 4, 1, 1000),
+    rate: values.rate === undefined ? undefined : parseInteger('--rate', values.rate, 0, 1, 10_000_000),
+    json: values.json ?? false,
+  };
+}
+
+/** "500ms", "5s", "1.5m", "2h", or bare milliseconds. */
+export function parseDuration(flag: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new UsageError(`${flag} must be a duration like 500ms, 5s, 1m or 2h, got "${text}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  const ms = Math.round(Number(match[1]) * unit);
+  if (ms <= 0) throw new UsageError(`${flag} must be more than zero, got "${text}"`);
+  return ms;
+}
+
+function parseInteger(flag: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${flag} must be a whole number, got "${text}"`);
+  const n = Number(text);
+  if (n < min || n > max) throw new UsageError(`${flag} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function parseUrl(flag: string, text: string, protocols: readonly string[]): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`${flag} must be a URL like ${protocols[0]}//localhost:1234, got "${text}"`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new UsageError(`${flag} must use ${protocols.map((p) => p.replace(':', '')).join(' or ')}, got "${text}"`);
+  }
+  return text.replace(/\/+$/, '');
+}
+
+/** node:util's messages are long and suggest `--`; keep the part that names the problem. */
+function describeParseError(err: Error & { code?: string }): string {
+  const option = /'(-[^' ]+)/.exec(err.message)?.[1];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option ?? err.message} (see device-sim --help)`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return option && /argument missing/.test(err.message) ? `${option} needs a value` : err.message.split('. ')[0] ?? err.message;
+    default:
+      return err.message.split('. ')[0] ?? err.message;
+  }
+}

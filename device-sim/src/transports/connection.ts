@@ -1,0 +1,221 @@
+/**
+ * A simulated device's link to the hub, the same over MQTT and WebSocket:
+ * connect, say hello, send telemetry and state, answer commands, close.
+ * Sends resolve once the hub has acknowledged them durably (MQTT PUBACK,
+ * WS `ack`) [FP-3]. The base class owns what both transports share: the
+ * per-device seq counter, ack timeouts and reconnecting with backoff.
+ */
+import { EventEmitter } from 'node:events';
+import type {
+  Capabilities,
+  CommandMessage,
+  DesiredMessage,
+  ErrorMessage,
+  MetricValue,
+  ResultMessage,
+  StateValue,
+  Transport,
+} from '@iot-hub/protocol';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { DeviceSimError } from './errors.js';
+
+export type DeviceConnectionEvents = {
+  /** Authenticated (first connect and every reconnect): time to send hello. */
+  connected: [];
+  /** The link dropped; a reconnect is scheduled. */
+  disconnected: [reason: string];
+  /** Gave up for good (credentials refused, replaced by another connection). */
+  fatal: [error: DeviceSimError];
+  command: [command: CommandMessage];
+  desired: [desired: DesiredMessage];
+  /** An error from the hub that answered no pending message. */
+  hubError: [error: ErrorMessage];
+  /** Something odd from the hub that the device ignored (bad JSON ...). */
+  warning: [message: string];
+};
+
+export interface TelemetryInput {
+  metrics: Record<string, MetricValue>;
+  /** Sample time, epoch ms; the hub uses its receive time when absent. */
+  ts?: number;
+}
+
+export type ResultInput = Omit<ResultMessage, 'type' | 'v' | 'mid'>;
+
+export interface DeviceConnection extends EventEmitter<DeviceConnectionEvents> {
+  readonly deviceId: string;
+  readonly transport: Transport;
+  readonly connected: boolean;
+  /** First connection; rejects (DeviceSimError) when the hub is unreachable or refuses. */
+  connect(): Promise<void>;
+  sendHello(capabilities: Capabilities): Promise<void>;
+  /** Resolves with the sample's seq once the hub stored it durably. */
+  sendTelemetry(sample: TelemetryInput): Promise<number>;
+  sendState(state: Record<string, StateValue>, version?: number): Promise<void>;
+  sendResult(result: ResultInput): Promise<void>;
+  /** Graceful: says offline where the transport has a way to, then closes; no reconnect after. */
+  close(): Promise<void>;
+}
+
+export interface ConnectionOptions {
+  id: string;
+  token: string;
+  /** Reject a send not acknowledged within this many ms (default 30 s). */
+  ackTimeoutMs?: number;
+  /** Give up a connection attempt after this many ms (default 10 s). */
+  connectTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  /** First seq number (default 0); a restarted device starts again, as real ones do. */
+  firstSeq?: number;
+}
+
+/** The message kinds a device sends; transports map them to channels or `type`. */
+export type OutgoingKind = 'hello' | 'telemetry' | 'state' | 'result' | 'status';
+
+type LinkState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export abstract class DeviceConnectionBase extends EventEmitter<DeviceConnectionEvents> implements DeviceConnection {
+  abstract readonly transport: Transport;
+  readonly deviceId: string;
+  protected readonly token: string;
+  protected readonly connectTimeoutMs: number;
+  readonly #ackTimeoutMs: number;
+  readonly #backoff: Backoff;
+  #seq: number;
+  #state: LinkState = 'idle';
+  #reconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: ConnectionOptions) {
+    super();
+    this.deviceId = options.id;
+    this.token = options.token;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+    this.#backoff = new Backoff(options.backoff);
+    this.#seq = options.firstSeq ?? 0;
+  }
+
+  /** Opens one link and authenticates; rejects with a DeviceSimError. */
+  protected abstract openLink(): Promise<void>;
+  /** Closes the current link, gracefully (offline status, DISCONNECT) or not. */
+  protected abstract closeLink(graceful: boolean): Promise<void>;
+  /** Sends one message; resolves on the hub's durable acknowledgement. */
+  protected abstract deliver(kind: OutgoingKind, body: Record<string, unknown>): Promise<void>;
+
+  get connected(): boolean {
+    return this.#state === 'open';
+  }
+
+  async connect(): Promise<void> {
+    if (this.#state !== 'idle') throw new Error(`connect() called twice on device ${this.deviceId}`);
+    this.#state = 'connecting';
+    try {
+      await this.openLink();
+    } catch (err) {
+      this.#state = 'closed';
+      throw err;
+    }
+    if (this.#state !== 'connecting') return; // closed meanwhile
+    this.#state = 'open';
+    this.emit('connected');
+  }
+
+  sendHello(capabilities: Capabilities): Promise<void> {
+    return this.#send('hello', { ...capabilities });
+  }
+
+  async sendTelemetry(sample: TelemetryInput): Promise<number> {
+    const seq = this.#seq++;
+    const body: Record<string, unknown> = { metrics: sample.metrics, seq };
+    if (sample.ts !== undefined) body.ts = sample.ts;
+    await this.#send('telemetry', body);
+    return seq;
+  }
+
+  sendState(state: Record<string, StateValue>, version?: number): Promise<void> {
+    return this.#send('state', version === undefined ? { state } : { state, version });
+  }
+
+  sendResult(result: ResultInput): Promise<void> {
+    return this.#send('result', { ...result });
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    const wasOpen = this.#state === 'open';
+    this.#state = 'closed';
+    clearTimeout(this.#reconnectTimer);
+    await this.closeLink(wasOpen);
+  }
+
+  /**
+   * Called by a transport when an open link drops. Reconnects with backoff
+   * unless the hub's reason makes retrying pointless.
+   */
+  protected linkLost(reason: DeviceSimError): void {
+    if (this.#state !== 'open') return;
+    if (reason.fatal) {
+      this.#state = 'closed';
+      this.emit('fatal', reason);
+      return;
+    }
+    this.#state = 'reconnecting';
+    this.emit('disconnected', reason.message);
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    this.#reconnectTimer = setTimeout(() => void this.#reconnect(), this.#backoff.next());
+  }
+
+  async #reconnect(): Promise<void> {
+    if (this.#state !== 'reconnecting') return;
+    try {
+      await this.openLink();
+    } catch (err) {
+      if (this.#state !== 'reconnecting') return;
+      const error = err instanceof DeviceSimError ? err : new DeviceSimError('unreachable', String(err));
+      if (error.fatal) {
+        this.#state = 'closed';
+        this.emit('fatal', error);
+      } else {
+        this.#scheduleReconnect();
+      }
+      return;
+    }
+    if (this.#state !== 'reconnecting') {
+      // close() ran while the attempt was in flight.
+      await this.closeLink(false);
+      return;
+    }
+    this.#backoff.reset();
+    this.#state = 'open';
+    this.emit('connected');
+  }
+
+  #send(kind: OutgoingKind, body: Record<string, unknown>): Promise<void> {
+    if (this.#state !== 'open') {
+      return Promise.reject(new DeviceSimError('not_connected', `device ${this.deviceId} is not connected (${this.#state})`));
+    }
+    return withTimeout(this.deliver(kind, body), this.#ackTimeoutMs, () => {
+      return new DeviceSimError('ack_timeout', `no ack for ${kind} from the hub within ${this.#ackTimeoutMs} ms`);
+    });
+  }
+}
+
+/** Rejects with `onTimeout()` when `promise` has not settled after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
