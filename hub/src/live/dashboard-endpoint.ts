@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   DASHBOARD_EVENT_KINDS,
@@ -23,6 +24,7 @@ import type { Logger } from 'pino';
 import { bearerToken, type AdminAuth } from '../auth/admin-token.js';
 import type { EventBus } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
+import { batchWritesThisTurn } from '../transports/write-batching.js';
 
 /** Above this many buffered bytes telemetry for the client is dropped. */
 const SOFT_BUFFER_BYTES = 1024 * 1024;
@@ -225,6 +227,7 @@ export class DashboardEndpoint {
       if (sub.devices !== '*' && !sub.devices.has(deviceId)) continue;
       const ws = sub.ws;
       if (ws.readyState !== ws.OPEN) continue;
+      // Includes at most one corked batch of this turn (write-batching): small next to the limits.
       const buffered = ws.bufferedAmount;
       if (buffered > HARD_BUFFER_BYTES) {
         this.counters.slowDisconnects += 1;
@@ -242,6 +245,8 @@ export class DashboardEndpoint {
       }
       this.sendOverflowNotice(sub);
       frame ??= JSON.stringify(event);
+      // ws has no public cork; its socket is the documented `_socket` field.
+      batchWritesThisTurn((ws as unknown as { _socket: Socket })._socket);
       ws.send(frame);
     }
   }

@@ -26,6 +26,7 @@ import type { Logger } from 'pino';
 import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
 import type { DeviceSession } from '../../core/device-session.js';
+import { batchWritesThisTurn } from '../write-batching.js';
 import { guardPacketSize } from './packet-size-guard.js';
 
 /** Room for the topic and headers on top of the payload limit. */
@@ -212,7 +213,11 @@ export class MqttTransport {
     // Only presence is retained; a retained reading would replay stale data [FP-3.1].
     if (parsed.channel !== 'status') packet.retain = false;
     session.handle(message).then(
-      () => done(null),
+      () => {
+        // Durable now: the PUBACK that done() writes joins this turn's batch.
+        if (client) batchWritesThisTurn(client.conn as Socket);
+        done(null);
+      },
       (err: unknown) => {
         if (err instanceof ProtocolError && err.status < 500) return drop(err);
         // Not stored: no PUBACK. Closing makes the device resend after reconnecting.
