@@ -3,6 +3,13 @@
  * clustered by (series, ts) so a range read of one metric is one index scan.
  * WAL with synchronous=NORMAL: a committed write survives a crash of the hub
  * process (kill -9); `fullSync` also survives power loss at some write cost.
+ *
+ * Writes go first to an append-only journal table (`recent`), which costs
+ * about 1 µs a value; inserting straight into the clustered table touched
+ * one page per series per batch and cost 9-20 µs. Once a second, and before
+ * every read, the journal is moved into `samples` sorted by series, so each
+ * page is touched once for many values. Both steps are transactions, so a
+ * crash at any point loses nothing committed.
  */
 import Database from 'better-sqlite3';
 import type { HistorySeries } from '@iot-hub/protocol';
@@ -28,7 +35,14 @@ CREATE TABLE IF NOT EXISTS samples (
   value REAL NOT NULL,
   PRIMARY KEY (series_id, ts)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS recent (
+  series_id INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  value REAL NOT NULL
+);
 `;
+
+const COMPACT_EVERY_MS = 1000;
 
 export interface SqliteTelemetryStoreOptions {
   file: string;
@@ -41,6 +55,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly seriesIds = new Map<string, number>();
   private statements: ReturnType<SqliteTelemetryStore['prepare']> | null = null;
   private writeBatch: ((points: readonly TelemetryPoint[]) => void) | null = null;
+  private compactTimer: NodeJS.Timeout | null = null;
+  /** Values in the journal since the last compaction (0 = nothing to do). */
+  private journaled = 0;
 
   constructor(private readonly options: SqliteTelemetryStoreOptions) {}
 
@@ -48,20 +65,44 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const db = new Database(this.options.file);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${this.options.fullSync ? 'FULL' : 'NORMAL'}`);
+    // Fewer, larger checkpoints: each one fsyncs on the hub's only thread.
+    db.pragma('wal_autocheckpoint = 10000');
     db.exec(SCHEMA);
     this.db = db;
     this.statements = this.prepare(db);
     this.reloadSeriesIds();
     const st = this.statements;
     this.writeBatch = db.transaction((points: readonly TelemetryPoint[]) => {
-      for (const p of points) st.insertSample.run(this.seriesId(p.deviceId, p.metric), p.ts, p.value);
+      for (const p of points) st.insertRecent.run(this.seriesId(p.deviceId, p.metric), p.ts, p.value);
     });
+    // Whatever a crash left in the journal moves now.
+    this.journaled = 1;
+    this.compact();
+    this.compactTimer = setInterval(() => this.compact(), COMPACT_EVERY_MS);
+    this.compactTimer.unref();
+  }
+
+  /**
+   * Moves the journal into the clustered table. Sorted by series so pages are
+   * touched in order; by rowid within a (series, ts) so the newest write of a
+   * point wins, as it would have in place.
+   */
+  private compact(): void {
+    if (this.journaled === 0 || !this.db || !this.statements) return;
+    const st = this.statements;
+    this.db.transaction(() => {
+      st.compactRecent.run();
+      st.clearRecent.run();
+    })();
+    this.journaled = 0;
   }
 
   private prepare(db: Database.Database) {
     return {
       insertSeries: db.prepare('INSERT INTO series (device_id, metric) VALUES (?, ?)'),
-      insertSample: db.prepare('INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?, ?, ?)'),
+      insertRecent: db.prepare('INSERT INTO recent (series_id, ts, value) VALUES (?, ?, ?)'),
+      compactRecent: db.prepare('INSERT OR REPLACE INTO samples (series_id, ts, value) SELECT series_id, ts, value FROM recent ORDER BY series_id, ts, rowid'),
+      clearRecent: db.prepare('DELETE FROM recent'),
       seriesOfDevice: db.prepare('SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric'),
       countRange: db.prepare('SELECT count(*) AS n FROM samples WHERE series_id = ? AND ts BETWEEN ? AND ?'),
       rawRange: db.prepare('SELECT ts, value FROM samples WHERE series_id = ? AND ts BETWEEN ? AND ? ORDER BY ts'),
@@ -72,6 +113,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       ),
       latest: db.prepare('SELECT ts, value FROM samples WHERE series_id = ? ORDER BY ts DESC LIMIT 1'),
       deleteSamples: db.prepare('DELETE FROM samples WHERE series_id IN (SELECT id FROM series WHERE device_id = ?)'),
+      deleteRecent: db.prepare('DELETE FROM recent WHERE series_id IN (SELECT id FROM series WHERE device_id = ?)'),
       deleteSeries: db.prepare('DELETE FROM series WHERE device_id = ?'),
     };
   }
@@ -92,6 +134,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async close(): Promise<void> {
+    if (this.compactTimer) clearInterval(this.compactTimer);
+    this.compactTimer = null;
+    this.compact();
     this.db?.close();
     this.db = null;
     this.statements = null;
@@ -103,6 +148,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (points.length === 0) return;
     try {
       this.writeBatch(points);
+      this.journaled += points.length;
     } catch (err) {
       // The transaction rolled back: series ids created in it are gone too.
       this.reloadSeriesIds();
@@ -119,6 +165,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async history(query: HistoryQuery): Promise<HistoryResult> {
+    this.compact();
     const st = this.stmts();
     const all = st.seriesOfDevice.all(query.deviceId) as { id: number; metric: string }[];
     const wanted = query.metrics === null ? all : all.filter((s) => query.metrics?.includes(s.metric));
@@ -149,6 +196,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async latest(deviceId: string): Promise<Record<string, StoredValue>> {
+    this.compact();
     const st = this.stmts();
     const result: Record<string, StoredValue> = {};
     for (const s of st.seriesOfDevice.all(deviceId) as { id: number; metric: string }[]) {
@@ -161,6 +209,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   async deleteDevice(deviceId: string): Promise<void> {
     const st = this.stmts();
     this.db?.transaction(() => {
+      st.deleteRecent.run(deviceId);
       st.deleteSamples.run(deviceId);
       st.deleteSeries.run(deviceId);
     })();
