@@ -21,6 +21,7 @@ import { createLogger } from './log.js';
 import { Registry } from './registry/registry.js';
 import { SqliteRegistryStore } from './registry/sqlite-registry-store.js';
 import { TelemetryPipeline } from './telemetry/pipeline.js';
+import { refuseUpgrade } from './net/upgrade-refusal.js';
 import { SqliteTelemetryStore } from './telemetry/sqlite-telemetry-store.js';
 import { MqttTransport } from './transports/mqtt/mqtt-transport.js';
 import { WsDeviceEndpoint } from './transports/ws/ws-device-endpoint.js';
@@ -94,7 +95,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/ws/device') return wsDevices.handleUpgrade(req, socket, head);
     if (path === '/ws/dashboard') return dashboards.handleUpgrade(req, socket, head);
-    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    refuseUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${path ?? ''}: use /ws/device or /ws/dashboard`);
   });
 
   let httpPort = -1;

@@ -18,13 +18,15 @@ import {
   type DashboardEventKind,
   type DashboardRequest,
   type DashboardResponse,
+  type ErrorCode,
   type SubscribeResult,
 } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import { bearerToken, type AdminAuth } from '../auth/admin-token.js';
 import type { EventBus } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
-import { batchWritesThisTurn } from '../transports/write-batching.js';
+import { refuseUpgrade } from '../net/upgrade-refusal.js';
+import { batchWritesThisTurn } from '../net/write-batching.js';
 
 /** Above this many buffered bytes telemetry for the client is dropped. */
 const SOFT_BUFFER_BYTES = 1024 * 1024;
@@ -123,12 +125,10 @@ export class DashboardEndpoint {
     }
   }
 
-  private refuse(socket: Duplex, req: IncomingMessage, status: number, error: string, message: string): void {
+  private refuse(socket: Duplex, req: IncomingMessage, status: number, error: ErrorCode, message: string): void {
     this.counters.refusedUpgrades += 1;
     this.options.log.warn({ remote: req.socket.remoteAddress, origin: req.headers.origin, status, why: message }, 'dashboard socket refused');
-    const body = JSON.stringify({ error, code: status, message });
-    const reason = status === 403 ? 'Forbidden' : 'Unauthorized';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    refuseUpgrade(socket, status, error, message);
   }
 
   private accept(ws: WebSocket): void {

@@ -26,7 +26,7 @@ import type { Logger } from 'pino';
 import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
 import type { DeviceSession } from '../../core/device-session.js';
-import { batchWritesThisTurn } from '../write-batching.js';
+import { batchWritesThisTurn } from '../../net/write-batching.js';
 import { guardPacketSize } from './packet-size-guard.js';
 
 /** Room for the topic and headers on top of the payload limit. */

@@ -20,6 +20,7 @@ import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { DeviceEntry } from '../../registry/registry.js';
+import { refuseUpgrade } from '../../net/upgrade-refusal.js';
 import { parseDeviceAuthorization } from './device-credentials.js';
 
 /** Messages in flight per socket before the hub stops reading it (push-back). */
@@ -116,10 +117,7 @@ export class WsDeviceEndpoint {
   private refuse(socket: Duplex, req: IncomingMessage, why: string): void {
     this.counters.refusedUpgrades += 1;
     this.options.log.warn({ remote: req.socket.remoteAddress, why }, 'device WebSocket refused');
-    const body = JSON.stringify({ error: 'unauthorized', code: 401, message: why });
-    socket.end(
-      `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    refuseUpgrade(socket, 401, 'unauthorized', why);
   }
 
   private accept(ws: WebSocket, entry: DeviceEntry | null): void {
