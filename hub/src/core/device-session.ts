@@ -96,24 +96,49 @@ export class DeviceSession {
     }
     const points: TelemetryPoint[] = [];
     const accepted: { ts: number; metrics: Record<string, MetricValue> }[] = [];
+    const seqs: number[] = [];
+    /** Writes still in flight that this message's duplicates depend on. */
+    let waitFor: Promise<void>[] | null = null;
+    const track = this.entry.seq;
     for (const s of samples) {
-      if (s.seq !== undefined && this.isDuplicate(s.seq)) {
-        this.entry.stats.duplicates += 1;
-        continue;
+      if (s.seq !== undefined) {
+        if (this.isDuplicate(s.seq)) {
+          this.entry.stats.duplicates += 1;
+          // Acknowledge a duplicate only once its original is durable.
+          const original = track.pending.get(s.seq);
+          if (original) (waitFor ??= []).push(original);
+          continue;
+        }
+        seqs.push(s.seq);
       }
       const ts = s.ts ?? this.stamp(now);
-      for (const [metric, value] of Object.entries(s.metrics)) {
+      for (const metric in s.metrics) {
+        const value = s.metrics[metric] as MetricValue;
         points.push({ deviceId: this.deviceId, metric, ts, value: typeof value === 'boolean' ? (value ? 1 : 0) : value });
       }
       accepted.push({ ts, metrics: s.metrics });
     }
-    if (points.length === 0) return Promise.resolve();
-    return this.deps.pipeline.append(points).then(() => {
-      for (const a of accepted) {
-        this.deps.registry.recordLatest(this.entry, a.ts, a.metrics);
-        this.deps.events.emit('telemetry', { deviceId: this.deviceId, ts: a.ts, metrics: a.metrics });
-      }
-    });
+    if (points.length === 0) return waitFor ? Promise.all(waitFor).then(() => undefined) : Promise.resolve();
+    const written = this.deps.pipeline.append(points).then(
+      () => {
+        for (const seq of seqs) track.pending.delete(seq);
+        for (const a of accepted) {
+          this.deps.registry.recordLatest(this.entry, a.ts, a.metrics);
+          this.deps.events.emit('telemetry', { deviceId: this.deviceId, ts: a.ts, metrics: a.metrics });
+        }
+      },
+      (err: unknown) => {
+        // Not stored, so not acknowledged: the device will resend these, and
+        // they must not be taken for duplicates then.
+        for (const seq of seqs) {
+          track.pending.delete(seq);
+          track.recent.delete(seq);
+        }
+        throw err;
+      },
+    );
+    for (const seq of seqs) track.pending.set(seq, written);
+    return waitFor ? Promise.all([written, ...waitFor]).then(() => undefined) : written;
   }
 
   /** Hub timestamps of one device strictly increase, so two readings never share a series timestamp. */

@@ -46,10 +46,12 @@ export interface SeqWindow {
   last: number;
   recent: Set<number>;
   order: number[];
+  /** Writes in flight by seq: a duplicate is acknowledged only when its original is durable. */
+  pending: Map<number, Promise<void>>;
 }
 
 function newSeqWindow(): SeqWindow {
-  return { last: -1, recent: new Set(), order: [] };
+  return { last: -1, recent: new Set(), order: [], pending: new Map() };
 }
 
 const LAST_SEEN_FLUSH_MS = 5_000;
