@@ -79,7 +79,8 @@ const reading = (seq: number, v: number): TelemetryMessage => ({ type: 'telemetr
 t.test('a write that fails is not acknowledged, and its resend is stored, not taken for a duplicate', async (t) => {
   const { session, flaky, stored, entry } = await setup(t);
   flaky.failNext = 1;
-  await t.rejects(session.handle(reading(1, 10)), { error: 'storage_unavailable' });
+  const failure = await session.handle(reading(1, 10)).then(() => null, (err: unknown) => err);
+  t.match(failure, { error: 'storage_unavailable', status: 503 }, 'rejected as storage_unavailable');
   t.same(await stored(), [], 'nothing stored');
   await session.handle(reading(1, 10));
   t.same(await stored(), [10], 'the resend is stored');
