@@ -44,7 +44,7 @@ t.test('bad flags exit 2 with one clear line', async (t) => {
     [['load', '--admin-token', 'x', '--transport', 'ws'], 'device-sim: --transport is for fleet mode, not load\n'],
     [['--admin-token', 'x', '--duration', '5s'], 'device-sim: --duration is for load mode, not fleet\n'],
     [['flood'], 'device-sim: unknown command "flood" (commands: load; none runs a fleet)\n'],
-    [['--kinds', 'toaster', '--admin-token', 'x'], 'device-sim: --kinds: unknown kind "toaster" (known: climate-sensor, smart-plug)\n'],
+    [['--kinds', 'toaster', '--admin-token', 'x'], 'device-sim: --kinds: unknown kind "toaster" (known: climate-sensor, smart-plug, motion-sensor, contact-sensor, dimmable-light, thermostat, energy-meter)\n'],
     [[], 'device-sim: an admin token is needed to provision devices: pass --admin-token or set HUB_ADMIN_TOKEN (or give --credentials)\n'],
   ];
   for (const [args, line] of cases) {

@@ -42,6 +42,11 @@ export interface ModelOptions {
    * reproducible everywhere.
    */
   utcOffsetHours?: number;
+  /**
+   * Which flavour of its kind the device is, for kinds that have several
+   * (a contact on a `door` or a `window`); models ignore what they do not know.
+   */
+  variant?: string;
 }
 
 export interface ModelDefinition {
