@@ -1,7 +1,7 @@
 /**
- * The storage seam for telemetry. SQLite (embedded default) implements it
- * now, InfluxDB next; one contract test suite (test/telemetry/contract.ts)
- * runs against every implementation.
+ * The storage seam for telemetry. SQLite (embedded default) and InfluxDB
+ * (behind a durable local buffer) implement it; one contract test suite
+ * (test/telemetry/store-contract.ts) runs against every implementation.
  */
 import type { HistorySeries } from '@iot-hub/protocol';
 
@@ -49,6 +49,30 @@ export interface TelemetryStore {
   /** Newest value of each metric of a device. */
   latest(deviceId: string): Promise<Record<string, StoredValue>>;
   deleteDevice(deviceId: string): Promise<void>;
+  /** Health detail for /healthz; stores without a backlog may omit it. */
+  status?(): StoreStatus;
+}
+
+export interface StoreStatus {
+  ok: boolean;
+  /** Why ok is false, or the last write error. */
+  error?: string;
+  /** Points waiting in the local durable buffer, and its disk use. */
+  buffer?: { points: number; bytes: number; quotaBytes: number; oldestAgeSec: number | null; full: boolean };
+  /** Points the store refused for good (see the dead-letter file). */
+  deadLettered?: number;
+}
+
+/**
+ * The store refused these points for good (for example an InfluxDB field
+ * type conflict): sending them again cannot succeed. Anything else a write
+ * throws is treated as transient and retried.
+ */
+export class RejectedPointsError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'RejectedPointsError';
+  }
 }
 
 /**

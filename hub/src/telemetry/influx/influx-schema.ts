@@ -1,0 +1,71 @@
+/**
+ * The InfluxDB layout the hub writes and reads (documented in the README):
+ *
+ *   database     from the URL path (http://host:8086/<database>)
+ *   "raw"        retention policy, DEFAULT, duration --influx-raw-retention
+ *     telemetry  measurement; tags device, metric; field value (float); ms timestamps
+ *   "rollup_1m"  retention policy, duration --influx-rollup-retention
+ *     telemetry  same tags; fields mean, min, max, count, sum per minute
+ *
+ * A continuous query fills rollup_1m every minute and resamples the last
+ * ROLLUP_RESAMPLE so points that arrive a little late (a short outage
+ * drained from the buffer) are still rolled up. Everything is created
+ * idempotently at start.
+ */
+export const MEASUREMENT = 'telemetry';
+export const RAW_RP = 'raw';
+export const ROLLUP_RP = 'rollup_1m';
+export const ROLLUP_MS = 60_000;
+export const ROLLUP_RESAMPLE = '10m';
+export const ROLLUP_CQ = 'telemetry_rollup_1m';
+
+/** InfluxQL identifier: "name" with " and \ escaped. */
+export function ident(name: string): string {
+  return '"' + name.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
+}
+
+/** InfluxQL string literal: 'text' with ' and \ escaped. */
+export function literal(text: string): string {
+  return "'" + text.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+}
+
+/** Durations InfluxDB accepts for a retention policy (at least 1h), or INF. */
+export function parseRetention(raw: string): string {
+  if (raw === 'INF' || raw === 'inf') return 'INF';
+  const m = /^(\d+)(h|d|w)$/.exec(raw);
+  if (!m) throw new Error(`expected a duration like 720h, 30d, 52w or INF, got ${JSON.stringify(raw)}`);
+  const hours = Number(m[1]) * (m[2] === 'h' ? 1 : m[2] === 'd' ? 24 : 168);
+  if (hours < 1) throw new Error('a retention policy must keep at least 1h');
+  return raw;
+}
+
+/** Retention in ms; Infinity for INF. */
+export function retentionMs(duration: string): number {
+  if (duration === 'INF') return Infinity;
+  const m = /^(\d+)(h|d|w)$/.exec(duration);
+  if (!m) return Infinity;
+  return Number(m[1]) * (m[2] === 'h' ? 1 : m[2] === 'd' ? 24 : 168) * 3_600_000;
+}
+
+/** The statements that set the database up; each is safe to run again. */
+export function setupStatements(database: string, rawRetention: string, rollupRetention: string, existingRps: ReadonlySet<string>): string[] {
+  const db = ident(database);
+  const rp = (name: string, duration: string, isDefault: boolean) =>
+    existingRps.has(name)
+      ? `ALTER RETENTION POLICY ${ident(name)} ON ${db} DURATION ${duration}${isDefault ? ' DEFAULT' : ''}`
+      : `CREATE RETENTION POLICY ${ident(name)} ON ${db} DURATION ${duration} REPLICATION 1${isDefault ? ' DEFAULT' : ''}`;
+  return [
+    rp(RAW_RP, rawRetention, true),
+    rp(ROLLUP_RP, rollupRetention, false),
+    `CREATE CONTINUOUS QUERY ${ident(ROLLUP_CQ)} ON ${db} RESAMPLE EVERY 1m FOR ${ROLLUP_RESAMPLE} BEGIN ${rollupSelect(database)} GROUP BY time(1m), * END`,
+  ];
+}
+
+/** The rollup SELECT … INTO; the CQ runs it, and rollUp() for a backfill. */
+export function rollupSelect(database: string): string {
+  const db = ident(database);
+  return (
+    'SELECT mean("value") AS "mean", min("value") AS "min", max("value") AS "max", count("value") AS "count", sum("value") AS "sum" ' +
+    `INTO ${db}.${ident(ROLLUP_RP)}.${ident(MEASUREMENT)} FROM ${db}.${ident(RAW_RP)}.${ident(MEASUREMENT)}`
+  );
+}

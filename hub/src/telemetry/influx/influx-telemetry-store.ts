@@ -1,0 +1,253 @@
+/**
+ * TelemetryStore on InfluxDB 1.x over its HTTP API (node-influx). write()
+ * resolves when InfluxDB accepted the points: the hub puts a durable local
+ * buffer in front of it (BufferedTelemetryStore), so this store only has to
+ * be correct, not available. Layout: see influx-schema.ts.
+ *
+ * Reads pick raw data or the 1-minute rollup by range: raw data is exact and
+ * complete inside the raw retention, so that part of a range is read raw
+ * (samples when at most maxPoints per metric, else buckets); the part older
+ * than the raw retention is read from the rollup (buckets of at least a
+ * minute's data each). Buckets always start at `from` (GROUP BY time(w,
+ * offset)). Reading recent ranges raw also avoids the rollup's lag: the
+ * continuous query rolls a minute up only after it ends.
+ */
+import { InfluxDB } from 'influx';
+import type { HistorySeries, HistoryPoint } from '@iot-hub/protocol';
+import type { Logger } from 'pino';
+import {
+  bucketWidth,
+  RejectedPointsError,
+  type HistoryQuery,
+  type HistoryResult,
+  type StoredValue,
+  type TelemetryPoint,
+  type TelemetryStore,
+} from '../telemetry-store.js';
+import { ident, literal, MEASUREMENT, RAW_RP, retentionMs, ROLLUP_MS, ROLLUP_RP, rollupSelect, setupStatements } from './influx-schema.js';
+
+export interface InfluxTelemetryStoreOptions {
+  /** http://[user:pass@]host:8086/database */
+  url: string;
+  /** Raw retention policy duration (30d, INF …). */
+  rawRetention: string;
+  rollupRetention: string;
+  requestTimeoutMs?: number;
+  log: Logger;
+}
+
+interface RawSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: (number | string | null)[][];
+}
+interface RawResponse {
+  results: { error?: string; series?: RawSeries[] }[];
+}
+
+/** Never let node-influx take its only host out of the pool: our buffer does the backoff. */
+const NO_BACKOFF = {
+  getDelay: () => 0,
+  next() {
+    return NO_BACKOFF;
+  },
+  reset() {
+    return NO_BACKOFF;
+  },
+};
+
+export class InfluxTelemetryStore implements TelemetryStore {
+  readonly kind = 'influx';
+  readonly database: string;
+  private readonly influx: InfluxDB;
+  private schemaReady: Promise<void> | null = null;
+  private readonly rawMs: number;
+
+  constructor(private readonly options: InfluxTelemetryStoreOptions) {
+    const url = new URL(options.url);
+    this.database = decodeURIComponent(url.pathname.replace(/^\/+|\/+$/g, ''));
+    this.rawMs = retentionMs(options.rawRetention);
+    this.influx = new InfluxDB({
+      host: url.hostname,
+      port: Number(url.port || (url.protocol === 'https:' ? 443 : 8086)),
+      protocol: url.protocol === 'https:' ? 'https' : 'http',
+      username: decodeURIComponent(url.username) || 'root',
+      password: decodeURIComponent(url.password) || 'root',
+      database: this.database,
+      pool: { maxRetries: 0, requestTimeout: options.requestTimeoutMs ?? 10_000, backoff: NO_BACKOFF },
+    });
+  }
+
+  /** Sets the database up if InfluxDB answers; an outage here is not fatal (writes retry it). */
+  async open(): Promise<void> {
+    try {
+      await this.ensureSchema();
+    } catch (err) {
+      this.options.log.warn({ err: (err as Error).message, url: redact(this.options.url) }, 'InfluxDB is not reachable at start: telemetry is buffered on disk until it is');
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  /** Creates the database, retention policies and rollup query once per process (again after a 404). */
+  ensureSchema(): Promise<void> {
+    this.schemaReady ??= this.setup().catch((err: unknown) => {
+      this.schemaReady = null;
+      throw err;
+    });
+    return this.schemaReady;
+  }
+
+  private async setup(): Promise<void> {
+    await this.influx.createDatabase(this.database);
+    const rps = await this.query(`SHOW RETENTION POLICIES ON ${ident(this.database)}`);
+    const existing = new Set((rps.results[0]?.series?.[0]?.values ?? []).map((row) => String(row[0])));
+    for (const statement of setupStatements(this.database, this.options.rawRetention, this.options.rollupRetention, existing)) {
+      await this.query(statement, 'POST');
+    }
+    this.options.log.info({ database: this.database, rawRetention: this.options.rawRetention, rollupRetention: this.options.rollupRetention }, 'InfluxDB schema ready');
+  }
+
+  async write(points: readonly TelemetryPoint[]): Promise<void> {
+    if (points.length === 0) return;
+    await this.ensureSchema();
+    try {
+      await this.influx.writePoints(
+        points.map((p) => ({ measurement: MEASUREMENT, tags: { device: p.deviceId, metric: p.metric }, fields: { value: p.value }, timestamp: p.ts })),
+        { precision: 'ms', retentionPolicy: RAW_RP },
+      );
+    } catch (err) {
+      const status = (err as { res?: { statusCode?: number } }).res?.statusCode;
+      // 400: field type conflict, unparsable line, beyond retention; 413: too big.
+      if (status === 400 || status === 413) throw new RejectedPointsError(`InfluxDB ${status}: ${errorBody(err)}`);
+      if (status === 404) this.schemaReady = null; // database dropped or server reset: set up again
+      throw err;
+    }
+  }
+
+  /** Rolls raw points in [from, to) up into rollup_1m now (after a backlog older than the CQ's resample window lands). */
+  async rollUp(from: number, to: number): Promise<void> {
+    const start = Math.floor(from / ROLLUP_MS) * ROLLUP_MS;
+    const end = Math.ceil(to / ROLLUP_MS) * ROLLUP_MS;
+    await this.query(`${rollupSelect(this.database)} WHERE time >= ${start}ms AND time < ${end}ms GROUP BY time(1m), *`, 'POST');
+  }
+
+  async history(q: HistoryQuery): Promise<HistoryResult> {
+    const metrics = await this.metricsOf(q.deviceId, q.metrics);
+    if (metrics.length === 0) return { bucketMs: 0, series: [] };
+    const where = `"device" = ${literal(q.deviceId)} AND (${metrics.map((m) => `"metric" = ${literal(m)}`).join(' OR ')})`;
+    const raw = this.from(RAW_RP);
+    // Raw data is complete from `split` on; older parts of the range come from the rollup.
+    const split = Math.min(q.to + 1, Math.max(q.from, Math.ceil((Date.now() - this.rawMs) / ROLLUP_MS) * ROLLUP_MS));
+    const byMetric = new Map<string, HistoryPoint[]>(metrics.map((m) => [m, []]));
+    if (split === q.from) {
+      const counts = await this.query(`SELECT count("value") FROM ${raw} WHERE ${where} AND ${range(q.from, q.to)} GROUP BY "metric"`);
+      const maxCount = Math.max(0, ...(counts.results[0]?.series ?? []).map((s) => Number(s.values[0]?.[1] ?? 0)));
+      if (maxCount <= q.maxPoints) {
+        const res = await this.query(`SELECT "value" FROM ${raw} WHERE ${where} AND ${range(q.from, q.to)} GROUP BY "metric"`);
+        for (const s of res.results[0]?.series ?? []) {
+          byMetric.set(s.tags?.metric ?? '', s.values.map(([ts, v]) => ({ ts: Number(ts), avg: Number(v), min: Number(v), max: Number(v), count: 1 })));
+        }
+        return { bucketMs: 0, series: metrics.map((metric) => ({ metric, points: byMetric.get(metric) ?? [] })) };
+      }
+    }
+
+    const w = bucketWidth(q.from, q.to, q.maxPoints);
+    const group = `GROUP BY time(${w}ms, ${((q.from % w) + w) % w}ms), "metric" fill(none)`;
+    const statements: string[] = [];
+    if (split > q.from) {
+      // Rollup rows carry their minute's start and split is a minute boundary: no sample is counted twice.
+      statements.push(`SELECT sum("sum"), min("min"), max("max"), sum("count") FROM ${this.from(ROLLUP_RP)} WHERE ${where} AND time >= ${q.from}ms AND time < ${split}ms ${group}`);
+    }
+    if (split <= q.to) {
+      statements.push(`SELECT sum("value"), min("value"), max("value"), count("value") FROM ${raw} WHERE ${where} AND ${range(split, q.to)} ${group}`);
+    }
+    const res = await this.query(statements.join('; '));
+    const buckets = new Map<string, Map<number, { sum: number; min: number; max: number; count: number }>>();
+    for (const result of res.results) {
+      for (const s of result.series ?? []) {
+        const metric = s.tags?.metric ?? '';
+        const into = buckets.get(metric) ?? new Map<number, { sum: number; min: number; max: number; count: number }>();
+        buckets.set(metric, into);
+        for (const [ts, sum, min, max, count] of s.values) {
+          const b = into.get(Number(ts));
+          if (!b) into.set(Number(ts), { sum: Number(sum), min: Number(min), max: Number(max), count: Number(count) });
+          else {
+            b.sum += Number(sum);
+            b.min = Math.min(b.min, Number(min));
+            b.max = Math.max(b.max, Number(max));
+            b.count += Number(count);
+          }
+        }
+      }
+    }
+    const series: HistorySeries[] = metrics.map((metric) => ({
+      metric,
+      points: [...(buckets.get(metric) ?? new Map()).entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([ts, b]) => ({ ts, avg: b.sum / b.count, min: b.min, max: b.max, count: b.count })),
+    }));
+    return { bucketMs: w, series };
+  }
+
+  async latest(deviceId: string): Promise<Record<string, StoredValue>> {
+    const res = await this.query(`SELECT last("value") FROM ${this.from(RAW_RP)} WHERE "device" = ${literal(deviceId)} GROUP BY "metric"`);
+    const result: Record<string, StoredValue> = {};
+    for (const s of res.results[0]?.series ?? []) {
+      const row = s.values[0];
+      if (row && s.tags?.metric !== undefined) result[s.tags.metric] = { ts: Number(row[0]), value: Number(row[1]) };
+    }
+    return result;
+  }
+
+  async deleteDevice(deviceId: string): Promise<void> {
+    await this.ensureSchema();
+    // Without FROM: every measurement in every retention policy (raw and rollup).
+    await this.query(`DROP SERIES WHERE "device" = ${literal(deviceId)}`, 'POST');
+  }
+
+  /** The device's metrics (all, or those of `wanted` it has), sorted. */
+  private async metricsOf(deviceId: string, wanted: readonly string[] | null): Promise<string[]> {
+    const res = await this.query(`SHOW TAG VALUES FROM ${ident(MEASUREMENT)} WITH KEY = "metric" WHERE "device" = ${literal(deviceId)}`);
+    const all = new Set<string>();
+    for (const s of res.results[0]?.series ?? []) for (const row of s.values) all.add(String(row[1]));
+    return [...all].filter((m) => wanted === null || wanted.includes(m)).sort();
+  }
+
+  private from(rp: string): string {
+    return `${ident(this.database)}.${ident(rp)}.${ident(MEASUREMENT)}`;
+  }
+
+  private async query(q: string, method: 'GET' | 'POST' = 'GET'): Promise<RawResponse> {
+    // InfluxDB 1.x refuses writes (CREATE, DROP, SELECT INTO) over GET.
+    const res = (await this.influx.queryRaw(q, { precision: 'ms', database: this.database, method })) as RawResponse;
+    const failed = res.results.find((r) => r.error !== undefined);
+    if (failed?.error !== undefined) throw new Error(`InfluxDB: ${failed.error} (in ${q.slice(0, 200)})`);
+    return res;
+  }
+}
+
+function range(from: number, to: number): string {
+  return `time >= ${from}ms AND time <= ${to}ms`;
+}
+
+function errorBody(err: unknown): string {
+  const message = (err as Error).message;
+  const json = /\{.*\}/s.exec(message)?.[0];
+  if (json) {
+    try {
+      return (JSON.parse(json) as { error?: string }).error ?? message;
+    } catch {
+      // not JSON: keep the message
+    }
+  }
+  return message;
+}
+
+/** The URL without its password, for logs. */
+export function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
