@@ -7,7 +7,10 @@
 import { DEFAULT_HEARTBEAT_SEC, MAX_HEARTBEAT_SEC, MIN_HEARTBEAT_SEC, type CommandMessage, type DesiredMessage } from '@iot-hub/protocol';
 import type { SimLogger } from './log.js';
 import type { DeviceModel } from './models/model.js';
-import type { DeviceConnection } from './transports/connection.js';
+import type { DeviceConnection, ResultInput } from './transports/connection.js';
+
+/** Command ids remembered to answer redeliveries; FP-4.4 asks for at least 32. */
+const REMEMBERED_COMMANDS = 64;
 
 export interface DeviceStats {
   /** Telemetry messages attempted. */
@@ -40,6 +43,8 @@ export class SimulatedDevice {
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
+  /** Final results of recent commands by id ('running' while executing), oldest first [FP-4.4]. */
+  readonly #results = new Map<string, ResultInput | 'running'>();
 
   constructor(options: SimulatedDeviceOptions) {
     this.#model = options.model;
@@ -92,7 +97,10 @@ export class SimulatedDevice {
   #tick(): void {
     if (!this.#running) return;
     const now = this.#now();
+    const before = JSON.stringify(this.#model.state());
     const metrics = this.#model.sample(now);
+    // Time moved the model (a door opened, heating switched): say so as it happens.
+    if (this.#connection.connected) void this.#reportIfChanged(before);
     this.stats.sent++;
     this.#connection.sendTelemetry({ metrics, ts: now }).then(
       () => this.stats.acked++,
@@ -104,29 +112,62 @@ export class SimulatedDevice {
   }
 
   async #onCommand(command: CommandMessage): Promise<void> {
+    const previous = this.#results.get(command.id);
+    if (previous !== undefined) {
+      // A redelivered command is not executed again; it gets the same final result [FP-4.4].
+      // While the first delivery is still running there is nothing to repeat yet.
+      if (previous !== 'running') await this.#sendResult(previous);
+      return;
+    }
+    this.#remember(command.id, 'running');
     const now = this.#now();
     this.#log.info(`${this.id}: command ${command.name} (${command.id})`);
-    try {
-      if (command.expiresAt !== undefined && command.expiresAt < now) {
-        await this.#connection.sendResult({ id: command.id, status: 'failed', error: 'expired before it arrived' });
-        return;
-      }
-      if (!this.#model.command) {
-        await this.#connection.sendResult({ id: command.id, status: 'failed', error: `a ${this.#model.kind} takes no commands` });
-        return;
-      }
-      await this.#connection.sendResult({ id: command.id, status: 'acknowledged' });
+    let final: ResultInput;
+    if (command.expiresAt !== undefined && now >= command.expiresAt) {
+      // Do not start a command at or after its expiry [FP-4.4].
+      final = { id: command.id, status: 'failed', error: 'expired before it could start' };
+    } else if (!this.#model.command) {
+      final = { id: command.id, status: 'failed', error: `a ${this.#model.kind} takes no commands` };
+    } else {
+      await this.#sendResult({ id: command.id, status: 'acknowledged' });
       const before = JSON.stringify(this.#model.state());
       const outcome = this.#model.command(command.name, command.params ?? {}, now);
-      await this.#connection.sendResult(
+      final =
         outcome.status === 'succeeded'
-          ? { id: command.id, status: 'succeeded', result: outcome.result }
-          : { id: command.id, status: 'failed', error: outcome.error },
-      );
-      const state = this.#model.state();
-      if (JSON.stringify(state) !== before) await this.#connection.sendState(state);
+          ? { id: command.id, status: 'succeeded', ...(outcome.result === undefined ? {} : { result: outcome.result }) }
+          : { id: command.id, status: 'failed', error: outcome.error };
+      this.#remember(command.id, final);
+      await this.#sendResult(final);
+      await this.#reportIfChanged(before);
+      return;
+    }
+    this.#remember(command.id, final);
+    await this.#sendResult(final);
+  }
+
+  #remember(id: string, result: ResultInput | 'running'): void {
+    this.#results.delete(id);
+    this.#results.set(id, result);
+    // A Map iterates in insertion order: the first key is the oldest.
+    while (this.#results.size > REMEMBERED_COMMANDS) this.#results.delete(this.#results.keys().next().value as string);
+  }
+
+  async #sendResult(result: ResultInput): Promise<void> {
+    try {
+      await this.#connection.sendResult(result);
     } catch (err) {
-      this.#log.warn(`${this.id}: result of command ${command.id} not acknowledged: ${(err as Error).message}`);
+      this.#log.warn(`${this.id}: ${result.status} result of command ${result.id} not acknowledged: ${(err as Error).message}`);
+    }
+  }
+
+  /** Reports state when it differs from `before` (a JSON snapshot) [FP-4.3]. */
+  async #reportIfChanged(before: string): Promise<void> {
+    const state = this.#model.state();
+    if (JSON.stringify(state) === before) return;
+    try {
+      await this.#connection.sendState(state);
+    } catch (err) {
+      this.#log.warn(`${this.id}: state not acknowledged: ${(err as Error).message}`);
     }
   }
 

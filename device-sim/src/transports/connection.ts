@@ -38,6 +38,11 @@ export interface TelemetryInput {
   metrics: Record<string, MetricValue>;
   /** Sample time, epoch ms; the hub uses its receive time when absent. */
   ts?: number;
+  /**
+   * Sequence number [FP-4.2]: give the one of an earlier send to resend it
+   * (the hub drops the duplicate); absent, the next number is taken.
+   */
+  seq?: number;
 }
 
 export type ResultInput = Omit<ResultMessage, 'type' | 'v' | 'mid'>;
@@ -125,7 +130,7 @@ export abstract class DeviceConnectionBase extends EventEmitter<DeviceConnection
   }
 
   async sendTelemetry(sample: TelemetryInput): Promise<number> {
-    const seq = this.#seq++;
+    const seq = sample.seq ?? this.#seq++;
     const body: Record<string, unknown> = { metrics: sample.metrics, seq };
     if (sample.ts !== undefined) body.ts = sample.ts;
     await this.#send('telemetry', body);

@@ -1,0 +1,70 @@
+/**
+ * A DeviceConnection without a network, for driving a SimulatedDevice in
+ * tests: records what the device sends and lets the test play the hub.
+ */
+import { EventEmitter } from 'node:events';
+import type { Capabilities, StateValue } from '@iot-hub/protocol';
+import type { DeviceConnection, DeviceConnectionEvents, ResultInput, TelemetryInput } from '../../src/transports/connection.js';
+
+export type Sent =
+  | { kind: 'hello'; body: Capabilities }
+  | { kind: 'telemetry'; body: TelemetryInput & { seq: number } }
+  | { kind: 'state'; body: { state: Record<string, StateValue>; version?: number } }
+  | { kind: 'result'; body: ResultInput };
+
+type BodyOf<K extends Sent['kind']> = Extract<Sent, { kind: K }>['body'];
+
+export class FakeConnection extends EventEmitter<DeviceConnectionEvents> implements DeviceConnection {
+  readonly transport = 'mqtt' as const;
+  readonly sent: Sent[] = [];
+  connected = false;
+  #seq = 0;
+
+  constructor(readonly deviceId = 'fake-1') {
+    super();
+  }
+
+  connect(): Promise<void> {
+    this.connected = true;
+    this.emit('connected');
+    return Promise.resolve();
+  }
+
+  sendHello(capabilities: Capabilities): Promise<void> {
+    return this.#record({ kind: 'hello', body: capabilities });
+  }
+
+  async sendTelemetry(sample: TelemetryInput): Promise<number> {
+    const seq = sample.seq ?? this.#seq++;
+    await this.#record({ kind: 'telemetry', body: { ...sample, seq } });
+    return seq;
+  }
+
+  sendState(state: Record<string, StateValue>, version?: number): Promise<void> {
+    return this.#record({ kind: 'state', body: version === undefined ? { state } : { state, version } });
+  }
+
+  sendResult(result: ResultInput): Promise<void> {
+    return this.#record({ kind: 'result', body: result });
+  }
+
+  close(): Promise<void> {
+    this.connected = false;
+    return Promise.resolve();
+  }
+
+  of<K extends Sent['kind']>(kind: K): BodyOf<K>[] {
+    return this.sent.filter((s) => s.kind === kind).map((s) => s.body as BodyOf<K>);
+  }
+
+  #record(sent: Sent): Promise<void> {
+    if (!this.connected) return Promise.reject(new Error('not connected'));
+    this.sent.push(sent);
+    return Promise.resolve();
+  }
+}
+
+/** Lets queued promise callbacks run. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
