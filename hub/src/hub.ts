@@ -23,6 +23,10 @@ import { SqliteRegistryStore } from './registry/sqlite-registry-store.js';
 import { TelemetryPipeline } from './telemetry/pipeline.js';
 import { refuseUpgrade } from './net/upgrade-refusal.js';
 import { SqliteTelemetryStore } from './telemetry/sqlite-telemetry-store.js';
+import type { TelemetryStore } from './telemetry/telemetry-store.js';
+import { BufferedTelemetryStore } from './telemetry/buffer/buffered-telemetry-store.js';
+import { TelemetryBuffer } from './telemetry/buffer/telemetry-buffer.js';
+import { InfluxTelemetryStore } from './telemetry/influx/influx-telemetry-store.js';
 import { MqttTransport } from './transports/mqtt/mqtt-transport.js';
 import { WsDeviceEndpoint } from './transports/ws/ws-device-endpoint.js';
 
@@ -48,11 +52,30 @@ export function defaultDashboardDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dashboard', 'dist');
 }
 
+/**
+ * SQLite, or InfluxDB behind the durable local buffer: devices are
+ * acknowledged once points are in the buffer on disk, and InfluxDB may be
+ * down for a while (invariant 1).
+ */
+function buildTelemetryStore(config: Readonly<HubConfig>, dataDir: string, log: Logger): TelemetryStore {
+  if (config.store === 'sqlite' || config.influxUrl === null) return new SqliteTelemetryStore({ file: join(dataDir, 'telemetry.db') });
+  const influx = new InfluxTelemetryStore({ url: config.influxUrl, rawRetention: config.influxRawRetention, rollupRetention: config.influxRollupRetention, log });
+  const buffer = new TelemetryBuffer({ file: join(dataDir, 'influx-buffer.db'), maxBytes: config.influxBufferMaxMb * 1024 * 1024 });
+  return new BufferedTelemetryStore(influx, buffer, {
+    batchPoints: config.influxBatchPoints,
+    flushMs: config.influxFlushMs,
+    concurrency: 2,
+    deadLetterFile: join(dataDir, 'influx-dead-letter.jsonl'),
+    onLateData: (from, to) => influx.rollUp(from, to),
+    log,
+  });
+}
+
 export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const log = deps.log ?? createLogger(config.logLevel);
   const dataDir = resolve(config.dataDir);
   const events = new EventBus();
-  const telemetryStore = new SqliteTelemetryStore({ file: join(dataDir, 'telemetry.db') });
+  const telemetryStore = buildTelemetryStore(config, dataDir, log.child({ part: 'store' }));
   const registryStore = new SqliteRegistryStore(join(dataDir, 'registry.db'));
   const registry = new Registry(registryStore, telemetryStore, events, log.child({ part: 'registry' }));
   const pipeline = new TelemetryPipeline(telemetryStore, log.child({ part: 'telemetry' }));
@@ -73,11 +96,12 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
 
   const health = (): HealthResponse => {
     const conns = gateway.countByTransport();
+    const store = telemetryStore.status?.() ?? { ok: true };
     return {
-      status: 'ok',
+      status: store.ok ? 'ok' : 'degraded',
       uptimeSec: Math.round((Date.now() - startedAt) / 1000),
       version: HUB_VERSION,
-      store: { kind: telemetryStore.kind, ok: true },
+      store: { kind: telemetryStore.kind, ...store },
       devices: { total: registry.size, online: registry.countOnline() },
       connections: { mqtt: conns.mqtt, ws: conns.ws, dashboards: dashboards.connectionCount },
     };

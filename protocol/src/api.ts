@@ -105,7 +105,16 @@ export interface HealthResponse {
   status: 'ok' | 'degraded';
   uptimeSec: number;
   version: string;
-  store: { kind: string; ok: boolean };
+  store: {
+    kind: string;
+    /** False while the store is unreachable or its local buffer is over 80 % of its quota. */
+    ok: boolean;
+    error?: string;
+    /** InfluxDB: points waiting in the durable local buffer; when `full`, devices are not acknowledged. */
+    buffer?: { points: number; bytes: number; quotaBytes: number; oldestAgeSec: number | null; full: boolean };
+    /** InfluxDB: points refused for good (written to the dead-letter file in the data dir). */
+    deadLettered?: number;
+  };
   devices: { total: number; online: number };
   connections: { mqtt: number; ws: number; dashboards: number };
 }

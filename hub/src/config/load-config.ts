@@ -45,9 +45,6 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (result.store === 'influx' && result.influxUrl === null) {
     throw new ConfigError('--influx-url', 'required when --store is influx (HUB_INFLUX_URL)');
   }
-  if (result.store === 'influx') {
-    throw new ConfigError('--store', 'the influx store is not available in this version yet; use sqlite');
-  }
   return { help: false, config: Object.freeze(result) };
 }
 

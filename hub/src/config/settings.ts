@@ -2,6 +2,7 @@
  * Every hub setting in one table: flag, env var, default, parser, help. The
  * config loader, `--help` and the README's configuration table come from it.
  */
+import { parseRetention } from '../telemetry/influx/influx-schema.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type StoreKind = 'sqlite' | 'influx';
@@ -13,6 +14,15 @@ export interface HubConfig {
   dataDir: string;
   store: StoreKind;
   influxUrl: string | null;
+  /** Points per InfluxDB write request. */
+  influxBatchPoints: number;
+  /** Longest a point waits in the buffer before a (partial) batch is sent. */
+  influxFlushMs: number;
+  /** Disk quota of the local buffer in front of InfluxDB, in MiB. */
+  influxBufferMaxMb: number;
+  /** InfluxDB retention policy durations: raw points, and 1-minute rollups. */
+  influxRawRetention: string;
+  influxRollupRetention: string;
   adminToken: string | null;
   logLevel: LogLevel;
   /** Directory of the built dashboard; null serves no static files. */
@@ -96,6 +106,15 @@ const bytes: Parser<number> = (raw) => {
   return n;
 };
 
+const intIn =
+  (min: number, max: number, unit: string): Parser<number> =>
+  (raw) => {
+    if (!/^\d+$/.test(raw)) throw new Error(`expected a whole number of ${unit}, got ${JSON.stringify(raw)}`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`expected ${min}..${max} ${unit}, got ${n}`);
+    return n;
+  };
+
 const origins: Parser<string[]> = (raw) =>
   raw
     .split(',')
@@ -122,6 +141,11 @@ export const SETTINGS = [
   setting({ key: 'dataDir', flag: 'data-dir', env: 'HUB_DATA_DIR', default: './data', parse: nonEmpty, help: 'directory for the registry, the SQLite telemetry store and the admin token hash' }),
   setting({ key: 'store', flag: 'store', env: 'HUB_STORE', default: 'sqlite', parse: oneOf(['sqlite', 'influx'] as const), help: 'telemetry store: sqlite (embedded) or influx' }),
   setting({ key: 'influxUrl', flag: 'influx-url', env: 'HUB_INFLUX_URL', default: null, parse: influxUrl, help: 'InfluxDB 1.x URL with the database as path: http://[user:pass@]host:8086/db' }),
+  setting({ key: 'influxBatchPoints', flag: 'influx-batch-points', env: 'HUB_INFLUX_BATCH_POINTS', default: '5000', parse: intIn(1, 100_000, 'points'), help: 'points per InfluxDB write request' }),
+  setting({ key: 'influxFlushMs', flag: 'influx-flush-ms', env: 'HUB_INFLUX_FLUSH_MS', default: '1000', parse: intIn(10, 60_000, 'ms'), help: 'longest a point waits before a smaller batch is sent to InfluxDB' }),
+  setting({ key: 'influxBufferMaxMb', flag: 'influx-buffer-max-mb', env: 'HUB_INFLUX_BUFFER_MAX_MB', default: '1024', parse: intIn(1, 1_048_576, 'MiB'), help: 'disk quota of the local buffer in front of InfluxDB; when full, devices are not acknowledged' }),
+  setting({ key: 'influxRawRetention', flag: 'influx-raw-retention', env: 'HUB_INFLUX_RAW_RETENTION', default: '30d', parse: parseRetention, help: 'how long InfluxDB keeps raw points (e.g. 720h, 30d, 52w, INF)' }),
+  setting({ key: 'influxRollupRetention', flag: 'influx-rollup-retention', env: 'HUB_INFLUX_ROLLUP_RETENTION', default: 'INF', parse: parseRetention, help: 'how long InfluxDB keeps 1-minute min/max/mean rollups' }),
   setting({ key: 'adminToken', flag: 'admin-token', env: 'HUB_ADMIN_TOKEN', default: null, parse: adminToken, help: 'admin bearer token for the API and dashboard (16+ of A-Z a-z 0-9 . _ ~ -); generated at first start and printed once when unset' }),
   setting({ key: 'logLevel', flag: 'log-level', env: 'HUB_LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), help: 'log level' }),
   setting({ key: 'dashboardDir', flag: 'dashboard-dir', env: 'HUB_DASHBOARD_DIR', default: null, parse: nonEmpty, help: 'directory of the built dashboard (default: dashboard/dist of this install)' }),

@@ -84,6 +84,11 @@ export class BufferedTelemetryStore implements TelemetryStore {
     this.queuedSince = Date.now();
     if (this.queued > 0) this.options.log.info({ points: this.queued }, 'telemetry buffer holds points from before the restart: sending them first');
     await this.inner.open();
+    const initial = this.inner.status?.();
+    if (initial && !initial.ok) {
+      this.reachable = false;
+      this.lastError = initial.error;
+    }
     this.pump(true);
   }
 

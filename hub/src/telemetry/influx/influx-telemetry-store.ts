@@ -21,6 +21,7 @@ import {
   type HistoryQuery,
   type HistoryResult,
   type StoredValue,
+  type StoreStatus,
   type TelemetryPoint,
   type TelemetryStore,
 } from '../telemetry-store.js';
@@ -63,6 +64,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
   private readonly influx: InfluxDB;
   private schemaReady: Promise<void> | null = null;
   private readonly rawMs: number;
+  private openError: string | null = null;
 
   constructor(private readonly options: InfluxTelemetryStoreOptions) {
     const url = new URL(options.url);
@@ -84,11 +86,17 @@ export class InfluxTelemetryStore implements TelemetryStore {
     try {
       await this.ensureSchema();
     } catch (err) {
+      this.openError = (err as Error).message;
       this.options.log.warn({ err: (err as Error).message, url: redact(this.options.url) }, 'InfluxDB is not reachable at start: telemetry is buffered on disk until it is');
     }
   }
 
   async close(): Promise<void> {}
+
+  /** Whether open() reached InfluxDB; the buffer in front tracks reachability after that. */
+  status(): StoreStatus {
+    return this.openError === null ? { ok: true } : { ok: false, error: this.openError };
+  }
 
   /** Creates the database, retention policies and rollup query once per process (again after a 404). */
   ensureSchema(): Promise<void> {
