@@ -40,7 +40,7 @@ Fleet:
   --seed N              seed of every simulated value (default 1)
   --kinds LIST          comma-separated device kinds, repeated to fill the fleet
                         (known: ${MODEL_KINDS.join(', ')};
-                        default climate-sensor,smart-plug,climate-sensor)
+                        default: a home of one or two of each kind, by room)
 
 Load:
   --duration D          how long to publish: 15s, 1m (default 15s)

@@ -6,7 +6,8 @@
  */
 import type { ProvisionRequest, Transport } from '@iot-hub/protocol';
 import { silentLogger, type SimLogger } from './log.js';
-import { HOME_MIX, modelDefinition } from './models/index.js';
+import { DEFAULT_HOME, type HomeDevice } from './home.js';
+import { modelDefinition } from './models/index.js';
 import { mapConcurrent, provisionDevices, type DeviceCredentials } from './provision.js';
 import { hashSeed } from './random.js';
 import { SimulatedDevice } from './simulated-device.js';
@@ -34,7 +35,7 @@ export interface FleetOptions {
   /** Seed of every simulated value (default 1). */
   seed?: number;
   log?: SimLogger;
-  /** Device kinds, repeated to fill the fleet (default: two climate sensors per smart plug). */
+  /** Device kinds, repeated to fill the fleet (default: the rooms and devices of DEFAULT_HOME). */
   kinds?: readonly string[];
   /** Tokens to reuse, by device id; devices not listed are provisioned. */
   credentials?: readonly DeviceCredentials[];
@@ -66,29 +67,41 @@ export interface DevicePlan {
   name: string;
   transport: Transport;
   seed: number;
+  /** The room it is in, part of its name. */
+  room?: string;
+  /** ModelOptions.variant, e.g. `door` or `window` for a contact. */
+  variant?: string;
 }
 
 const ROOMS = ['Living room', 'Kitchen', 'Bedroom', 'Office', 'Bathroom', 'Hallway', 'Kids room', 'Garage', 'Basement', 'Attic'];
 
 /** What the fleet will be: pure, so the same options always give the same devices. */
 export function planFleet(options: Pick<FleetOptions, 'devices' | 'transport' | 'idPrefix' | 'seed' | 'kinds'>): DevicePlan[] {
-  const kinds = options.kinds && options.kinds.length > 0 ? options.kinds : HOME_MIX;
+  // Given kinds go round the rooms; without them the fleet is the default home, repeated.
+  const kinds = options.kinds && options.kinds.length > 0 ? options.kinds : undefined;
+  const placeOf = (i: number): HomeDevice =>
+    kinds ? { kind: kinds[i % kinds.length] as string, room: ROOMS[i % ROOMS.length] as string } : (DEFAULT_HOME[i % DEFAULT_HOME.length] as HomeDevice);
+  const perRound = kinds ? ROOMS.length : DEFAULT_HOME.length;
   const prefix = options.idPrefix ?? 'sim-';
   const seed = options.seed ?? 1;
   const width = String(options.devices).length;
   return Array.from({ length: options.devices }, (_, i) => {
-    const definition = modelDefinition(kinds[i % kinds.length] as string);
+    const place = placeOf(i);
+    const definition = modelDefinition(place.kind);
     const id = `${prefix}${definition.idStem}-${String(i + 1).padStart(width, '0')}`;
-    const room = ROOMS[i % ROOMS.length] as string;
-    const round = Math.floor(i / ROOMS.length);
+    const room = place.room;
+    const round = Math.floor(i / perRound);
     const transport: Transport = options.transport === 'mixed' ? (i % 2 === 0 ? 'mqtt' : 'ws') : options.transport;
-    return {
+    const plan: DevicePlan = {
       id,
       kind: definition.kind,
-      name: `${room}${round > 0 ? ` ${round + 1}` : ''} ${definition.label}`,
+      name: `${room}${round > 0 ? ` ${round + 1}` : ''} ${place.label ?? definition.label}`,
       transport,
       seed: hashSeed(seed, id),
+      room,
     };
+    if (place.variant !== undefined) plan.variant = place.variant;
+    return plan;
   });
 }
 
@@ -102,7 +115,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const devices = plan.map((device, i) => {
     const connection = openConnection(device, tokens.get(device.id) as string, options);
     return new SimulatedDevice({
-      model: modelDefinition(device.kind).create({ seed: device.seed, utcOffsetHours: options.utcOffsetHours }),
+      model: modelDefinition(device.kind).create({ seed: device.seed, utcOffsetHours: options.utcOffsetHours, variant: device.variant }),
       connection,
       intervalMs: options.intervalMs,
       // Spread the fleet evenly over one interval rather than sampling in bursts.

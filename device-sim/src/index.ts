@@ -20,6 +20,7 @@ export { DeviceSimError, type DeviceSimErrorCode } from './transports/errors.js'
 export { Backoff, type BackoffOptions } from './transports/backoff.js';
 export type { DeviceConnection, DeviceConnectionEvents, ConnectionOptions, TelemetryInput, ResultInput } from './transports/connection.js';
 export * from './models/index.js';
+export { DEFAULT_HOME, type HomeDevice } from './home.js';
 export { Random, mulberry32, hashSeed } from './random.js';
 export { silentLogger, type SimLogger } from './log.js';
 export { formatLoadReport } from './load-report.js';

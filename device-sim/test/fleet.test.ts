@@ -4,20 +4,31 @@ import type { DeviceView } from '@iot-hub/protocol';
 import { startTestHub } from '../../hub/test/helpers/hub.js';
 import { eventually } from '../../hub/test/helpers/clients.js';
 import { planFleet, startFleet } from '../src/fleet.js';
-import { modelDefinition } from '../src/models/index.js';
+import { MODEL_KINDS, modelDefinition } from '../src/models/index.js';
 
 t.test('planFleet is deterministic and alternates transports when mixed', async (t) => {
   const plan = planFleet({ devices: 12, transport: 'mixed', idPrefix: 'home-', seed: 7 });
   t.same(plan, planFleet({ devices: 12, transport: 'mixed', idPrefix: 'home-', seed: 7 }));
-  t.same(plan.slice(0, 3).map((d) => [d.id, d.kind, d.name, d.transport]), [
-    ['home-climate-01', 'climate-sensor', 'Living room climate', 'mqtt'],
-    ['home-plug-02', 'smart-plug', 'Kitchen plug', 'ws'],
-    ['home-climate-03', 'climate-sensor', 'Bedroom climate', 'mqtt'],
+  t.same(plan.slice(0, 5).map((d) => [d.id, d.kind, d.name, d.transport]), [
+    ['home-thermostat-01', 'thermostat', 'Living room thermostat', 'mqtt'],
+    ['home-light-02', 'dimmable-light', 'Living room ceiling light', 'ws'],
+    ['home-plug-03', 'smart-plug', 'Kitchen fridge plug', 'mqtt'],
+    ['home-motion-04', 'motion-sensor', 'Hallway motion', 'ws'],
+    ['home-contact-05', 'contact-sensor', 'Hallway front door', 'mqtt'],
   ]);
-  t.equal(plan[10]?.name, 'Living room 2 plug');
+  t.equal(plan[4]?.variant, 'door');
+  t.equal(plan[10]?.name, 'Living room 2 thermostat', 'a fleet larger than the home repeats it');
   t.equal(new Set(plan.map((d) => d.seed)).size, 12, 'each device has its own seed');
   t.not(plan[0]?.seed, planFleet({ devices: 1, transport: 'mqtt', idPrefix: 'home-', seed: 8 })[0]?.seed);
   t.ok(planFleet({ devices: 4, transport: 'ws' }).every((d) => d.transport === 'ws'));
+});
+
+t.test('the default home of 10 has every kind, in rooms; given kinds go round the rooms', async (t) => {
+  const home = planFleet({ devices: 10, transport: 'mixed', idPrefix: 'home-', seed: 42 });
+  t.same(new Set(home.map((d) => d.kind)), new Set(MODEL_KINDS), 'every model kind is in the demo home');
+  t.ok(home.every((d) => d.room && d.name.startsWith(d.room)), 'every device is named after its room');
+  const custom = planFleet({ devices: 3, transport: 'mqtt', kinds: ['smart-plug'] });
+  t.same(custom.map((d) => d.name), ['Living room plug', 'Kitchen plug', 'Bedroom plug']);
 });
 
 t.test('3 MQTT + 3 WebSocket devices: telemetry shows up as latest values', async (t) => {

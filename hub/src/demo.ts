@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readCredentialsFile, startFleet, writeCredentialsFile, type Fleet } from '@iot-hub/device-sim';
+import { deleteDevices, planFleet, readCredentialsFile, startFleet, writeCredentialsFile, type DeviceCredentials, type Fleet } from '@iot-hub/device-sim';
 import { generateToken } from './auth/tokens.js';
 import { loadConfig } from './config/load-config.js';
 import { ConfigError, type HubConfig } from './config/settings.js';
@@ -18,6 +18,21 @@ import { buildHub, type Hub } from './hub.js';
 
 const DEMO_DEVICES = 10;
 const DEMO_INTERVAL_MS = 2_000;
+const DEMO_HOME = { devices: DEMO_DEVICES, transport: 'mixed', idPrefix: 'home-', seed: 42 } as const;
+
+/**
+ * Saved device tokens, unless the simulated home's layout changed since
+ * they were saved (a newer version of the demo): then the old home's
+ * devices are deleted, so the dashboard shows no leftovers under old names.
+ */
+async function savedHome(file: string, hubUrl: string, adminToken: string): Promise<DeviceCredentials[]> {
+  if (!existsSync(file)) return [];
+  const saved = await readCredentialsFile(file);
+  const planned = new Set(planFleet(DEMO_HOME).map((device) => device.id));
+  if (saved.every((c) => planned.has(c.id))) return saved;
+  await deleteDevices({ hubUrl, adminToken, ids: saved.map((c) => c.id) });
+  return [];
+}
 
 async function startHub(config: HubConfig): Promise<Hub> {
   const hub = buildHub(Object.freeze(config));
@@ -59,12 +74,9 @@ async function main(): Promise<void> {
       hubUrl,
       mqttUrl: `mqtt://127.0.0.1:${hub.mqttPort}`,
       adminToken,
-      devices: DEMO_DEVICES,
-      transport: 'mixed',
+      ...DEMO_HOME,
       intervalMs: DEMO_INTERVAL_MS,
-      idPrefix: 'home-',
-      seed: 42,
-      credentials: existsSync(credentialsFile) ? await readCredentialsFile(credentialsFile) : [],
+      credentials: await savedHome(credentialsFile, hubUrl, adminToken),
       log: { info: (m) => hub.log.info(m), warn: (m) => hub.log.warn(m), error: (m) => hub.log.error(m) },
     });
     await writeCredentialsFile(credentialsFile, fleet.credentials);

@@ -3,6 +3,7 @@ import { climateSensor } from './climate-sensor.js';
 import { contactSensor } from './contact-sensor.js';
 import { dimmableLight } from './dimmable-light.js';
 import { energyMeter } from './energy-meter.js';
+import { DEFAULT_HOME } from '../home.js';
 import type { ModelDefinition } from './model.js';
 import { motionSensor } from './motion-sensor.js';
 import { smartPlug } from './smart-plug.js';
@@ -20,8 +21,8 @@ export const MODELS: Readonly<Record<string, ModelDefinition>> = Object.freeze({
 
 export const MODEL_KINDS: readonly string[] = Object.keys(MODELS);
 
-/** The mix of a simulated home, repeated to fill a fleet: two sensors per plug. */
-export const HOME_MIX: readonly string[] = [climateSensor.kind, smartPlug.kind, climateSensor.kind];
+/** The kinds of the default simulated home (home.ts), in order. */
+export const HOME_MIX: readonly string[] = Object.freeze(DEFAULT_HOME.map((device) => device.kind));
 
 export function modelDefinition(kind: string): ModelDefinition {
   // hasOwn: a kind named "constructor" is no model.
