@@ -18,6 +18,7 @@ import { DeviceGateway } from './core/device-gateway.js';
 import { EventBus } from './core/events.js';
 import { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import { createLogger } from './log.js';
+import { createMetrics } from './metrics.js';
 import { Registry } from './registry/registry.js';
 import { SqliteRegistryStore } from './registry/sqlite-registry-store.js';
 import { TelemetryPipeline } from './telemetry/pipeline.js';
@@ -106,6 +107,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       connections: { mqtt: conns.mqtt, ws: conns.ws, dashboards: dashboards.connectionCount },
     };
   };
+  const metrics = createMetrics({ registry, gateway, pipeline, mqtt, wsDevices, dashboards });
   const api = buildApi({
     registry,
     gateway,
@@ -113,6 +115,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     adminAuth: delegatingAuth,
     dashboardDir: config.dashboardDir ?? defaultDashboardDir(),
     health,
+    metrics,
     log: log.child({ part: 'http' }),
   });
   api.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -1,7 +1,7 @@
 /**
  * The HTTP API and static dashboard on Fastify (schema validation, one error
  * handler, inject() for tests without ports). Everything under /api/ needs
- * the admin bearer token; /healthz does not.
+ * the admin bearer token, and so does /metrics; /healthz does not.
  */
 import { existsSync } from 'node:fs';
 import fastifyStatic from '@fastify/static';
@@ -10,11 +10,13 @@ import type { HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import { bearerToken, type AdminAuth } from '../auth/admin-token.js';
 import type { DeviceGateway } from '../core/device-gateway.js';
+import type { HubMetrics } from '../metrics.js';
 import type { Registry } from '../registry/registry.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import { errorHandler } from './api-error.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 
 export interface ApiDeps {
@@ -24,6 +26,7 @@ export interface ApiDeps {
   adminAuth: AdminAuth;
   dashboardDir: string | null;
   health: () => HealthResponse;
+  metrics: HubMetrics;
   log: Logger;
 }
 
@@ -45,7 +48,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.setErrorHandler(errorHandler);
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/')) return;
+    const path = request.url.split('?')[0] ?? '';
+    if (!path.startsWith('/api/') && path !== '/metrics') return;
     const token = bearerToken(request.headers.authorization);
     if (token === null || !deps.adminAuth.verify(token)) {
       void reply.header('www-authenticate', 'Bearer realm="iot-hub"');
@@ -56,6 +60,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   healthRoutes(app, deps);
   deviceRoutes(app, deps);
   telemetryRoutes(app, deps);
+  metricsRoutes(app, deps);
 
   const dir = deps.dashboardDir;
   if (dir !== null && existsSync(dir)) {

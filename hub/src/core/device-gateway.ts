@@ -4,7 +4,7 @@
  * connection replaces the older one) and closes devices that went silent
  * past their declared heartbeat [FP-6].
  */
-import { HEARTBEAT_GRACE_FACTOR, type Transport } from '@iot-hub/protocol';
+import { HEARTBEAT_GRACE_FACTOR, type ErrorCode, type Transport } from '@iot-hub/protocol';
 import type { DeviceEntry, Registry } from '../registry/registry.js';
 import type { CloseReason, DeviceLink } from './device-link.js';
 import { DeviceSession, type SessionDeps } from './device-session.js';
@@ -14,8 +14,13 @@ const PRESENCE_SWEEP_MS = 1_000;
 export class DeviceGateway {
   private readonly sessions = new Map<string, DeviceSession>();
   private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly deps: SessionDeps;
+  /** Device protocol errors since start, by code (for /metrics). */
+  readonly errorCounts = new Map<ErrorCode, number>();
 
-  constructor(private readonly deps: SessionDeps) {}
+  constructor(deps: SessionDeps) {
+    this.deps = { ...deps, countError: (code) => this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1) };
+  }
 
   private get registry(): Registry {
     return this.deps.registry;

@@ -9,6 +9,7 @@ import {
   MAX_TS_PAST_MS,
   ProtocolError,
   type DeviceMessage,
+  type ErrorCode,
   type ErrorMessage,
   type MetricValue,
   type PresenceReason,
@@ -30,6 +31,8 @@ export interface SessionDeps {
   pipeline: TelemetryPipeline;
   events: EventBus;
   log: Logger;
+  /** Counts every protocol error by code, for /metrics. */
+  countError?: (code: ErrorCode) => void;
 }
 
 export class DeviceSession {
@@ -181,6 +184,7 @@ export class DeviceSession {
     if (context.topic !== undefined) message.topic = context.topic;
     this.deps.log.warn({ deviceId: this.deviceId, transport: this.link.transport, error: error.error, detail: error.message, ...context }, 'device protocol error');
     this.link.send(message);
+    this.deps.countError?.(error.error);
     // Storage trouble is the hub's, not the device's: it does not count.
     if (error.status >= 500) return;
     this.entry.stats.errors += 1;

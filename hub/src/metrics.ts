@@ -1,0 +1,91 @@
+/**
+ * Prometheus metrics (prom-client). Gauges read the parts' own counters at
+ * scrape time, so the hot paths pay nothing for being measured; process
+ * metrics (CPU, memory, event-loop lag) come from prom-client's defaults.
+ */
+import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import type { DeviceGateway } from './core/device-gateway.js';
+import type { DashboardEndpoint } from './live/dashboard-endpoint.js';
+import type { Registry } from './registry/registry.js';
+import type { TelemetryPipeline } from './telemetry/pipeline.js';
+import type { MqttTransport } from './transports/mqtt/mqtt-transport.js';
+import type { WsDeviceEndpoint } from './transports/ws/ws-device-endpoint.js';
+
+export interface MetricSources {
+  registry: Registry;
+  gateway: DeviceGateway;
+  pipeline: TelemetryPipeline;
+  mqtt: MqttTransport;
+  wsDevices: WsDeviceEndpoint;
+  dashboards: DashboardEndpoint;
+}
+
+export interface HubMetrics {
+  contentType: string;
+  render(): Promise<string>;
+}
+
+/** A counter whose value is read from a part at scrape time. */
+function counterFrom(registry: PromRegistry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+export function createMetrics(src: MetricSources): HubMetrics {
+  const registry = new PromRegistry();
+  collectDefaultMetrics({ register: registry, prefix: 'iot_hub_' });
+
+  new Gauge({
+    name: 'iot_hub_devices',
+    help: 'Provisioned devices by presence status',
+    labelNames: ['presence'],
+    registers: [registry],
+    collect() {
+      const counts = { online: 0, offline: 0, unknown: 0 };
+      for (const d of src.registry.all()) counts[d.presence.status] += 1;
+      for (const [presence, n] of Object.entries(counts)) this.set({ presence }, n);
+    },
+  });
+  new Gauge({
+    name: 'iot_hub_connections',
+    help: 'Open connections by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const devices = src.gateway.countByTransport();
+      this.set({ kind: 'mqtt' }, devices.mqtt);
+      this.set({ kind: 'ws' }, devices.ws);
+      this.set({ kind: 'dashboard' }, src.dashboards.connectionCount);
+    },
+  });
+  new Counter({
+    name: 'iot_hub_device_errors_total',
+    help: 'Protocol errors sent to devices, by error code (see firmware-protocol.md FP-8)',
+    labelNames: ['code'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [code, n] of src.gateway.errorCounts) this.inc({ code }, n);
+    },
+  });
+  counterFrom(registry, 'iot_hub_telemetry_points_written_total', 'Telemetry values durably written (acknowledged to devices)', () => src.pipeline.written);
+  counterFrom(registry, 'iot_hub_telemetry_write_failures_total', 'Store writes that failed (devices were not acknowledged)', () => src.pipeline.failedWrites);
+  counterFrom(registry, 'iot_hub_mqtt_oversized_packets_total', 'MQTT connections closed for a packet over the size limit', () => src.mqtt.counters.oversizedPackets);
+  counterFrom(registry, 'iot_hub_mqtt_refused_connects_total', 'MQTT connections refused (bad credentials or client id)', () => src.mqtt.counters.refusedConnects);
+  counterFrom(registry, 'iot_hub_mqtt_dropped_publishes_total', 'MQTT publishes dropped (bad topic or payload)', () => src.mqtt.counters.droppedPublishes);
+  counterFrom(registry, 'iot_hub_mqtt_refused_subscriptions_total', 'MQTT subscriptions refused with SUBACK 0x80', () => src.mqtt.counters.refusedSubscriptions);
+  counterFrom(registry, 'iot_hub_ws_refused_upgrades_total', 'Device WebSocket upgrades or auth frames refused', () => src.wsDevices.counters.refusedUpgrades);
+  counterFrom(registry, 'iot_hub_ws_oversized_frames_total', 'Device WebSocket frames over the size limit (closed with 1009)', () => src.wsDevices.counters.oversizedFrames);
+  counterFrom(registry, 'iot_hub_dashboard_refused_upgrades_total', 'Dashboard sockets refused (token or origin)', () => src.dashboards.counters.refusedUpgrades);
+  counterFrom(registry, 'iot_hub_dashboard_dropped_events_total', 'Telemetry events dropped for dashboards that read too slowly', () => src.dashboards.counters.droppedEvents);
+  counterFrom(registry, 'iot_hub_dashboard_slow_disconnects_total', 'Dashboards disconnected past the buffer cap', () => src.dashboards.counters.slowDisconnects);
+
+  return { contentType: registry.contentType, render: () => registry.metrics() };
+}

@@ -1,0 +1,46 @@
+/** /metrics: Prometheus text, behind the admin token, counting what the hub did. */
+import t from 'tap';
+import { collectMessages, connectMqtt, eventually } from '../helpers/clients.js';
+import { startTestHub } from '../helpers/hub.js';
+
+/** The value of one sample line, e.g. metric('iot_hub_devices{presence="online"}'). */
+function sample(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
+t.test('/metrics needs the admin token', async (t) => {
+  const hub = await startTestHub(t);
+  t.equal((await fetch(`${hub.httpUrl}/metrics`)).status, 401);
+  t.equal((await fetch(`${hub.httpUrl}/metrics?x=1`)).status, 401);
+});
+
+t.test('/metrics counts devices, connections, stored points and errors by code', async (t) => {
+  const hub = await startTestHub(t);
+  const scrape = async () => {
+    const res = await fetch(`${hub.httpUrl}/metrics`, { headers: { authorization: `Bearer ${hub.adminToken}` } });
+    t.match(res.headers.get('content-type'), /^text\/plain/);
+    return res.text();
+  };
+  const before = await scrape();
+  t.equal(sample(before, 'iot_hub_devices{presence="online"}'), 0);
+  t.equal(sample(before, 'iot_hub_telemetry_points_written_total'), 0);
+  t.ok(sample(before, 'iot_hub_nodejs_eventloop_lag_seconds') !== undefined, 'event-loop lag is exported');
+
+  const { id, token } = await hub.provision('m-1');
+  const device = await connectMqtt(t, hub, id, token);
+  const errors = collectMessages(device);
+  await device.subscribeAsync(`devices/${id}/errors`);
+  await device.publishAsync(`devices/${id}/telemetry`, '{"metrics":{"a":1,"b":2}}', { qos: 1 });
+  await device.publishAsync(`devices/${id}/telemetry`, 'not json', { qos: 1 });
+  await eventually(() => errors.length === 1, 3000, 'the error message');
+  await t.rejects(connectMqtt(t, hub, id, 'wrong'), { code: 4 });
+
+  const after = await scrape();
+  t.equal(sample(after, 'iot_hub_devices{presence="online"}'), 1);
+  t.equal(sample(after, 'iot_hub_connections{kind="mqtt"}'), 1);
+  t.equal(sample(after, 'iot_hub_telemetry_points_written_total'), 2);
+  t.equal(sample(after, 'iot_hub_device_errors_total{code="bad_json"}'), 1);
+  t.equal(sample(after, 'iot_hub_mqtt_dropped_publishes_total'), 1);
+  t.equal(sample(after, 'iot_hub_mqtt_refused_connects_total'), 1);
+});
