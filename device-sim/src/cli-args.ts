@@ -35,6 +35,15 @@ Devices (both modes):
                         same id is deleted and provisioned again.
 
 Fleet:
+  --scenario FILE       run the home described in FILE (JSON) instead of --devices, --kinds,
+                        --transport, --interval and --seed (--id-prefix still overrides):
+                        {"seed": 7, "idPrefix": "flat-", "transport": "mixed", "interval": "5s",
+                         "utcOffsetHours": 1, "homes": 1,
+                         "rooms": [{"name": "Kitchen", "devices": [
+                           {"kind": "smart-plug", "label": "kettle", "count": 1,
+                            "transport": "ws", "interval": "10s", "variant": "..."}]}]}
+                        Only "rooms" is required; a bad field is named by its path
+                        (rooms[0].devices[1].kind). Example: device-sim/scenarios/
   --transport T         mqtt | ws | mixed (default mixed: alternating)
   --interval D          time between samples of each device: 500ms, 5s, 1m (default 5s)
   --seed N              seed of every simulated value (default 1)
@@ -65,7 +74,17 @@ export interface CommonArgs {
 
 export type CliCommand =
   | { command: 'help' }
-  | (CommonArgs & { command: 'fleet'; transport: FleetTransport; intervalMs: number; seed: number; kinds: string[] | undefined })
+  | (CommonArgs & {
+      command: 'fleet';
+      transport: FleetTransport;
+      intervalMs: number;
+      seed: number;
+      kinds: string[] | undefined;
+      /** Path of a scenario file; it replaces devices, kinds, transport, interval and seed. */
+      scenario: string | undefined;
+      /** --id-prefix as given (it overrides a scenario's idPrefix). */
+      idPrefixFlag: string | undefined;
+    })
   | (CommonArgs & { command: 'load'; durationMs: number; qos: 0 | 1; inflight: number; rate: number | undefined; json: boolean });
 
 const OPTIONS = {
@@ -79,6 +98,7 @@ const OPTIONS = {
   interval: { type: 'string' },
   seed: { type: 'string' },
   kinds: { type: 'string' },
+  scenario: { type: 'string' },
   duration: { type: 'string' },
   qos: { type: 'string' },
   inflight: { type: 'string' },
@@ -87,7 +107,9 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
-const FLEET_ONLY = ['transport', 'interval', 'seed', 'kinds'] as const;
+const FLEET_ONLY = ['transport', 'interval', 'seed', 'kinds', 'scenario'] as const;
+/** What a scenario file says instead. */
+const SCENARIO_REPLACES = ['devices', 'kinds', 'transport', 'interval', 'seed'] as const;
 const LOAD_ONLY = ['duration', 'qos', 'inflight', 'rate', 'json'] as const;
 
 export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
@@ -128,6 +150,11 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   }
 
   if (mode === 'fleet') {
+    if (values.scenario !== undefined) {
+      const clash = SCENARIO_REPLACES.find((name) => values[name] !== undefined);
+      if (clash) throw new UsageError(`--${clash} does not go with --scenario: the scenario file says that`);
+      if (values.scenario === '') throw new UsageError('--scenario is empty');
+    }
     const transport = values.transport ?? 'mixed';
     if (transport !== 'mqtt' && transport !== 'ws' && transport !== 'mixed') {
       throw new UsageError(`--transport must be mqtt, ws or mixed, got "${transport}"`);
@@ -144,6 +171,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       intervalMs,
       seed: parseInteger('--seed', values.seed, 1, 0, 2 ** 32 - 1),
       kinds,
+      scenario: values.scenario,
+      idPrefixFlag: values['id-prefix'],
     };
   }
 

@@ -3,12 +3,13 @@
  * `device-sim`: runs a fleet until Ctrl-C, or load mode with a report.
  * The only place that reads process.env, prints, and exits.
  */
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { HELP, UsageError, parseCli, type CliCommand, type CommonArgs } from './cli-args.js';
 import { HubApiError } from './hub-api.js';
 import { formatLoadReport } from './load-report.js';
 import type { SimLogger } from './log.js';
 import { readCredentialsFile, writeCredentialsFile, type DeviceCredentials } from './provision.js';
+import { ScenarioError, parseScenario, planScenario } from './scenario.js';
 import { DeviceSimError } from './transports/errors.js';
 
 // fleet.js and load.js pull in mqtt and ws: imported when a command runs, so --help and usage errors stay quick.
@@ -37,6 +38,10 @@ async function main(): Promise<number> {
   try {
     return command.command === 'load' ? await runLoadCommand(command) : await runFleetCommand(command);
   } catch (err) {
+    if (err instanceof ScenarioError || err instanceof UsageError) {
+      process.stderr.write(`device-sim: ${err.message}\n`);
+      return 2;
+    }
     process.stderr.write(`device-sim: ${explain(err, command)}\n`);
     return 1;
   }
@@ -44,6 +49,7 @@ async function main(): Promise<number> {
 
 async function runFleetCommand(args: Extract<CliCommand, { command: 'fleet' }>): Promise<number> {
   const { startFleet } = await import('./fleet.js');
+  const scenario = args.scenario === undefined ? undefined : await readScenario(args.scenario, args.idPrefixFlag);
   const saved = await loadSavedCredentials(args);
   const fleet = await startFleet({
     hubUrl: args.hubUrl,
@@ -57,6 +63,7 @@ async function runFleetCommand(args: Extract<CliCommand, { command: 'fleet' }>):
     kinds: args.kinds,
     credentials: saved,
     log: stderrLogger,
+    ...scenario,
   });
   if (args.credentials) await saveCredentials(args.credentials, saved, fleet.credentials);
   stderrLogger.info(`running ${fleet.devices.length} devices (${fleet.devices.slice(0, 3).join(', ')}${fleet.devices.length > 3 ? ', ...' : ''}); Ctrl-C stops`);
@@ -117,6 +124,21 @@ async function runLoadCommand(args: Extract<CliCommand, { command: 'load' }>): P
   });
   process.stdout.write(args.json ? `${JSON.stringify({ ...report, perDevice: undefined }, null, 2)}\n` : formatLoadReport(report));
   return report.connectFailed > 0 || report.failed > 0 ? 1 : 0;
+}
+
+/** The fleet options a scenario file stands for; a missing or bad file is a usage error. */
+async function readScenario(path: string, idPrefix: string | undefined) {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--scenario: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const scenario = parseScenario(text, path);
+  if (idPrefix !== undefined) scenario.idPrefix = idPrefix;
+  const plan = planScenario(scenario);
+  stderrLogger.info(`scenario ${scenario.name ?? path}: ${plan.length} devices in ${scenario.rooms.length} rooms${scenario.homes > 1 ? ` × ${scenario.homes} homes` : ''}`);
+  return { plan, devices: plan.length, transport: scenario.transport, intervalMs: scenario.intervalMs, seed: scenario.seed, utcOffsetHours: scenario.utcOffsetHours, idPrefix: scenario.idPrefix };
 }
 
 async function loadSavedCredentials(args: CommonArgs): Promise<DeviceCredentials[] | undefined> {

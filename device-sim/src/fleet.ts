@@ -43,6 +43,11 @@ export interface FleetOptions {
   utcOffsetHours?: number;
   /** Devices provisioned and connected at once (default 100). */
   concurrency?: number;
+  /**
+   * The devices to run, e.g. from a scenario (planScenario); replaces the
+   * plan made from devices, transport, idPrefix, seed and kinds.
+   */
+  plan?: readonly DevicePlan[];
 }
 
 export interface FleetStats {
@@ -71,6 +76,8 @@ export interface DevicePlan {
   room?: string;
   /** ModelOptions.variant, e.g. `door` or `window` for a contact. */
   variant?: string;
+  /** This device's sample interval; the fleet's intervalMs when absent. */
+  intervalMs?: number;
 }
 
 const ROOMS = ['Living room', 'Kitchen', 'Bedroom', 'Office', 'Bathroom', 'Hallway', 'Kids room', 'Garage', 'Basement', 'Attic'];
@@ -108,7 +115,7 @@ export function planFleet(options: Pick<FleetOptions, 'devices' | 'transport' | 
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const log = options.log ?? silentLogger;
   const concurrency = options.concurrency ?? 100;
-  const plan = planFleet(options);
+  const plan = options.plan ?? planFleet(options);
   const credentials = await resolveCredentials(plan, options);
   const tokens = new Map(credentials.map((c) => [c.id, c.token]));
 
@@ -117,9 +124,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     return new SimulatedDevice({
       model: modelDefinition(device.kind).create({ seed: device.seed, utcOffsetHours: options.utcOffsetHours, variant: device.variant }),
       connection,
-      intervalMs: options.intervalMs,
+      intervalMs: device.intervalMs ?? options.intervalMs,
       // Spread the fleet evenly over one interval rather than sampling in bursts.
-      startDelayMs: Math.floor((options.intervalMs * i) / plan.length),
+      startDelayMs: Math.floor(((device.intervalMs ?? options.intervalMs) * i) / plan.length),
       log,
     });
   });

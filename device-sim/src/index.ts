@@ -21,6 +21,7 @@ export { Backoff, type BackoffOptions } from './transports/backoff.js';
 export type { DeviceConnection, DeviceConnectionEvents, ConnectionOptions, TelemetryInput, ResultInput } from './transports/connection.js';
 export * from './models/index.js';
 export { DEFAULT_HOME, type HomeDevice } from './home.js';
+export { parseScenario, planScenario, ScenarioError, MAX_SCENARIO_DEVICES, type Scenario, type ScenarioRoom, type ScenarioDevice } from './scenario.js';
 export { Random, mulberry32, hashSeed } from './random.js';
 export { silentLogger, type SimLogger } from './log.js';
 export { formatLoadReport } from './load-report.js';

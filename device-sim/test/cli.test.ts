@@ -7,6 +7,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseCli, parseDuration, UsageError } from '../src/cli-args.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -45,6 +48,9 @@ t.test('bad flags exit 2 with one clear line', async (t) => {
     [['--admin-token', 'x', '--duration', '5s'], 'device-sim: --duration is for load mode, not fleet\n'],
     [['flood'], 'device-sim: unknown command "flood" (commands: load; none runs a fleet)\n'],
     [['--kinds', 'toaster', '--admin-token', 'x'], 'device-sim: --kinds: unknown kind "toaster" (known: climate-sensor, smart-plug, motion-sensor, contact-sensor, dimmable-light, thermostat, energy-meter)\n'],
+    [['--admin-token', 'x', '--scenario', 'home.json', '--devices', '3'], 'device-sim: --devices does not go with --scenario: the scenario file says that\n'],
+    [['load', '--admin-token', 'x', '--scenario', 'home.json'], 'device-sim: --scenario is for fleet mode, not load\n'],
+    [['--admin-token', 'x', '--scenario', '/nonexistent/home.json'], 'device-sim: --scenario: cannot read /nonexistent/home.json: ENOENT\n'],
     [[], 'device-sim: an admin token is needed to provision devices: pass --admin-token or set HUB_ADMIN_TOKEN (or give --credentials)\n'],
   ];
   for (const [args, line] of cases) {
@@ -58,10 +64,23 @@ t.test('bad flags exit 2 with one clear line', async (t) => {
 t.test('--help documents every flag and exits 0', async (t) => {
   const result = await runCli(['--help']);
   t.equal(result.code, 0);
-  for (const flag of ['--hub', '--mqtt', '--admin-token', '--credentials', '--devices', '--id-prefix', '--transport', '--interval', '--seed', '--kinds', '--duration', '--qos', '--inflight', '--rate', '--json', '--help']) {
+  for (const flag of ['--hub', '--mqtt', '--admin-token', '--credentials', '--devices', '--id-prefix', '--transport', '--interval', '--seed', '--kinds', '--scenario', '--duration', '--qos', '--inflight', '--rate', '--json', '--help']) {
     t.match(result.stdout, flag);
   }
   for (const env of ['HUB_URL', 'HUB_MQTT_URL', 'HUB_ADMIN_TOKEN']) t.match(result.stdout, env);
+});
+
+t.test('a bad scenario file: exit 2, one line naming the file and each bad field', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'device-sim-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'home.json');
+  writeFileSync(file, JSON.stringify({ rooms: [{ name: 'Hall', devices: [{ kind: 'toaster' }, { kind: 'thermostat', interval: 'often' }] }] }));
+  const result = await runCli(['--admin-token', 'x', '--scenario', file]);
+  t.equal(result.code, 2);
+  t.equal(
+    result.stderr,
+    `device-sim: ${file}: rooms[0].devices[0].kind: unknown kind "toaster" (known: climate-sensor, smart-plug, motion-sensor, contact-sensor, dimmable-light, thermostat, energy-meter); rooms[0].devices[1].interval: must be a duration from 100ms to 3600s, like "500ms", "5s" or "1m", got "often"\n`,
+  );
 });
 
 t.test('an unreachable hub is one line naming it, exit 1', async (t) => {
