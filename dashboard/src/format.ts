@@ -3,7 +3,7 @@
  * presence labels. Pure functions; `now` and `locale` are parameters so that
  * tests (and a ticking clock in the UI) decide them.
  */
-import type { Capabilities, MetricValue, PresenceInfo, PresenceReason, PresenceStatus } from '@iot-hub/protocol';
+import type { Capabilities, HealthResponse, MetricValue, PresenceInfo, PresenceReason, PresenceStatus } from '@iot-hub/protocol';
 
 const numberFormats = new Map<string, Intl.NumberFormat>();
 
@@ -109,4 +109,67 @@ export function presenceDetail(presence: PresenceInfo, lastSeen: number | null, 
   }
   const seen = formatLastSeen(lastSeen, now, locale);
   return presence.reason === 'never-connected' ? seen : `${seen} · ${presenceReasonLabel(presence.reason)}`;
+}
+
+/** `512 B`, `3.4 KB`, `45 MB`, `1.0 GB` (powers of 1024, as the hub's quota flag counts MiB). */
+export function formatBytes(bytes: number, locale?: string): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : 1;
+  return `${numberFormat(locale, digits).format(value)} ${units[unit]}`;
+}
+
+const STORE_LABELS: Record<string, string> = { influx: 'InfluxDB', sqlite: 'SQLite' };
+
+export interface StoreBanner {
+  /** `error` once the buffer is full and devices are refused; `warning` before. */
+  severity: 'warning' | 'error';
+  title: string;
+  /** Sentences that say what is happening and what it means for the data. */
+  details: string[];
+  /** Share of the buffer's quota in use, 0-1; null when the store has no buffer. */
+  bufferFill: number | null;
+}
+
+/**
+ * What the dashboard's store banner says for a /healthz answer; null when
+ * the hub reports `ok`. The buffer is the durable local one in front of
+ * InfluxDB: readings in it are acknowledged and safe, and drain in order
+ * when the store is back; only a full buffer makes devices resend.
+ */
+export function storeBanner(health: HealthResponse, now: number, locale?: string): StoreBanner | null {
+  if (health.status === 'ok') return null;
+  const { store } = health;
+  const name = STORE_LABELS[store.kind] ?? store.kind;
+  const buffer = store.buffer;
+  const fill = buffer && buffer.quotaBytes > 0 ? Math.min(1, buffer.bytes / buffer.quotaBytes) : null;
+  const percent = fill === null ? '' : `${Math.floor(fill * 100)} %`;
+  const details: string[] = [];
+  const unreachable = store.error !== undefined;
+  let title: string;
+  if (buffer?.full) title = `Telemetry buffer full: devices are not acknowledged until ${name} catches up`;
+  else if (unreachable) title = `${name} is unreachable: telemetry is buffered on the hub`;
+  else if (fill !== null && fill >= 0.8) title = `Telemetry buffer ${percent} full`;
+  else title = `${name} is degraded`;
+  if (unreachable) details.push(`Last error: ${store.error}.`);
+  if (buffer) {
+    const oldest = buffer.oldestAgeSec === null ? '' : `, oldest from ${formatRelativeTime(now - buffer.oldestAgeSec * 1000, now, locale)}`;
+    details.push(
+      `${formatNumber(buffer.points, locale)} readings wait in the hub's local buffer (${formatBytes(buffer.bytes, locale)}, ${percent} of its ${formatBytes(buffer.quotaBytes, locale)} quota${oldest}).`,
+    );
+    details.push(
+      buffer.full
+        ? 'The buffer is full: the hub refuses new telemetry (not acknowledged) and devices keep and resend it. Buffered readings are safe and are sent as soon as the store accepts them.'
+        : `Buffered readings are safe on disk and are sent in order once ${name} is back; charts miss them until then. When the buffer is full the hub stops acknowledging telemetry.`,
+    );
+  }
+  if ((store.deadLettered ?? 0) > 0) {
+    details.push(`${formatNumber(store.deadLettered ?? 0, locale)} readings were refused by ${name} for good and kept in the dead-letter file in the hub's data directory.`);
+  }
+  return { severity: buffer?.full ? 'error' : 'warning', title, details, bufferFill: fill };
 }

@@ -105,6 +105,7 @@ if (!existsSync(CHROMIUM)) {
     t.pass('the row shows online and 21.5');
     await page.locator('hub-app [data-count="online"] dd', { hasText: /^\s*1\s*$/ }).waitFor({ timeout: UI_TIMEOUT });
     t.pass('the online count went to 1');
+    t.equal(await page.locator('store-status-banner [role="alert"]').count(), 0, 'no store banner while the store is fine');
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-overview.png'), fullPage: true });
@@ -112,6 +113,26 @@ if (!existsSync(CHROMIUM)) {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-overview-dark.png'), fullPage: true });
 
     t.strictSame(pageErrors, [], 'no errors in the page');
+  });
+
+  t.test('the dashboard shows a banner while InfluxDB is unreachable, with the buffer fill', async (t) => {
+    // Nothing listens on port 1: the hub starts, buffers, and /healthz says degraded.
+    const hub = await startTestHub(t, { dashboardDir: DIST, store: 'influx', influxUrl: 'http://127.0.0.1:1/telemetry' });
+    const context = await launchBrowser(t);
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    watchPage(page, pageErrors);
+    await page.goto(`${hub.httpUrl}/#token=${hub.adminToken}`);
+    // The browser logs the 503 that /healthz answers while degraded.
+    const expected503 = /status of 503/;
+    const banner = page.locator('store-status-banner [role="alert"]');
+    await banner.waitFor({ timeout: UI_TIMEOUT });
+    t.match(await banner.locator('h2').textContent(), /InfluxDB is unreachable: telemetry is buffered on the hub/);
+    t.match(await banner.textContent(), /readings wait in the hub's local buffer \(.*% of its 1 GB quota/);
+    t.ok(await banner.locator('meter').count(), 'the buffer fill is drawn as a meter');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-store-degraded.png'), fullPage: true });
+    t.strictSame(pageErrors.filter((e) => !expected503.test(e)), [], 'no errors in the page');
   });
 }
 

@@ -1,10 +1,12 @@
 /**
  * <hub-app>: the page. Token gate (URL fragment, saved token or the form),
- * header with the live connection's status, presence counts, and the list.
+ * header with the live connection's status, presence counts, the telemetry
+ * store's status from /healthz (a banner while degraded), and the list.
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { ClockController } from '../controllers/clock-controller.js';
+import { HealthController } from '../controllers/health-controller.js';
 import { LiveController } from '../controllers/live-controller.js';
 import type { PresenceCounts } from '../data/device-store.js';
 import { TOKEN_REFUSED } from '../data/live-connection.js';
@@ -13,6 +15,7 @@ import { baseStyles } from './shared-styles.js';
 import type { TokenSubmitDetail } from './token-form.js';
 import './connection-badge.js';
 import './device-list.js';
+import './store-status-banner.js';
 import './token-form.js';
 
 const COUNT_LABELS: Array<[keyof PresenceCounts, string]> = [
@@ -147,6 +150,7 @@ export class HubApp extends LitElement {
 
   private readonly live = new LiveController(this, { onUnauthorized: (reason) => this.unauthorized(reason) });
   private readonly clock = new ClockController(this);
+  private readonly health = new HealthController(this);
 
   override connectedCallback(): void {
     if (this.token === null) this.adoptTokenFromUrl();
@@ -171,6 +175,7 @@ export class HubApp extends LitElement {
     this.authError = '';
     this.token = token;
     this.live.setToken(token);
+    this.health.setToken(token);
   }
 
   override render() {
@@ -209,6 +214,7 @@ export class HubApp extends LitElement {
           </div>`,
         )}
       </dl>
+      <store-status-banner .health=${this.health.state.health} .now=${this.clock.now}></store-status-banner>
       ${stale
         ? html`<p class="banner" role="status">Some live updates were dropped; reloading the current state…</p>`
         : nothing}
@@ -230,6 +236,7 @@ export class HubApp extends LitElement {
     this.authError = '';
     this.token = event.detail.token;
     this.live.setToken(this.token);
+    this.health.setToken(this.token);
   }
 
   private unauthorized(reason: string): void {
@@ -238,6 +245,7 @@ export class HubApp extends LitElement {
     this.authError = `The hub did not accept this token${detail}. Enter the admin token again.`;
     this.token = null;
     this.live.setToken(null);
+    this.health.setToken(null);
   }
 
   private signOut(): void {
@@ -245,6 +253,7 @@ export class HubApp extends LitElement {
     this.authError = '';
     this.token = null;
     this.live.setToken(null);
+    this.health.setToken(null);
   }
 }
 

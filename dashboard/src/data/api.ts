@@ -3,7 +3,7 @@
  * endpoint. No DOM and no state: the caller passes the token every time, so
  * these work the same in the browser and in Node tests.
  */
-import type { ApiErrorBody, DeviceListResponse } from '@iot-hub/protocol';
+import type { ApiErrorBody, DeviceListResponse, HealthResponse } from '@iot-hub/protocol';
 
 export interface ApiAuth {
   /** The admin (or viewer) bearer token. */
@@ -55,4 +55,25 @@ async function request<T>(auth: ApiAuth, path: string, init: RequestInit = {}): 
 /** GET /api/devices: every device with presence and latest values. */
 export function listDevices(auth: ApiAuth, signal?: AbortSignal): Promise<DeviceListResponse> {
   return request<DeviceListResponse>(auth, '/api/devices', signal ? { signal } : {});
+}
+
+/**
+ * GET /healthz: the hub's status, its telemetry store and the store's local
+ * buffer. Needs no token. The hub answers 503 while degraded (for load
+ * balancers), with the same body: that is an answer, not an error.
+ */
+export async function getHealth(auth: ApiAuth, signal?: AbortSignal): Promise<HealthResponse> {
+  const doFetch = auth.fetch ?? fetch;
+  const response = await doFetch(`${auth.baseUrl ?? ''}/healthz`, { headers: { Accept: 'application/json' }, ...(signal ? { signal } : {}) });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const isHealth = typeof body === 'object' && body !== null && typeof (body as HealthResponse).status === 'string' && typeof (body as HealthResponse).store === 'object';
+  if ((response.ok || response.status === 503) && isHealth) return body as HealthResponse;
+  if (isApiErrorBody(body)) throw new ApiError(response.status, body.error, body.message);
+  throw new ApiError(response.status, `http_${response.status}`, `${response.status} ${response.statusText}`.trim());
 }
