@@ -7,7 +7,9 @@
 import { DEFAULT_HEARTBEAT_SEC, MAX_HEARTBEAT_SEC, MIN_HEARTBEAT_SEC, type CommandMessage, type DesiredMessage } from '@iot-hub/protocol';
 import type { SimLogger } from './log.js';
 import type { DeviceModel } from './models/model.js';
-import type { DeviceConnection, ResultInput } from './transports/connection.js';
+import { FaultInjector, type FaultOptions } from './faults.js';
+import { Random } from './random.js';
+import type { DeviceConnection, FaultableConnection, ResultInput } from './transports/connection.js';
 
 /** Command ids remembered to answer redeliveries; FP-4.4 asks for at least 32. */
 const REMEMBERED_COMMANDS = 64;
@@ -23,13 +25,18 @@ export interface DeviceStats {
 
 export interface SimulatedDeviceOptions {
   model: DeviceModel;
-  connection: DeviceConnection;
+  /** With `faults`, a connection that can commit them (MqttDevice and WsDevice can). */
+  connection: DeviceConnection | FaultableConnection;
   intervalMs: number;
   /** Delay of the first sample, to spread a fleet over the interval. */
   startDelayMs?: number;
   log: SimLogger;
   /** Clock; Date.now by default. */
   now?: () => number;
+  /** Faults to commit on a schedule or rate; `device.faults` also commits them on demand. */
+  faults?: FaultOptions;
+  /** Seed of the fault schedule (default 1). */
+  faultSeed?: number;
 }
 
 export class SimulatedDevice {
@@ -46,8 +53,16 @@ export class SimulatedDevice {
   /** Final results of recent commands by id ('running' while executing), oldest first [FP-4.4]. */
   readonly #results = new Map<string, ResultInput | 'running'>();
 
+  /** Present when the connection can commit faults: scheduled ones and `faults.malformed()` etc. on demand. */
+  readonly faults: FaultInjector | undefined;
+
   constructor(options: SimulatedDeviceOptions) {
     this.#model = options.model;
+    if (isFaultable(options.connection)) {
+      this.faults = new FaultInjector(options.connection, options.faults ?? {}, new Random(options.faultSeed ?? 1));
+    } else if (options.faults) {
+      throw new TypeError(`device ${options.connection.deviceId}: faults need a connection that can commit them (MqttDevice, WsDevice)`);
+    }
     this.#connection = options.connection;
     this.id = options.connection.deviceId;
     this.#intervalMs = options.intervalMs;
@@ -68,6 +83,7 @@ export class SimulatedDevice {
     connection.on('warning', (message) => this.#log.warn(`${this.id}: ${message}`));
     this.#running = true;
     await connection.connect();
+    this.faults?.start();
     this.#timer = setTimeout(() => {
       this.#tick();
       this.#timer = setInterval(() => this.#tick(), this.#intervalMs);
@@ -76,6 +92,7 @@ export class SimulatedDevice {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.faults?.stop();
     clearTimeout(this.#timer);
     clearInterval(this.#timer);
     await this.#connection.close();
@@ -102,7 +119,10 @@ export class SimulatedDevice {
     // Time moved the model (a door opened, heating switched): say so as it happens.
     if (this.#connection.connected) void this.#reportIfChanged(before);
     this.stats.sent++;
-    this.#connection.sendTelemetry({ metrics, ts: now }).then(
+    const faults = this.faults;
+    const sent = faults ? faults.sendTelemetry({ metrics, ts: faults.timestamp(now) }) : this.#connection.sendTelemetry({ metrics, ts: now });
+    faults?.afterSample();
+    sent.then(
       () => this.stats.acked++,
       (err: Error) => {
         this.stats.failed++;
@@ -180,4 +200,9 @@ export class SimulatedDevice {
       this.#log.warn(`${this.id}: state after desired v${desired.version} not acknowledged: ${(err as Error).message}`);
     }
   }
+}
+
+function isFaultable(connection: DeviceConnection): connection is FaultableConnection {
+  const c = connection as Partial<FaultableConnection>;
+  return typeof c.drop === 'function' && typeof c.goOffline === 'function' && typeof c.sendRaw === 'function';
 }

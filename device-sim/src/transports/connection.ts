@@ -58,8 +58,27 @@ export interface DeviceConnection extends EventEmitter<DeviceConnectionEvents> {
   sendTelemetry(sample: TelemetryInput): Promise<number>;
   sendState(state: Record<string, StateValue>, version?: number): Promise<void>;
   sendResult(result: ResultInput): Promise<void>;
+  /** Takes the next seq number without sending, for a sample sent later (out of order). */
+  nextSeq(): number;
   /** Graceful: says offline where the transport has a way to, then closes; no reconnect after. */
   close(): Promise<void>;
+}
+
+/**
+ * What a connection can do on purpose to test the hub's handling of
+ * faults: the firmware bugs and network trouble real devices have.
+ */
+export interface FaultableConnection extends DeviceConnection {
+  /** Drops the link abruptly (no DISCONNECT, no close frame); reconnects with backoff. */
+  drop(): void;
+  /** Goes offline cleanly, stays away for `durationMs`, then reconnects. */
+  goOffline(durationMs: number): Promise<void>;
+  /**
+   * Sends `payload` exactly as given: on MQTT published (QoS 1) on the
+   * channel of `kind`, resolving on PUBACK; on the WebSocket as one text
+   * frame, resolving once written (no mid, so no ack).
+   */
+  sendRaw(kind: OutgoingKind, payload: string): Promise<void>;
 }
 
 export interface ConnectionOptions {
@@ -79,7 +98,7 @@ export type OutgoingKind = 'hello' | 'telemetry' | 'state' | 'result' | 'status'
 
 type LinkState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
-export abstract class DeviceConnectionBase extends EventEmitter<DeviceConnectionEvents> implements DeviceConnection {
+export abstract class DeviceConnectionBase extends EventEmitter<DeviceConnectionEvents> implements FaultableConnection {
   abstract readonly transport: Transport;
   readonly deviceId: string;
   protected readonly token: string;
@@ -106,6 +125,10 @@ export abstract class DeviceConnectionBase extends EventEmitter<DeviceConnection
   protected abstract closeLink(graceful: boolean): Promise<void>;
   /** Sends one message; resolves on the hub's durable acknowledgement. */
   protected abstract deliver(kind: OutgoingKind, body: Record<string, unknown>): Promise<void>;
+  /** Sends bytes as they are (see FaultableConnection.sendRaw). */
+  protected abstract deliverRaw(kind: OutgoingKind, payload: string): Promise<void>;
+  /** Kills the transport under the link, so that it notices a lost connection. */
+  protected abstract breakLink(): void;
 
   get connected(): boolean {
     return this.#state === 'open';
@@ -143,6 +166,33 @@ export abstract class DeviceConnectionBase extends EventEmitter<DeviceConnection
 
   sendResult(result: ResultInput): Promise<void> {
     return this.#send('result', { ...result });
+  }
+
+  nextSeq(): number {
+    return this.#seq++;
+  }
+
+  drop(): void {
+    if (this.#state === 'open') this.breakLink();
+  }
+
+  async goOffline(durationMs: number): Promise<void> {
+    if (this.#state !== 'open') return;
+    this.#state = 'reconnecting';
+    this.emit('disconnected', `offline for ${durationMs} ms on purpose`);
+    await this.closeLink(true);
+    if (this.#state !== 'reconnecting') return; // close() meanwhile
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => void this.#reconnect(), durationMs);
+  }
+
+  sendRaw(kind: OutgoingKind, payload: string): Promise<void> {
+    if (this.#state !== 'open') {
+      return Promise.reject(new DeviceSimError('not_connected', `device ${this.deviceId} is not connected (${this.#state})`));
+    }
+    return withTimeout(this.deliverRaw(kind, payload), this.#ackTimeoutMs, () => {
+      return new DeviceSimError('ack_timeout', `no ack for raw ${kind} from the hub within ${this.#ackTimeoutMs} ms`);
+    });
   }
 
   async close(): Promise<void> {

@@ -155,6 +155,24 @@ export class MqttDevice extends DeviceConnectionBase {
     });
   }
 
+  protected deliverRaw(kind: OutgoingKind, payload: string): Promise<void> {
+    const client = this.#client;
+    if (!client?.connected) {
+      return Promise.reject(new DeviceSimError('not_connected', `device ${this.deviceId} is not connected`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      client.publish(deviceTopic(this.deviceId, CHANNEL_OF[kind]), payload, { qos: 1 }, (err) => {
+        if (err) reject(new DeviceSimError('connection_lost', `raw ${kind} not acknowledged: ${err.message}`));
+        else resolve();
+      });
+    });
+  }
+
+  protected breakLink(): void {
+    // The TCP socket dies without DISCONNECT: the broker publishes the will [FP-6].
+    this.#client?.stream.destroy();
+  }
+
   #onMessage(topic: string, payload: Buffer): void {
     const parsed = parseTopic(topic);
     if (!parsed || parsed.deviceId !== this.deviceId) {

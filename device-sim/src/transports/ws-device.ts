@@ -155,6 +155,24 @@ export class WsDevice extends DeviceConnectionBase {
     });
   }
 
+  protected deliverRaw(_kind: OutgoingKind, payload: string): Promise<void> {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new DeviceSimError('not_connected', `device ${this.deviceId} is not connected`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      socket.send(payload, { binary: false }, (err) => {
+        if (err) reject(new DeviceSimError('connection_lost', `raw frame not sent: ${err.message}`));
+        else resolve();
+      });
+    });
+  }
+
+  protected breakLink(): void {
+    // No close frame: to the hub this is a lost connection [FP-6].
+    this.#socket?.terminate();
+  }
+
   #onFrame(frame: HubMessage): void {
     switch (frame.type) {
       case 'ack':

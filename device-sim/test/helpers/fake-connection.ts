@@ -40,6 +40,10 @@ export class FakeConnection extends EventEmitter<DeviceConnectionEvents> impleme
     return seq;
   }
 
+  nextSeq(): number {
+    return this.#seq++;
+  }
+
   sendState(state: Record<string, StateValue>, version?: number): Promise<void> {
     return this.#record({ kind: 'state', body: version === undefined ? { state } : { state, version } });
   }
