@@ -114,6 +114,10 @@ export interface HealthResponse {
     buffer?: { points: number; bytes: number; quotaBytes: number; oldestAgeSec: number | null; full: boolean };
     /** InfluxDB: points refused for good (written to the dead-letter file in the data dir). */
     deadLettered?: number;
+    /** InfluxDB: points it accepted since the hub started. */
+    delivered?: number;
+    /** InfluxDB: write requests (HTTP POSTs) sent since the hub started, retries included; with `delivered`, shows how well writes are batched. */
+    writeRequests?: number;
   };
   devices: { total: number; online: number };
   connections: { mqtt: number; ws: number; dashboards: number };

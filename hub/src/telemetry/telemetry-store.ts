@@ -61,6 +61,10 @@ export interface StoreStatus {
   buffer?: { points: number; bytes: number; quotaBytes: number; oldestAgeSec: number | null; full: boolean };
   /** Points the store refused for good (see the dead-letter file). */
   deadLettered?: number;
+  /** Points the store accepted since start. */
+  delivered?: number;
+  /** Write requests sent to the store since start (InfluxDB: HTTP POSTs), retries included. */
+  writeRequests?: number;
 }
 
 /**

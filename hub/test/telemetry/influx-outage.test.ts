@@ -89,6 +89,10 @@ if (influxd) {
       t.same(sortedStored, sortedAcked, `${d.id}: every acknowledged seq exactly once`);
       t.equal(new Set(stored).size, stored.length, `${d.id}: no seq twice`);
     }
-    t.equal((await health()).store.deadLettered, 0, 'nothing dead-lettered');
+    const after = await health();
+    t.equal(after.store.deadLettered, 0, 'nothing dead-lettered');
+    const total = devices.reduce((n, d) => n + d.acked.length, 0);
+    t.ok((after.store.delivered ?? 0) >= total, '/healthz counts the points delivered (a retried batch counts again)');
+    t.ok((after.store.writeRequests ?? 0) > 0, '/healthz counts the write requests, retries included');
   });
 }

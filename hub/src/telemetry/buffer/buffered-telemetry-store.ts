@@ -68,6 +68,8 @@ export class BufferedTelemetryStore implements TelemetryStore {
   private late: { from: number; to: number } | null = null;
   deadLettered = 0;
   delivered = 0;
+  /** Write requests sent to the store (for InfluxDB one HTTP POST each), retries and splits included. */
+  writeRequests = 0;
 
   constructor(
     private readonly inner: TelemetryStore,
@@ -142,6 +144,8 @@ export class BufferedTelemetryStore implements TelemetryStore {
       ...(this.lastError !== undefined && !this.reachable ? { error: this.lastError } : {}),
       buffer: { points: this.buffer.count, bytes, quotaBytes, oldestAgeSec: oldest === null ? null : Math.max(0, Math.round((Date.now() - oldest) / 1000)), full: bytes >= quotaBytes },
       deadLettered: this.deadLettered,
+      delivered: this.delivered,
+      writeRequests: this.writeRequests,
     };
   }
 
@@ -221,6 +225,7 @@ export class BufferedTelemetryStore implements TelemetryStore {
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new Error('closed');
       try {
+        this.writeRequests += 1;
         await this.inner.write(rows);
         if (!this.reachable) {
           this.reachable = true;
