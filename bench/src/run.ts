@@ -4,6 +4,7 @@
  * one. Benchmarks measure and report; they are never part of `npm test`.
  */
 import { BenchUsageError, INGEST_HELP, runIngest } from './ingest.js';
+import { INFLUX_HELP, runInflux } from './influx.js';
 
 interface Benchmark {
   description: string;
@@ -16,6 +17,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     description: 'MQTT QoS 1 telemetry from 1,000 devices into the hub (SQLite): throughput, loss, latency, CPU, RSS',
     help: INGEST_HELP,
     run: runIngest,
+  },
+  influx: {
+    description: 'hub with --store influx, 1,000 MQTT devices: points/s landed in InfluxDB vs a bare writer, POSTs per 10k points, publish→queryable p99',
+    help: INFLUX_HELP,
+    run: runInflux,
   },
 };
 
