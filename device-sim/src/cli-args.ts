@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DEVICE_ID_MAX_LENGTH, MAX_HEARTBEAT_SEC } from '@iot-hub/protocol';
+import type { FaultOptions } from './faults.js';
 import type { FleetTransport } from './fleet.js';
 import { MODEL_KINDS } from './models/index.js';
 
@@ -51,6 +52,20 @@ Fleet:
                         (known: ${MODEL_KINDS.join(', ')};
                         default: a home of one or two of each kind, by room)
 
+Faults (fleet; for reliability tests; a scenario's "faults" takes the same, flags win):
+  --disconnect-every D  drop each device's link abruptly every D on average; it
+                        reconnects with backoff
+  --offline-every D     take each device offline cleanly every D on average ...
+  --offline-for D       ... for D each time (default 30s)
+  --clock-skew D        add D to every telemetry ts; behind: --clock-skew=-2m
+                        (beyond 5 minutes the hub refuses with bad_timestamp)
+  --duplicate-rate P    share 0..1 of samples resent with the same seq
+  --reorder-rate P      share 0..1 of samples sent after the next one
+  --malformed-rate P    chance 0..1 per sample of also sending a malformed message
+                        (bad_json, invalid_message, unsupported_version, unknown_type)
+  --oversize-rate P     chance 0..1 per sample of also sending a message over 64 KiB
+                        (the hub closes the connection; the device reconnects)
+
 Load:
   --duration D          how long to publish: 15s, 1m (default 15s)
   --qos 0|1             QoS of the telemetry publishes (default 1)
@@ -84,6 +99,8 @@ export type CliCommand =
       scenario: string | undefined;
       /** --id-prefix as given (it overrides a scenario's idPrefix). */
       idPrefixFlag: string | undefined;
+      /** Fault flags given; they override a scenario's faults key by key. */
+      faults: FaultOptions;
     })
   | (CommonArgs & { command: 'load'; durationMs: number; qos: 0 | 1; inflight: number; rate: number | undefined; json: boolean });
 
@@ -99,6 +116,14 @@ const OPTIONS = {
   seed: { type: 'string' },
   kinds: { type: 'string' },
   scenario: { type: 'string' },
+  'disconnect-every': { type: 'string' },
+  'offline-every': { type: 'string' },
+  'offline-for': { type: 'string' },
+  'clock-skew': { type: 'string' },
+  'duplicate-rate': { type: 'string' },
+  'reorder-rate': { type: 'string' },
+  'malformed-rate': { type: 'string' },
+  'oversize-rate': { type: 'string' },
   duration: { type: 'string' },
   qos: { type: 'string' },
   inflight: { type: 'string' },
@@ -107,7 +132,17 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
-const FLEET_ONLY = ['transport', 'interval', 'seed', 'kinds', 'scenario'] as const;
+const FAULT_FLAGS = [
+  'disconnect-every',
+  'offline-every',
+  'offline-for',
+  'clock-skew',
+  'duplicate-rate',
+  'reorder-rate',
+  'malformed-rate',
+  'oversize-rate',
+] as const;
+const FLEET_ONLY = ['transport', 'interval', 'seed', 'kinds', 'scenario', ...FAULT_FLAGS] as const;
 /** What a scenario file says instead. */
 const SCENARIO_REPLACES = ['devices', 'kinds', 'transport', 'interval', 'seed'] as const;
 const LOAD_ONLY = ['duration', 'qos', 'inflight', 'rate', 'json'] as const;
@@ -173,6 +208,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       kinds,
       scenario: values.scenario,
       idPrefixFlag: values['id-prefix'],
+      faults: parseFaultFlags(values),
     };
   }
 
@@ -187,6 +223,38 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     rate: values.rate === undefined ? undefined : parseInteger('--rate', values.rate, 0, 1, 10_000_000),
     json: values.json ?? false,
   };
+}
+
+function parseFaultFlags(values: Partial<Record<(typeof FAULT_FLAGS)[number], string>>): FaultOptions {
+  const faults: FaultOptions = {};
+  const every = (flag: (typeof FAULT_FLAGS)[number]): number | undefined => {
+    const text = values[flag];
+    return text === undefined ? undefined : parseDuration(`--${flag}`, text);
+  };
+  const rate = (flag: (typeof FAULT_FLAGS)[number]): number | undefined => {
+    const text = values[flag];
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${flag} must be a number from 0 to 1, got "${text}"`);
+    return n;
+  };
+  const entries: [keyof FaultOptions, number | undefined][] = [
+    ['disconnectEveryMs', every('disconnect-every')],
+    ['offlineEveryMs', every('offline-every')],
+    ['offlineForMs', every('offline-for')],
+    ['duplicateRate', rate('duplicate-rate')],
+    ['reorderRate', rate('reorder-rate')],
+    ['malformedRate', rate('malformed-rate')],
+    ['oversizeRate', rate('oversize-rate')],
+  ];
+  const skew = values['clock-skew'];
+  if (skew !== undefined) {
+    const behind = skew.trim().startsWith('-');
+    const ms = parseDuration('--clock-skew', behind ? skew.trim().slice(1) : skew);
+    entries.push(['clockSkewMs', behind ? -ms : ms]);
+  }
+  for (const [key, value] of entries) if (value !== undefined) faults[key] = value;
+  return faults;
 }
 
 /** "500ms", "5s", "1.5m", "2h", or bare milliseconds. */

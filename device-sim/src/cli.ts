@@ -64,13 +64,18 @@ async function runFleetCommand(args: Extract<CliCommand, { command: 'fleet' }>):
     credentials: saved,
     log: stderrLogger,
     ...scenario,
+    // Flags win over the scenario, key by key.
+    faults: { ...scenario?.faults, ...args.faults },
   });
   if (args.credentials) await saveCredentials(args.credentials, saved, fleet.credentials);
   stderrLogger.info(`running ${fleet.devices.length} devices (${fleet.devices.slice(0, 3).join(', ')}${fleet.devices.length > 3 ? ', ...' : ''}); Ctrl-C stops`);
 
   const report = (): void => {
     const s = fleet.stats();
-    stderrLogger.info(`telemetry sent ${s.sent}, acked ${s.acked}, failed ${s.failed}`);
+    const faults = Object.entries(s.faults).filter(([, n]) => n > 0);
+    stderrLogger.info(
+      `telemetry sent ${s.sent}, acked ${s.acked}, failed ${s.failed}${faults.length > 0 ? `; faults: ${faults.map(([name, n]) => `${name} ${n}`).join(', ')}` : ''}`,
+    );
   };
   const statsTimer = setInterval(report, 30_000);
   await new Promise<void>((resolve) => {
@@ -138,7 +143,16 @@ async function readScenario(path: string, idPrefix: string | undefined) {
   if (idPrefix !== undefined) scenario.idPrefix = idPrefix;
   const plan = planScenario(scenario);
   stderrLogger.info(`scenario ${scenario.name ?? path}: ${plan.length} devices in ${scenario.rooms.length} rooms${scenario.homes > 1 ? ` × ${scenario.homes} homes` : ''}`);
-  return { plan, devices: plan.length, transport: scenario.transport, intervalMs: scenario.intervalMs, seed: scenario.seed, utcOffsetHours: scenario.utcOffsetHours, idPrefix: scenario.idPrefix };
+  return {
+    plan,
+    devices: plan.length,
+    transport: scenario.transport,
+    intervalMs: scenario.intervalMs,
+    seed: scenario.seed,
+    utcOffsetHours: scenario.utcOffsetHours,
+    idPrefix: scenario.idPrefix,
+    faults: scenario.faults,
+  };
 }
 
 async function loadSavedCredentials(args: CommonArgs): Promise<DeviceCredentials[] | undefined> {

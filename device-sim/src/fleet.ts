@@ -6,6 +6,7 @@
  */
 import type { ProvisionRequest, Transport } from '@iot-hub/protocol';
 import { silentLogger, type SimLogger } from './log.js';
+import { emptyFaultStats, type FaultOptions, type FaultStats } from './faults.js';
 import { DEFAULT_HOME, type HomeDevice } from './home.js';
 import { modelDefinition } from './models/index.js';
 import { mapConcurrent, provisionDevices, type DeviceCredentials } from './provision.js';
@@ -48,12 +49,16 @@ export interface FleetOptions {
    * plan made from devices, transport, idPrefix, seed and kinds.
    */
   plan?: readonly DevicePlan[];
+  /** Faults every device commits (faults.ts); each device draws its own schedule from its seed. */
+  faults?: FaultOptions;
 }
 
 export interface FleetStats {
   sent: number;
   acked: number;
   failed: number;
+  /** Faults committed, summed over the devices. */
+  faults: FaultStats;
 }
 
 export interface Fleet {
@@ -128,6 +133,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       // Spread the fleet evenly over one interval rather than sampling in bursts.
       startDelayMs: Math.floor(((device.intervalMs ?? options.intervalMs) * i) / plan.length),
       log,
+      faults: options.faults,
+      faultSeed: hashSeed(device.seed, 'faults'),
     });
   });
 
@@ -144,11 +151,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     devices: plan.map((device) => device.id),
     credentials,
     stats: () => {
-      const total: FleetStats = { sent: 0, acked: 0, failed: 0 };
+      const total: FleetStats = { sent: 0, acked: 0, failed: 0, faults: emptyFaultStats() };
       for (const device of devices) {
         total.sent += device.stats.sent;
         total.acked += device.stats.acked;
         total.failed += device.stats.failed;
+        for (const [key, n] of Object.entries(device.faults?.stats ?? {}) as [keyof FaultStats, number][]) total.faults[key] += n;
       }
       return total;
     },

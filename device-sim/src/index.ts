@@ -18,9 +18,10 @@ export { MqttDevice, type MqttDeviceOptions } from './transports/mqtt-device.js'
 export { WsDevice, deviceWsUrl, type WsDeviceOptions } from './transports/ws-device.js';
 export { DeviceSimError, type DeviceSimErrorCode } from './transports/errors.js';
 export { Backoff, type BackoffOptions } from './transports/backoff.js';
-export type { DeviceConnection, DeviceConnectionEvents, ConnectionOptions, TelemetryInput, ResultInput } from './transports/connection.js';
+export type { DeviceConnection, FaultableConnection, DeviceConnectionEvents, ConnectionOptions, TelemetryInput, ResultInput } from './transports/connection.js';
 export * from './models/index.js';
 export { DEFAULT_HOME, type HomeDevice } from './home.js';
+export { FaultInjector, MALFORMED_KINDS, emptyFaultStats, type FaultOptions, type FaultStats, type MalformedKind } from './faults.js';
 export { parseScenario, planScenario, ScenarioError, MAX_SCENARIO_DEVICES, type Scenario, type ScenarioRoom, type ScenarioDevice } from './scenario.js';
 export { Random, mulberry32, hashSeed } from './random.js';
 export { silentLogger, type SimLogger } from './log.js';

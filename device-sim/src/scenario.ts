@@ -20,6 +20,7 @@
  * otherwise silently run something else than the author meant.
  */
 import { MAX_HEARTBEAT_SEC, type Transport } from '@iot-hub/protocol';
+import type { FaultOptions } from './faults.js';
 import type { DevicePlan, FleetTransport } from './fleet.js';
 import { MODEL_KINDS, modelDefinition } from './models/index.js';
 import { hashSeed } from './random.js';
@@ -47,6 +48,8 @@ export interface Scenario {
   utcOffsetHours: number;
   homes: number;
   rooms: ScenarioRoom[];
+  /** Faults every device commits; absent: none. */
+  faults?: FaultOptions;
 }
 
 /** Most devices a scenario may expand to, as for --devices. */
@@ -83,7 +86,7 @@ function checkScenario(raw: unknown, problems: string[]): Scenario | undefined {
     problems.push('(root): must be an object');
     return undefined;
   }
-  unknownKeys(raw, '', ['$comment', 'name', 'seed', 'idPrefix', 'transport', 'interval', 'utcOffsetHours', 'homes', 'rooms'], problems);
+  unknownKeys(raw, '', ['$comment', 'name', 'seed', 'idPrefix', 'transport', 'interval', 'utcOffsetHours', 'homes', 'rooms', 'faults'], problems);
   const field = new Fields(raw, '', problems);
   const name = field.string('name');
   const seed = field.integer('seed', 0, 2 ** 32 - 1) ?? 1;
@@ -123,6 +126,10 @@ function checkScenario(raw: unknown, problems: string[]): Scenario | undefined {
   if (total > MAX_SCENARIO_DEVICES) problems.push(`homes: ${homes} homes make ${total} devices, more than ${MAX_SCENARIO_DEVICES}`);
   const scenario: Scenario = { seed, idPrefix, transport, intervalMs, utcOffsetHours, homes, rooms };
   if (name !== undefined) scenario.name = name;
+  if (raw.faults !== undefined) {
+    const faults = checkFaults(raw.faults, problems);
+    if (faults) scenario.faults = faults;
+  }
   return scenario;
 }
 
@@ -145,6 +152,30 @@ function checkDevice(raw: unknown, path: string, problems: string[]): ScenarioDe
   if (transport !== undefined) device.transport = transport;
   if (intervalMs !== undefined) device.intervalMs = intervalMs;
   return device;
+}
+
+/** The `faults` object: durations like the intervals (clockSkew may be negative), rates from 0 to 1. */
+function checkFaults(raw: unknown, problems: string[]): FaultOptions | undefined {
+  if (!isObject(raw)) {
+    problems.push('faults: must be an object');
+    return undefined;
+  }
+  const keys = ['disconnectEvery', 'offlineEvery', 'offlineFor', 'clockSkew', 'duplicateRate', 'reorderRate', 'malformedRate', 'oversizeRate'] as const;
+  unknownKeys(raw, 'faults', keys, problems);
+  const field = new Fields(raw, 'faults', problems);
+  const faults: FaultOptions = {};
+  const set = <K extends keyof FaultOptions>(key: K, value: FaultOptions[K] | undefined): void => {
+    if (value !== undefined) faults[key] = value;
+  };
+  set('disconnectEveryMs', field.duration('disconnectEvery', 1000, 7 * 24 * 3_600_000));
+  set('offlineEveryMs', field.duration('offlineEvery', 1000, 7 * 24 * 3_600_000));
+  set('offlineForMs', field.duration('offlineFor', 1000, 24 * 3_600_000));
+  set('clockSkewMs', field.duration('clockSkew', 0, 365 * 24 * 3_600_000, true));
+  set('duplicateRate', field.number('duplicateRate', 0, 1));
+  set('reorderRate', field.number('reorderRate', 0, 1));
+  set('malformedRate', field.number('malformedRate', 0, 1));
+  set('oversizeRate', field.number('oversizeRate', 0, 1));
+  return faults;
 }
 
 /** Expands a scenario into the devices of the fleet, in order: homes, rooms, devices. */
@@ -230,18 +261,17 @@ class Fields {
     return value as T;
   }
 
-  /** "500ms", "5s", "1m" or a number of ms, from 100 ms to the longest heartbeat. */
-  duration(key: string): number | undefined {
+  /**
+   * "500ms", "5s", "1m", "2h" or a number of ms, within [min, max] (default:
+   * a sample interval, 100 ms to the longest heartbeat); `signed` allows a
+   * leading "-" (a clock behind).
+   */
+  duration(key: string, min = MIN_INTERVAL_MS, max = MAX_HEARTBEAT_SEC * 1000, signed = false): number | undefined {
     const value = this.raw[key];
     if (value === undefined) return undefined;
-    let ms: number | undefined;
-    if (typeof value === 'number' && Number.isFinite(value)) ms = value;
-    else if (typeof value === 'string') {
-      const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-      if (match) ms = Math.round(Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h']);
-    }
-    if (ms === undefined || ms < MIN_INTERVAL_MS || ms > MAX_HEARTBEAT_SEC * 1000) {
-      return this.#bad(key, `must be a duration from 100ms to ${MAX_HEARTBEAT_SEC}s, like "500ms", "5s" or "1m"`, value);
+    const ms = parseMs(value, signed);
+    if (ms === undefined || Math.abs(ms) < min || Math.abs(ms) > max) {
+      return this.#bad(key, `must be a duration from ${formatMs(min)} to ${formatMs(max)}${signed ? ' (or minus that)' : ''}, like "500ms", "5s" or "1m"`, value);
     }
     return ms;
   }
@@ -250,4 +280,18 @@ class Fields {
     this.problems.push(`${at(this.path, key)}: ${rule}, got ${JSON.stringify(value)}`);
     return undefined;
   }
+}
+
+function parseMs(value: unknown, signed: boolean): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && (signed || value >= 0) ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const match = /^(-?)(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!match || (match[1] && !signed)) return undefined;
+  const ms = Math.round(Number(match[2]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[3] ?? 'ms') as 'ms' | 's' | 'm' | 'h']);
+  return match[1] ? -ms : ms;
+}
+
+/** 100 → "100ms", 3600000 → "3600s": the way the limits read in messages. */
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
 }

@@ -51,6 +51,9 @@ t.test('bad flags exit 2 with one clear line', async (t) => {
     [['--admin-token', 'x', '--scenario', 'home.json', '--devices', '3'], 'device-sim: --devices does not go with --scenario: the scenario file says that\n'],
     [['load', '--admin-token', 'x', '--scenario', 'home.json'], 'device-sim: --scenario is for fleet mode, not load\n'],
     [['--admin-token', 'x', '--scenario', '/nonexistent/home.json'], 'device-sim: --scenario: cannot read /nonexistent/home.json: ENOENT\n'],
+    [['--admin-token', 'x', '--duplicate-rate', '2'], 'device-sim: --duplicate-rate must be a number from 0 to 1, got "2"\n'],
+    [['--admin-token', 'x', '--disconnect-every', 'often'], 'device-sim: --disconnect-every must be a duration like 500ms, 5s, 1m or 2h, got "often"\n'],
+    [['load', '--admin-token', 'x', '--malformed-rate', '0.1'], 'device-sim: --malformed-rate is for fleet mode, not load\n'],
     [[], 'device-sim: an admin token is needed to provision devices: pass --admin-token or set HUB_ADMIN_TOKEN (or give --credentials)\n'],
   ];
   for (const [args, line] of cases) {
@@ -64,7 +67,7 @@ t.test('bad flags exit 2 with one clear line', async (t) => {
 t.test('--help documents every flag and exits 0', async (t) => {
   const result = await runCli(['--help']);
   t.equal(result.code, 0);
-  for (const flag of ['--hub', '--mqtt', '--admin-token', '--credentials', '--devices', '--id-prefix', '--transport', '--interval', '--seed', '--kinds', '--scenario', '--duration', '--qos', '--inflight', '--rate', '--json', '--help']) {
+  for (const flag of ['--hub', '--mqtt', '--admin-token', '--credentials', '--devices', '--id-prefix', '--transport', '--interval', '--seed', '--kinds', '--scenario', '--disconnect-every', '--offline-every', '--offline-for', '--clock-skew', '--duplicate-rate', '--reorder-rate', '--malformed-rate', '--oversize-rate', '--duration', '--qos', '--inflight', '--rate', '--json', '--help']) {
     t.match(result.stdout, flag);
   }
   for (const env of ['HUB_URL', 'HUB_MQTT_URL', 'HUB_ADMIN_TOKEN']) t.match(result.stdout, env);
@@ -112,6 +115,14 @@ t.test('parseCli: defaults, env fallbacks, flags over env', async (t) => {
     idPrefix: 'load-',
   });
   t.same(parseCli(['-h'], {}), { command: 'help' });
+  t.same(parseCli(['--admin-token', 'x'], {}), { ...parseCli(['--admin-token', 'x'], {}), faults: {} }, 'no faults by default');
+  t.match(
+    parseCli(['--admin-token', 'x', '--disconnect-every', '5m', '--offline-every', '1h', '--offline-for', '90s', '--clock-skew=-2m', '--duplicate-rate', '0.01', '--reorder-rate', '0', '--malformed-rate', '.5', '--oversize-rate', '1'], {}),
+    {
+      faults: { disconnectEveryMs: 300_000, offlineEveryMs: 3_600_000, offlineForMs: 90_000, clockSkewMs: -120_000, duplicateRate: 0.01, reorderRate: 0, malformedRate: 0.5, oversizeRate: 1 },
+    },
+  );
+  t.match(parseCli(['--admin-token', 'x', '--clock-skew', '30s'], {}), { faults: { clockSkewMs: 30_000 } });
   t.throws(() => parseCli(['--id-prefix', 'a/b', '--admin-token', 'x'], {}), UsageError);
 });
 

@@ -94,3 +94,28 @@ t.test('a fleet started again takes its ids over: old devices are replaced (409 
   t.teardown(() => third.stop());
   t.same(third.credentials, second.credentials);
 });
+
+t.test('fleet faults: every device commits them, the hub sees them, the fleet counts them', async (t) => {
+  const hub = await startTestHub(t);
+  const fleet = await startFleet({
+    hubUrl: hub.httpUrl,
+    mqttUrl: hub.mqttUrl,
+    adminToken: hub.adminToken,
+    devices: 2,
+    transport: 'mixed',
+    intervalMs: 100,
+    idPrefix: 'faulty-',
+    kinds: ['climate-sensor'],
+    faults: { duplicateRate: 1 },
+  });
+  t.teardown(() => fleet.stop());
+  const views = await eventually(async () => {
+    const all = await Promise.all(fleet.devices.map(async (id) => (await hub.api('GET', `/api/devices/${id}`)).body as DeviceView & { stats: { duplicates: number } }));
+    return all.every((v) => v.stats.duplicates >= 3) ? all : null;
+  }, 10_000, 'duplicates from both devices');
+  t.equal(views.length, 2);
+  await fleet.stop();
+  const stats = fleet.stats();
+  t.ok(stats.faults.duplicates >= 6, `${stats.faults.duplicates} duplicates sent`);
+  t.same({ ...stats.faults, duplicates: 0 }, { drops: 0, offlinePeriods: 0, duplicates: 0, reordered: 0, malformed: 0, oversize: 0 }, 'no other faults');
+});

@@ -73,7 +73,7 @@ t.test('every problem is reported, each with the path of the field', async (t) =
       }),
     ),
     [
-      'intervall: unknown field (known: name, seed, idPrefix, transport, interval, utcOffsetHours, homes, rooms)',
+      'intervall: unknown field (known: name, seed, idPrefix, transport, interval, utcOffsetHours, homes, rooms, faults)',
       'seed: must be a whole number from 0 to 4294967295, got -1',
       'idPrefix: "a/b" is not a valid device id start (a letter or digit, then letters, digits, _ . -; at most 40 characters)',
       'transport: must be one of mqtt, ws, mixed, got "zigbee"',
@@ -87,6 +87,20 @@ t.test('every problem is reported, each with the path of the field', async (t) =
     ],
   );
   t.throws(() => parseScenario('{}', 'home.json'), { name: 'ScenarioError', message: 'home.json: rooms: must be a non-empty array of rooms' });
+});
+
+t.test('faults: durations and rates, clock skew may be negative, each bad field named', async (t) => {
+  const rooms = [{ name: 'Hall', devices: [{ kind: 'motion-sensor' }] }];
+  const ok = parseScenario(JSON.stringify({ rooms, faults: { disconnectEvery: '10m', offlineEvery: '1h', offlineFor: '2m', clockSkew: '-90s', duplicateRate: 0.05, reorderRate: 0, malformedRate: 0.001, oversizeRate: 1 } }));
+  t.same(ok.faults, { disconnectEveryMs: 600_000, offlineEveryMs: 3_600_000, offlineForMs: 120_000, clockSkewMs: -90_000, duplicateRate: 0.05, reorderRate: 0, malformedRate: 0.001, oversizeRate: 1 });
+  t.equal(parseScenario(JSON.stringify({ rooms })).faults, undefined);
+  t.same(problemsOf(JSON.stringify({ rooms, faults: { disconnectEvery: '-5m', clockSkew: 'fast', duplicateRate: 2, flaps: 1 } })), [
+    'faults.flaps: unknown field (known: disconnectEvery, offlineEvery, offlineFor, clockSkew, duplicateRate, reorderRate, malformedRate, oversizeRate)',
+    'faults.disconnectEvery: must be a duration from 1s to 604800s, like "500ms", "5s" or "1m", got "-5m"',
+    'faults.clockSkew: must be a duration from 0ms to 31536000s (or minus that), like "500ms", "5s" or "1m", got "fast"',
+    'faults.duplicateRate: must be a number from 0 to 1, got 2',
+  ]);
+  t.same(problemsOf(JSON.stringify({ rooms, faults: [] })), ['faults: must be an object']);
 });
 
 t.test('a scenario fleet runs against a real hub with its transports and names', async (t) => {
