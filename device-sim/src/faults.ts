@@ -64,6 +64,8 @@ export function emptyFaultStats(): FaultStats {
 export interface TelemetrySend {
   metrics: Record<string, MetricValue>;
   ts?: number;
+  /** The sample's seq; taken from the connection when absent. */
+  seq?: number;
 }
 
 interface Held {
@@ -116,7 +118,7 @@ export class FaultInjector {
    * the next sample has been sent and it was acknowledged after that).
    */
   sendTelemetry(sample: TelemetrySend): Promise<void> {
-    const withSeq = { ...sample, seq: this.#connection.nextSeq() };
+    const withSeq = { ...sample, seq: sample.seq ?? this.#connection.nextSeq() };
     const held = this.#held;
     if (held) {
       this.#held = undefined;

@@ -2,14 +2,20 @@
  * One simulated device: a model driven by a timer, speaking through a
  * connection. On every (re)connect it says hello and reports its state
  * [FP-4.1, FP-4.3]; it samples every interval; it executes commands and
- * applies desired state where its model can.
+ * applies desired state where its model can. Like firmware, it keeps the
+ * readings the link lost or could not take (with their seq and ts) and
+ * sends them as batches once it is back [FP-4.2].
  */
-import { DEFAULT_HEARTBEAT_SEC, MAX_HEARTBEAT_SEC, MIN_HEARTBEAT_SEC, type CommandMessage, type DesiredMessage } from '@iot-hub/protocol';
+import { DEFAULT_HEARTBEAT_SEC, MAX_HEARTBEAT_SEC, MAX_SAMPLES_PER_BATCH, MIN_HEARTBEAT_SEC, type CommandMessage, type DesiredMessage } from '@iot-hub/protocol';
 import type { SimLogger } from './log.js';
 import type { DeviceModel } from './models/model.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 import { Random } from './random.js';
-import type { DeviceConnection, FaultableConnection, ResultInput } from './transports/connection.js';
+import type { BatchSample, DeviceConnection, FaultableConnection, ResultInput } from './transports/connection.js';
+import { DeviceSimError } from './transports/errors.js';
+
+/** Samples kept while the link is down: at a 5 s interval, about seven hours. */
+const MAX_BACKLOG = 5000;
 
 /** Command ids remembered to answer redeliveries; FP-4.4 asks for at least 32. */
 const REMEMBERED_COMMANDS = 64;
@@ -19,7 +25,11 @@ export interface DeviceStats {
   sent: number;
   /** Acknowledged by the hub (stored durably). */
   acked: number;
-  /** Refused, lost with the connection, timed out, or not sent because the link was down. */
+  /**
+   * Refused by the hub (4xx), dropped from a full backlog, or still unsent
+   * at stop(). Samples the link lost are kept and resent, so after stop()
+   * sent = acked + failed.
+   */
   failed: number;
 }
 
@@ -50,6 +60,8 @@ export class SimulatedDevice {
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
+  readonly #backlog: BatchSample[] = [];
+  #flushing = false;
   /** Final results of recent commands by id ('running' while executing), oldest first [FP-4.4]. */
   readonly #results = new Map<string, ResultInput | 'running'>();
 
@@ -96,6 +108,9 @@ export class SimulatedDevice {
     clearTimeout(this.#timer);
     clearInterval(this.#timer);
     await this.#connection.close();
+    // Whatever is still kept will not be sent now.
+    this.stats.failed += this.#backlog.length;
+    this.#backlog.length = 0;
   }
 
   #announce(): void {
@@ -108,6 +123,7 @@ export class SimulatedDevice {
     this.#connection
       .sendHello({ ...hello, heartbeatSec })
       .then(() => this.#connection.sendState(this.#model.state()))
+      .then(() => this.#flush())
       .catch((err: Error) => this.#log.warn(`${this.id}: hello/state not acknowledged: ${err.message}`));
   }
 
@@ -120,15 +136,64 @@ export class SimulatedDevice {
     if (this.#connection.connected) void this.#reportIfChanged(before);
     this.stats.sent++;
     const faults = this.faults;
-    const sent = faults ? faults.sendTelemetry({ metrics, ts: faults.timestamp(now) }) : this.#connection.sendTelemetry({ metrics, ts: now });
+    // The seq is the sample's for good: a resend after a lost ack reuses it, so the hub stores it once [FP-4.2].
+    const sample: BatchSample = { metrics, ts: faults ? faults.timestamp(now) : now, seq: this.#connection.nextSeq() };
+    if (!this.#connection.connected) {
+      this.#keep([sample]);
+      return;
+    }
+    const sent = faults ? faults.sendTelemetry(sample) : this.#connection.sendTelemetry(sample);
     faults?.afterSample();
     sent.then(
       () => this.stats.acked++,
-      (err: Error) => {
-        this.stats.failed++;
-        if (this.#connection.connected) this.#log.warn(`${this.id}: telemetry failed: ${err.message}`);
-      },
+      (err: Error) => this.#undelivered([sample], err),
     );
+  }
+
+  /** Samples the hub did not take: kept to resend if that can help, else counted failed. */
+  #undelivered(samples: BatchSample[], err: Error, front = false): void {
+    if (this.#running && retryable(err)) {
+      this.#keep(samples, front);
+      return;
+    }
+    this.stats.failed += samples.length;
+    if (this.#running) this.#log.warn(`${this.id}: ${samples.length} sample(s) failed: ${err.message}`);
+  }
+
+  /** Store and forward, as firmware does while offline; the oldest go first when full. */
+  #keep(samples: BatchSample[], front = false): void {
+    if (front) this.#backlog.unshift(...samples);
+    else this.#backlog.push(...samples);
+    const over = this.#backlog.length - MAX_BACKLOG;
+    if (over > 0) {
+      this.#backlog.splice(0, over);
+      this.stats.failed += over;
+    }
+  }
+
+  /** Sends what was kept while offline, in batches, once connected again. */
+  async #flush(): Promise<void> {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (this.#running && this.#connection.connected && this.#backlog.length > 0) {
+        const batch = this.#backlog.splice(0, MAX_SAMPLES_PER_BATCH);
+        try {
+          await this.#connection.sendBatch(batch);
+          this.stats.acked += batch.length;
+        } catch (err) {
+          this.#undelivered(batch, err as Error, true);
+          if (retryable(err as Error)) break;
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** Samples waiting for the link to come back. */
+  get queued(): number {
+    return this.#backlog.length;
   }
 
   async #onCommand(command: CommandMessage): Promise<void> {
@@ -205,4 +270,11 @@ export class SimulatedDevice {
 function isFaultable(connection: DeviceConnection): connection is FaultableConnection {
   const c = connection as Partial<FaultableConnection>;
   return typeof c.drop === 'function' && typeof c.goOffline === 'function' && typeof c.sendRaw === 'function';
+}
+
+/** Link trouble and 5xx: the same sample may go again (the hub drops a repeat by seq) [FP-8]. */
+function retryable(err: Error): boolean {
+  if (!(err instanceof DeviceSimError)) return false;
+  if (err.code === 'hub_error') return (err.hubError?.code ?? 0) >= 500;
+  return err.code === 'connection_lost' || err.code === 'not_connected' || err.code === 'ack_timeout';
 }

@@ -104,3 +104,50 @@ t.test('a state change between samples (a door opening) is reported with the sam
   const reported = connection.of('state').slice(1);
   t.ok(telemetry.length > reported.length, 'a state report only on change, not every sample');
 });
+
+t.test('store and forward: samples taken while offline go as one batch after hello and state, seq kept', async (t) => {
+  let now = NOW;
+  const connection = new FakeConnection();
+  const device = new SimulatedDevice({ model: new DimmableLight({ seed: 2 }), connection, intervalMs: 5, log: silentLogger, now: () => (now += 1000) });
+  t.teardown(() => device.stop());
+  await device.start();
+  await waitFor(() => connection.of('telemetry').length >= 2);
+  connection.lose();
+  await waitFor(() => device.queued >= 3);
+  connection.sent.length = 0;
+  connection.reconnect();
+  await waitFor(() => connection.of('batch').length === 1);
+  t.same(connection.sent.slice(0, 3).map((s) => s.kind), ['hello', 'state', 'batch']);
+  const batch = connection.of('batch')[0] ?? [];
+  t.ok(batch.length >= 3, `${batch.length} kept samples`);
+  const seqs = batch.map((s) => s.seq);
+  t.same(seqs, seqs.map((_, i) => (seqs[0] as number) + i), 'consecutive seq, in order');
+  t.ok(batch.every((s, i) => i === 0 || s.ts > (batch[i - 1] as { ts: number }).ts), 'each with the time it was taken');
+  t.equal(device.queued, 0);
+  await device.stop();
+  t.equal(device.stats.sent, device.stats.acked + device.stats.failed, 'every sample acked or failed');
+  t.equal(device.stats.failed, 0, 'nothing lost: the link came back');
+});
+
+t.test('samples kept at stop() count as failed', async (t) => {
+  const connection = new FakeConnection();
+  const device = new SimulatedDevice({ model: new DimmableLight({ seed: 2 }), connection, intervalMs: 5, log: silentLogger });
+  t.teardown(() => device.stop());
+  await device.start();
+  connection.lose();
+  await waitFor(() => device.queued >= 2);
+  await device.stop();
+  t.equal(device.queued, 0);
+  t.ok(device.stats.failed >= 2);
+  t.equal(device.stats.sent, device.stats.acked + device.stats.failed);
+});
+
+function waitFor(check: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (!check()) return;
+      clearInterval(poll);
+      resolve();
+    }, 2);
+  });
+}

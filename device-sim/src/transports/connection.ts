@@ -45,6 +45,12 @@ export interface TelemetryInput {
   seq?: number;
 }
 
+export interface BatchSample {
+  ts: number;
+  seq: number;
+  metrics: Record<string, MetricValue>;
+}
+
 export type ResultInput = Omit<ResultMessage, 'type' | 'v' | 'mid'>;
 
 export interface DeviceConnection extends EventEmitter<DeviceConnectionEvents> {
@@ -58,7 +64,12 @@ export interface DeviceConnection extends EventEmitter<DeviceConnectionEvents> {
   sendTelemetry(sample: TelemetryInput): Promise<number>;
   sendState(state: Record<string, StateValue>, version?: number): Promise<void>;
   sendResult(result: ResultInput): Promise<void>;
-  /** Takes the next seq number without sending, for a sample sent later (out of order). */
+  /**
+   * Sends samples taken earlier as one batch [FP-4.2]; each carries its
+   * own ts and seq. Resolves once the hub stored the batch durably.
+   */
+  sendBatch(samples: readonly BatchSample[]): Promise<void>;
+  /** Takes the next seq number without sending, for a sample sent later (buffered, out of order). */
   nextSeq(): number;
   /** Graceful: says offline where the transport has a way to, then closes; no reconnect after. */
   close(): Promise<void>;
@@ -158,6 +169,10 @@ export abstract class DeviceConnectionBase extends EventEmitter<DeviceConnection
     if (sample.ts !== undefined) body.ts = sample.ts;
     await this.#send('telemetry', body);
     return seq;
+  }
+
+  sendBatch(samples: readonly BatchSample[]): Promise<void> {
+    return this.#send('telemetry', { samples: samples.map(({ ts, seq, metrics }) => ({ ts, seq, metrics })) });
   }
 
   sendState(state: Record<string, StateValue>, version?: number): Promise<void> {

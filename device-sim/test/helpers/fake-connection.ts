@@ -4,11 +4,13 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Capabilities, StateValue } from '@iot-hub/protocol';
-import type { DeviceConnection, DeviceConnectionEvents, ResultInput, TelemetryInput } from '../../src/transports/connection.js';
+import { DeviceSimError } from '../../src/transports/errors.js';
+import type { BatchSample, DeviceConnection, DeviceConnectionEvents, ResultInput, TelemetryInput } from '../../src/transports/connection.js';
 
 export type Sent =
   | { kind: 'hello'; body: Capabilities }
   | { kind: 'telemetry'; body: TelemetryInput & { seq: number } }
+  | { kind: 'batch'; body: readonly BatchSample[] }
   | { kind: 'state'; body: { state: Record<string, StateValue>; version?: number } }
   | { kind: 'result'; body: ResultInput };
 
@@ -40,6 +42,21 @@ export class FakeConnection extends EventEmitter<DeviceConnectionEvents> impleme
     return seq;
   }
 
+  sendBatch(samples: readonly BatchSample[]): Promise<void> {
+    return this.#record({ kind: 'batch', body: samples });
+  }
+
+  /** The link drops (as the transports report it): sends fail until reconnect(). */
+  lose(): void {
+    this.connected = false;
+    this.emit('disconnected', 'test');
+  }
+
+  reconnect(): void {
+    this.connected = true;
+    this.emit('connected');
+  }
+
   nextSeq(): number {
     return this.#seq++;
   }
@@ -62,7 +79,7 @@ export class FakeConnection extends EventEmitter<DeviceConnectionEvents> impleme
   }
 
   #record(sent: Sent): Promise<void> {
-    if (!this.connected) return Promise.reject(new Error('not connected'));
+    if (!this.connected) return Promise.reject(new DeviceSimError('not_connected', 'not connected'));
     this.sent.push(sent);
     return Promise.resolve();
   }
