@@ -65,6 +65,9 @@ Faults (fleet; for reliability tests; a scenario's "faults" takes the same, flag
                         (bad_json, invalid_message, unsupported_version, unknown_type)
   --oversize-rate P     chance 0..1 per sample of also sending a message over 64 KiB
                         (the hub closes the connection; the device reconnects)
+  --stall-every D       make each device a slow reader every D on average ...
+  --stall-for D         ... for D each time (default 10s): it stops reading acks and
+                        commands while its sends still go out
 
 Load:
   --duration D          how long to publish: 15s, 1m (default 15s)
@@ -124,6 +127,8 @@ const OPTIONS = {
   'reorder-rate': { type: 'string' },
   'malformed-rate': { type: 'string' },
   'oversize-rate': { type: 'string' },
+  'stall-every': { type: 'string' },
+  'stall-for': { type: 'string' },
   duration: { type: 'string' },
   qos: { type: 'string' },
   inflight: { type: 'string' },
@@ -141,6 +146,8 @@ const FAULT_FLAGS = [
   'reorder-rate',
   'malformed-rate',
   'oversize-rate',
+  'stall-every',
+  'stall-for',
 ] as const;
 const FLEET_ONLY = ['transport', 'interval', 'seed', 'kinds', 'scenario', ...FAULT_FLAGS] as const;
 /** What a scenario file says instead. */
@@ -246,6 +253,8 @@ function parseFaultFlags(values: Partial<Record<(typeof FAULT_FLAGS)[number], st
     ['reorderRate', rate('reorder-rate')],
     ['malformedRate', rate('malformed-rate')],
     ['oversizeRate', rate('oversize-rate')],
+    ['stallEveryMs', every('stall-every')],
+    ['stallForMs', every('stall-for')],
   ];
   const skew = values['clock-skew'];
   if (skew !== undefined) {

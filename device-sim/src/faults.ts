@@ -12,6 +12,7 @@
  * | out of order     | store both; seq arrive late                                     |
  * | malformed        | the named error (`bad_json`, `invalid_message` ...) [FP-8]      |
  * | oversize         | MQTT: close the connection; WebSocket: close 1009 [FP-3]        |
+ * | slow reader      | keep serving every other device; deliver once it reads again    |
  */
 import { MAX_PAYLOAD_BYTES, type MetricValue } from '@iot-hub/protocol';
 import type { Random } from './random.js';
@@ -34,6 +35,10 @@ export interface FaultOptions {
   malformedRate?: number;
   /** Chance per sample of also sending a message over the size limit (0..1). */
   oversizeRate?: number;
+  /** Mean time between slow-reader spells (the device stops reading for a while). */
+  stallEveryMs?: number;
+  /** Length of each slow-reader spell (default 10 s). */
+  stallForMs?: number;
 }
 
 /** The malformed messages on offer, named by the error the hub answers with [FP-8]. */
@@ -55,10 +60,11 @@ export interface FaultStats {
   reordered: number;
   malformed: number;
   oversize: number;
+  stalls: number;
 }
 
 export function emptyFaultStats(): FaultStats {
-  return { drops: 0, offlinePeriods: 0, duplicates: 0, reordered: 0, malformed: 0, oversize: 0 };
+  return { drops: 0, offlinePeriods: 0, duplicates: 0, reordered: 0, malformed: 0, oversize: 0, stalls: 0 };
 }
 
 export interface TelemetrySend {
@@ -81,6 +87,7 @@ export class FaultInjector {
   readonly #random: Random;
   #disconnectTimer: NodeJS.Timeout | undefined;
   #offlineTimer: NodeJS.Timeout | undefined;
+  #stallTimer: NodeJS.Timeout | undefined;
   #held: Held | undefined;
   #running = false;
 
@@ -95,12 +102,14 @@ export class FaultInjector {
     this.#running = true;
     if (this.#options.disconnectEveryMs) this.#scheduleDisconnect();
     if (this.#options.offlineEveryMs) this.#scheduleOffline();
+    if (this.#options.stallEveryMs) this.#scheduleStall();
   }
 
   stop(): void {
     this.#running = false;
     clearTimeout(this.#disconnectTimer);
     clearTimeout(this.#offlineTimer);
+    clearTimeout(this.#stallTimer);
     const held = this.#held;
     this.#held = undefined;
     held?.reject(new Error('device stopped with a sample held back'));
@@ -167,6 +176,13 @@ export class FaultInjector {
     this.#connection.drop();
   }
 
+  /** Stops reading from the hub for `durationMs`: a slow reader. */
+  slowReader(durationMs = this.#options.stallForMs ?? 10_000): void {
+    if (!this.#connection.connected) return;
+    this.stats.stalls++;
+    this.#connection.stall(durationMs);
+  }
+
   /** Goes offline cleanly for `durationMs`, then reconnects. */
   async offline(durationMs = this.#options.offlineForMs ?? 30_000): Promise<void> {
     if (!this.#connection.connected) return;
@@ -208,6 +224,17 @@ export class FaultInjector {
         if (this.#running) this.#scheduleOffline();
       }, away);
     }, this.#exponential(this.#options.offlineEveryMs as number));
+  }
+
+  #scheduleStall(): void {
+    this.#stallTimer = setTimeout(() => {
+      if (!this.#running) return;
+      const away = this.#options.stallForMs ?? 10_000;
+      this.slowReader(away);
+      this.#stallTimer = setTimeout(() => {
+        if (this.#running) this.#scheduleStall();
+      }, away);
+    }, this.#exponential(this.#options.stallEveryMs as number));
   }
 
   /** Exponentially distributed delay with this mean (a Poisson process of faults). */

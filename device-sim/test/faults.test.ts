@@ -203,3 +203,24 @@ for (const transport of ['mqtt', 'ws'] as const) {
     t.ok(failed < sent / 2, `only readings in flight at stop() failed (${failed})`);
   });
 }
+
+for (const transport of ['mqtt', 'ws'] as const) {
+  t.test(`${transport}: a slow reader gets its ack once it reads again; another device is served meanwhile`, async (t) => {
+    const slow = await setUp(t, transport);
+    const { token } = await slow.hub.provision(`${transport}-other`, 'climate-sensor');
+    const other: DeviceConnectionBase =
+      transport === 'mqtt' ? new MqttDevice({ url: slow.hub.mqttUrl, id: `${transport}-other`, token }) : new WsDevice({ url: deviceWsUrl(slow.hub.httpUrl), id: `${transport}-other`, token });
+    t.teardown(() => other.close());
+    await other.connect();
+
+    slow.faults.slowReader(3000);
+    let slowAcked = false;
+    const slowSend = slow.device.sendTelemetry({ metrics: { temperature: 19 } }).then(() => (slowAcked = true));
+    await other.sendTelemetry({ metrics: { temperature: 23 } });
+    t.equal(slowAcked, false, 'the slow reader has not read its ack yet while the other device got its own');
+    await slowSend;
+    t.equal(slowAcked, true, 'delivered once it reads again');
+    t.equal(await stored(slow.hub, slow.id), 1);
+    t.equal(slow.faults.stats.stalls, 1);
+  });
+}

@@ -90,6 +90,12 @@ export interface FaultableConnection extends DeviceConnection {
    * frame, resolving once written (no mid, so no ack).
    */
   sendRaw(kind: OutgoingKind, payload: string): Promise<void>;
+  /**
+   * A slow reader: stops reading what the hub sends (acks, commands) for
+   * `durationMs`, while sends still go out; the hub's data waits in the
+   * socket buffers.
+   */
+  stall(durationMs: number): void;
 }
 
 export interface ConnectionOptions {
@@ -119,6 +125,7 @@ export abstract class DeviceConnectionBase extends EventEmitter<DeviceConnection
   #seq: number;
   #state: LinkState = 'idle';
   #reconnectTimer: NodeJS.Timeout | undefined;
+  #stallTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ConnectionOptions) {
     super();
@@ -140,6 +147,9 @@ export abstract class DeviceConnectionBase extends EventEmitter<DeviceConnection
   protected abstract deliverRaw(kind: OutgoingKind, payload: string): Promise<void>;
   /** Kills the transport under the link, so that it notices a lost connection. */
   protected abstract breakLink(): void;
+  /** Stops and restarts reading from the current link (a slow reader). */
+  protected abstract pauseReading(): void;
+  protected abstract resumeReading(): void;
 
   get connected(): boolean {
     return this.#state === 'open';
@@ -201,6 +211,13 @@ export abstract class DeviceConnectionBase extends EventEmitter<DeviceConnection
     this.#reconnectTimer = setTimeout(() => void this.#reconnect(), durationMs);
   }
 
+  stall(durationMs: number): void {
+    if (this.#state !== 'open') return;
+    clearTimeout(this.#stallTimer);
+    this.pauseReading();
+    this.#stallTimer = setTimeout(() => this.resumeReading(), durationMs);
+  }
+
   sendRaw(kind: OutgoingKind, payload: string): Promise<void> {
     if (this.#state !== 'open') {
       return Promise.reject(new DeviceSimError('not_connected', `device ${this.deviceId} is not connected (${this.#state})`));
@@ -215,6 +232,9 @@ export abstract class DeviceConnectionBase extends EventEmitter<DeviceConnection
     const wasOpen = this.#state === 'open';
     this.#state = 'closed';
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#stallTimer);
+    // A paused reader would never see the close handshake finish.
+    this.resumeReading();
     await this.closeLink(wasOpen);
   }
 

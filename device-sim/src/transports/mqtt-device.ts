@@ -173,6 +173,15 @@ export class MqttDevice extends DeviceConnectionBase {
     this.#client?.stream.destroy();
   }
 
+  protected pauseReading(): void {
+    // mqtt.js pipes the socket into its parser; an explicit pause() holds until resume().
+    this.#client?.stream.pause();
+  }
+
+  protected resumeReading(): void {
+    this.#client?.stream.resume();
+  }
+
   #onMessage(topic: string, payload: Buffer): void {
     const parsed = parseTopic(topic);
     if (!parsed || parsed.deviceId !== this.deviceId) {

@@ -173,6 +173,14 @@ export class WsDevice extends DeviceConnectionBase {
     this.#socket?.terminate();
   }
 
+  protected pauseReading(): void {
+    this.#socket?.pause();
+  }
+
+  protected resumeReading(): void {
+    this.#socket?.resume();
+  }
+
   #onFrame(frame: HubMessage): void {
     switch (frame.type) {
       case 'ack':
