@@ -142,6 +142,8 @@ export class SimulatedDevice {
       this.#keep([sample]);
       return;
     }
+    // Kept readings normally go right after hello; if that failed, they go with the next reading.
+    if (this.#backlog.length > 0) void this.#flush();
     const sent = faults ? faults.sendTelemetry(sample) : this.#connection.sendTelemetry(sample);
     faults?.afterSample();
     sent.then(

@@ -129,6 +129,21 @@ t.test('store and forward: samples taken while offline go as one batch after hel
   t.equal(device.stats.failed, 0, 'nothing lost: the link came back');
 });
 
+t.test('kept samples go with the next reading when hello after the reconnect was not acknowledged', async (t) => {
+  const connection = new FakeConnection();
+  const device = new SimulatedDevice({ model: new DimmableLight({ seed: 2 }), connection, intervalMs: 5, log: silentLogger });
+  t.teardown(() => device.stop());
+  await device.start();
+  connection.lose();
+  await waitFor(() => device.queued >= 2);
+  connection.unanswered.add('hello');
+  connection.reconnect();
+  await waitFor(() => connection.of('batch').length === 1);
+  t.equal(connection.of('state').length, 1, 'no state after the failed hello: only the first connect reported');
+  await device.stop();
+  t.equal(device.stats.sent, device.stats.acked + device.stats.failed);
+});
+
 t.test('samples kept at stop() count as failed', async (t) => {
   const connection = new FakeConnection();
   const device = new SimulatedDevice({ model: new DimmableLight({ seed: 2 }), connection, intervalMs: 5, log: silentLogger });

@@ -20,6 +20,8 @@ export class FakeConnection extends EventEmitter<DeviceConnectionEvents> impleme
   readonly transport = 'mqtt' as const;
   readonly sent: Sent[] = [];
   connected = false;
+  /** Kinds the fake hub leaves unacknowledged (the send fails with ack_timeout). */
+  readonly unanswered = new Set<Sent['kind']>();
   #seq = 0;
 
   constructor(readonly deviceId = 'fake-1') {
@@ -80,6 +82,7 @@ export class FakeConnection extends EventEmitter<DeviceConnectionEvents> impleme
 
   #record(sent: Sent): Promise<void> {
     if (!this.connected) return Promise.reject(new DeviceSimError('not_connected', 'not connected'));
+    if (this.unanswered.has(sent.kind)) return Promise.reject(new DeviceSimError('ack_timeout', `no ack for ${sent.kind}`));
     this.sent.push(sent);
     return Promise.resolve();
   }
