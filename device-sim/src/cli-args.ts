@@ -55,6 +55,8 @@ Fleet:
 Faults (fleet; for reliability tests; a scenario's "faults" takes the same, flags win):
   --disconnect-every D  drop each device's link abruptly every D on average; it
                         reconnects with backoff
+  --flap-every D        a network flap every D on average: --flap-count N drops in a
+                        row (default 3), each as soon as the device is back
   --offline-every D     take each device offline cleanly every D on average ...
   --offline-for D       ... for D each time (default 30s)
   --clock-skew D        add D to every telemetry ts; behind: --clock-skew=-2m
@@ -129,6 +131,8 @@ const OPTIONS = {
   'oversize-rate': { type: 'string' },
   'stall-every': { type: 'string' },
   'stall-for': { type: 'string' },
+  'flap-every': { type: 'string' },
+  'flap-count': { type: 'string' },
   duration: { type: 'string' },
   qos: { type: 'string' },
   inflight: { type: 'string' },
@@ -148,6 +152,8 @@ const FAULT_FLAGS = [
   'oversize-rate',
   'stall-every',
   'stall-for',
+  'flap-every',
+  'flap-count',
 ] as const;
 const FLEET_ONLY = ['transport', 'interval', 'seed', 'kinds', 'scenario', ...FAULT_FLAGS] as const;
 /** What a scenario file says instead. */
@@ -255,6 +261,8 @@ function parseFaultFlags(values: Partial<Record<(typeof FAULT_FLAGS)[number], st
     ['oversizeRate', rate('oversize-rate')],
     ['stallEveryMs', every('stall-every')],
     ['stallForMs', every('stall-for')],
+    ['flapEveryMs', every('flap-every')],
+    ['flapCount', values['flap-count'] === undefined ? undefined : parseInteger('--flap-count', values['flap-count'], 3, 1, 100)],
   ];
   const skew = values['clock-skew'];
   if (skew !== undefined) {

@@ -6,6 +6,7 @@
  * | fault            | what the hub should do                                          |
  * | ---------------- | --------------------------------------------------------------- |
  * | disconnect       | presence offline (connection-lost / last-will), online again    |
+ * | network flap     | the same, several times in a row; the device ends up online      |
  * | offline period   | offline (disconnected) for the period; commands wait for it     |
  * | clock skew       | store with the device's ts; beyond ±5 min `bad_timestamp` [FP-4.2] |
  * | duplicate        | ack again, store once, count `stats.duplicates` [FP-4.2]        |
@@ -35,6 +36,10 @@ export interface FaultOptions {
   malformedRate?: number;
   /** Chance per sample of also sending a message over the size limit (0..1). */
   oversizeRate?: number;
+  /** Mean time between network flaps: bursts of drops, each as soon as the device is back. */
+  flapEveryMs?: number;
+  /** Drops in each flap (default 3). */
+  flapCount?: number;
   /** Mean time between slow-reader spells (the device stops reading for a while). */
   stallEveryMs?: number;
   /** Length of each slow-reader spell (default 10 s). */
@@ -61,10 +66,11 @@ export interface FaultStats {
   malformed: number;
   oversize: number;
   stalls: number;
+  flaps: number;
 }
 
 export function emptyFaultStats(): FaultStats {
-  return { drops: 0, offlinePeriods: 0, duplicates: 0, reordered: 0, malformed: 0, oversize: 0, stalls: 0 };
+  return { drops: 0, offlinePeriods: 0, duplicates: 0, reordered: 0, malformed: 0, oversize: 0, stalls: 0, flaps: 0 };
 }
 
 export interface TelemetrySend {
@@ -88,6 +94,10 @@ export class FaultInjector {
   #disconnectTimer: NodeJS.Timeout | undefined;
   #offlineTimer: NodeJS.Timeout | undefined;
   #stallTimer: NodeJS.Timeout | undefined;
+  #flapTimer: NodeJS.Timeout | undefined;
+  /** Wakes flaps waiting for a reconnect when the injector stops. */
+  readonly #wakers = new Set<() => void>();
+  #stopped = false;
   #held: Held | undefined;
   #running = false;
 
@@ -103,6 +113,7 @@ export class FaultInjector {
     if (this.#options.disconnectEveryMs) this.#scheduleDisconnect();
     if (this.#options.offlineEveryMs) this.#scheduleOffline();
     if (this.#options.stallEveryMs) this.#scheduleStall();
+    if (this.#options.flapEveryMs) this.#scheduleFlap();
   }
 
   stop(): void {
@@ -110,6 +121,9 @@ export class FaultInjector {
     clearTimeout(this.#disconnectTimer);
     clearTimeout(this.#offlineTimer);
     clearTimeout(this.#stallTimer);
+    clearTimeout(this.#flapTimer);
+    this.#stopped = true;
+    for (const wake of this.#wakers) wake();
     const held = this.#held;
     this.#held = undefined;
     held?.reject(new Error('device stopped with a sample held back'));
@@ -176,6 +190,22 @@ export class FaultInjector {
     this.#connection.drop();
   }
 
+  /**
+   * A network flap: `times` drops, each as soon as the device is back.
+   * Resolves after the last drop (or when the injector stops).
+   */
+  async flap(times = this.#options.flapCount ?? 3): Promise<void> {
+    this.stats.flaps++;
+    for (let i = 0; i < times && !this.#stopped; i++) {
+      if (!this.#connection.connected) await this.#next('connected');
+      if (this.#stopped) return;
+      // The link notices the drop asynchronously: wait for it, or the next drop would hit the dying link.
+      const lost = this.#next('disconnected');
+      this.disconnect();
+      await lost;
+    }
+  }
+
   /** Stops reading from the hub for `durationMs`: a slow reader. */
   slowReader(durationMs = this.#options.stallForMs ?? 10_000): void {
     if (!this.#connection.connected) return;
@@ -224,6 +254,32 @@ export class FaultInjector {
         if (this.#running) this.#scheduleOffline();
       }, away);
     }, this.#exponential(this.#options.offlineEveryMs as number));
+  }
+
+  /** The next `event` of the connection, or stop(), whichever comes first. */
+  #next(event: 'connected' | 'disconnected'): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.#connection.off(event, done);
+        this.#connection.off('fatal', done);
+        this.#wakers.delete(done);
+        resolve();
+      };
+      this.#connection.on(event, done);
+      // A device that gave up (credentials refused) will not come back.
+      this.#connection.on('fatal', done);
+      this.#wakers.add(done);
+    });
+  }
+
+  #scheduleFlap(): void {
+    this.#flapTimer = setTimeout(() => {
+      if (!this.#running) return;
+      void this.flap().then(() => {
+        if (this.#running) this.#scheduleFlap();
+      });
+    }, this.#exponential(this.#options.flapEveryMs as number));
   }
 
   #scheduleStall(): void {

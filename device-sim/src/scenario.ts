@@ -160,7 +160,7 @@ function checkFaults(raw: unknown, problems: string[]): FaultOptions | undefined
     problems.push('faults: must be an object');
     return undefined;
   }
-  const keys = ['disconnectEvery', 'offlineEvery', 'offlineFor', 'clockSkew', 'duplicateRate', 'reorderRate', 'malformedRate', 'oversizeRate', 'stallEvery', 'stallFor'] as const;
+  const keys = ['disconnectEvery', 'offlineEvery', 'offlineFor', 'clockSkew', 'duplicateRate', 'reorderRate', 'malformedRate', 'oversizeRate', 'stallEvery', 'stallFor', 'flapEvery', 'flapCount'] as const;
   unknownKeys(raw, 'faults', keys, problems);
   const field = new Fields(raw, 'faults', problems);
   const faults: FaultOptions = {};
@@ -177,6 +177,8 @@ function checkFaults(raw: unknown, problems: string[]): FaultOptions | undefined
   set('oversizeRate', field.number('oversizeRate', 0, 1));
   set('stallEveryMs', field.duration('stallEvery', 1000, 7 * 24 * 3_600_000));
   set('stallForMs', field.duration('stallFor', 100, 3_600_000));
+  set('flapEveryMs', field.duration('flapEvery', 1000, 7 * 24 * 3_600_000));
+  set('flapCount', field.integer('flapCount', 1, 100));
   return faults;
 }
 

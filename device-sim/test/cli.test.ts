@@ -67,7 +67,7 @@ t.test('bad flags exit 2 with one clear line', async (t) => {
 t.test('--help documents every flag and exits 0', async (t) => {
   const result = await runCli(['--help']);
   t.equal(result.code, 0);
-  for (const flag of ['--hub', '--mqtt', '--admin-token', '--credentials', '--devices', '--id-prefix', '--transport', '--interval', '--seed', '--kinds', '--scenario', '--disconnect-every', '--offline-every', '--offline-for', '--clock-skew', '--duplicate-rate', '--reorder-rate', '--malformed-rate', '--oversize-rate', '--stall-every', '--stall-for', '--duration', '--qos', '--inflight', '--rate', '--json', '--help']) {
+  for (const flag of ['--hub', '--mqtt', '--admin-token', '--credentials', '--devices', '--id-prefix', '--transport', '--interval', '--seed', '--kinds', '--scenario', '--disconnect-every', '--offline-every', '--offline-for', '--clock-skew', '--duplicate-rate', '--reorder-rate', '--malformed-rate', '--oversize-rate', '--stall-every', '--stall-for', '--flap-every', '--flap-count', '--duration', '--qos', '--inflight', '--rate', '--json', '--help']) {
     t.match(result.stdout, flag);
   }
   for (const env of ['HUB_URL', 'HUB_MQTT_URL', 'HUB_ADMIN_TOKEN']) t.match(result.stdout, env);
@@ -117,9 +117,9 @@ t.test('parseCli: defaults, env fallbacks, flags over env', async (t) => {
   t.same(parseCli(['-h'], {}), { command: 'help' });
   t.same(parseCli(['--admin-token', 'x'], {}), { ...parseCli(['--admin-token', 'x'], {}), faults: {} }, 'no faults by default');
   t.match(
-    parseCli(['--admin-token', 'x', '--disconnect-every', '5m', '--offline-every', '1h', '--offline-for', '90s', '--clock-skew=-2m', '--duplicate-rate', '0.01', '--reorder-rate', '0', '--malformed-rate', '.5', '--oversize-rate', '1', '--stall-every', '2m', '--stall-for', '5s'], {}),
+    parseCli(['--admin-token', 'x', '--disconnect-every', '5m', '--offline-every', '1h', '--offline-for', '90s', '--clock-skew=-2m', '--duplicate-rate', '0.01', '--reorder-rate', '0', '--malformed-rate', '.5', '--oversize-rate', '1', '--stall-every', '2m', '--stall-for', '5s', '--flap-every', '10m', '--flap-count', '4'], {}),
     {
-      faults: { disconnectEveryMs: 300_000, offlineEveryMs: 3_600_000, offlineForMs: 90_000, clockSkewMs: -120_000, duplicateRate: 0.01, reorderRate: 0, malformedRate: 0.5, oversizeRate: 1, stallEveryMs: 120_000, stallForMs: 5000 },
+      faults: { disconnectEveryMs: 300_000, offlineEveryMs: 3_600_000, offlineForMs: 90_000, clockSkewMs: -120_000, duplicateRate: 0.01, reorderRate: 0, malformedRate: 0.5, oversizeRate: 1, stallEveryMs: 120_000, stallForMs: 5000, flapEveryMs: 600_000, flapCount: 4 },
     },
   );
   t.match(parseCli(['--admin-token', 'x', '--clock-skew', '30s'], {}), { faults: { clockSkewMs: 30_000 } });

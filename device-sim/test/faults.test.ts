@@ -154,6 +154,20 @@ for (const transport of ['mqtt', 'ws'] as const) {
     t.equal(s.faults.stats.drops, 1);
   });
 
+  t.test(`${transport}: a network flap drops the link again each time it is back; the device ends online`, async (t) => {
+    const s = await setUp(t, transport);
+    await s.faults.flap(3);
+    await eventually(() => s.connects === 4, 10_000, 'back after the third drop');
+    t.equal(s.drops.length, 3);
+    t.same([s.faults.stats.flaps, s.faults.stats.drops], [1, 3]);
+    await s.device.sendTelemetry({ metrics: { temperature: 20 } });
+    const v = await eventually(async () => {
+      const current = await view(s.hub, s.id);
+      return current.presence.status === 'online' ? current : null;
+    }, 5000, 'online at the end');
+    t.equal(v.presence.reason, 'connected');
+  });
+
   t.test(`${transport}: an offline period is a clean disconnect, then a reconnect`, async (t) => {
     const s = await setUp(t, transport);
     await s.faults.offline(3000);

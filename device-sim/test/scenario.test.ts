@@ -91,11 +91,11 @@ t.test('every problem is reported, each with the path of the field', async (t) =
 
 t.test('faults: durations and rates, clock skew may be negative, each bad field named', async (t) => {
   const rooms = [{ name: 'Hall', devices: [{ kind: 'motion-sensor' }] }];
-  const ok = parseScenario(JSON.stringify({ rooms, faults: { disconnectEvery: '10m', offlineEvery: '1h', offlineFor: '2m', clockSkew: '-90s', duplicateRate: 0.05, reorderRate: 0, malformedRate: 0.001, oversizeRate: 1, stallEvery: '5m', stallFor: '20s' } }));
-  t.same(ok.faults, { disconnectEveryMs: 600_000, offlineEveryMs: 3_600_000, offlineForMs: 120_000, clockSkewMs: -90_000, duplicateRate: 0.05, reorderRate: 0, malformedRate: 0.001, oversizeRate: 1, stallEveryMs: 300_000, stallForMs: 20_000 });
+  const ok = parseScenario(JSON.stringify({ rooms, faults: { disconnectEvery: '10m', offlineEvery: '1h', offlineFor: '2m', clockSkew: '-90s', duplicateRate: 0.05, reorderRate: 0, malformedRate: 0.001, oversizeRate: 1, stallEvery: '5m', stallFor: '20s', flapEvery: '1h', flapCount: 5 } }));
+  t.same(ok.faults, { disconnectEveryMs: 600_000, offlineEveryMs: 3_600_000, offlineForMs: 120_000, clockSkewMs: -90_000, duplicateRate: 0.05, reorderRate: 0, malformedRate: 0.001, oversizeRate: 1, stallEveryMs: 300_000, stallForMs: 20_000, flapEveryMs: 3_600_000, flapCount: 5 });
   t.equal(parseScenario(JSON.stringify({ rooms })).faults, undefined);
   t.same(problemsOf(JSON.stringify({ rooms, faults: { disconnectEvery: '-5m', clockSkew: 'fast', duplicateRate: 2, flaps: 1 } })), [
-    'faults.flaps: unknown field (known: disconnectEvery, offlineEvery, offlineFor, clockSkew, duplicateRate, reorderRate, malformedRate, oversizeRate, stallEvery, stallFor)',
+    'faults.flaps: unknown field (known: disconnectEvery, offlineEvery, offlineFor, clockSkew, duplicateRate, reorderRate, malformedRate, oversizeRate, stallEvery, stallFor, flapEvery, flapCount)',
     'faults.disconnectEvery: must be a duration from 1s to 604800s, like "500ms", "5s" or "1m", got "-5m"',
     'faults.clockSkew: must be a duration from 0ms to 31536000s (or minus that), like "500ms", "5s" or "1m", got "fast"',
     'faults.duplicateRate: must be a number from 0 to 1, got 2',
