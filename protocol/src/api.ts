@@ -44,6 +44,18 @@ export interface Capabilities {
   heartbeatSec: number;
 }
 
+/** Counters per device since the hub started. */
+export interface DeviceStats {
+  /** Messages accepted from the device. */
+  messages: number;
+  /** Telemetry samples dropped as repeats of a recent seq [FP-4.2]. */
+  duplicates: number;
+  /** Seq numbers skipped and not (yet) seen: likely lost samples. */
+  seqGaps: number;
+  /** Protocol errors the device caused [FP-8]. */
+  errors: number;
+}
+
 export interface DeviceView {
   id: string;
   kind: string;
@@ -54,6 +66,7 @@ export interface DeviceView {
   lastSeen: number | null;
   latest: Record<string, LatestValue>;
   capabilities: Capabilities | null;
+  stats: DeviceStats;
 }
 
 export interface ProvisionRequest {

@@ -164,6 +164,8 @@ export class DeviceSession {
       track.order.length = 0;
     } else if (track.recent.has(seq)) return true;
     if (track.last >= 0 && seq > track.last + 1) this.entry.stats.seqGaps += seq - track.last - 1;
+    // A late seq within the window fills a gap counted earlier (reordering is not loss).
+    else if (seq < track.last && seq > track.last - SEQ_WINDOW && this.entry.stats.seqGaps > 0) this.entry.stats.seqGaps -= 1;
     if (seq > track.last) track.last = seq;
     track.recent.add(seq);
     track.order.push(seq);

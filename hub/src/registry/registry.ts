@@ -8,6 +8,7 @@ import {
   DEFAULT_HEARTBEAT_SEC,
   ProtocolError,
   type Capabilities,
+  type DeviceStats,
   type DeviceView,
   type HelloMessage,
   type LatestValue,
@@ -22,13 +23,6 @@ import type { EventBus } from '../core/events.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import type { DeviceRecord, RegistryStore } from './registry-store.js';
 
-/** Counters per device since the hub started; shown in the device view. */
-export interface DeviceStats {
-  messages: number;
-  duplicates: number;
-  seqGaps: number;
-  errors: number;
-}
 
 export interface DeviceEntry {
   record: DeviceRecord;
@@ -209,7 +203,7 @@ export class Registry {
     }
   }
 
-  view(entry: DeviceEntry): DeviceView & { stats: DeviceStats } {
+  view(entry: DeviceEntry): DeviceView {
     return {
       id: entry.record.id,
       kind: entry.record.kind,
