@@ -4,15 +4,14 @@
  * with SIGKILL loses nothing it acknowledged (design invariant 1).
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { DeviceView, HistoryResponse } from '@iot-hub/protocol';
 import { connectMqtt } from './helpers/clients.js';
 import { startTestHub, TEST_ADMIN_TOKEN } from './helpers/hub.js';
+import { spawnHub } from './helpers/hub-process.js';
 
 t.test('a restart keeps devices, tokens, capabilities and history; presence is unknown until heard from', async (t) => {
   const first = await startTestHub(t);
@@ -47,19 +46,8 @@ t.test('kill -9 right after the PUBACKs loses no acknowledged telemetry', async 
   const { id, token } = await setupHub.provision('crashy');
   await setupHub.stop();
 
-  const main = resolve(import.meta.dirname, '../dist/main.js');
-  const child = spawn(process.execPath, [main, '--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir, '--admin-token', TEST_ADMIN_TOKEN], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => child.kill('SIGKILL'));
-  const mqttPort = await new Promise<number>((resolvePort, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; mqttPort?: number };
-      if (entry.msg === 'hub listening' && entry.mqttPort) resolvePort(entry.mqttPort);
-    });
-    child.once('exit', (code) => reject(new Error(`hub exited early with ${code}`)));
-  });
+  const hubProcess = await spawnHub(t, ['--data-dir', dataDir, '--admin-token', TEST_ADMIN_TOKEN]);
+  const { child, mqttPort } = hubProcess;
 
   const client = mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId: id, username: id, password: token, reconnectPeriod: 0 });
   t.teardown(() => client.end(true));
@@ -67,9 +55,8 @@ t.test('kill -9 right after the PUBACKs loses no acknowledged telemetry', async 
   const total = 500;
   await Promise.all(Array.from({ length: total }, (_, seq) => client.publishAsync(`devices/${id}/telemetry`, JSON.stringify({ seq, metrics: { n: seq } }), { qos: 1 })));
   // Every PUBACK is in: kill the hub without any chance to flush.
-  const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGKILL');
-  await exited;
+  await hubProcess.exited;
 
   const after = await startTestHub(t, {}, dataDir);
   const history = (await after.api('GET', `/api/devices/${id}/telemetry?maxPoints=10000`)).body as HistoryResponse;

@@ -5,15 +5,14 @@
  * exactly once (design invariant 1).
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { HealthResponse } from '@iot-hub/protocol';
 import { startInfluxd } from '../helpers/influxd.js';
 import { startTestHub, TEST_ADMIN_TOKEN } from '../helpers/hub.js';
+import { spawnHub } from '../helpers/hub-process.js';
 
 const influxd = await startInfluxd(t);
 
@@ -39,27 +38,17 @@ if (influxd) {
     const { id, token } = await setupHub.provision('crashy');
     await setupHub.stop();
 
-    const main = resolve(import.meta.dirname, '../../dist/main.js');
     // A long flush interval keeps most points in the buffer when the hub dies.
-    const args = [main, '--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir, '--admin-token', TEST_ADMIN_TOKEN, '--store', 'influx', '--influx-url', influxUrl, '--influx-flush-ms', '5000'];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    t.teardown(() => child.kill('SIGKILL'));
-    const mqttPort = await new Promise<number>((resolvePort, reject) => {
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        const entry = JSON.parse(line) as { msg?: string; mqttPort?: number };
-        if (entry.msg === 'hub listening' && entry.mqttPort) resolvePort(entry.mqttPort);
-      });
-      child.once('exit', (code) => reject(new Error(`hub exited early with ${code}`)));
-    });
+    const hubProcess = await spawnHub(t, ['--data-dir', dataDir, '--admin-token', TEST_ADMIN_TOKEN, '--store', 'influx', '--influx-url', influxUrl, '--influx-flush-ms', '5000']);
+    const { child, mqttPort } = hubProcess;
 
     const client = mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId: id, username: id, password: token, reconnectPeriod: 0 });
     t.teardown(() => client.end(true));
     await new Promise((r) => client.once('connect', r));
     const total = 2000;
     await Promise.all(Array.from({ length: total }, (_, seq) => client.publishAsync(`devices/${id}/telemetry`, JSON.stringify({ seq, metrics: { n: seq } }), { qos: 1 })));
-    const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
-    await exited;
+    await hubProcess.exited;
 
     const after = await startTestHub(t, { store: 'influx', influxUrl, influxFlushMs: 20 }, dataDir);
     const deadline = Date.now() + 30_000;
