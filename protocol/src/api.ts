@@ -114,24 +114,27 @@ export interface ApiErrorBody {
   message: string;
 }
 
+/** The telemetry store's health, as /healthz reports it. */
+export interface StoreHealth {
+  /** False while the store is unreachable or its local buffer is over 80 % of its quota. */
+  ok: boolean;
+  /** Why ok is false, or the last write error. */
+  error?: string;
+  /** InfluxDB: points waiting in the durable local buffer; when `full`, devices are not acknowledged. */
+  buffer?: { points: number; bytes: number; quotaBytes: number; oldestAgeSec: number | null; full: boolean };
+  /** InfluxDB: points refused for good (written to the dead-letter file in the data dir). */
+  deadLettered?: number;
+  /** InfluxDB: points it accepted since the hub started. */
+  delivered?: number;
+  /** InfluxDB: write requests (HTTP POSTs) sent since the hub started, retries included; with `delivered`, shows how well writes are batched. */
+  writeRequests?: number;
+}
+
 export interface HealthResponse {
   status: 'ok' | 'degraded';
   uptimeSec: number;
   version: string;
-  store: {
-    kind: string;
-    /** False while the store is unreachable or its local buffer is over 80 % of its quota. */
-    ok: boolean;
-    error?: string;
-    /** InfluxDB: points waiting in the durable local buffer; when `full`, devices are not acknowledged. */
-    buffer?: { points: number; bytes: number; quotaBytes: number; oldestAgeSec: number | null; full: boolean };
-    /** InfluxDB: points refused for good (written to the dead-letter file in the data dir). */
-    deadLettered?: number;
-    /** InfluxDB: points it accepted since the hub started. */
-    delivered?: number;
-    /** InfluxDB: write requests (HTTP POSTs) sent since the hub started, retries included; with `delivered`, shows how well writes are batched. */
-    writeRequests?: number;
-  };
+  store: StoreHealth & { kind: string };
   devices: { total: number; online: number };
   connections: { mqtt: number; ws: number; dashboards: number };
 }

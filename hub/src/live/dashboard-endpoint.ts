@@ -200,10 +200,6 @@ export class DashboardEndpoint {
     if (sub.ws.readyState === sub.ws.OPEN) sub.ws.send(JSON.stringify(response));
   }
 
-  private sendOverflowNotice(sub: Subscriber): void {
-    sendOverflowNoticeTo(sub);
-  }
-
   /** Once the client has caught up, tell it what it missed even if the stream went quiet. */
   private watchDrain(sub: Subscriber): void {
     if (sub.drainTimer) return;
@@ -243,7 +239,7 @@ export class DashboardEndpoint {
         this.watchDrain(sub);
         continue;
       }
-      this.sendOverflowNotice(sub);
+      sendOverflowNoticeTo(sub);
       frame ??= JSON.stringify(event);
       // ws has no public cork; its socket is the documented `_socket` field.
       batchWritesThisTurn((ws as unknown as { _socket: Socket })._socket);

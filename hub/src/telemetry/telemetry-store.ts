@@ -3,7 +3,7 @@
  * (behind a durable local buffer) implement it; one contract test suite
  * (test/telemetry/store-contract.ts) runs against every implementation.
  */
-import type { HistorySeries } from '@iot-hub/protocol';
+import type { HistorySeries, StoreHealth } from '@iot-hub/protocol';
 
 /** One stored value: a device's metric at a time (booleans arrive as 1/0). */
 export interface TelemetryPoint {
@@ -53,19 +53,8 @@ export interface TelemetryStore {
   status?(): StoreStatus;
 }
 
-export interface StoreStatus {
-  ok: boolean;
-  /** Why ok is false, or the last write error. */
-  error?: string;
-  /** Points waiting in the local durable buffer, and its disk use. */
-  buffer?: { points: number; bytes: number; quotaBytes: number; oldestAgeSec: number | null; full: boolean };
-  /** Points the store refused for good (see the dead-letter file). */
-  deadLettered?: number;
-  /** Points the store accepted since start. */
-  delivered?: number;
-  /** Write requests sent to the store since start (InfluxDB: HTTP POSTs), retries included. */
-  writeRequests?: number;
-}
+/** What a store reports for /healthz: the wire type, one definition. */
+export type StoreStatus = StoreHealth;
 
 /**
  * The store refused these points for good (for example an InfluxDB field
