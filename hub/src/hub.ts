@@ -12,15 +12,19 @@ import type { Duplex } from 'node:stream';
 import type { HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
+import { AuditLog } from './audit/audit-log.js';
+import { CommandService } from './commands/command-service.js';
 import { loadAdminAuth, type AdminAuth } from './auth/admin-token.js';
 import type { HubConfig } from './config/settings.js';
 import { DeviceGateway } from './core/device-gateway.js';
+import type { DeviceLink } from './core/device-link.js';
 import { EventBus } from './core/events.js';
 import { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { Registry } from './registry/registry.js';
 import { SqliteRegistryStore } from './registry/sqlite-registry-store.js';
+import { StateService } from './state/state-service.js';
 import { TelemetryPipeline } from './telemetry/pipeline.js';
 import { refuseUpgrade } from './net/upgrade-refusal.js';
 import { SqliteTelemetryStore } from './telemetry/sqlite-telemetry-store.js';
@@ -80,7 +84,21 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const registryStore = new SqliteRegistryStore(join(dataDir, 'registry.db'));
   const registry = new Registry(registryStore, telemetryStore, events, log.child({ part: 'registry' }));
   const pipeline = new TelemetryPipeline(telemetryStore, log.child({ part: 'telemetry' }));
-  const gateway = new DeviceGateway({ registry, pipeline, events, log: log.child({ part: 'devices' }) });
+  // Commands, device state and the audit log share one SQLite file, each with its own tables.
+  const controlFile = join(dataDir, 'control.db');
+  const commands = new CommandService({
+    file: controlFile,
+    registry,
+    events,
+    linkOf: (id): DeviceLink | undefined => gateway.readyLink(id, 'commands'),
+    defaultTimeoutMs: config.commandTimeoutMs,
+    defaultExpiryMs: config.commandExpirySec * 1000,
+    maxPendingPerDevice: config.maxPendingCommands,
+    log: log.child({ part: 'commands' }),
+  });
+  const state = new StateService({ file: controlFile, registry, events, linkOf: (id): DeviceLink | undefined => gateway.readyLink(id, 'desired'), log: log.child({ part: 'state' }) });
+  const audit = new AuditLog({ file: controlFile, events, log: log.child({ part: 'audit' }) });
+  const gateway: DeviceGateway = new DeviceGateway({ registry, pipeline, events, commands, state, log: log.child({ part: 'devices' }) });
   const mqtt = new MqttTransport({ host: config.host, port: config.mqttPort, maxPayloadBytes: config.maxPayloadBytes, gateway, log: log.child({ part: 'mqtt' }) });
   const wsDevices = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, gateway, log: log.child({ part: 'ws-device' }) });
 
@@ -112,6 +130,9 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     registry,
     gateway,
     store: telemetryStore,
+    commands,
+    state,
+    audit,
     adminAuth: delegatingAuth,
     dashboardDir: config.dashboardDir ?? defaultDashboardDir(),
     health,
@@ -147,6 +168,10 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await telemetryStore.open();
       await registryStore.open();
       await registry.start();
+      await audit.open();
+      await state.open();
+      // Pending commands resume (or end, if overdue) before any device connects.
+      await commands.open();
       gateway.start();
       mqttPort = await mqtt.start();
       wsDevices.start();
@@ -169,6 +194,9 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       gateway.stop();
       await mqtt.stop();
       await api.close();
+      await commands.close();
+      await state.close();
+      await audit.close();
       await registry.stop();
       await registryStore.close();
       await telemetryStore.close();

@@ -3,7 +3,7 @@
  * dashboard and device-sim import them to stay in step with the hub.
  */
 import type { ErrorCode } from './errors.js';
-import type { CommandSpec, MetricSpec, MetricValue } from './messages.js';
+import type { CommandSpec, MetricSpec, MetricValue, StateValue } from './messages.js';
 
 export type PresenceStatus = 'online' | 'offline' | 'unknown';
 export type Transport = 'mqtt' | 'ws';
@@ -137,4 +137,128 @@ export interface HealthResponse {
   store: StoreHealth & { kind: string };
   devices: { total: number; online: number };
   connections: { mqtt: number; ws: number; dashboards: number };
+}
+
+// ---- Commands (README "Commands") ----
+
+/**
+ * Where a command is in its life. `queued` waits for the device (offline,
+ * or behind earlier commands); `sent` was written to its connection;
+ * `acknowledged` the device said it is working on it. The last five are
+ * final: every command reaches exactly one of them (invariant 4).
+ */
+export type CommandState = 'queued' | 'sent' | 'acknowledged' | 'succeeded' | 'failed' | 'timed_out' | 'expired' | 'cancelled';
+export const FINAL_COMMAND_STATES: readonly CommandState[] = ['succeeded', 'failed', 'timed_out', 'expired', 'cancelled'];
+
+export function isFinalCommandState(state: CommandState): boolean {
+  return FINAL_COMMAND_STATES.includes(state);
+}
+
+/** Body of POST /api/devices/{id}/commands. */
+export interface CommandRequest {
+  name: string;
+  params?: Record<string, unknown>;
+  /** How long the device has to answer once the command is sent (ms). */
+  timeoutMs?: number;
+  /** Epoch ms: not sent (nor started by the device) at or after this time. */
+  expiresAt?: number;
+}
+
+export interface CommandTransition {
+  state: CommandState;
+  /** Epoch ms. */
+  at: number;
+}
+
+/** A result that arrived after the command had ended: recorded, not applied. */
+export interface LateResult {
+  status: 'acknowledged' | 'succeeded' | 'failed';
+  at: number;
+  result?: unknown;
+  error?: string;
+}
+
+export interface CommandView {
+  /** Hub-issued id, also the `id` the device sees [FP-4.4]. */
+  id: string;
+  deviceId: string;
+  name: string;
+  params: Record<string, unknown>;
+  state: CommandState;
+  /** Every state reached, in order, with its time. */
+  transitions: CommandTransition[];
+  createdAt: number;
+  /** Epoch ms of the last state change. */
+  updatedAt: number;
+  timeoutMs: number;
+  expiresAt: number;
+  /** How many times it was written to a device connection (more than 1 after reconnects). */
+  deliveries: number;
+  /** `result` of a succeeded command. */
+  result?: unknown;
+  /** Why it failed, timed out, expired or was cancelled. */
+  error?: string;
+  late?: LateResult[];
+  /** Who created it (the audit log's actor). */
+  issuedBy: string;
+  idempotencyKey?: string;
+}
+
+/** GET /api/devices/{id}/commands: newest first; pass `next` as `before` for the next page. */
+export interface CommandListResponse {
+  commands: CommandView[];
+  next: string | null;
+}
+
+// ---- Device state (desired / reported) ----
+
+export interface StateEntry {
+  value: StateValue;
+  /** Epoch ms the value was last set. */
+  ts: number;
+}
+
+export interface DeviceStateView {
+  deviceId: string;
+  /** Version of the desired state; grows with every change. */
+  version: number;
+  /** The desired version the device last said it applied, null if none. */
+  reportedVersion: number | null;
+  reported: Record<string, StateEntry>;
+  /** Desired values the device has not reported yet (a key clears once reported matches). */
+  desired: Record<string, StateEntry>;
+  /** Desired keys whose reported value differs: what is still pending. */
+  delta: Record<string, StateValue>;
+}
+
+/** Body of PATCH /api/devices/{id}/state/desired; `null` removes a desired key. */
+export interface DesiredPatchRequest {
+  state: Record<string, StateValue>;
+  /** Refuse with 409 `version_conflict` unless the desired version is still this. */
+  ifVersion?: number;
+}
+
+// ---- Audit log ----
+
+export type AuditAction = 'command.create' | 'command.cancel' | 'state.desired' | 'device.create' | 'device.delete';
+
+export interface AuditEntry {
+  id: number;
+  /** Epoch ms. */
+  ts: number;
+  /** Who: today `admin` (the admin token); user names once accounts exist. */
+  actor: string;
+  action: AuditAction;
+  deviceId: string | null;
+  commandId: string | null;
+  /** What was asked: command name and params, the desired patch ... */
+  details: Record<string, unknown>;
+  /** The command's final state once it ended, `ok` or the error code for immediate actions, null while pending. */
+  outcome: string | null;
+}
+
+/** GET /api/audit?deviceId=&actor=&action=&from=&to=&limit=&before=: newest first. */
+export interface AuditListResponse {
+  entries: AuditEntry[];
+  next: string | null;
 }

@@ -4,11 +4,11 @@
  * what the client subscribed to.
  */
 import type { ErrorCode } from './errors.js';
-import type { DeviceView, PresenceInfo } from './api.js';
+import type { CommandView, DeviceStateView, DeviceView, PresenceInfo } from './api.js';
 import type { MetricValue } from './messages.js';
 
-export type DashboardEventKind = 'telemetry' | 'presence' | 'device';
-export const DASHBOARD_EVENT_KINDS: readonly DashboardEventKind[] = ['telemetry', 'presence', 'device'];
+export type DashboardEventKind = 'telemetry' | 'presence' | 'device' | 'command' | 'state';
+export const DASHBOARD_EVENT_KINDS: readonly DashboardEventKind[] = ['telemetry', 'presence', 'device', 'command', 'state'];
 
 /** Subprotocol the dashboard socket speaks; a `bearer.{token}` entry may ride beside it. */
 export const DASHBOARD_SUBPROTOCOL = 'iot-hub.v1';
@@ -39,6 +39,10 @@ export type DashboardEvent =
   | { event: 'presence'; deviceId: string; presence: PresenceInfo; lastSeen: number | null }
   | { event: 'device'; action: 'added' | 'updated'; device: DeviceView }
   | { event: 'device'; action: 'removed'; deviceId: string }
+  /** A command was created or changed state. */
+  | { event: 'command'; command: CommandView }
+  /** Desired or reported state changed. */
+  | { event: 'state'; state: DeviceStateView }
   /** The socket fell behind and events were dropped: re-subscribe to resync. */
   | { event: 'overflow'; dropped: number };
 

@@ -6,3 +6,4 @@ export * from './codec.js';
 export * from './schemas.js';
 export * from './api.js';
 export * from './dashboard.js';
+export * from './commands.js';

@@ -9,25 +9,41 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import { bearerToken, type AdminAuth } from '../auth/admin-token.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { CommandService } from '../commands/command-service.js';
 import type { DeviceGateway } from '../core/device-gateway.js';
 import type { HubMetrics } from '../metrics.js';
 import type { Registry } from '../registry/registry.js';
+import type { StateService } from '../state/state-service.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import { errorHandler } from './api-error.js';
+import { auditRoutes } from './routes/audit.js';
+import { commandRoutes } from './routes/commands.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { stateRoutes } from './routes/state.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 
 export interface ApiDeps {
   registry: Registry;
   gateway: DeviceGateway;
   store: TelemetryStore;
+  commands: CommandService;
+  state: StateService;
+  audit: AuditLog;
   adminAuth: AdminAuth;
   dashboardDir: string | null;
   health: () => HealthResponse;
   metrics: HubMetrics;
   log: Logger;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling, for the audit log: `admin` (the admin token) until operator accounts exist. */
+    actor: string;
+  }
 }
 
 /** Largest JSON request body the API reads. */
@@ -46,6 +62,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
   app.setErrorHandler(errorHandler);
+  app.decorateRequest('actor', '');
 
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0] ?? '';
@@ -55,11 +72,15 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       void reply.header('www-authenticate', 'Bearer realm="iot-hub"');
       return reply.status(401).send({ error: 'unauthorized', code: 401, message: 'a valid admin token is required: Authorization: Bearer <token>' });
     }
+    request.actor = 'admin';
   });
 
   healthRoutes(app, deps);
   deviceRoutes(app, deps);
   telemetryRoutes(app, deps);
+  commandRoutes(app, deps);
+  stateRoutes(app, deps);
+  auditRoutes(app, deps);
   metricsRoutes(app, deps);
 
   const dir = deps.dashboardDir;

@@ -7,6 +7,7 @@
 import { HEARTBEAT_GRACE_FACTOR, type ErrorCode, type Transport } from '@iot-hub/protocol';
 import type { DeviceEntry, Registry } from '../registry/registry.js';
 import type { CloseReason, DeviceLink } from './device-link.js';
+import type { ControlChannel } from './device-inbox.js';
 import { DeviceSession, type SessionDeps } from './device-session.js';
 
 const PRESENCE_SWEEP_MS = 1_000;
@@ -60,6 +61,12 @@ export class DeviceGateway {
 
   session(deviceId: string): DeviceSession | undefined {
     return this.sessions.get(deviceId);
+  }
+
+  /** The device's current connection if it receives `channel` now; undefined while offline or not yet subscribed. */
+  readyLink(deviceId: string, channel: ControlChannel): DeviceLink | undefined {
+    const session = this.sessions.get(deviceId);
+    return session?.isReadyFor(channel) ? session.link : undefined;
   }
 
   countByTransport(): Record<Transport, number> {

@@ -21,6 +21,7 @@ import type { DeviceEntry, Registry } from '../registry/registry.js';
 import type { TelemetryPipeline } from '../telemetry/pipeline.js';
 import type { TelemetryPoint } from '../telemetry/telemetry-store.js';
 import type { CloseReason, DeviceLink } from './device-link.js';
+import type { CommandInbox, ControlChannel, StateInbox } from './device-inbox.js';
 import type { EventBus } from './events.js';
 
 /** How many recent seq numbers are remembered to drop duplicates. */
@@ -30,6 +31,8 @@ export interface SessionDeps {
   registry: Registry;
   pipeline: TelemetryPipeline;
   events: EventBus;
+  commands: CommandInbox;
+  state: StateInbox;
   log: Logger;
   /** Counts every protocol error by code, for /metrics. */
   countError?: (code: ErrorCode) => void;
@@ -43,6 +46,8 @@ export class DeviceSession {
   private announcedOffline = false;
   /** Set by the gateway when a newer connection of the same device took over. */
   replaced = false;
+  /** Hub → device channels this connection receives (see markReady). */
+  private readonly ready = new Set<ControlChannel>();
 
   constructor(
     readonly entry: DeviceEntry,
@@ -79,10 +84,9 @@ export class DeviceSession {
         if (msg.status === 'offline') this.announcedOffline = true;
         return Promise.resolve();
       case 'state':
+        return this.deps.state.reported(this.deviceId, msg, now);
       case 'result':
-        // Reported state and command results are completed by the commands issue.
-        this.deps.log.debug({ deviceId: this.deviceId, type: msg.type }, 'message accepted, not yet used');
-        return Promise.resolve();
+        return this.deps.commands.result(this.deviceId, msg, now);
       case 'ping':
         return Promise.resolve();
       case 'auth':
@@ -199,6 +203,25 @@ export class DeviceSession {
 
   close(reason: CloseReason): void {
     this.link.close(reason);
+  }
+
+  /**
+   * The transport says this connection now receives these channels: a
+   * WebSocket at once, MQTT once the device subscribed to them. What waits
+   * for the device (commands, desired state) is sent then, never into a
+   * connection that would drop it.
+   */
+  markReady(channels: Iterable<ControlChannel>): void {
+    for (const channel of channels) {
+      if (this.ready.has(channel) || this.ended) continue;
+      this.ready.add(channel);
+      if (channel === 'commands') this.deps.commands.deviceReady(this.deviceId, this.link);
+      else this.deps.state.deviceReady(this.deviceId, this.link);
+    }
+  }
+
+  isReadyFor(channel: ControlChannel): boolean {
+    return this.ready.has(channel) && !this.ended;
   }
 
   /**

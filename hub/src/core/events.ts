@@ -2,7 +2,7 @@
  * The typed event bus of the core. Listeners (live fan-out today; metrics,
  * rules later) are grouped by owner so one call removes them all at stop().
  */
-import type { DeviceView, MetricValue, PresenceInfo } from '@iot-hub/protocol';
+import type { CommandView, DeviceStateView, DeviceView, MetricValue, PresenceInfo } from '@iot-hub/protocol';
 
 export interface HubEventMap {
   telemetry: { deviceId: string; ts: number; metrics: Record<string, MetricValue> };
@@ -10,6 +10,10 @@ export interface HubEventMap {
   deviceAdded: { device: DeviceView };
   deviceUpdated: { device: DeviceView };
   deviceRemoved: { deviceId: string };
+  /** A command was created or changed state. */
+  command: { command: CommandView };
+  /** A device's desired or reported state changed. */
+  state: { state: DeviceStateView };
 }
 
 type Listener<K extends keyof HubEventMap> = (event: HubEventMap[K]) => void;

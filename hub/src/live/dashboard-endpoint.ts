@@ -80,6 +80,8 @@ export class DashboardEndpoint {
     events.on(this, 'deviceAdded', (e) => this.push(e.device.id, 'device', { event: 'device', action: 'added', device: e.device }));
     events.on(this, 'deviceUpdated', (e) => this.push(e.device.id, 'device', { event: 'device', action: 'updated', device: e.device }));
     events.on(this, 'deviceRemoved', (e) => this.push(e.deviceId, 'device', { event: 'device', action: 'removed', deviceId: e.deviceId }));
+    events.on(this, 'command', (e) => this.push(e.command.deviceId, 'command', { event: 'command', command: e.command }));
+    events.on(this, 'state', (e) => this.push(e.state.deviceId, 'state', { event: 'state', state: e.state }));
     this.heartbeat = setInterval(() => {
       for (const sub of this.subscribers.values()) {
         if (!sub.alive) {

@@ -59,7 +59,10 @@ async function setup(t: Test) {
   const registry = new Registry(registryStore, telemetry, events, log);
   await registry.start();
   const pipeline = new TelemetryPipeline(flaky.wrap(), log);
-  const gateway = new DeviceGateway({ registry, pipeline, events, log });
+  // Commands and state have their own tests; here they only need to exist.
+  const commands = { deviceReady: () => {}, result: () => Promise.resolve() };
+  const state = { deviceReady: () => {}, reported: () => Promise.resolve() };
+  const gateway = new DeviceGateway({ registry, pipeline, events, commands, state, log });
   t.teardown(async () => {
     await pipeline.stop();
     await registry.stop();

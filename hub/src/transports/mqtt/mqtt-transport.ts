@@ -25,6 +25,7 @@ import {
 import type { Logger } from 'pino';
 import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
+import type { ControlChannel } from '../../core/device-inbox.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import { batchWritesThisTurn } from '../../net/write-batching.js';
 import { guardPacketSize } from './packet-size-guard.js';
@@ -100,6 +101,10 @@ export class MqttTransport {
       authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
       authorizeForward: (client, packet) => this.authorizeForward(client, packet),
     });
+    // A subscription is live once aedes emits `subscribe` (refused ones carry qos 128); a session restored
+    // with clean=false has its subscriptions back at `clientReady`.
+    broker.on('subscribe', (subs, client) => this.markReady(client, subs.filter((s) => (s.qos as number) !== 128).map((s) => s.topic)));
+    broker.on('clientReady', (client) => this.markReady(client, Object.keys((client as Client & { subscriptions?: Record<string, unknown> }).subscriptions ?? {})));
     broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
     broker.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'MQTT connection error'));
     this.broker = broker;
@@ -234,6 +239,18 @@ export class MqttTransport {
     session?.fail(new ProtocolError('forbidden_topic', `subscribe to ${JSON.stringify(sub.topic)}: only devices/${session.deviceId}/... is allowed`), { topic: sub.topic });
     // A null subscription is answered with SUBACK 0x80 (failure) [MQTT-3.9.3].
     done(null, null);
+  }
+
+  private markReady(client: Client, topics: readonly string[]): void {
+    const session = this.sessions.get(client);
+    if (!session) return;
+    const channels = new Set<ControlChannel>();
+    for (const topic of topics) {
+      const rest = topic.slice(`devices/${session.deviceId}/`.length);
+      if (rest === '#' || rest === '+' || rest === 'commands') channels.add('commands');
+      if (rest === '#' || rest === '+' || rest === 'desired') channels.add('desired');
+    }
+    session.markReady(channels);
   }
 
   /** A device gets only what the hub sends it, never its own device → hub traffic echoed back. */

@@ -129,8 +129,11 @@ export class WsDeviceEndpoint {
     let authTimer: NodeJS.Timeout | null = null;
 
     const begin = (e: DeviceEntry) => {
-      session = this.options.gateway.open(e, new WsDeviceLink(ws));
+      const opened = this.options.gateway.open(e, new WsDeviceLink(ws));
+      session = opened;
       sendFrame(ws, { v: 1, type: 'welcome', id: e.record.id, ts: Date.now() });
+      // After `welcome` a device takes commands and desired state [FP-4.4].
+      opened.markReady(['commands', 'desired']);
     };
 
     if (entry) begin(entry);

@@ -1,0 +1,5 @@
+/** SKELETON: routes land with the implementation. */
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../app.js';
+
+export function commandRoutes(_app: FastifyInstance, _deps: ApiDeps): void {}

@@ -1,0 +1,29 @@
+/**
+ * Where the core hands what concerns control: a device became able to
+ * receive commands or desired state on a new connection, and the `result`
+ * and `state` messages it sends. The command service and the state service
+ * implement these; the core knows nothing more of them.
+ */
+import type { ResultMessage, StateMessage } from '@iot-hub/protocol';
+import type { DeviceLink } from './device-link.js';
+
+/** Hub → device channels a connection can be ready for (MQTT: once subscribed to them). */
+export type ControlChannel = 'commands' | 'desired';
+
+export interface CommandInbox {
+  /** A new connection of the device can take commands: send what waits for it, in order. */
+  deviceReady(deviceId: string, link: DeviceLink): void;
+  /**
+   * A `result` from the device [FP-4.5]. Resolves once recorded durably (the
+   * transport then acknowledges it); results for unknown or ended commands
+   * are recorded as late or ignored, never an error.
+   */
+  result(deviceId: string, message: ResultMessage, now: number): Promise<void>;
+}
+
+export interface StateInbox {
+  /** A new connection of the device can take desired state: send it with its version [FP-4.3]. */
+  deviceReady(deviceId: string, link: DeviceLink): void;
+  /** Reported state from the device; resolves once recorded durably. */
+  reported(deviceId: string, message: StateMessage, now: number): Promise<void>;
+}
