@@ -180,6 +180,36 @@ t.test('overflow marks the state stale until the resync snapshot replaces it', a
   t.strictSame(state.counts, { online: 1, offline: 1, unknown: 0, total: 2 });
 });
 
+t.test('a snapshot for some devices replaces only those; the store is then not complete', async (t) => {
+  const { frames, store, published } = setup(t);
+  store.applySnapshot([device('a'), device('b'), device('c')]);
+  frames.frame();
+  t.equal(published.at(-1)!.complete, true, 'a snapshot of every device is complete');
+  const before = published.at(-1)!;
+
+  // A device page subscribes to `b` (and to `gone`, deleted meanwhile).
+  store.applySnapshot([device('b', { presence: online(T0) })], ['b', 'gone']);
+  frames.frame();
+  let state = published.at(-1)!;
+  t.equal(state.complete, false, 'only some devices are followed now');
+  t.equal(state.synced, true);
+  t.strictSame([...state.devices.keys()].sort(), ['a', 'b', 'c'], 'the others are kept');
+  t.equal(state.devices.get('a'), before.devices.get('a'), 'unchanged, by identity');
+  t.equal(state.devices.get('b')!.presence.status, 'online');
+  t.equal(before.devices.get('b')!.presence.status, 'offline', 'the previous state was not touched');
+
+  // A device of the scope missing from the snapshot no longer exists.
+  store.applySnapshot([], ['c']);
+  frames.frame();
+  state = published.at(-1)!;
+  t.strictSame([...state.devices.keys()].sort(), ['a', 'b']);
+
+  store.applySnapshot([device('a')]);
+  frames.frame();
+  t.equal(published.at(-1)!.complete, true, 'back to every device');
+  t.strictSame([...published.at(-1)!.devices.keys()], ['a']);
+});
+
 t.test('flush publishes at once; dispose cancels the pending frame', async (t) => {
   const { frames, store, published } = setup(t);
   store.applySnapshot([device('a')]);

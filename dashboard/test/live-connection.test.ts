@@ -8,6 +8,7 @@ import {
   dashboardSocketUrl,
   LiveConnection,
   LiveRequestError,
+  sameInterest,
   type LiveConnectionOptions,
   type LiveState,
   type LiveStatus,
@@ -200,7 +201,7 @@ t.test('connects with the subprotocols, subscribes to everything, goes live and 
   const status = watch(connection);
   const snapshots: DeviceView[][] = [];
   const events: DashboardEvent[] = [];
-  connection.on('snapshot', (devices) => snapshots.push(devices));
+  connection.on('snapshot', ({ devices }) => snapshots.push(devices));
   connection.on('event', (event) => events.push(event));
 
   const live = status.next('live');
@@ -226,7 +227,7 @@ t.test('feeds a device store: snapshot then events', async (t) => {
   const connection = connect(t, hub.url);
   const store = new DeviceStore();
   t.teardown(() => store.dispose());
-  connection.on('snapshot', (devices) => store.applySnapshot(devices));
+  connection.on('snapshot', ({ devices, interest }) => store.applySnapshot(devices, interest.devices));
   connection.on('event', (event) => store.applyEvent(event));
   const status = watch(connection);
   const live = status.next('live');
@@ -258,7 +259,7 @@ t.test('reconnects after the hub drops the socket and resyncs with a fresh snaps
   const connection = connect(t, hub.url);
   const status = watch(connection);
   const snapshots: DeviceView[][] = [];
-  connection.on('snapshot', (devices) => snapshots.push(devices));
+  connection.on('snapshot', ({ devices }) => snapshots.push(devices));
 
   let live = status.next('live');
   connection.start();
@@ -329,7 +330,7 @@ t.test('overflow makes the client resubscribe; the new snapshot replaces the sto
   const connection = connect(t, hub.url);
   const store = new DeviceStore();
   t.teardown(() => store.dispose());
-  connection.on('snapshot', (devices) => store.applySnapshot(devices));
+  connection.on('snapshot', ({ devices, interest }) => store.applySnapshot(devices, interest.devices));
   connection.on('event', (event) => store.applyEvent(event));
   const status = watch(connection);
   const live = status.next('live');
@@ -548,4 +549,80 @@ t.test('a token that cannot be a subprotocol reads unauthorized at once', async 
   t.equal(connection.state.status, 'unauthorized');
   t.match(connection.state.lastError, /cannot open the live socket/);
   t.equal(hub.conns.length, 0);
+});
+
+t.test('the interest decides the subscribe; changing it re-subscribes on the same socket', async (t) => {
+  const hub = await fakeHub(t, {
+    // Like the hub: a snapshot of the devices asked for.
+    answer: (request) => {
+      if (request.op !== 'subscribe') return { id: request.id, status: 'ok' };
+      const all = [device('a'), device('b')];
+      const wanted = request.devices === '*' ? all : all.filter((d) => (request.devices as string[]).includes(d.id));
+      return { id: request.id, status: 'ok', data: { devices: wanted } };
+    },
+  });
+  const overview = { devices: '*', events: ['telemetry', 'presence', 'device'] } as const;
+  const connection = connect(t, hub.url, { interest: overview });
+  const store = new DeviceStore();
+  t.teardown(() => store.dispose());
+  const snapshots: Array<{ ids: string[]; devices: '*' | readonly string[] }> = [];
+  connection.on('snapshot', ({ devices, interest }) => {
+    snapshots.push({ ids: devices.map((d) => d.id), devices: interest.devices });
+    store.applySnapshot(devices, interest.devices);
+  });
+  const status = watch(connection);
+  const live = status.next('live');
+  connection.start();
+  await live;
+  t.strictSame(hub.conns[0]!.requests, [{ id: 1, op: 'subscribe', devices: '*', events: ['telemetry', 'presence', 'device'] }]);
+
+  connection.setInterest({ devices: '*', events: ['telemetry', 'presence', 'device'] });
+  await sleep(20);
+  t.equal(hub.conns[0]!.requests.length, 1, 'an equal interest sends nothing');
+
+  // A device page: one device, every event kind. The hub adds devices to a
+  // subscription, so the client unsubscribes from everything first.
+  connection.setInterest({ devices: ['b'] });
+  await until(() => snapshots.length === 2, 'the device snapshot');
+  t.strictSame(hub.conns[0]!.requests.slice(1), [
+    { id: 2, op: 'unsubscribe', devices: '*' },
+    { id: 3, op: 'subscribe', devices: ['b'] },
+  ]);
+  t.strictSame(snapshots[1], { ids: ['b'], devices: ['b'] });
+  store.flush();
+  t.strictSame([...store.state.devices.keys()].sort(), ['a', 'b'], 'the other devices are kept as last seen');
+  t.equal(store.state.complete, false, 'but the store says it no longer follows them all');
+
+  // An overflow re-subscribes to the same interest: no unsubscribe needed.
+  hub.push(hub.conns[0]!, { event: 'overflow', dropped: 1 });
+  await until(() => snapshots.length === 3, 'the resync snapshot');
+  t.strictSame(hub.conns[0]!.requests.slice(3), [{ id: 4, op: 'subscribe', devices: ['b'] }]);
+
+  // Two changes in a row while a subscribe is in flight: the last one wins.
+  connection.setInterest({ devices: ['a'] });
+  connection.setInterest(overview);
+  await until(() => snapshots.at(-1)?.devices === '*' && hub.conns[0]!.requests.length >= 8, 'the overview snapshot');
+  t.strictSame(hub.conns[0]!.requests.slice(-2), [
+    { id: 7, op: 'unsubscribe', devices: '*' },
+    { id: 8, op: 'subscribe', devices: '*', events: ['telemetry', 'presence', 'device'] },
+  ]);
+  store.flush();
+  t.equal(store.state.complete, true);
+  t.equal(hub.conns.length, 1, 'all on one socket');
+
+  // After a reconnect the new socket subscribes to the interest of the moment, once.
+  connection.setInterest({ devices: ['a'] });
+  await until(() => snapshots.at(-1)?.devices !== '*', 'the device snapshot');
+  hub.conns[0]!.ws.terminate();
+  await until(() => hub.conns.length === 2 && hub.conns[1]!.requests.length === 1, 'the resubscribe');
+  t.strictSame(hub.conns[1]!.requests, [{ id: 11, op: 'subscribe', devices: ['a'] }]);
+});
+
+t.test('sameInterest compares devices and event kinds in order', async (t) => {
+  t.ok(sameInterest({ devices: '*' }, { devices: '*' }));
+  t.notOk(sameInterest({ devices: '*' }, { devices: ['a'] }));
+  t.ok(sameInterest({ devices: ['a', 'b'] }, { devices: ['a', 'b'] }));
+  t.notOk(sameInterest({ devices: ['a', 'b'] }, { devices: ['a'] }));
+  t.notOk(sameInterest({ devices: '*', events: ['telemetry'] }, { devices: '*' }));
+  t.ok(sameInterest({ devices: '*', events: ['telemetry'] }, { devices: '*', events: ['telemetry'] }));
 });

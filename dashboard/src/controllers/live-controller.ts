@@ -32,7 +32,7 @@ export function createBrowserSession(token: string): LiveSession {
     },
   });
   const store = new DeviceStore();
-  connection.on('snapshot', (devices) => store.applySnapshot(devices));
+  connection.on('snapshot', ({ devices, interest }) => store.applySnapshot(devices, interest.devices));
   connection.on('event', (event) => store.applyEvent(event));
   return { connection, store };
 }

@@ -20,6 +20,13 @@ export interface DeviceState {
   readonly counts: PresenceCounts;
   /** False until the first snapshot arrived. */
   readonly synced: boolean;
+  /**
+   * True while the live subscription covers every device, so `devices` is
+   * the whole fleet, kept current. False before the first such snapshot and
+   * while only some devices are subscribed (a device page): the others are
+   * kept as last seen.
+   */
+  readonly complete: boolean;
   /** True between an `overflow` (events were lost) and the snapshot that repairs it. */
   readonly stale: boolean;
   /** Bumped with every published change. */
@@ -64,6 +71,7 @@ export class DeviceStore {
     devices: new Map(),
     counts: { online: 0, offline: 0, unknown: 0, total: 0 },
     synced: false,
+    complete: false,
     stale: false,
     version: 0,
   };
@@ -73,6 +81,7 @@ export class DeviceStore {
   /** Devices already copied since the last publish, safe to change in place. */
   private readonly copied = new Set<string>();
   private synced = false;
+  private complete = false;
   private stale = false;
   private dirty = false;
   private cancelFrame: (() => void) | null = null;
@@ -92,12 +101,29 @@ export class DeviceStore {
     return () => this.listeners.delete(listener);
   }
 
-  /** Replaces every device: the answer to a (re)subscribe. */
-  applySnapshot(devices: readonly DeviceView[]): void {
-    this.working = new Map(devices.map((device) => [device.id, device]));
-    this.workingIsPublished = false;
-    this.copied.clear();
+  /**
+   * The answer to a (re)subscribe: replaces every device for the scope "*",
+   * else only the devices the scope names (one missing from the snapshot no
+   * longer exists) and keeps the others as they were.
+   */
+  applySnapshot(devices: readonly DeviceView[], scope: '*' | readonly string[] = '*'): void {
+    if (scope === '*') {
+      this.working = new Map(devices.map((device) => [device.id, device]));
+      this.workingIsPublished = false;
+      this.copied.clear();
+    } else {
+      this.ensureWorkingCopy();
+      for (const id of scope) {
+        this.working.delete(id);
+        this.copied.delete(id);
+      }
+      for (const device of devices) {
+        this.working.set(device.id, device);
+        this.copied.delete(device.id);
+      }
+    }
     this.synced = true;
+    this.complete = scope === '*';
     this.stale = false;
     this.changed();
   }
@@ -152,6 +178,7 @@ export class DeviceStore {
       devices: this.working,
       counts: countPresence(this.working.values()),
       synced: this.synced,
+      complete: this.complete,
       stale: this.stale,
       version: this.published.version + 1,
     };

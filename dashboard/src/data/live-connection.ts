@@ -5,12 +5,23 @@
  * and resyncs after every reconnect and after an `overflow`, by subscribing
  * again: the subscribe answer is a full snapshot that replaces client state.
  *
+ * What it subscribes to is the page's *interest* (setInterest): every device
+ * with the events the overview shows, or one device with everything its page
+ * shows. Changing the interest re-subscribes on the same socket.
+ *
  * No DOM: the WebSocket class is a parameter (browsers pass nothing and get
  * `globalThis.WebSocket`; Node tests pass the `ws` class).
  */
 import { DASHBOARD_SUBPROTOCOL } from '@iot-hub/protocol';
 import { backoffDelay } from './backoff.js';
-import type { DashboardEvent, DashboardRequest, DashboardServerFrame, DeviceView, SubscribeResult } from '@iot-hub/protocol';
+import type {
+  DashboardEvent,
+  DashboardEventKind,
+  DashboardRequest,
+  DashboardServerFrame,
+  DeviceView,
+  SubscribeResult,
+} from '@iot-hub/protocol';
 
 /**
  * connecting: first attempt; live: subscribed and in sync; reconnecting: lost,
@@ -63,6 +74,8 @@ export interface LiveConnectionOptions {
   WebSocket?: SocketConstructor;
   minDelayMs?: number;
   maxDelayMs?: number;
+  /** What to subscribe to first; EVERYTHING when absent. */
+  interest?: LiveInterest;
   /** Failed attempts after which the status reads 'offline' instead of 'reconnecting'. */
   offlineAfterAttempts?: number;
   requestTimeoutMs?: number;
@@ -78,6 +91,31 @@ export interface LiveConnectionOptions {
   now?: () => number;
 }
 
+/** What the page shows, so what the socket subscribes to. */
+export interface LiveInterest {
+  /** Device ids, or "*" for every device (including ones added later). */
+  readonly devices: '*' | readonly string[];
+  /** Event kinds wanted; every kind when absent. */
+  readonly events?: readonly DashboardEventKind[];
+}
+
+/** Every device, every event: what a connection subscribes to until told otherwise. */
+export const EVERYTHING: LiveInterest = Object.freeze({ devices: '*' });
+
+export function sameInterest(a: LiveInterest, b: LiveInterest): boolean {
+  const sameList = (x: readonly string[] | undefined, y: readonly string[] | undefined) =>
+    x === y || (x !== undefined && y !== undefined && x.length === y.length && x.every((item, i) => item === y[i]));
+  const devicesMatch = a.devices === '*' || b.devices === '*' ? a.devices === b.devices : sameList(a.devices, b.devices);
+  return devicesMatch && sameList(a.events, b.events);
+}
+
+/** The answer to a subscribe: the current view of the devices the interest names. */
+export interface LiveSnapshot {
+  devices: DeviceView[];
+  /** The interest this snapshot answers; its `devices` is the part of client state it replaces. */
+  interest: LiveInterest;
+}
+
 /** An `{status:'error'}` answer, or a request that could not complete. */
 export class LiveRequestError extends Error {
   readonly code: string;
@@ -90,7 +128,7 @@ export class LiveRequestError extends Error {
 
 interface LiveEvents {
   status: LiveState;
-  snapshot: DeviceView[];
+  snapshot: LiveSnapshot;
   event: DashboardEvent;
 }
 type Listener<K extends keyof LiveEvents> = (value: LiveEvents[K]) => void;
@@ -105,7 +143,7 @@ interface Pending {
 }
 
 export class LiveConnection {
-  private readonly opts: Required<Omit<LiveConnectionOptions, 'checkAuth' | 'WebSocket'>> &
+  private readonly opts: Required<Omit<LiveConnectionOptions, 'checkAuth' | 'WebSocket' | 'interest'>> &
     Pick<LiveConnectionOptions, 'checkAuth'>;
   private readonly Socket: SocketConstructor | undefined;
   private readonly listeners: { [K in keyof LiveEvents]: Set<Listener<K>> } = {
@@ -125,10 +163,14 @@ export class LiveConnection {
   private pinging = false;
   private subscribing = false;
   private resyncAgain = false;
+  private interest: LiveInterest;
+  /** What the current socket is subscribed to (null before its first subscribe). */
+  private subscribed: LiveInterest | null = null;
   private current: LiveState = { status: 'offline', attempt: 0, nextRetryAt: null, lastError: null };
 
   constructor(options: LiveConnectionOptions) {
     this.Socket = options.WebSocket ?? (globalThis as { WebSocket?: SocketConstructor }).WebSocket;
+    this.interest = options.interest ?? EVERYTHING;
     this.opts = {
       url: options.url,
       token: options.token,
@@ -174,6 +216,17 @@ export class LiveConnection {
     this.clearRetry();
     this.setState({ ...this.current, nextRetryAt: null });
     this.open();
+  }
+
+  /**
+   * Subscribes to `interest` instead of the current one: at once on a live
+   * socket (the answer is a snapshot of what is now of interest), else on
+   * the next connect.
+   */
+  setInterest(interest: LiveInterest): void {
+    if (sameInterest(interest, this.interest)) return;
+    this.interest = interest;
+    if (this.socket?.readyState === OPEN && this.subscribed !== null) this.resync();
   }
 
   /** Sends one request in the envelope and resolves with its `data`. */
@@ -260,7 +313,13 @@ export class LiveConnection {
     else pending.reject(new LiveRequestError(frame.error, frame.message));
   }
 
-  /** Subscribe to everything; the answer is a snapshot that replaces client state. */
+  /**
+   * Subscribes to the interest; the answer is a snapshot that replaces the
+   * client state of what the interest names. The hub adds the devices of a
+   * subscribe to those the socket already has, so a changed interest first
+   * unsubscribes from everything (frames are handled in order, so no event
+   * of the new interest falls between the two).
+   */
   private resync(): void {
     if (this.subscribing) {
       // Events may have been dropped after the snapshot in flight was taken.
@@ -271,7 +330,18 @@ export class LiveConnection {
     // Answers that arrive after this socket was dropped are stale: whoever
     // dropped it already decided what happens next.
     const socket = this.socket;
-    this.request<SubscribeResult>({ op: 'subscribe', devices: '*' }).then(
+    const interest = this.interest;
+    if (this.subscribed !== null && !sameInterest(this.subscribed, interest)) {
+      // A failure shows in the subscribe that follows: nothing to do here.
+      this.request({ op: 'unsubscribe', devices: '*' }).catch(() => {});
+    }
+    this.subscribed = interest;
+    const request: LiveRequest = {
+      op: 'subscribe',
+      devices: interest.devices === '*' ? '*' : [...interest.devices],
+      ...(interest.events ? { events: [...interest.events] } : {}),
+    };
+    this.request<SubscribeResult>(request).then(
       (result) => {
         if (socket !== this.socket) return;
         this.subscribing = false;
@@ -279,7 +349,7 @@ export class LiveConnection {
           this.failSocket('subscribe answered without a device list');
           return;
         }
-        this.emit('snapshot', result.devices);
+        this.emit('snapshot', { devices: result.devices, interest });
         if (this.current.status !== 'live') {
           this.setState({ status: 'live', attempt: 0, nextRetryAt: null, lastError: null });
         }
@@ -287,7 +357,7 @@ export class LiveConnection {
           this.pinging = true;
           this.schedulePing();
         }
-        if (this.resyncAgain) {
+        if (this.resyncAgain || !sameInterest(interest, this.interest)) {
           this.resyncAgain = false;
           this.resync();
         }
@@ -363,6 +433,7 @@ export class LiveConnection {
     if (this.socket === socket) this.socket = null;
     this.subscribing = false;
     this.resyncAgain = false;
+    this.subscribed = null;
     this.pinging = false;
     if (this.pingTimer !== null) clearTimeout(this.pingTimer);
     this.pingTimer = null;
