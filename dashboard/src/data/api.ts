@@ -3,7 +3,17 @@
  * endpoint. No DOM and no state: the caller passes the token every time, so
  * these work the same in the browser and in Node tests.
  */
-import type { ApiErrorBody, DeviceListResponse, HealthResponse } from '@iot-hub/protocol';
+import type {
+  ApiErrorBody,
+  CommandListResponse,
+  CommandRequest,
+  CommandView,
+  DesiredPatchRequest,
+  DeviceListResponse,
+  DeviceStateView,
+  HealthResponse,
+  HistoryResponse,
+} from '@iot-hub/protocol';
 
 export interface ApiAuth {
   /** The admin (or viewer) bearer token. */
@@ -37,6 +47,7 @@ async function request<T>(auth: ApiAuth, path: string, init: RequestInit = {}): 
   const headers = new Headers(init.headers);
   headers.set('Authorization', `Bearer ${auth.token}`);
   headers.set('Accept', 'application/json');
+  if (init.body !== undefined) headers.set('Content-Type', 'application/json');
   const response = await doFetch(`${auth.baseUrl ?? ''}${path}`, { ...init, headers });
   const text = await response.text();
   let body: unknown;
@@ -55,6 +66,67 @@ async function request<T>(auth: ApiAuth, path: string, init: RequestInit = {}): 
 /** GET /api/devices: every device with presence and latest values. */
 export function listDevices(auth: ApiAuth, signal?: AbortSignal): Promise<DeviceListResponse> {
   return request<DeviceListResponse>(auth, '/api/devices', signal ? { signal } : {});
+}
+
+/** `/api/devices/{id}` with the id escaped: ids are the device's to choose. */
+function devicePath(deviceId: string, rest = ''): string {
+  return `/api/devices/${encodeURIComponent(deviceId)}${rest}`;
+}
+
+function withSignal(init: RequestInit, signal: AbortSignal | undefined): RequestInit {
+  return signal ? { ...init, signal } : init;
+}
+
+export interface HistoryQuery {
+  /** Epoch ms, inclusive. */
+  from: number;
+  to: number;
+  /** Most points per series: the hub downsamples into buckets above it (about the chart's width in pixels). */
+  maxPoints: number;
+  /** Metrics to read; every metric of the device when absent. */
+  metrics?: readonly string[];
+}
+
+/** GET /api/devices/{id}/telemetry: each metric's history, downsampled on the hub to `maxPoints` buckets. */
+export function getHistory(auth: ApiAuth, deviceId: string, query: HistoryQuery, signal?: AbortSignal): Promise<HistoryResponse> {
+  const params = new URLSearchParams({ from: String(Math.floor(query.from)), to: String(Math.ceil(query.to)), maxPoints: String(query.maxPoints) });
+  if (query.metrics && query.metrics.length > 0) params.set('metric', query.metrics.join(','));
+  return request<HistoryResponse>(auth, devicePath(deviceId, `/telemetry?${params}`), withSignal({}, signal));
+}
+
+/**
+ * POST /api/devices/{id}/commands: 202 with the command as queued. Refused
+ * at once (ApiError) for a command the device did not declare (422
+ * unknown_command), bad parameters (422 invalid_params) or a full queue (429).
+ */
+export function sendCommand(auth: ApiAuth, deviceId: string, command: CommandRequest): Promise<CommandView> {
+  return request<CommandView>(auth, devicePath(deviceId, '/commands'), { method: 'POST', body: JSON.stringify(command) });
+}
+
+/** GET /api/devices/{id}/commands: newest first; pass `next` as `before` for older ones. */
+export function listCommands(
+  auth: ApiAuth,
+  deviceId: string,
+  page: { limit: number; before?: string },
+  signal?: AbortSignal,
+): Promise<CommandListResponse> {
+  const params = new URLSearchParams({ limit: String(page.limit) });
+  if (page.before !== undefined) params.set('before', page.before);
+  return request<CommandListResponse>(auth, devicePath(deviceId, `/commands?${params}`), withSignal({}, signal));
+}
+
+/** GET /api/devices/{id}/state: desired and reported state, and what is still pending. */
+export function getDeviceState(auth: ApiAuth, deviceId: string, signal?: AbortSignal): Promise<DeviceStateView> {
+  return request<DeviceStateView>(auth, devicePath(deviceId, '/state'), withSignal({}, signal));
+}
+
+/**
+ * PATCH /api/devices/{id}/state/desired: merges `state` into the desired
+ * state (`null` removes a key). With `ifVersion`, refused with 409
+ * version_conflict when someone changed it since.
+ */
+export function patchDesiredState(auth: ApiAuth, deviceId: string, patch: DesiredPatchRequest): Promise<DeviceStateView> {
+  return request<DeviceStateView>(auth, devicePath(deviceId, '/state/desired'), { method: 'PATCH', body: JSON.stringify(patch) });
 }
 
 /**

@@ -1,0 +1,50 @@
+/**
+ * Hash routes of the dashboard: `#/` (or nothing) is the overview,
+ * `#/devices/{id}` a device's page. Hash routes need nothing from the server
+ * (the hub serves one index.html) and keep the `#token=` sign-in link
+ * working: the token is one `&`-separated part of the fragment, split off
+ * by token-storage before the route is read.
+ */
+
+export type Route = { page: 'overview' } | { page: 'device'; deviceId: string } | { page: 'not-found'; path: string };
+
+/** The path part of a fragment: the first `&`-separated part that starts with `/`. */
+function routePath(hash: string): string {
+  const parts = (hash.startsWith('#') ? hash.slice(1) : hash).split('&');
+  return parts.find((part) => part.startsWith('/')) ?? '/';
+}
+
+export function parseRoute(hash: string): Route {
+  const path = routePath(hash);
+  const segments = path.split('/').filter((segment) => segment !== '');
+  if (segments.length === 0) return { page: 'overview' };
+  if (segments[0] === 'devices' && segments.length === 2) {
+    try {
+      const deviceId = decodeURIComponent(segments[1] as string);
+      if (deviceId !== '') return { page: 'device', deviceId };
+    } catch {
+      // Malformed percent-encoding: no such page.
+    }
+  }
+  return { page: 'not-found', path };
+}
+
+/** The fragment (with `#`) that opens `route`. */
+export function routeHash(route: Route): string {
+  switch (route.page) {
+    case 'overview':
+      return '#/';
+    case 'device':
+      return `#/devices/${encodeURIComponent(route.deviceId)}`;
+    case 'not-found':
+      return `#${route.path}`;
+  }
+}
+
+export function deviceHref(deviceId: string): string {
+  return routeHash({ page: 'device', deviceId });
+}
+
+export function sameRoute(a: Route, b: Route): boolean {
+  return routeHash(a) === routeHash(b);
+}

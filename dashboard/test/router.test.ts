@@ -1,0 +1,38 @@
+import t from 'tap';
+import { deviceHref, parseRoute, routeHash, sameRoute } from '../src/data/router.js';
+import { takeTokenFromHash } from '../src/data/token-storage.js';
+
+t.test('the overview is the empty fragment and #/', async (t) => {
+  for (const hash of ['', '#', '#/', '/', '#//']) t.strictSame(parseRoute(hash), { page: 'overview' }, JSON.stringify(hash));
+});
+
+t.test('a device page', async (t) => {
+  t.strictSame(parseRoute('#/devices/plug-1'), { page: 'device', deviceId: 'plug-1' });
+  t.strictSame(parseRoute('#/devices/plug-1/'), { page: 'device', deviceId: 'plug-1' }, 'a trailing slash is fine');
+  t.strictSame(parseRoute('#/devices/a%2Fb%20c'), { page: 'device', deviceId: 'a/b c' }, 'ids are escaped');
+  t.equal(deviceHref('a/b c'), '#/devices/a%2Fb%20c');
+  t.strictSame(parseRoute(deviceHref('ünïcode.1_~')), { page: 'device', deviceId: 'ünïcode.1_~' }, 'round trip');
+});
+
+t.test('anything else is not found, with its path', async (t) => {
+  t.strictSame(parseRoute('#/devices'), { page: 'not-found', path: '/devices' });
+  t.strictSame(parseRoute('#/devices/a/b'), { page: 'not-found', path: '/devices/a/b' });
+  t.strictSame(parseRoute('#/devices/%E0%A4%A'), { page: 'not-found', path: '/devices/%E0%A4%A' }, 'malformed escapes');
+  t.strictSame(parseRoute('#/settings'), { page: 'not-found', path: '/settings' });
+  t.equal(routeHash({ page: 'not-found', path: '/settings' }), '#/settings');
+});
+
+t.test('the #token= sign-in link works with a route in the same fragment', async (t) => {
+  // token-storage strips the token and keeps the rest; the route is read from what is left.
+  const { token, hash } = takeTokenFromHash('#/devices/plug-1&token=abc');
+  t.equal(token, 'abc');
+  t.strictSame(parseRoute(hash), { page: 'device', deviceId: 'plug-1' });
+  t.strictSame(parseRoute(takeTokenFromHash('#token=abc&/devices/plug-1').hash), { page: 'device', deviceId: 'plug-1' });
+  t.strictSame(parseRoute('#token=abc'), { page: 'overview' }, 'a bare token link is the overview');
+});
+
+t.test('sameRoute', async (t) => {
+  t.ok(sameRoute({ page: 'overview' }, parseRoute('')));
+  t.ok(sameRoute({ page: 'device', deviceId: 'x' }, parseRoute('#/devices/x')));
+  t.notOk(sameRoute({ page: 'device', deviceId: 'x' }, { page: 'device', deviceId: 'y' }));
+});
