@@ -19,6 +19,7 @@ import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import { errorHandler } from './api-error.js';
 import { auditRoutes } from './routes/audit.js';
 import { commandRoutes } from './routes/commands.js';
+import { deviceCredentialRoutes } from './routes/device-credentials.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -77,6 +78,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   healthRoutes(app, deps);
   deviceRoutes(app, deps);
+  deviceCredentialRoutes(app, deps);
   telemetryRoutes(app, deps);
   commandRoutes(app, deps);
   stateRoutes(app, deps);

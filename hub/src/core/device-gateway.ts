@@ -80,6 +80,20 @@ export class DeviceGateway {
     this.sessions.get(deviceId)?.close(reason);
   }
 
+  /**
+   * The device's token was rotated or revoked: its connection authenticated
+   * with a token that no longer holds, so it is told why and cut off now.
+   * Its messages are refused from this moment (DeviceSession.handle).
+   */
+  credentialsChanged(deviceId: string, change: 'rotated' | 'revoked'): void {
+    const session = this.sessions.get(deviceId);
+    if (!session) return;
+    this.deps.log.info({ deviceId, change }, 'device token changed: disconnecting the device');
+    session.link.send({ v: 1, type: 'error', code: 401, error: 'unauthorized', message: `unknown device or wrong token: the device token was ${change}` });
+    // The close reason whose meaning is "your credentials no longer hold" (WebSocket 4401) [FP-3.2].
+    session.close('deleted');
+  }
+
   private sweep(now: number): void {
     for (const session of this.sessions.values()) {
       const { entry } = session;

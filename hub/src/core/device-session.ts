@@ -48,6 +48,8 @@ export class DeviceSession {
   replaced = false;
   /** Hub → device channels this connection receives (see markReady). */
   private readonly ready = new Set<ControlChannel>();
+  /** The token hash this connection authenticated with: a rotation or revocation ends its rights. */
+  private readonly tokenHash: string;
 
   constructor(
     readonly entry: DeviceEntry,
@@ -56,6 +58,7 @@ export class DeviceSession {
     private readonly onEnd: (session: DeviceSession) => void,
   ) {
     this.deviceId = entry.record.id;
+    this.tokenHash = entry.record.tokenHash;
   }
 
   get isEnded(): boolean {
@@ -70,6 +73,10 @@ export class DeviceSession {
     const { registry } = this.deps;
     if (registry.get(this.deviceId) !== this.entry) {
       return Promise.reject(new ProtocolError('unauthorized', 'this device was deleted'));
+    }
+    const { record } = this.entry;
+    if (record.tokenRevokedAt !== null || record.tokenHash !== this.tokenHash) {
+      return Promise.reject(new ProtocolError('unauthorized', `the device token was ${record.tokenRevokedAt !== null ? 'revoked' : 'rotated'}`));
     }
     this.entry.stats.messages += 1;
     registry.touch(this.entry, now);

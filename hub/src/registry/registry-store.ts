@@ -10,6 +10,10 @@ export interface DeviceRecord {
   name: string;
   /** SHA-256 of the device token; the token itself is never stored. */
   tokenHash: string;
+  /** When the current token was issued (provisioning or the last rotation). */
+  tokenIssuedAt: number;
+  /** Set when the token was revoked: no token authenticates until it is rotated. */
+  tokenRevokedAt: number | null;
   createdAt: number;
   capabilities: Capabilities | null;
   lastSeen: number | null;
@@ -24,6 +28,10 @@ export interface RegistryStore {
   insert(record: DeviceRecord): Promise<boolean>;
   /** Resolves false when there was no such device. */
   delete(id: string): Promise<boolean>;
+  /** Replaces the token hash and clears a revocation. Resolves false when there was no such device. */
+  saveToken(id: string, tokenHash: string, issuedAt: number): Promise<boolean>;
+  /** Marks the token revoked. Resolves false when there was no such device. */
+  revokeToken(id: string, revokedAt: number): Promise<boolean>;
   saveCapabilities(id: string, capabilities: Capabilities): Promise<void>;
   saveLastSeen(entries: readonly { id: string; lastSeen: number; transport: Transport | null }[]): Promise<void>;
 }

@@ -23,7 +23,6 @@ import type { EventBus } from '../core/events.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import type { DeviceRecord, RegistryStore } from './registry-store.js';
 
-
 export interface DeviceEntry {
   record: DeviceRecord;
   presence: PresenceInfo;
@@ -129,6 +128,8 @@ export class Registry {
       kind: input.kind,
       name: input.name ?? input.id,
       tokenHash: hashToken(token),
+      tokenIssuedAt: now,
+      tokenRevokedAt: null,
       createdAt: now,
       capabilities: null,
       lastSeen: null,
@@ -159,11 +160,43 @@ export class Registry {
     return true;
   }
 
-  /** The device if the token is right; null for an unknown id or a wrong token alike. */
+  /** The device if the token is right; null for an unknown id, a wrong token or a revoked one alike. */
   authenticate(id: string, token: string): DeviceEntry | null {
     const entry = this.devices.get(id);
-    if (!entry) return null;
+    if (!entry || entry.record.tokenRevokedAt !== null) return null;
     return tokenMatches(token, entry.record.tokenHash) ? entry : null;
+  }
+
+  /**
+   * Issues a new token; the old one stops working at once. Returned once,
+   * only its hash is kept. Also ends a revocation.
+   */
+  async rotateToken(id: string, now = Date.now()): Promise<{ entry: DeviceEntry; token: string }> {
+    const entry = this.require(id);
+    const token = generateToken();
+    const tokenHash = hashToken(token);
+    // Durable first: a token handed out must survive a restart.
+    if (!(await this.store.saveToken(id, tokenHash, now))) throw notFound(id);
+    entry.record.tokenHash = tokenHash;
+    entry.record.tokenIssuedAt = now;
+    entry.record.tokenRevokedAt = null;
+    return { entry, token };
+  }
+
+  /** Revokes the device's token: nothing authenticates until it is rotated. Revoking twice keeps the first time. */
+  async revokeToken(id: string, now = Date.now()): Promise<DeviceEntry> {
+    const entry = this.require(id);
+    if (entry.record.tokenRevokedAt !== null) return entry;
+    // In memory first: no connection may authenticate while the write is in flight.
+    entry.record.tokenRevokedAt = now;
+    if (!(await this.store.revokeToken(id, now))) throw notFound(id);
+    return entry;
+  }
+
+  private require(id: string): DeviceEntry {
+    const entry = this.devices.get(id);
+    if (!entry) throw notFound(id);
+    return entry;
   }
 
   async setCapabilities(entry: DeviceEntry, hello: HelloMessage): Promise<void> {
@@ -216,6 +249,10 @@ export class Registry {
       stats: entry.stats,
     };
   }
+}
+
+function notFound(id: string): ProtocolError {
+  return new ProtocolError('not_found', `no device ${JSON.stringify(id)}`);
 }
 
 function newStats(): DeviceStats {

@@ -3,7 +3,8 @@ import Database from 'better-sqlite3';
 import type { Capabilities, Transport } from '@iot-hub/protocol';
 import type { DeviceRecord, RegistryStore } from './registry-store.js';
 
-const SCHEMA = `
+/** The first schema, as registry.db files in the field have it (user_version 0). */
+const BASE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS devices (
   id TEXT PRIMARY KEY,
   kind TEXT NOT NULL,
@@ -16,6 +17,20 @@ CREATE TABLE IF NOT EXISTS devices (
 );
 `;
 
+/**
+ * Migrations by `PRAGMA user_version`: MIGRATIONS[n] takes a file from
+ * version n to n + 1. Each runs in one transaction with its version bump, so
+ * an existing registry.db is upgraded in place at start, once.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 1: token rotation and revocation. Existing tokens count as issued when the device was created.
+  `ALTER TABLE devices ADD COLUMN token_issued_at INTEGER;
+   UPDATE devices SET token_issued_at = created_at;
+   ALTER TABLE devices ADD COLUMN token_revoked_at INTEGER;`,
+];
+
+export const REGISTRY_SCHEMA_VERSION = MIGRATIONS.length;
+
 interface Row {
   id: string;
   kind: string;
@@ -25,6 +40,8 @@ interface Row {
   capabilities: string | null;
   last_seen: number | null;
   last_transport: string | null;
+  token_issued_at: number | null;
+  token_revoked_at: number | null;
 }
 
 export class SqliteRegistryStore implements RegistryStore {
@@ -41,7 +58,8 @@ export class SqliteRegistryStore implements RegistryStore {
     const db = new Database(this.file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.exec(SCHEMA);
+    db.exec(BASE_SCHEMA);
+    migrate(db);
     this.db = db;
   }
 
@@ -57,6 +75,8 @@ export class SqliteRegistryStore implements RegistryStore {
       kind: r.kind,
       name: r.name,
       tokenHash: r.token_hash,
+      tokenIssuedAt: r.token_issued_at ?? r.created_at,
+      tokenRevokedAt: r.token_revoked_at,
       createdAt: r.created_at,
       capabilities: r.capabilities === null ? null : (JSON.parse(r.capabilities) as Capabilities),
       lastSeen: r.last_seen,
@@ -67,14 +87,16 @@ export class SqliteRegistryStore implements RegistryStore {
   async insert(record: DeviceRecord): Promise<boolean> {
     const result = this.handle()
       .prepare(
-        `INSERT OR IGNORE INTO devices (id, kind, name, token_hash, created_at, capabilities, last_seen, last_transport)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO devices (id, kind, name, token_hash, token_issued_at, token_revoked_at, created_at, capabilities, last_seen, last_transport)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         record.id,
         record.kind,
         record.name,
         record.tokenHash,
+        record.tokenIssuedAt,
+        record.tokenRevokedAt,
         record.createdAt,
         record.capabilities === null ? null : JSON.stringify(record.capabilities),
         record.lastSeen,
@@ -87,6 +109,15 @@ export class SqliteRegistryStore implements RegistryStore {
     return this.handle().prepare('DELETE FROM devices WHERE id = ?').run(id).changes === 1;
   }
 
+  async saveToken(id: string, tokenHash: string, issuedAt: number): Promise<boolean> {
+    const result = this.handle().prepare('UPDATE devices SET token_hash = ?, token_issued_at = ?, token_revoked_at = NULL WHERE id = ?').run(tokenHash, issuedAt, id);
+    return result.changes === 1;
+  }
+
+  async revokeToken(id: string, revokedAt: number): Promise<boolean> {
+    return this.handle().prepare('UPDATE devices SET token_revoked_at = ? WHERE id = ?').run(revokedAt, id).changes === 1;
+  }
+
   async saveCapabilities(id: string, capabilities: Capabilities): Promise<void> {
     this.handle().prepare('UPDATE devices SET capabilities = ? WHERE id = ?').run(JSON.stringify(capabilities), id);
   }
@@ -96,6 +127,19 @@ export class SqliteRegistryStore implements RegistryStore {
     const update = db.prepare('UPDATE devices SET last_seen = ?, last_transport = ? WHERE id = ?');
     db.transaction(() => {
       for (const e of entries) update.run(e.lastSeen, e.transport, e.id);
+    })();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(`registry.db has schema version ${version}, newer than this hub knows (${MIGRATIONS.length}): upgrade the hub`);
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
     })();
   }
 }
