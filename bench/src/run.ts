@@ -5,6 +5,7 @@
  */
 import { BenchUsageError, INGEST_HELP, runIngest } from './ingest.js';
 import { INFLUX_HELP, runInflux } from './influx.js';
+import { COMMANDS_HELP, runCommands } from './commands.js';
 
 interface Benchmark {
   description: string;
@@ -22,6 +23,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     description: 'hub with --store influx, 1,000 MQTT devices: points/s landed in InfluxDB vs a bare writer, POSTs per 10k points, publish→queryable p99',
     help: INFLUX_HELP,
     run: runInflux,
+  },
+  commands: {
+    description: 'command round trip API → device → result → dashboard with 1,000 devices, idle and under telemetry load: p50/p95/p99/max vs targets',
+    help: COMMANDS_HELP,
+    run: runCommands,
   },
 };
 

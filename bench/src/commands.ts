@@ -1,0 +1,516 @@
+/**
+ * Commands benchmark: the round trip API → device → result → dashboard.
+ *
+ * The hub runs as a child process (SQLite store); N provisioned responder
+ * devices (device-sim's MQTT and WebSocket connections, in this process)
+ * answer every command at once with `succeeded`; one dashboard socket
+ * watches command events. Commands go out at a fixed rate, round robin over
+ * the devices, and each is timed from its POST to the 202, to the device,
+ * and to the dashboard event with its final state (the round trip).
+ *
+ * Two phases: idle (no other traffic), then under load, while device-sim's
+ * load mode, as a separate process, sends QoS 1 telemetry from other
+ * devices at 80 % of the ingest benchmark's rate: commands must not queue
+ * behind telemetry.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { HubApi, parseDuration, provisionDevices, writeCredentialsFile, type DeviceCredentials, type LoadReport } from '@iot-hub/device-sim';
+import { CommandDriver, outcomeOf, summary, type Flight, type Outcome, type PhaseRun, type Summary } from './lib/command-driver.js';
+import { CommandProbe } from './lib/command-probe.js';
+import { int, mb, pct } from './lib/format.js';
+import { startHubProcess, type HubProcess } from './lib/hub-process.js';
+import { startLoadProcess } from './lib/load-process.js';
+import { machineInfo } from './lib/machine.js';
+import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
+import { RESPONDER_COMMAND, ResponderFleet } from './lib/responders.js';
+import { BenchUsageError, RESULTS_DIR } from './ingest.js';
+
+/** Issue 5: p99 of the round trip (POST → dashboard shows the final state). */
+export const TARGET_P99_MS = { idle: 5, load: 25 } as const;
+/** Share of the ingest benchmark's rate sent as telemetry in the load phase. */
+export const LOAD_SHARE = 0.8;
+/** Load phase rate when no ingest result is at hand: 80 % of 20,000 msgs/s, the ingest aim that bench/README.md records as met. */
+export const DEFAULT_LOAD_RATE = 16_000;
+
+type PhaseName = 'idle' | 'load';
+
+export const COMMANDS_HELP = `npm run bench -- commands [options]
+
+  --devices N          devices that answer commands (default 1000)
+  --ws-devices N       how many of them use the WebSocket instead of MQTT (default 10)
+  --rate N             commands/s, round robin over the devices (default 100)
+  --duration D         measured window of each phase: 30s, 1m (default 30s)
+  --warmup D           start of each phase whose commands are run but not counted (default 3s; 0 for none)
+  --phases LIST        idle, load or idle,load (default idle,load)
+  --load-devices N     telemetry devices in the load phase (default 1000)
+  --load-rate N        telemetry msgs/s in the load phase (default: ${LOAD_SHARE * 100} % of "stored msgs/s" of the
+                       latest flat-out ingest result in bench/results/; ${int(DEFAULT_LOAD_RATE)} when there is none)
+  --command-timeout D  a command with no final state on the dashboard this long after its POST is lost (default 10s)
+  --hub-arg ARG        extra hub flag, repeatable (e.g. --hub-arg=--log-level --hub-arg=warn)
+  --keep-data          keep the hub's temp data dir and the hub and load generator logs
+`;
+
+interface CommandsOptions {
+  devices: number;
+  wsDevices: number;
+  rate: number;
+  durationMs: number;
+  warmupMs: number;
+  phases: PhaseName[];
+  loadDevices: number;
+  loadRate: number | undefined;
+  commandTimeoutMs: number;
+  hubArgs: string[];
+  keepData: boolean;
+}
+
+export function parseCommandsArgs(argv: readonly string[]): CommandsOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        devices: { type: 'string' },
+        'ws-devices': { type: 'string' },
+        rate: { type: 'string' },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        phases: { type: 'string' },
+        'load-devices': { type: 'string' },
+        'load-rate': { type: 'string' },
+        'command-timeout': { type: 'string' },
+        'hub-arg': { type: 'string', multiple: true },
+        'keep-data': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new BenchUsageError((err as Error).message.split('. ')[0]);
+  }
+  if (values.help) return 'help';
+  const whole = (flag: string, text: string | undefined, fallback: number, min = 1): number => {
+    if (text === undefined) return fallback;
+    if (!/^\d+$/.test(text) || Number(text) < min) throw new BenchUsageError(`--${flag} must be a whole number ≥ ${min}, got "${text}"`);
+    return Number(text);
+  };
+  const duration = (flag: string, text: string | undefined, fallback: string): number => {
+    try {
+      return parseDuration(`--${flag}`, text ?? fallback);
+    } catch (err) {
+      throw new BenchUsageError((err as Error).message);
+    }
+  };
+  const devices = whole('devices', values.devices, 1000);
+  const wsDevices = whole('ws-devices', values['ws-devices'], Math.min(10, devices), 0);
+  if (wsDevices > devices) throw new BenchUsageError(`--ws-devices (${wsDevices}) cannot be more than --devices (${devices})`);
+  const rate = whole('rate', values.rate, 100);
+  if (rate > 10_000) throw new BenchUsageError(`--rate must be at most 10000 commands/s, got ${rate}`);
+  const phases = (values.phases ?? 'idle,load').split(',').map((p) => p.trim());
+  for (const phase of phases) {
+    if (phase !== 'idle' && phase !== 'load') throw new BenchUsageError(`--phases takes idle, load or idle,load, got "${values.phases}"`);
+  }
+  if (new Set(phases).size !== phases.length) throw new BenchUsageError(`--phases names a phase twice: "${values.phases}"`);
+  return {
+    devices,
+    wsDevices,
+    rate,
+    durationMs: duration('duration', values.duration, '30s'),
+    warmupMs: values.warmup === '0' ? 0 : duration('warmup', values.warmup, '3s'),
+    phases: phases as PhaseName[],
+    loadDevices: whole('load-devices', values['load-devices'], 1000),
+    loadRate: values['load-rate'] === undefined ? undefined : whole('load-rate', values['load-rate'], 0),
+    commandTimeoutMs: duration('command-timeout', values['command-timeout'], '10s'),
+    hubArgs: values['hub-arg'] ?? [],
+    keepData: values['keep-data'] ?? false,
+  };
+}
+
+/**
+ * The telemetry rate of the load phase: --load-rate, else 80 % of the
+ * newest ingest result measured as the README's figures are (flat out,
+ * QoS 1, with the dashboard, no profiler, no extra hub flags, no loss).
+ */
+export function loadRateFor(explicit: number | undefined, resultsDir = RESULTS_DIR): { rate: number; source: string } {
+  if (explicit !== undefined) return { rate: explicit, source: '--load-rate' };
+  const files = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => /^ingest-.*\.json$/.test(f)).sort().reverse() : [];
+  for (const file of files) {
+    try {
+      const r = JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as {
+        options?: { rate?: number | null; qos?: number; dashboard?: boolean; hubProfile?: boolean; hubArgs?: string[] };
+        loss?: { ackedNotStored?: number };
+        rates?: { storedPerSec?: number };
+      };
+      const o = r.options ?? {};
+      const stored = r.rates?.storedPerSec ?? 0;
+      if (o.rate != null || o.qos !== 1 || o.dashboard === false || o.hubProfile || (o.hubArgs ?? []).length > 0) continue;
+      if (r.loss?.ackedNotStored !== 0 || !(stored > 0)) continue;
+      return { rate: Math.round(stored * LOAD_SHARE), source: `${LOAD_SHARE * 100} % of ${int(stored)} stored msgs/s in bench/results/${file}` };
+    } catch {
+      continue; // a broken or foreign file: look at the next
+    }
+  }
+  return { rate: DEFAULT_LOAD_RATE, source: `default (no flat-out ingest result in bench/results/): ${LOAD_SHARE * 100} % of 20,000 msgs/s` };
+}
+
+const log = (message: string): void => {
+  process.stderr.write(`[commands] ${message}\n`);
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const deviceIds = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(String(n).length, '0')}`);
+
+/** Runs the benchmark; returns the process exit code (1 when a measured command did not succeed). */
+export async function runCommands(argv: readonly string[]): Promise<number> {
+  const options = parseCommandsArgs(argv);
+  if (options === 'help') {
+    process.stdout.write(COMMANDS_HELP);
+    return 0;
+  }
+  const loadRate = options.phases.includes('load') ? loadRateFor(options.loadRate) : undefined;
+  const machine = machineInfo();
+  const startedAt = new Date();
+  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-'));
+  const adminToken = randomBytes(24).toString('hex');
+  log(`hub data dir and logs: ${workDir}`);
+  if (loadRate) log(`load phase telemetry: ${int(loadRate.rate)} msgs/s (${loadRate.source})`);
+
+  const hub = await startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, 'hub.log'), extraArgs: options.hubArgs });
+  const sampler = new ProcSampler(hub.pid);
+  sampler.start(1000);
+  let driver: CommandDriver | undefined;
+  const probe = new CommandProbe((command, at) => driver?.dashboardEvent(command, at));
+  let fleet: ResponderFleet | undefined;
+  let exitCode = 0;
+  try {
+    log(`hub pid ${hub.pid} at ${hub.httpUrl} and ${hub.mqttUrl}`);
+    await probe.connect(hub.httpUrl, adminToken);
+
+    const provisionStart = Date.now();
+    const responderIds = deviceIds('cmd-', options.devices);
+    const responders = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: responderIds.map((id) => ({ id, kind: 'bench-responder' })), concurrency: 100 });
+    const loadCredentialsFile = join(workDir, 'load-devices.json');
+    if (loadRate) {
+      const loadDevices = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: deviceIds('load-', options.loadDevices).map((id) => ({ id, kind: 'load-sensor' })), concurrency: 100 });
+      await writeCredentialsFile(loadCredentialsFile, loadDevices);
+    }
+    const provisionMs = Date.now() - provisionStart;
+    log(`provisioned ${options.devices + (loadRate ? options.loadDevices : 0)} devices in ${(provisionMs / 1000).toFixed(1)} s`);
+
+    const connectStart = Date.now();
+    fleet = await ResponderFleet.start({
+      hubUrl: hub.httpUrl,
+      mqttUrl: hub.mqttUrl,
+      devices: responders,
+      wsDevices: options.wsDevices,
+      onCommand: (deviceId, command, at) => driver?.deviceReceived(deviceId, command, at),
+    });
+    await waitForCapabilities(new HubApi(hub.httpUrl, adminToken), responders);
+    const connectMs = Date.now() - connectStart;
+    log(`${fleet.count('mqtt')} MQTT and ${fleet.count('ws')} WebSocket responders online and declared "${RESPONDER_COMMAND}" in ${(connectMs / 1000).toFixed(1)} s`);
+
+    const responderFleet = fleet;
+    driver = new CommandDriver({
+      httpUrl: hub.httpUrl,
+      adminToken,
+      deviceIds: responderIds,
+      transportOf: (id) => responderFleet.transportOf(id),
+      command: RESPONDER_COMMAND,
+      timeoutMs: options.commandTimeoutMs,
+    });
+
+    const phases: PhaseResult[] = [];
+    for (const name of options.phases) {
+      phases.push(await runPhase(name, { options, hub, sampler, driver, workDir, loadCredentialsFile, loadRate: loadRate?.rate ?? 0 }));
+      if (phases.some((p) => p.counts.succeeded !== p.counts.sent)) exitCode = 1;
+    }
+    const result = buildResult({ options, machine, startedAt, loadRate, phases, fleet, driver, probe, hub, sampler, provisionMs, connectMs });
+    process.stdout.write(`\n${formatResult(result)}\n`);
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const resultFile = join(RESULTS_DIR, `commands-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`\nJSON: ${resultFile}\n`);
+    if (exitCode !== 0) log('some measured commands did not succeed: see "errors" in the JSON');
+  } finally {
+    driver?.close();
+    probe.close();
+    await fleet?.stop();
+    sampler.stop();
+    const ended = await hub.stop();
+    if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
+    if (options.keepData) log(`kept ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  }
+  return exitCode;
+}
+
+/** Waits until the hub shows every responder online with the benchmark's command declared (its hello processed). */
+async function waitForCapabilities(api: HubApi, devices: readonly DeviceCredentials[], timeoutMs = 30_000): Promise<void> {
+  const ids = new Set(devices.map((d) => d.id));
+  const deadline = Date.now() + timeoutMs;
+  let ready = 0;
+  while (Date.now() < deadline) {
+    const { devices: views } = await api.listDevices();
+    ready = views.filter((v) => ids.has(v.id) && v.presence.status === 'online' && v.capabilities?.commands[RESPONDER_COMMAND] !== undefined).length;
+    if (ready === ids.size) return;
+    await sleep(250);
+  }
+  throw new Error(`only ${ready} of ${ids.size} responders were online with "${RESPONDER_COMMAND}" declared after ${timeoutMs / 1000} s`);
+}
+
+interface PhaseContext {
+  options: CommandsOptions;
+  hub: HubProcess;
+  sampler: ProcSampler;
+  driver: CommandDriver;
+  workDir: string;
+  loadCredentialsFile: string;
+  loadRate: number;
+}
+
+interface LoadPhaseInfo {
+  targetRate: number;
+  /** device-sim's report (its whole window: warm-up, measured window and the commands' drain). */
+  report: Omit<LoadReport, 'perDevice'> | null;
+  exit: { code: number | null; signal: string | null };
+  /** The load generator process over the measured window, % of one core. */
+  cpuPercent: number | null;
+  /** Acked msgs/s over the measured window, from its progress lines. */
+  ackedPerSecMeasured: number | null;
+}
+
+async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult> {
+  const { options, sampler, driver } = ctx;
+  let load: ReturnType<typeof startLoadProcess> | undefined;
+  let loadSampler: ProcSampler | undefined;
+  if (name === 'load') {
+    log(`load phase: starting device-sim load (${int(options.loadDevices)} devices, ${int(ctx.loadRate)} msgs/s)`);
+    load = startLoadProcess({
+      hubUrl: ctx.hub.httpUrl,
+      mqttUrl: ctx.hub.mqttUrl,
+      credentialsFile: ctx.loadCredentialsFile,
+      devices: options.loadDevices,
+      idPrefix: 'load-',
+      rate: ctx.loadRate,
+      maxDurationMs: options.warmupMs + options.durationMs + options.commandTimeoutMs + 120_000,
+      logFile: join(ctx.workDir, 'load.log'),
+    });
+    await load.publishing;
+    loadSampler = new ProcSampler(load.pid);
+    loadSampler.start(1000);
+  }
+
+  log(`${name} phase: ${int(options.rate)} commands/s for ${(options.warmupMs / 1000).toFixed(0)} s warm-up + ${(options.durationMs / 1000).toFixed(0)} s measured`);
+  const marks: { hub?: ProcSample; load?: ProcSample; cpu?: NodeJS.CpuUsage; at?: number; loadAcked?: number } = {};
+  let run: PhaseRun;
+  try {
+    run = await driver.runPhase({
+      rate: options.rate,
+      durationMs: options.durationMs,
+      warmupMs: options.warmupMs,
+      onMeasuring: () => {
+        marks.hub = sampler.sample();
+        marks.load = loadSampler?.sample();
+        marks.cpu = process.cpuUsage();
+        marks.at = Date.now();
+        marks.loadAcked = load?.lastProgress?.acked;
+      },
+      onProgress: (p) => {
+        const s = sampler.samples;
+        const hubCpu = s.length >= 2 ? cpuPercent(s[s.length - 2] as ProcSample, s[s.length - 1] as ProcSample) : undefined;
+        const lp = load?.lastProgress;
+        log(
+          `${name} ${(p.elapsedMs / 1000).toFixed(0).padStart(3)}s${p.warmingUp ? ' (warm-up)' : ''}  sent ${p.sent}  finished ${p.finished}  in flight ${p.inFlight}` +
+            (p.lastSecond ? `  round trip p50 ${p.lastSecond.p50.toFixed(1)} ms p99 ${p.lastSecond.p99.toFixed(1)} ms` : '') +
+            (hubCpu === undefined ? '' : `  hub CPU ${pct(hubCpu)}`) +
+            (lp ? `  telemetry ${int(lp.ackedPerSec)} acked/s` : ''),
+        );
+      },
+    });
+  } catch (err) {
+    await load?.stop();
+    throw err;
+  }
+  const endHub = sampler.sample();
+  const endLoad = loadSampler?.sample();
+  const cpu = process.cpuUsage(marks.cpu);
+  const wallMs = Date.now() - (marks.at ?? Date.now());
+  const loadAckedEnd = load?.lastProgress?.acked;
+
+  let loadInfo: LoadPhaseInfo | undefined;
+  if (load) {
+    loadSampler?.stop();
+    const stopped = await load.stop();
+    const { perDevice: _perDevice, ...report } = stopped.report ?? ({ perDevice: [] } as unknown as LoadReport);
+    loadInfo = {
+      targetRate: ctx.loadRate,
+      report: stopped.report ? report : null,
+      exit: { code: stopped.code, signal: stopped.signal },
+      cpuPercent: marks.load && endLoad ? cpuPercent(marks.load, endLoad) : null,
+      ackedPerSecMeasured: marks.loadAcked !== undefined && loadAckedEnd !== undefined && wallMs > 0 ? ((loadAckedEnd - marks.loadAcked) * 1000) / wallMs : null,
+    };
+    if (!stopped.report) log(`the load generator ended without a report (code ${stopped.code}, signal ${stopped.signal}; see ${join(ctx.workDir, 'load.log')})`);
+    // Let the hub finish with the load's drain before anything else is measured.
+    await sleep(1000);
+  }
+  return summarisePhase(name, options, run, {
+    hubCpuPercent: marks.hub && endHub ? cpuPercent(marks.hub, endHub) : null,
+    benchCpuPercent: wallMs > 0 ? ((cpu.user + cpu.system) / 1000 / wallMs) * 100 : null,
+    load: loadInfo,
+  });
+}
+
+function summarisePhase(
+  name: PhaseName,
+  options: CommandsOptions,
+  run: PhaseRun,
+  extra: { hubCpuPercent: number | null; benchCpuPercent: number | null; load: LoadPhaseInfo | undefined },
+) {
+  const { flights } = run;
+  const counts: Record<Outcome, number> & { sent: number } = { sent: flights.length, succeeded: 0, failed: 0, 'http-error': 0, lost: 0 };
+  const errors: Record<string, number> = {};
+  for (const f of flights) {
+    counts[outcomeOf(f)]++;
+    if (f.error) errors[f.error] = (errors[f.error] ?? 0) + 1;
+  }
+  const ok = flights.filter((f) => outcomeOf(f) === 'succeeded');
+  const between = (list: readonly Flight[], from: (f: Flight) => number | undefined, to: (f: Flight) => number | undefined): Summary | null => {
+    const values: number[] = [];
+    for (const f of list) {
+      const a = from(f);
+      const b = to(f);
+      if (a !== undefined && b !== undefined) values.push(b - a);
+    }
+    return summary(values);
+  };
+  const sent = (f: Flight) => f.sentAt;
+  const roundTrip = (list: readonly Flight[]) => between(list, sent, (f) => f.doneAt);
+  const measureFrom = run.measureFrom;
+  const seconds = Math.ceil(run.windowMs / 1000);
+  const timeline = Array.from({ length: seconds }, (_, i) => {
+    const inSecond = flights.filter((f) => Math.floor((f.sentAt - measureFrom) / 1000) === i);
+    const rt = roundTrip(inSecond.filter((f) => outcomeOf(f) === 'succeeded'));
+    return { second: i, sent: inSecond.length, p50: rt?.p50 ?? null, p99: rt?.p99 ?? null, max: rt?.max ?? null };
+  });
+  const rt = roundTrip(ok);
+  const target = TARGET_P99_MS[name];
+  return {
+    name,
+    rate: options.rate,
+    windowMs: run.windowMs,
+    drainMs: run.drainMs,
+    counts,
+    errors,
+    latencyMs: {
+      /** POST sent → 2xx response read. */
+      postToAccepted: between(flights, sent, (f) => f.acceptedAt),
+      /** POST sent → the device has the command message. */
+      postToDevice: between(flights, sent, (f) => f.deliveredAt),
+      /** POST sent → the dashboard shows `succeeded`: the round trip. */
+      roundTrip: rt,
+      /** The device has the command → the dashboard shows `succeeded` (result path: device result → hub → dashboard). */
+      deviceToDashboard: between(ok, (f) => f.deliveredAt, (f) => f.doneAt),
+    },
+    roundTripByTransport: {
+      mqtt: roundTrip(ok.filter((f) => f.transport === 'mqtt')),
+      ws: roundTrip(ok.filter((f) => f.transport === 'ws')),
+    },
+    target: { p99Ms: target, met: rt !== null && rt.p99 <= target && counts.succeeded === counts.sent },
+    schedule: { slips: run.scheduleSlips, allDevicesBusy: run.allDevicesBusy },
+    hubCpuPercent: extra.hubCpuPercent,
+    benchCpuPercent: extra.benchCpuPercent,
+    load: extra.load ?? null,
+    timeline,
+  };
+}
+
+type PhaseResult = ReturnType<typeof summarisePhase>;
+
+interface BuildInput {
+  options: CommandsOptions;
+  machine: ReturnType<typeof machineInfo>;
+  startedAt: Date;
+  loadRate: { rate: number; source: string } | undefined;
+  phases: PhaseResult[];
+  fleet: ResponderFleet;
+  driver: CommandDriver;
+  probe: CommandProbe;
+  hub: HubProcess;
+  sampler: ProcSampler;
+  provisionMs: number;
+  connectMs: number;
+}
+
+function buildResult(input: BuildInput) {
+  const { fleet, probe, sampler } = input;
+  return {
+    benchmark: 'commands',
+    startedAt: input.startedAt.toISOString(),
+    command: `npm run bench -- commands ${process.argv.slice(3).join(' ')}`.trim(),
+    machine: input.machine,
+    options: { ...input.options, store: 'sqlite (default)' },
+    targets: { idleP99Ms: TARGET_P99_MS.idle, loadP99Ms: TARGET_P99_MS.load },
+    loadRate: input.loadRate ?? null,
+    setup: { responders: { mqtt: fleet.count('mqtt'), ws: fleet.count('ws') }, provisionMs: input.provisionMs, connectMs: input.connectMs },
+    phases: input.phases,
+    responders: fleet.stats,
+    unmatched: input.driver.strays,
+    dashboard: { commandEvents: probe.events, overflows: probe.overflows, dropped: probe.dropped },
+    hub: {
+      peakRssBytes: sampler.peakRssBytes,
+      logs: input.hub.logs,
+      timeline: sampler.samples.map((s, i, all) => ({ at: s.at, cpuPercent: i === 0 ? null : cpuPercent(all[i - 1] as ProcSample, s), rssBytes: s.rssBytes })),
+    },
+  };
+}
+
+type CommandsResult = ReturnType<typeof buildResult>;
+
+const ms1 = (n: number): string => n.toFixed(1);
+const dist = (s: Summary | null): string => (s ? `${ms1(s.p50)} / ${ms1(s.p95)} / ${ms1(s.p99)} / ${ms1(s.max)} ms` : '-');
+
+export function formatResult(r: CommandsResult): string {
+  const o = r.options;
+  const title =
+    `commands: ${int(r.setup.responders.mqtt + r.setup.responders.ws)} devices answering (${int(r.setup.responders.mqtt)} MQTT, ${int(r.setup.responders.ws)} WebSocket), ` +
+    `${int(o.rate)} commands/s round robin, ${(o.durationMs / 1000).toFixed(0)} s measured per phase after ${(o.warmupMs / 1000).toFixed(0)} s warm-up ` +
+    `(${r.machine.cores} cores, Node ${r.machine.node}, load average ${r.machine.loadAvgAtStart[0]})`;
+  const header = ['', ...r.phases.map((p) => (p.name === 'idle' ? 'idle' : 'under load'))];
+  const row = (label: string, cell: (p: PhaseResult) => string): string[] => [label, ...r.phases.map(cell)];
+  const rows: string[][] = [
+    header,
+    row('telemetry (other devices)', (p) =>
+      p.load
+        ? `${int(p.load.targetRate)} msgs/s asked, ${p.load.ackedPerSecMeasured === null ? '-' : int(p.load.ackedPerSecMeasured)} acked/s`
+        : 'none',
+    ),
+    row('telemetry PUBACK p50 / p99', (p) => (p.load?.report?.ackLatencyMs ? `${ms1(p.load.report.ackLatencyMs.p50)} / ${ms1(p.load.report.ackLatencyMs.p99)} ms` : '-')),
+    row('commands measured', (p) => int(p.counts.sent)),
+    row('succeeded / failed / HTTP error / lost', (p) => `${int(p.counts.succeeded)} / ${int(p.counts.failed)} / ${int(p.counts['http-error'])} / ${int(p.counts.lost)}`),
+    row('POST→202       p50 / p95 / p99 / max', (p) => dist(p.latencyMs.postToAccepted)),
+    row('POST→device    p50 / p95 / p99 / max', (p) => dist(p.latencyMs.postToDevice)),
+    row('round trip     p50 / p95 / p99 / max', (p) => dist(p.latencyMs.roundTrip)),
+    row('  (POST→dashboard shows succeeded)', () => ''),
+    row('round trip p99 vs target', (p) =>
+      p.latencyMs.roundTrip ? `${ms1(p.latencyMs.roundTrip.p99)} ms ≤ ${p.target.p99Ms} ms: ${p.target.met ? 'met' : 'MISSED'}` : `≤ ${p.target.p99Ms} ms: no data`,
+    ),
+    row('round trip, WebSocket devices p50 / max', (p) => {
+      const ws = p.roundTripByTransport.ws;
+      return ws ? `${ms1(ws.p50)} / ${ms1(ws.max)} ms (${int(ws.count)})` : '-';
+    }),
+    row('hub CPU (100 % = one core)', (p) => (p.hubCpuPercent === null ? '-' : pct(p.hubCpuPercent))),
+    row('bench process CPU', (p) => (p.benchCpuPercent === null ? '-' : pct(p.benchCpuPercent))),
+    row('load generator CPU', (p) => (p.load?.cpuPercent === null || p.load?.cpuPercent === undefined ? '-' : pct(p.load.cpuPercent))),
+  ];
+  const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((cells) => (cells[c] ?? '').length)));
+  const lines = rows.map((cells) => `  ${cells.map((cell, c) => cell.padEnd(widths[c] as number)).join('   ')}`.trimEnd());
+  const footer = [
+    `hub peak RSS ${mb(r.hub.peakRssBytes)}; hub warn / error log lines ${r.hub.logs.warn} / ${r.hub.logs.error}; ` +
+      `dashboard overflows ${r.dashboard.overflows}; responder disconnects ${r.responders.disconnects}`,
+  ];
+  if (r.loadRate) footer.push(`load rate: ${r.loadRate.source}`);
+  return `${title}\n${lines.join('\n')}\n  ${footer.join('\n  ')}`;
+}

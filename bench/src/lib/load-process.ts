@@ -1,0 +1,124 @@
+/**
+ * device-sim's load mode (`device-sim load`) as a child process: telemetry
+ * from pre-provisioned devices at a fixed rate, with its own event loop and
+ * CPU, so a benchmark that times something else in this process is not
+ * delayed by the load generator's work (and the two CPUs are measured apart).
+ *
+ * The window is ended with SIGINT (the CLI aborts the window, drains the
+ * PUBACKs and prints its JSON report), so the caller decides when the load
+ * stops; `maxDurationMs` is only the upper bound.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { LoadReport } from '@iot-hub/device-sim';
+
+/** bench/dist/lib/load-process.js → device-sim/dist/cli.js */
+export const DEVICE_SIM_CLI = fileURLToPath(new URL('../../../device-sim/dist/cli.js', import.meta.url));
+
+export interface LoadProcessOptions {
+  hubUrl: string;
+  mqttUrl: string;
+  /** Credentials file (`{"devices":[{"id","token","kind"}]}`) holding every load device, so the CLI provisions nothing. */
+  credentialsFile: string;
+  devices: number;
+  /** Ids are `${idPrefix}${n}` padded to the width of `devices`, as the CLI builds them. */
+  idPrefix: string;
+  /** Aggregate msgs/s, QoS 1, 4 in flight per device. */
+  rate: number;
+  /** Upper bound of the publishing window; stop() usually ends it first. */
+  maxDurationMs: number;
+  /** Where the CLI's stderr (log and progress lines) goes. */
+  logFile: string;
+}
+
+/** The numbers of one `load …s sent … acked …` progress line. */
+export interface LoadProgress {
+  line: string;
+  second: number;
+  sent: number;
+  acked: number;
+  /** Acked msgs/s over the last second, as the line says. */
+  ackedPerSec: number;
+}
+
+export interface LoadProcess {
+  pid: number;
+  /** Resolves once every device is connected and publishing (at the first progress line, about 1 s into the window). */
+  publishing: Promise<void>;
+  /** The latest progress line, for the caller's own progress line. */
+  readonly lastProgress: LoadProgress | undefined;
+  /** Ends the window (SIGINT), waits for the drain and the report; SIGKILL after `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<{ report: LoadReport | undefined; code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const PROGRESS = /^load\s+(\d+)s\s+sent (\d+)\s+acked (\d+).*?\s(\d+) acked\/s/;
+
+export function startLoadProcess(options: LoadProcessOptions): LoadProcess {
+  const args = [
+    DEVICE_SIM_CLI,
+    'load',
+    '--hub', options.hubUrl,
+    '--mqtt', options.mqttUrl,
+    '--credentials', options.credentialsFile,
+    '--devices', String(options.devices),
+    '--id-prefix', options.idPrefix,
+    '--duration', `${Math.ceil(options.maxDurationMs / 1000)}s`,
+    '--qos', '1',
+    '--inflight', '4',
+    '--rate', String(options.rate),
+    '--json',
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(options.logFile);
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+
+  let lastProgress: LoadProgress | undefined;
+  let lastLines: string[] = [];
+  const publishing = new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    void exited.then(({ code, signal }) => {
+      reject(new Error(`the load generator exited before publishing (code ${code}, signal ${signal}): ${lastLines.join(' | ') || 'no output'}`));
+    });
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      log.write(`${line}\n`);
+      lastLines = [...lastLines.slice(-2), line];
+      const m = PROGRESS.exec(line);
+      if (m) {
+        lastProgress = { line, second: Number(m[1]), sent: Number(m[2]), acked: Number(m[3]), ackedPerSec: Number(m[4]) };
+        resolve();
+      }
+    });
+  });
+  // Settled either way; a caller that never awaits it must not see an unhandled rejection.
+  publishing.catch(() => {});
+
+  return {
+    pid: child.pid as number,
+    publishing,
+    get lastProgress() {
+      return lastProgress;
+    },
+    async stop(timeoutMs = 30_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const ended = await exited;
+      clearTimeout(timer);
+      log.end();
+      let report: LoadReport | undefined;
+      try {
+        report = JSON.parse(stdout) as LoadReport;
+      } catch {
+        report = undefined; // killed, or failed before its report: the caller says so
+      }
+      return { report, ...ended };
+    },
+  };
+}
