@@ -1,13 +1,34 @@
 /**
  * Commands from operators to devices, each tracked to its outcome
- * (invariant 4). SKELETON: signatures only; the implementation lands next.
+ * (invariant 4): queued → sent → acknowledged → succeeded | failed |
+ * timed_out | expired | cancelled.
+ *
+ * Every change is written to SQLite before it is sent or announced on the
+ * EventBus, so what the operator sees and what a device was told survive a
+ * restart. Only commands that have not ended are held in memory (with one
+ * timer each: expiry while queued, timeout once sent); ended ones are read
+ * back from SQLite. Records are replaced, never mutated, so a failed write
+ * leaves memory exactly as it was.
  */
-import type { CommandListResponse, CommandRequest, CommandState, CommandView, ResultMessage } from '@iot-hub/protocol';
+import {
+  ProtocolError,
+  commandProblem,
+  type CommandListResponse,
+  type CommandMessage,
+  type CommandRequest,
+  type CommandState,
+  type CommandView,
+  type LateResult,
+  type ResultMessage,
+} from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { CommandInbox } from '../core/device-inbox.js';
 import type { DeviceLink } from '../core/device-link.js';
 import type { EventBus } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
+import { CommandIdGenerator } from './command-id.js';
+import { canonicalJson, toView, withState, type CommandRecord } from './command-record.js';
+import { SqliteCommandStore } from './sqlite-command-store.js';
 
 export interface CommandServiceOptions {
   /** SQLite file holding commands (shared with the state and audit stores, each with its own tables). */
@@ -30,35 +51,403 @@ export interface CreateOptions {
   idempotencyKey?: string;
 }
 
+/** How a device result was taken: applied to a pending command, a repeat, kept as late, or not ours. */
+export type ResultDisposition = 'applied' | 'duplicate' | 'late' | 'ignored';
+type ResultStatus = ResultMessage['status'];
+
+const PENDING_STATES: ReadonlySet<CommandState> = new Set(['queued', 'sent', 'acknowledged']);
+const ALL_STATES: readonly CommandState[] = ['queued', 'sent', 'acknowledged', 'succeeded', 'failed', 'timed_out', 'expired', 'cancelled'];
+/** Node timers wait at most 2^31-1 ms; a longer wait wakes early and re-arms. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** A due command whose end could not be written is tried again this much later. */
+const RETRY_MS = 1_000;
+/** Late results kept per command: enough to see what a device did, bounded against one that loops. */
+const MAX_LATE_RESULTS = 10;
+
+interface Change {
+  prev: CommandRecord;
+  next: CommandRecord;
+}
+
 export class CommandService implements CommandInbox {
-  constructor(readonly options: CommandServiceOptions) {}
+  private readonly store: SqliteCommandStore;
+  private readonly ids = new CommandIdGenerator();
+  /** Commands that have not ended, by id: the only ones in memory. */
+  private readonly pending = new Map<string, CommandRecord>();
+  /** The same per device, in creation order (a Map iterates in insertion order). */
+  private readonly byDevice = new Map<string, Map<string, CommandRecord>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly counts = new Map<CommandState, number>();
+  /** Device results since start, by disposition and status (for /metrics). */
+  readonly resultCounts = new Map<`${ResultDisposition}:${ResultStatus}`, number>();
 
-  async open(_now = Date.now()): Promise<void> {}
-  async close(): Promise<void> {}
-
-  create(_deviceId: string, _request: CommandRequest, _opts: CreateOptions, _now = Date.now()): Promise<{ command: CommandView; created: boolean }> {
-    return Promise.reject(new Error('not implemented'));
+  constructor(readonly options: CommandServiceOptions) {
+    this.store = new SqliteCommandStore(options.file);
   }
 
-  get(_id: string): CommandView | undefined {
-    return undefined;
+  /**
+   * Loads the commands that had not ended. Overdue ones end now (timed_out
+   * or expired); the others get their timers back and wait for their device
+   * to connect (deviceReady sends them).
+   */
+  async open(now = Date.now()): Promise<void> {
+    this.store.open();
+    for (const [state, n] of Object.entries(this.store.countByState())) this.counts.set(state as CommandState, n);
+    const changes: Change[] = [];
+    for (const r of this.store.loadPending()) {
+      const next = this.overdue(r, now) ?? (this.options.registry.get(r.deviceId) ? null : withState(r, 'cancelled', now, { error: 'device deleted' }));
+      this.remember(r);
+      if (next) changes.push({ prev: r, next });
+      else this.arm(r, now);
+    }
+    this.commit(changes);
+    if (changes.length > 0) this.options.log.info({ ended: changes.length }, 'commands overdue at start ended');
+    this.options.events.on(this, 'deviceRemoved', (e) => this.deviceRemoved(e.deviceId));
   }
 
-  list(_deviceId: string, _page: { limit: number; before?: string }): CommandListResponse {
-    return { commands: [], next: null };
+  async close(): Promise<void> {
+    this.options.events.removeAllFor(this);
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.pending.clear();
+    this.byDevice.clear();
+    this.store.close();
   }
 
-  cancel(_id: string, _actor: string, _now = Date.now()): Promise<CommandView> {
-    return Promise.reject(new Error('not implemented'));
+  /**
+   * Checks and stores a new command, then sends it if the device takes
+   * commands now. With an idempotency key already used for this device, the
+   * existing command is returned (`created: false`) if the request is the
+   * same (name and params), else it is a conflict. Nothing is stored or sent
+   * for a refused request.
+   */
+  async create(deviceId: string, request: CommandRequest, opts: CreateOptions, now = Date.now()): Promise<{ command: CommandView; created: boolean }> {
+    const { registry, maxPendingPerDevice, log } = this.options;
+    const entry = registry.get(deviceId);
+    if (!entry) throw new ProtocolError('not_found', `no device ${JSON.stringify(deviceId)}`);
+    const params = request.params ?? {};
+    if (opts.idempotencyKey !== undefined) {
+      const existing = this.store.byIdempotencyKey(deviceId, opts.idempotencyKey);
+      if (existing) {
+        if (existing.name !== request.name || canonicalJson(existing.params) !== canonicalJson(params)) {
+          throw new ProtocolError('idempotency_conflict', `the key was used for command ${existing.id} (${existing.name} ${canonicalJson(existing.params)}) on this device`);
+        }
+        return { command: toView(this.pending.get(existing.id) ?? existing), created: false };
+      }
+    }
+    const declared = entry.record.capabilities?.commands;
+    if (!declared) throw new ProtocolError('commands_unknown', `device ${JSON.stringify(deviceId)} has not sent hello yet [FP-4.1]`);
+    if (!Object.hasOwn(declared, request.name)) {
+      const names = Object.keys(declared);
+      throw new ProtocolError('unknown_command', `${JSON.stringify(request.name)}: device ${JSON.stringify(deviceId)} declares ${names.length === 0 ? 'no commands' : names.join(', ')}`);
+    }
+    const problem = commandProblem(declared, request.name, params);
+    if (problem !== undefined) throw new ProtocolError('invalid_params', problem);
+    const expiresAt = request.expiresAt ?? now + this.options.defaultExpiryMs;
+    if (expiresAt <= now) throw new ProtocolError('command_expired', `expiresAt ${expiresAt} is not after the hub's time ${now}`);
+    const waiting = this.byDevice.get(deviceId)?.size ?? 0;
+    if (waiting >= maxPendingPerDevice) {
+      throw new ProtocolError('queue_full', `${waiting} commands of device ${JSON.stringify(deviceId)} have not ended (limit ${maxPendingPerDevice}): wait, or cancel some`);
+    }
+
+    const draft: CommandRecord = {
+      seq: 0,
+      id: this.ids.next(now),
+      deviceId,
+      name: request.name,
+      params,
+      state: 'queued',
+      transitions: [{ state: 'queued', at: now }],
+      createdAt: now,
+      updatedAt: now,
+      timeoutMs: request.timeoutMs ?? this.options.defaultTimeoutMs,
+      expiresAt,
+      sentAt: null,
+      deliveries: 0,
+      issuedBy: opts.actor,
+    };
+    if (opts.idempotencyKey !== undefined) draft.idempotencyKey = opts.idempotencyKey;
+    let record: CommandRecord;
+    try {
+      record = { ...draft, seq: this.store.insert(draft) };
+    } catch (err) {
+      log.error({ err, deviceId }, 'storing a command failed');
+      throw new ProtocolError('storage_unavailable', 'the command could not be stored');
+    }
+    this.bump(undefined, 'queued');
+    this.remember(record);
+    this.arm(record, now);
+    log.debug({ commandId: record.id, deviceId, name: record.name }, 'command queued');
+    this.announce([record]);
+
+    const link = this.options.linkOf(deviceId);
+    if (link) {
+      // Earlier queued commands normally went out when the device became
+      // ready; any left (a failed write) go first, keeping creation order.
+      const queued = [...(this.byDevice.get(deviceId)?.values() ?? [])].filter((r) => r.state === 'queued');
+      this.deliverSafely(link, queued, now);
+    }
+    return { command: toView(this.pending.get(record.id) ?? record), created: true };
   }
 
+  get(id: string): CommandView | undefined {
+    const r = this.pending.get(id) ?? this.store.get(id);
+    return r && toView(r);
+  }
+
+  /** A device's commands, newest first; `before` is the `next` of the previous page. */
+  list(deviceId: string, page: { limit: number; before?: string }): CommandListResponse {
+    const beforeSeq = page.before === undefined ? undefined : decodeCursor(page.before);
+    const rows = this.store.page(deviceId, page.limit + 1, beforeSeq);
+    const more = rows.length > page.limit;
+    if (more) rows.length = page.limit;
+    const last = rows[rows.length - 1];
+    return { commands: rows.map(toView), next: more && last ? encodeCursor(last.seq) : null };
+  }
+
+  /** Ends a command that has not ended; the device is not told (a later result is kept as late). */
+  async cancel(id: string, actor: string, now = Date.now()): Promise<CommandView> {
+    const r = this.pending.get(id);
+    if (!r) {
+      const stored = this.store.get(id);
+      if (!stored) throw new ProtocolError('not_found', `no command ${JSON.stringify(id)}`);
+      throw new ProtocolError('command_finished', `command ${id} ended ${stored.state}`);
+    }
+    const next = withState(r, 'cancelled', now, { error: `cancelled by ${actor}` });
+    this.commitOrFail([{ prev: r, next }]);
+    this.options.log.info({ commandId: id, deviceId: r.deviceId, actor }, 'command cancelled');
+    return toView(next);
+  }
+
+  /** Commands by state: pending ones and, since the store was opened, every one ever ended. */
   countByState(): Partial<Record<CommandState, number>> {
-    return {};
+    const counts: Partial<Record<CommandState, number>> = {};
+    for (const state of ALL_STATES) counts[state] = this.counts.get(state) ?? 0;
+    return counts;
   }
 
-  deviceReady(_deviceId: string, _link: DeviceLink): void {}
-
-  result(_deviceId: string, _message: ResultMessage, _now: number): Promise<void> {
-    return Promise.resolve();
+  /**
+   * A new connection takes commands: everything of the device that has not
+   * ended goes out in creation order. Sent and acknowledged ones go again
+   * with the same id, since the last connection may have lost them; the
+   * device answers a known id with its previous result [FP-4.4].
+   */
+  deviceReady(deviceId: string, link: DeviceLink): void {
+    const queue = this.byDevice.get(deviceId);
+    if (!queue || queue.size === 0) return;
+    this.deliverSafely(link, [...queue.values()], Date.now());
   }
+
+  /**
+   * A device's `result` [FP-4.5]. Resolves once the change is durable (the
+   * transport acknowledges the message after that). Results for unknown ids
+   * or other devices' commands are ignored, a repeat of the final result
+   * too; one for a command the hub ended is kept as late, state unchanged.
+   */
+  result(deviceId: string, message: ResultMessage, now: number): Promise<void> {
+    try {
+      this.count(this.applyResult(deviceId, message, now), message.status);
+      return Promise.resolve();
+    } catch (err) {
+      this.options.log.error({ err, deviceId, commandId: message.id }, 'recording a command result failed');
+      return Promise.reject(new ProtocolError('storage_unavailable', 'the result could not be recorded; send it again'));
+    }
+  }
+
+  private applyResult(deviceId: string, message: ResultMessage, now: number): ResultDisposition {
+    const r = this.pending.get(message.id);
+    if (r) {
+      if (r.deviceId !== deviceId) return 'ignored';
+      let next: CommandRecord;
+      if (message.status === 'acknowledged') {
+        if (r.state === 'acknowledged') return 'duplicate';
+        next = withState(r, 'acknowledged', now, r.sentAt === null ? { sentAt: now } : {});
+      } else {
+        const patch: Partial<CommandRecord> = {};
+        if (message.status === 'succeeded' && message.result !== undefined) patch.result = message.result;
+        if (message.error !== undefined) patch.error = message.error;
+        next = withState(r, message.status, now, patch);
+      }
+      this.commit([{ prev: r, next }]);
+      return 'applied';
+    }
+    const stored = this.store.get(message.id);
+    if (!stored || stored.deviceId !== deviceId) return 'ignored';
+    // Ended by the device itself: this is its repeated answer (a lost ack, a redelivery).
+    if (stored.state === 'succeeded' || stored.state === 'failed') return 'duplicate';
+    const late: LateResult = { status: message.status, at: now };
+    if (message.result !== undefined) late.result = message.result;
+    if (message.error !== undefined) late.error = message.error;
+    const kept = stored.late ?? [];
+    if (kept.length >= MAX_LATE_RESULTS || kept.some((l) => sameLate(l, late))) return 'duplicate';
+    this.commit([{ prev: stored, next: { ...stored, late: [...kept, late] } }]);
+    return 'late';
+  }
+
+  private deviceRemoved(deviceId: string): void {
+    const queue = this.byDevice.get(deviceId);
+    if (!queue) return;
+    const now = Date.now();
+    const changes = [...queue.values()].map((r) => ({ prev: r, next: withState(r, 'cancelled', now, { error: 'device deleted' }) }));
+    try {
+      this.commit(changes);
+    } catch (err) {
+      // They stay pending and end by their timers instead.
+      this.options.log.error({ err, deviceId }, 'cancelling the commands of a deleted device failed');
+    }
+  }
+
+  /** Writes `sent` (or one more delivery), then sends; a queued command past expiresAt expires instead. */
+  private deliverSafely(link: DeviceLink, records: readonly CommandRecord[], now: number): void {
+    const changes: Change[] = [];
+    for (const r of records) {
+      if (!PENDING_STATES.has(r.state)) continue;
+      // Its timer may not have fired yet: an overdue command ends instead of going out.
+      const ended = this.overdue(r, now);
+      const next = ended ?? (r.state === 'queued' ? withState(r, 'sent', now, { sentAt: now, deliveries: r.deliveries + 1 }) : { ...r, deliveries: r.deliveries + 1 });
+      changes.push({ prev: r, next });
+    }
+    try {
+      this.commit(changes, () => {
+        for (const { next } of changes) if (next.state === 'sent' || next.state === 'acknowledged') link.send(commandMessage(next));
+      });
+    } catch (err) {
+      // Not written, so not sent: they stay as they were, for the next connection or their timers.
+      this.options.log.error({ err, commands: changes.length }, 'recording command delivery failed');
+    }
+  }
+
+  /** The ended version of a command whose expiry or timeout has passed, else null. */
+  private overdue(r: CommandRecord, now: number): CommandRecord | null {
+    if (r.state === 'queued' && now >= r.expiresAt) {
+      return withState(r, 'expired', now, { error: `not delivered before expiresAt ${new Date(r.expiresAt).toISOString()}: the device did not connect in time` });
+    }
+    if ((r.state === 'sent' || r.state === 'acknowledged') && r.sentAt !== null && now >= r.sentAt + r.timeoutMs) {
+      const what = r.state === 'acknowledged' ? 'the device acknowledged it but sent no final result' : 'the device neither acknowledged nor answered';
+      return withState(r, 'timed_out', now, { error: `${what} within ${r.timeoutMs} ms of the first delivery` });
+    }
+    return null;
+  }
+
+  /**
+   * The one place a change happens: written (one transaction), applied to
+   * memory and timers, `beforeAnnounce` (the send), then announced. Throws,
+   * changing nothing, if the write fails.
+   */
+  private commit(changes: readonly Change[], beforeAnnounce?: () => void): void {
+    if (changes.length === 0) return;
+    this.store.update(changes.map((c) => c.next));
+    const now = Date.now();
+    for (const { prev, next } of changes) {
+      if (prev.state !== next.state) this.bump(prev.state, next.state);
+      if (PENDING_STATES.has(next.state)) this.remember(next);
+      else this.forget(next);
+      if (prev.state !== next.state || prev.sentAt !== next.sentAt) this.arm(next, now);
+    }
+    beforeAnnounce?.();
+    this.announce(changes.map((c) => c.next));
+  }
+
+  private commitOrFail(changes: readonly Change[]): void {
+    try {
+      this.commit(changes);
+    } catch (err) {
+      this.options.log.error({ err }, 'storing a command change failed');
+      throw new ProtocolError('storage_unavailable', 'the change could not be stored');
+    }
+  }
+
+  private announce(records: readonly CommandRecord[]): void {
+    for (const r of records) {
+      try {
+        this.options.events.emit('command', { command: toView(r) });
+      } catch (err) {
+        // A listener's fault must not undo or block what is already durable.
+        this.options.log.error({ err, commandId: r.id }, 'a command event listener failed');
+      }
+    }
+  }
+
+  private remember(r: CommandRecord): void {
+    this.pending.set(r.id, r);
+    let queue = this.byDevice.get(r.deviceId);
+    if (!queue) this.byDevice.set(r.deviceId, (queue = new Map()));
+    // Replacing a key keeps its place: creation order holds.
+    queue.set(r.id, r);
+  }
+
+  private forget(r: CommandRecord): void {
+    this.disarm(r.id);
+    if (!this.pending.delete(r.id)) return;
+    const queue = this.byDevice.get(r.deviceId);
+    queue?.delete(r.id);
+    if (queue?.size === 0) this.byDevice.delete(r.deviceId);
+  }
+
+  private bump(from: CommandState | undefined, to: CommandState): void {
+    if (from !== undefined) this.counts.set(from, (this.counts.get(from) ?? 0) - 1);
+    this.counts.set(to, (this.counts.get(to) ?? 0) + 1);
+  }
+
+  private count(disposition: ResultDisposition, status: ResultStatus): void {
+    const key = `${disposition}:${status}` as const;
+    this.resultCounts.set(key, (this.resultCounts.get(key) ?? 0) + 1);
+  }
+
+  /** One timer per pending command: its expiry while queued, its timeout once sent. */
+  private arm(r: CommandRecord, now: number): void {
+    this.disarm(r.id);
+    const due = r.state === 'queued' ? r.expiresAt : r.sentAt !== null && PENDING_STATES.has(r.state) ? r.sentAt + r.timeoutMs : null;
+    if (due === null) return;
+    this.schedule(r.id, Math.min(Math.max(due - now, 0), MAX_TIMER_MS));
+  }
+
+  private schedule(id: string, delayMs: number): void {
+    const timer = setTimeout(() => this.onDue(id), delayMs);
+    timer.unref();
+    this.timers.set(id, timer);
+  }
+
+  private disarm(id: string): void {
+    const timer = this.timers.get(id);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(id);
+  }
+
+  private onDue(id: string): void {
+    this.timers.delete(id);
+    const r = this.pending.get(id);
+    if (!r) return;
+    const now = Date.now();
+    const next = this.overdue(r, now);
+    if (!next) return this.arm(r, now);
+    try {
+      this.commit([{ prev: r, next }]);
+      this.options.log.info({ commandId: id, deviceId: r.deviceId, state: next.state }, 'command ended by the hub');
+    } catch (err) {
+      this.options.log.error({ err, commandId: id }, 'ending an overdue command failed; trying again');
+      this.schedule(id, RETRY_MS);
+    }
+  }
+}
+
+function commandMessage(r: CommandRecord): CommandMessage {
+  return { v: 1, type: 'command', id: r.id, name: r.name, params: r.params, expiresAt: r.expiresAt };
+}
+
+function sameLate(a: LateResult, b: LateResult): boolean {
+  return a.status === b.status && a.error === b.error && canonicalJson(a.result) === canonicalJson(b.result);
+}
+
+/** Page cursors are opaque to clients: the creation seq of the last command shown. */
+function encodeCursor(seq: number): string {
+  return Buffer.from(`s${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^s\d{1,15}$/.test(text) || encodeCursor(Number(text.slice(1))) !== cursor) {
+    throw new ProtocolError('bad_request', `before must be the "next" of a previous page, got ${JSON.stringify(cursor)}`);
+  }
+  return Number(text.slice(1));
 }
