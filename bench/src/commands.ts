@@ -512,5 +512,15 @@ export function formatResult(r: CommandsResult): string {
       `dashboard overflows ${r.dashboard.overflows}; responder disconnects ${r.responders.disconnects}`,
   ];
   if (r.loadRate) footer.push(`load rate: ${r.loadRate.source}`);
+  for (const p of r.phases) {
+    const reached = p.load?.ackedPerSecMeasured;
+    if (p.load && reached !== null && reached !== undefined && reached < 0.9 * p.load.targetRate) {
+      footer.push(
+        `WARNING: telemetry reached only ${pct((reached / p.load.targetRate) * 100)} of the rate asked: the "under load" figures are at that lower load ` +
+          '(the hub or this machine could not carry it; see hub CPU and the load average)',
+      );
+    }
+    if (p.schedule.slips > 0) footer.push(`${p.name}: the command schedule slipped ${p.schedule.slips} times (this process was held up over 50 ms)`);
+  }
   return `${title}\n${lines.join('\n')}\n  ${footer.join('\n  ')}`;
 }
