@@ -30,6 +30,7 @@ export interface ResultInput {
 
 export interface TestDevice {
   readonly id: string;
+  readonly token: string;
   /** Every command received on this and earlier connections, in order. */
   readonly commands: CommandMessage[];
   /** Error messages the hub sent the device. */
@@ -44,6 +45,11 @@ export interface TestDevice {
 
 export async function provisionDevice(t: TapLike, hub: TestHub, transport: Transport, id: string): Promise<TestDevice> {
   const { token } = await hub.provision(id, 'thermostat');
+  return attachDevice(t, hub, transport, id, token);
+}
+
+/** A device already provisioned (on this hub or before its restart). */
+export function attachDevice(t: TapLike, hub: TestHub, transport: Transport, id: string, token: string): TestDevice {
   return transport === 'mqtt' ? mqttDevice(t, hub, id, token) : wsDevice(t, hub, id, token);
 }
 
@@ -57,6 +63,7 @@ function mqttDevice(t: TapLike, hub: TestHub, id: string, token: string): TestDe
   };
   return {
     id,
+    token,
     commands,
     errors,
     async connect() {
@@ -97,6 +104,7 @@ function wsDevice(t: TapLike, hub: TestHub, id: string, token: string): TestDevi
   };
   return {
     id,
+    token,
     commands,
     errors,
     async connect() {
