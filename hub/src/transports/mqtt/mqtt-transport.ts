@@ -37,6 +37,7 @@ const DROPPED_TOPIC = '$hub/dropped';
 /** [MQTT-3.2.2.3] CONNACK return codes. */
 const CONNACK_IDENTIFIER_REJECTED = 2;
 const CONNACK_BAD_USERNAME_OR_PASSWORD = 4;
+const CONNACK_NOT_AUTHORIZED = 5;
 
 const hubChannelSet: ReadonlySet<string> = new Set([...HUB_CHANNELS, 'status']);
 
@@ -173,8 +174,16 @@ export class MqttTransport {
     if (!username || !password) return refuse(CONNACK_BAD_USERNAME_OR_PASSWORD, 'no username or password');
     const entry = this.options.gateway.authenticate(username, password.toString('utf8'));
     if (!entry) return refuse(CONNACK_BAD_USERNAME_OR_PASSWORD, 'unknown device or wrong token');
-    // The client id is the device id, so no device can take over another's session.
+    // The client id is the device id, so no device can take over another's session. aedes
+    // registers a client id (and closes the connection that held it) only after this hook
+    // accepted it, so a refused impostor never disturbs the real device.
     if (client.id !== username) return refuse(CONNACK_IDENTIFIER_REJECTED, `client id must equal the device id ${JSON.stringify(username)}`);
+    // A will is a publish made later on the device's behalf: refuse the connection now rather
+    // than accept a will that would be dropped when it fires, or publish to another device.
+    const will = (client as Client & { _will?: { topic: string } | null })._will;
+    if (will && !isOwnPublishTopic(will.topic, username)) {
+      return refuse(CONNACK_NOT_AUTHORIZED, `will topic ${JSON.stringify(will.topic)} is not under devices/${username}/{hello|telemetry|state|results|status|ping}`);
+    }
 
     const broker = this.broker as Aedes;
     const session = this.options.gateway.open(entry, new MqttDeviceLink(broker, client, username, this.options.log));
@@ -237,8 +246,17 @@ export class MqttTransport {
     if (session && isOwnSubscription(sub.topic, session.deviceId)) return done(null, sub);
     this.counters.refusedSubscriptions += 1;
     session?.fail(new ProtocolError('forbidden_topic', `subscribe to ${JSON.stringify(sub.topic)}: only devices/${session.deviceId}/... is allowed`), { topic: sub.topic });
+    // aedes keeps every filter of a SUBSCRIBE in a persistent session, refused ones too, and
+    // restores them through this hook at the next CONNECT, before CONNACK: refused again here,
+    // and forgotten so that the device hears of it once.
+    if (!client.clean && !(client as Client & { connackSent?: boolean }).connackSent) this.forgetSubscription(client, sub.topic);
     // A null subscription is answered with SUBACK 0x80 (failure) [MQTT-3.9.3].
     done(null, null);
+  }
+
+  private forgetSubscription(client: Client, topic: string): void {
+    const persistence = (this.broker as unknown as { persistence: { removeSubscriptions(c: Client, topics: string[]): Promise<unknown> } } | null)?.persistence;
+    persistence?.removeSubscriptions(client, [topic]).catch((err: unknown) => this.options.log.warn({ err, clientId: client.id, topic }, 'could not forget a refused subscription'));
   }
 
   private markReady(client: Client, topics: readonly string[]): void {
@@ -259,6 +277,12 @@ export class MqttTransport {
     if (!parsed || parsed.deviceId !== client.id || !hubChannelSet.has(parsed.channel)) return null;
     return packet;
   }
+}
+
+/** `devices/{id}/{hello|telemetry|state|results|status|ping}` of the device itself [FP-3.1]. */
+function isOwnPublishTopic(topic: string, deviceId: string): boolean {
+  const parsed = parseTopic(topic);
+  return parsed !== null && parsed.deviceId === deviceId && isDeviceChannel(parsed.channel);
 }
 
 /** `devices/{id}/#`, `devices/{id}/+` or one of the hub → device channels of the device itself. */
