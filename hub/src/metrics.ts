@@ -4,6 +4,7 @@
  * metrics (CPU, memory, event-loop lag) come from prom-client's defaults.
  */
 import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import type { CommandService } from './commands/command-service.js';
 import type { DeviceGateway } from './core/device-gateway.js';
 import type { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import type { Registry } from './registry/registry.js';
@@ -18,6 +19,8 @@ export interface MetricSources {
   mqtt: MqttTransport;
   wsDevices: WsDeviceEndpoint;
   dashboards: DashboardEndpoint;
+  /** Commands by state and device results by disposition; absent, those metrics are not exported. */
+  commands?: Pick<CommandService, 'countByState' | 'resultCounts'>;
 }
 
 export interface HubMetrics {
@@ -75,6 +78,31 @@ export function createMetrics(src: MetricSources): HubMetrics {
       for (const [code, n] of src.gateway.errorCounts) this.inc({ code }, n);
     },
   });
+  const commands = src.commands;
+  if (commands) {
+    new Gauge({
+      name: 'iot_hub_commands',
+      help: 'Commands by state (pending ones, and every ended one in the store)',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        for (const [state, n] of Object.entries(commands.countByState())) this.set({ state }, n);
+      },
+    });
+    new Counter({
+      name: 'iot_hub_command_results_total',
+      help: 'Command results from devices by status, and whether they were applied, repeats, late (command already ended) or ignored (unknown id)',
+      labelNames: ['status', 'disposition'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [key, n] of commands.resultCounts) {
+          const [disposition = '', status = ''] = key.split(':');
+          this.inc({ status, disposition }, n);
+        }
+      },
+    });
+  }
   counterFrom(registry, 'iot_hub_telemetry_points_written_total', 'Telemetry values durably written (acknowledged to devices)', () => src.pipeline.written);
   counterFrom(registry, 'iot_hub_telemetry_write_failures_total', 'Store writes that failed (devices were not acknowledged)', () => src.pipeline.failedWrites);
   counterFrom(registry, 'iot_hub_mqtt_oversized_packets_total', 'MQTT connections closed for a packet over the size limit', () => src.mqtt.counters.oversizedPackets);
