@@ -219,7 +219,7 @@ export class CommandService implements CommandInbox {
     return toView(next);
   }
 
-  /** Commands by state: pending ones and, since the store was opened, every one ever ended. */
+  /** Every stored command by state: counted once at open(), then kept up to date with each change (no scan per scrape). */
   countByState(): Partial<Record<CommandState, number>> {
     const counts: Partial<Record<CommandState, number>> = {};
     for (const state of ALL_STATES) counts[state] = this.counts.get(state) ?? 0;
