@@ -1,4 +1,4 @@
-/** Device resources: provision, list, read, delete. */
+/** Device resources: provision, list, read, delete. Provisioning and deleting are audited. */
 import { DEVICE_ID_PATTERN, NAME_PATTERN, ProtocolError, type DeviceListResponse, type ProvisionRequest, type ProvisionResponse } from '@iot-hub/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
@@ -17,10 +17,20 @@ const provisionSchema = {
 } as const;
 
 export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { registry, gateway } = deps;
+  const { registry, gateway, audit } = deps;
 
   app.post<{ Body: ProvisionRequest }>('/api/devices', { schema: provisionSchema }, async (request, reply) => {
-    const { entry, token } = await registry.provision(request.body);
+    const { id, kind, name } = request.body;
+    const details = { kind, ...(name === undefined ? {} : { name }) };
+    let provisioned;
+    try {
+      provisioned = await registry.provision(request.body);
+    } catch (err) {
+      if (err instanceof ProtocolError) audit.record({ actor: request.actor, action: 'device.create', deviceId: id, details, outcome: err.error });
+      throw err;
+    }
+    const { entry, token } = provisioned;
+    audit.record({ actor: request.actor, action: 'device.create', deviceId: id, details, outcome: 'ok' });
     const body: ProvisionResponse = { ...registry.view(entry), token };
     void reply.status(201).header('location', `/api/devices/${encodeURIComponent(entry.record.id)}`);
     return body;
@@ -45,10 +55,15 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.delete<{ Params: { id: string } }>('/api/devices/:id', async (request, reply) => {
     const { id } = request.params;
-    if (!registry.get(id)) throw new ProtocolError('not_found', `no device ${JSON.stringify(id)}`);
+    const entry = registry.get(id);
+    if (!entry) {
+      audit.record({ actor: request.actor, action: 'device.delete', deviceId: id, details: {}, outcome: 'not_found' });
+      throw new ProtocolError('not_found', `no device ${JSON.stringify(id)}`);
+    }
     await registry.remove(id);
     // A deleted device is cut off at once; its token no longer authenticates.
     gateway.disconnect(id, 'deleted');
+    audit.record({ actor: request.actor, action: 'device.delete', deviceId: id, details: { kind: entry.record.kind, name: entry.record.name }, outcome: 'ok' });
     return reply.status(204).send();
   });
 }
