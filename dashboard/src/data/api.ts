@@ -149,3 +149,8 @@ export async function getHealth(auth: ApiAuth, signal?: AbortSignal): Promise<He
   if (isApiErrorBody(body)) throw new ApiError(response.status, body.error, body.message);
   throw new ApiError(response.status, `http_${response.status}`, `${response.status} ${response.statusText}`.trim());
 }
+
+/** POST /api/commands/{id}/cancel: ends a command that has not ended yet (409 command_finished otherwise). */
+export function cancelCommand(auth: ApiAuth, commandId: string): Promise<CommandView> {
+  return request<CommandView>(auth, `/api/commands/${encodeURIComponent(commandId)}/cancel`, { method: 'POST' });
+}
