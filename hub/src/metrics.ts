@@ -7,6 +7,7 @@ import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from 
 import type { CommandService } from './commands/command-service.js';
 import type { DeviceGateway } from './core/device-gateway.js';
 import type { DashboardEndpoint } from './live/dashboard-endpoint.js';
+import { registerLimitMetrics, type LimitMetricSources } from './limits/limit-metrics.js';
 import type { Registry } from './registry/registry.js';
 import type { TelemetryPipeline } from './telemetry/pipeline.js';
 import type { MqttTransport } from './transports/mqtt/mqtt-transport.js';
@@ -21,6 +22,8 @@ export interface MetricSources {
   dashboards: DashboardEndpoint;
   /** Commands by state and device results by disposition; absent, those metrics are not exported. */
   commands?: Pick<CommandService, 'countByState' | 'resultCounts'>;
+  /** Device rate limit, connection admission and WebSocket protocol errors; absent, not exported. */
+  limits?: LimitMetricSources;
 }
 
 export interface HubMetrics {
@@ -114,6 +117,8 @@ export function createMetrics(src: MetricSources): HubMetrics {
   counterFrom(registry, 'iot_hub_dashboard_refused_upgrades_total', 'Dashboard sockets refused (token or origin)', () => src.dashboards.counters.refusedUpgrades);
   counterFrom(registry, 'iot_hub_dashboard_dropped_events_total', 'Telemetry events dropped for dashboards that read too slowly', () => src.dashboards.counters.droppedEvents);
   counterFrom(registry, 'iot_hub_dashboard_slow_disconnects_total', 'Dashboards disconnected past the buffer cap', () => src.dashboards.counters.slowDisconnects);
+
+  if (src.limits) registerLimitMetrics(registry, src.limits);
 
   return { contentType: registry.contentType, render: () => registry.metrics() };
 }

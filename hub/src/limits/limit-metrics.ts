@@ -1,0 +1,51 @@
+/**
+ * /metrics for the device-side limits: messages held back or dropped by the
+ * per-device rate, connections refused at the door, and device sockets
+ * closed for breaking the WebSocket protocol. Read at scrape time.
+ */
+import { Counter, type Registry as PromRegistry } from 'prom-client';
+import type { ConnectionGuard } from './connection-guard.js';
+import type { DeviceRateLimiter } from './device-rate-limiter.js';
+
+export interface LimitMetricSources {
+  rateLimiter: Pick<DeviceRateLimiter, 'counters'>;
+  guard: Pick<ConnectionGuard, 'refused'>;
+  /** Device WebSocket closes by ws error code (WS_ERR_INVALID_UTF8 …). */
+  wsProtocolErrors: ReadonlyMap<string, number>;
+}
+
+export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSources): void {
+  new Counter({
+    name: 'iot_hub_device_rate_limited_total',
+    help: 'Device messages over the per-device rate: delayed (acknowledged ones, the socket is not read meanwhile) or dropped (the rest, rate_limited)',
+    labelNames: ['action'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ action: 'delayed' }, src.rateLimiter.counters.delayed);
+      this.inc({ action: 'dropped' }, src.rateLimiter.counters.dropped);
+    },
+  });
+  new Counter({
+    name: 'iot_hub_connections_refused_total',
+    help: 'Device connections refused before authentication: at --max-connections or over --ip-connect-rate (MQTT CONNACK 3, WebSocket 503/429)',
+    labelNames: ['transport', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [transport, reasons] of Object.entries(src.guard.refused)) {
+        for (const [reason, n] of Object.entries(reasons)) this.inc({ transport, reason: reason.replace('-', '_') }, n);
+      }
+    },
+  });
+  new Counter({
+    name: 'iot_hub_ws_protocol_errors_total',
+    help: 'Device WebSockets closed for breaking the WebSocket protocol, by ws error code (invalid UTF-8 1007, too many fragments 1008, RSV1 without compression 1002, ...)',
+    labelNames: ['code'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [code, n] of src.wsProtocolErrors) this.inc({ code }, n);
+    },
+  });
+}
