@@ -167,25 +167,31 @@ export class CommandService implements CommandInbox {
       issuedBy: opts.actor,
     };
     if (opts.idempotencyKey !== undefined) draft.idempotencyKey = opts.idempotencyKey;
+    const link = this.options.linkOf(deviceId);
+    const queue = this.byDevice.get(deviceId);
+    // Earlier queued commands normally went out when the device became ready;
+    // any left (a failed write) must go first, keeping creation order.
+    const behind = link !== undefined && queue !== undefined && [...queue.values()].some((r) => r.state === 'queued');
+    // Sendable at once: queued and sent are written in one go, one commit instead of two.
+    const stored = link && !behind ? withState(draft, 'sent', now, { sentAt: now, deliveries: 1 }) : draft;
     let record: CommandRecord;
     try {
-      record = { ...draft, seq: this.store.insert(draft) };
+      record = { ...stored, seq: this.store.insert(stored) };
     } catch (err) {
       log.error({ err, deviceId }, 'storing a command failed');
       throw new ProtocolError('storage_unavailable', 'the command could not be stored');
     }
     this.bump(undefined, 'queued');
+    if (record.state !== 'queued') this.bump('queued', record.state);
     this.remember(record);
     this.arm(record, now);
-    log.debug({ commandId: record.id, deviceId, name: record.name }, 'command queued');
-    this.announce([record]);
-
-    const link = this.options.linkOf(deviceId);
-    if (link) {
-      // Earlier queued commands normally went out when the device became
-      // ready; any left (a failed write) go first, keeping creation order.
-      const queued = [...(this.byDevice.get(deviceId)?.values() ?? [])].filter((r) => r.state === 'queued');
-      this.deliverSafely(link, queued, now);
+    log.debug({ commandId: record.id, deviceId, name: record.name, state: record.state }, 'command created');
+    if (record.state === 'sent') {
+      (link as DeviceLink).send(commandMessage(record));
+      this.announce([draft, record]);
+    } else {
+      this.announce([record]);
+      if (link) this.deliverSafely(link, [...(this.byDevice.get(deviceId)?.values() ?? [])].filter((r) => r.state === 'queued'), now);
     }
     return { command: toView(this.pending.get(record.id) ?? record), created: true };
   }
