@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HubApi, parseDuration, provisionDevices, writeCredentialsFile, type DeviceCredentials, type LoadReport } from '@iot-hub/device-sim';
@@ -422,6 +422,8 @@ function summarisePhase(
     schedule: { slips: run.scheduleSlips, allDevicesBusy: run.allDevicesBusy },
     hubCpuPercent: extra.hubCpuPercent,
     benchCpuPercent: extra.benchCpuPercent,
+    /** 1-minute load average at the end of the phase: other work on the machine shows here. */
+    loadAvgAtEnd: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     load: extra.load ?? null,
     timeline,
   };
@@ -504,6 +506,7 @@ export function formatResult(r: CommandsResult): string {
     row('hub CPU (100 % = one core)', (p) => (p.hubCpuPercent === null ? '-' : pct(p.hubCpuPercent))),
     row('bench process CPU', (p) => (p.benchCpuPercent === null ? '-' : pct(p.benchCpuPercent))),
     row('load generator CPU', (p) => (p.load?.cpuPercent === null || p.load?.cpuPercent === undefined ? '-' : pct(p.load.cpuPercent))),
+    row('machine load average (1 min) at the end', (p) => p.loadAvgAtEnd.toFixed(2)),
   ];
   const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((cells) => (cells[c] ?? '').length)));
   const lines = rows.map((cells) => `  ${cells.map((cell, c) => cell.padEnd(widths[c] as number)).join('   ')}`.trimEnd());
