@@ -82,7 +82,7 @@ export class CommandService implements CommandInbox {
   readonly resultCounts = new Map<`${ResultDisposition}:${ResultStatus}`, number>();
 
   constructor(readonly options: CommandServiceOptions) {
-    this.store = new SqliteCommandStore(options.file);
+    this.store = new SqliteCommandStore(options.file, (message) => options.log.warn({ error: message }, 'background WAL checkpoint of the control database failed'));
   }
 
   /**
@@ -111,7 +111,7 @@ export class CommandService implements CommandInbox {
     this.timers.clear();
     this.pending.clear();
     this.byDevice.clear();
-    this.store.close();
+    await this.store.close();
   }
 
   /**

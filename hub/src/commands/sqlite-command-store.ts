@@ -7,6 +7,15 @@
 import Database from 'better-sqlite3';
 import type { CommandState, CommandTransition, LateResult } from '@iot-hub/protocol';
 import type { CommandRecord } from './command-record.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
+
+/** How often the worker thread checkpoints the WAL (see WalCheckpointer). */
+const CHECKPOINT_INTERVAL_MS = 200;
+/**
+ * This connection's own automatic checkpoint, a fallback should the worker
+ * fall behind: far above what the worker lets the WAL grow to (pages of 4 KiB).
+ */
+const FALLBACK_AUTOCHECKPOINT_PAGES = 10_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS commands (
@@ -81,8 +90,12 @@ export class SqliteCommandStore {
   private db: Database.Database | null = null;
   private statements: Statements | null = null;
   private updateMany: ((records: readonly CommandRecord[]) => void) | null = null;
+  private checkpointer: WalCheckpointer | null = null;
 
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly onCheckpointError: (message: string) => void = () => {},
+  ) {}
 
   private get stmt(): Statements {
     if (!this.statements) throw new Error('SqliteCommandStore used before open()');
@@ -93,8 +106,10 @@ export class SqliteCommandStore {
     const db = new Database(this.file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
     db.exec(SCHEMA);
     this.db = db;
+    this.checkpointer = new WalCheckpointer(this.file, CHECKPOINT_INTERVAL_MS, this.onCheckpointError);
     const statements = prepare(db);
     this.statements = statements;
     this.updateMany = db.transaction((records: readonly CommandRecord[]) => {
@@ -102,7 +117,10 @@ export class SqliteCommandStore {
     });
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    const checkpointer = this.checkpointer;
+    this.checkpointer = null;
+    await checkpointer?.stop();
     this.db?.close();
     this.db = null;
     this.statements = null;
