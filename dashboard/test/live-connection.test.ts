@@ -20,6 +20,8 @@ interface TapLike {
 }
 
 const TOKEN = 'test-token_0123456789';
+/** A subscribe names its event kinds even when it wants them all: the hub keeps a socket's earlier kinds otherwise. */
+const ALL_EVENTS = ['telemetry', 'presence', 'device', 'command', 'state'];
 const T0 = 1_750_000_000_000;
 
 function device(id: string, overrides: Partial<DeviceView> = {}): DeviceView {
@@ -213,7 +215,7 @@ t.test('connects with the subprotocols, subscribes to everything, goes live and 
   const [conn] = hub.conns;
   t.strictSame(conn!.req.headers['sec-websocket-protocol']?.split(/,\s*/), [DASHBOARD_SUBPROTOCOL, `bearer.${TOKEN}`]);
   t.equal(conn!.ws.protocol, DASHBOARD_SUBPROTOCOL, 'the hub picked the dashboard subprotocol');
-  t.strictSame(conn!.requests, [{ id: 1, op: 'subscribe', devices: '*' }]);
+  t.strictSame(conn!.requests, [{ id: 1, op: 'subscribe', devices: '*', events: ALL_EVENTS }]);
   t.strictSame(snapshots, [[device('a')]]);
 
   const telemetry: DashboardEvent = { event: 'telemetry', deviceId: 'a', ts: T0 + 5, metrics: { temperature: 21.5 } };
@@ -276,7 +278,7 @@ t.test('reconnects after the hub drops the socket and resyncs with a fresh snaps
   await live;
 
   t.equal(hub.conns.length, 2, 'a second socket');
-  t.strictSame(hub.conns[1]!.requests, [{ id: 2, op: 'subscribe', devices: '*' }], 'which subscribed again');
+  t.strictSame(hub.conns[1]!.requests, [{ id: 2, op: 'subscribe', devices: '*', events: ALL_EVENTS }], 'which subscribed again');
   t.strictSame(
     snapshots.map((devices) => devices.map((d) => d.id)),
     [['a'], ['a', 'b']],
@@ -349,7 +351,7 @@ t.test('overflow makes the client resubscribe; the new snapshot replaces the sto
   );
   hub.push(hub.conns[0]!, { event: 'overflow', dropped: 7 });
   await until(() => hub.conns[0]!.requests.length === 2);
-  t.strictSame(hub.conns[0]!.requests[1], { id: 2, op: 'subscribe', devices: '*' }, 'resubscribed on the same socket');
+  t.strictSame(hub.conns[0]!.requests[1], { id: 2, op: 'subscribe', devices: '*', events: ALL_EVENTS }, 'resubscribed on the same socket');
   await resynced;
   store.flush();
   t.strictSame([...store.state.devices.keys()], ['b']);
@@ -586,7 +588,7 @@ t.test('the interest decides the subscribe; changing it re-subscribes on the sam
   await until(() => snapshots.length === 2, 'the device snapshot');
   t.strictSame(hub.conns[0]!.requests.slice(1), [
     { id: 2, op: 'unsubscribe', devices: '*' },
-    { id: 3, op: 'subscribe', devices: ['b'] },
+    { id: 3, op: 'subscribe', devices: ['b'], events: ALL_EVENTS },
   ]);
   t.strictSame(snapshots[1], { ids: ['b'], devices: ['b'] });
   store.flush();
@@ -596,7 +598,7 @@ t.test('the interest decides the subscribe; changing it re-subscribes on the sam
   // An overflow re-subscribes to the same interest: no unsubscribe needed.
   hub.push(hub.conns[0]!, { event: 'overflow', dropped: 1 });
   await until(() => snapshots.length === 3, 'the resync snapshot');
-  t.strictSame(hub.conns[0]!.requests.slice(3), [{ id: 4, op: 'subscribe', devices: ['b'] }]);
+  t.strictSame(hub.conns[0]!.requests.slice(3), [{ id: 4, op: 'subscribe', devices: ['b'], events: ALL_EVENTS }]);
 
   // Two changes in a row while a subscribe is in flight: the last one wins.
   connection.setInterest({ devices: ['a'] });
@@ -615,7 +617,7 @@ t.test('the interest decides the subscribe; changing it re-subscribes on the sam
   await until(() => snapshots.at(-1)?.devices !== '*', 'the device snapshot');
   hub.conns[0]!.ws.terminate();
   await until(() => hub.conns.length === 2 && hub.conns[1]!.requests.length === 1, 'the resubscribe');
-  t.strictSame(hub.conns[1]!.requests, [{ id: 11, op: 'subscribe', devices: ['a'] }]);
+  t.strictSame(hub.conns[1]!.requests, [{ id: 11, op: 'subscribe', devices: ['a'], events: ALL_EVENTS }]);
 });
 
 t.test('sameInterest compares devices and event kinds in order', async (t) => {

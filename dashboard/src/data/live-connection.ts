@@ -12,7 +12,7 @@
  * No DOM: the WebSocket class is a parameter (browsers pass nothing and get
  * `globalThis.WebSocket`; Node tests pass the `ws` class).
  */
-import { DASHBOARD_SUBPROTOCOL } from '@iot-hub/protocol';
+import { DASHBOARD_EVENT_KINDS, DASHBOARD_SUBPROTOCOL } from '@iot-hub/protocol';
 import { backoffDelay } from './backoff.js';
 import type {
   DashboardEvent,
@@ -336,10 +336,11 @@ export class LiveConnection {
       this.request({ op: 'unsubscribe', devices: '*' }).catch(() => {});
     }
     this.subscribed = interest;
+    // Event kinds always explicit: the hub keeps a socket's earlier kinds when a subscribe leaves them out.
     const request: LiveRequest = {
       op: 'subscribe',
       devices: interest.devices === '*' ? '*' : [...interest.devices],
-      ...(interest.events ? { events: [...interest.events] } : {}),
+      events: [...(interest.events ?? DASHBOARD_EVENT_KINDS)],
     };
     this.request<SubscribeResult>(request).then(
       (result) => {
