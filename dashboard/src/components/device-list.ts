@@ -1,12 +1,14 @@
 /**
  * <device-list>: every device with presence and latest values, searchable by
  * id, name or kind and filterable by presence. Rows are keyed by device id;
- * the store replaces a DeviceView only when that device changed.
+ * the store replaces a DeviceView only when that device changed. A device's
+ * name links to its page; a click anywhere else on the row opens it too.
  */
 import type { DeviceView, MetricValue, PresenceStatus } from '@iot-hub/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
+import { deviceHref } from '../data/router.js';
 import { formatMetric, formatRelativeTime, presenceDetail, presenceLabel } from '../format.js';
 import { badgeStyles, baseStyles } from './shared-styles.js';
 
@@ -112,6 +114,18 @@ export class DeviceList extends LitElement {
       .name {
         font-weight: 600;
         overflow-wrap: anywhere;
+        color: inherit;
+        text-decoration: none;
+      }
+      a.name:hover {
+        color: var(--hub-accent, #2563eb);
+        text-decoration: underline;
+      }
+      li.row {
+        cursor: pointer;
+      }
+      li.row:hover {
+        background: var(--hub-surface-hover, #f3f4f6);
       }
       .id,
       .detail,
@@ -268,9 +282,9 @@ export class DeviceList extends LitElement {
     const { status } = device.presence;
     const metrics = orderedMetrics(device);
     const label = device.name || device.id;
-    return html`<li class="row" data-device-id=${device.id} aria-label=${`${label}, ${presenceLabel(status)}`}>
+    return html`<li class="row" data-device-id=${device.id} aria-label=${`${label}, ${presenceLabel(status)}`} @click=${this.openRow}>
       <div class="ident">
-        <span class="name">${label}</span>
+        <a class="name" href=${deviceHref(device.id)}>${label}</a>
         ${device.name && device.name !== device.id ? html`<span class="id">${device.id}</span>` : nothing}
       </div>
       <div class="kind"><span class="visually-hidden">Kind: </span>${device.kind}</div>
@@ -291,6 +305,15 @@ export class DeviceList extends LitElement {
           </ul>`}
     </li>`;
   }
+
+  /** A click on the row outside its link opens the device, unless the user was selecting text. */
+  private readonly openRow = (event: MouseEvent): void => {
+    const row = event.currentTarget as HTMLElement;
+    if ((event.target as Element).closest('a, button, input')) return;
+    if (window.getSelection()?.toString()) return;
+    const id = row.dataset.deviceId;
+    if (id !== undefined) window.location.hash = deviceHref(id);
+  };
 
   private clearFilters(): void {
     this.query = '';

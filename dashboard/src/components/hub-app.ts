@@ -1,22 +1,35 @@
 /**
  * <hub-app>: the page. Token gate (URL fragment, saved token or the form),
- * header with the live connection's status, presence counts, the telemetry
- * store's status from /healthz (a banner while degraded), and the list.
+ * header with the live connection's status, and the route: the overview
+ * (presence counts, the telemetry store's status from /healthz, the list)
+ * or one device's page. The live socket subscribes to what the route shows.
  */
-import { LitElement, css, html, nothing } from 'lit';
-import { customElement, state } from 'lit/decorators.js';
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { customElement, query, state } from 'lit/decorators.js';
 import { ClockController } from '../controllers/clock-controller.js';
 import { HealthController } from '../controllers/health-controller.js';
 import { LiveController } from '../controllers/live-controller.js';
+import { RouteController } from '../controllers/route-controller.js';
 import type { PresenceCounts } from '../data/device-store.js';
-import { TOKEN_REFUSED } from '../data/live-connection.js';
+import { TOKEN_REFUSED, type LiveInterest } from '../data/live-connection.js';
+import { sameRoute, type Route } from '../data/router.js';
 import { adoptToken, clearToken, saveToken } from '../data/token-storage.js';
+import type { DevicePage } from './device-page.js';
 import { baseStyles } from './shared-styles.js';
 import type { TokenSubmitDetail } from './token-form.js';
 import './connection-badge.js';
 import './device-list.js';
+import './device-page.js';
 import './store-status-banner.js';
 import './token-form.js';
+
+/** The overview shows every device's presence and latest values, not their commands or state. */
+const OVERVIEW_INTEREST: LiveInterest = Object.freeze({ devices: '*', events: Object.freeze(['telemetry', 'presence', 'device'] as const) });
+
+/** What the socket subscribes to for a route: one device's everything on its page. */
+export function interestFor(route: Route): LiveInterest {
+  return route.page === 'device' ? { devices: [route.deviceId] } : OVERVIEW_INTEREST;
+}
 
 const COUNT_LABELS: Array<[keyof PresenceCounts, string]> = [
   ['online', 'Online'],
@@ -62,6 +75,19 @@ export class HubApp extends LitElement {
         gap: 0.5rem;
       }
       h1 svg {
+        color: var(--hub-accent, #2563eb);
+      }
+      a.home {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.5rem;
+        color: inherit;
+        text-decoration: none;
+      }
+      h2.page-title:focus {
+        outline: none;
+      }
+      main a {
         color: var(--hub-accent, #2563eb);
       }
       .spacer {
@@ -151,6 +177,26 @@ export class HubApp extends LitElement {
   private readonly live = new LiveController(this, { onUnauthorized: (reason) => this.unauthorized(reason) });
   private readonly clock = new ClockController(this);
   private readonly health = new HealthController(this);
+  private readonly router = new RouteController(this);
+  private shownRoute: Route | null = null;
+  @query('device-page') private devicePage!: DevicePage | null;
+  @query('h2.page-title') private overviewTitle!: HTMLElement | null;
+
+  override willUpdate(_changed: PropertyValues<this>): void {
+    // Before the socket opens (it opens in hostConnected, after this for the first render) or while it is open.
+    this.live.setInterest(interestFor(this.router.route));
+  }
+
+  override updated(_changed: PropertyValues<this>): void {
+    const route = this.router.route;
+    if (this.shownRoute !== null && !sameRoute(route, this.shownRoute) && this.token !== null) {
+      // A new page: start reading at its top and its heading.
+      window.scrollTo({ top: 0 });
+      if (route.page === 'device') this.devicePage?.focusHeading();
+      else this.overviewTitle?.focus();
+    }
+    this.shownRoute = route;
+  }
 
   override connectedCallback(): void {
     if (this.token === null) this.adoptTokenFromUrl();
@@ -182,11 +228,13 @@ export class HubApp extends LitElement {
     return html`
       <header>
         <h1>
-          <svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2">
-            <circle cx="12" cy="12" r="3" />
-            <path d="M5 12a7 7 0 0 1 14 0M2 12a10 10 0 0 1 20 0" stroke-linecap="round" />
-          </svg>
-          IoT Hub
+          <a class="home" href="#/">
+            <svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2">
+              <circle cx="12" cy="12" r="3" />
+              <path d="M5 12a7 7 0 0 1 14 0M2 12a10 10 0 0 1 20 0" stroke-linecap="round" />
+            </svg>
+            IoT Hub
+          </a>
         </h1>
         <span class="spacer"></span>
         ${this.token === null
@@ -194,7 +242,7 @@ export class HubApp extends LitElement {
           : html`<connection-badge .state=${this.live.connection} @retry=${() => this.live.retryNow()}></connection-badge>
               <button class="link" type="button" @click=${this.signOut}>Change token</button>`}
       </header>
-      <main>${this.token === null ? this.renderTokenForm() : this.renderDevices()}</main>
+      <main>${this.token === null ? this.renderTokenForm() : this.renderRoute()}</main>
     `;
   }
 
@@ -202,10 +250,41 @@ export class HubApp extends LitElement {
     return html`<token-form .error=${this.authError} @token-submit=${this.onTokenSubmit}></token-form>`;
   }
 
-  private renderDevices() {
-    const { devices, counts, synced, stale } = this.live.devices;
+  private renderRoute() {
+    const route = this.router.route;
+    switch (route.page) {
+      case 'overview':
+        return this.renderDevices();
+      case 'device': {
+        const { devices, synced } = this.live.devices;
+        return html`${this.renderConnectionProblem()}
+          <device-page
+            .session=${this.live.session}
+            .deviceId=${route.deviceId}
+            .device=${devices.get(route.deviceId)}
+            ?synced=${synced}
+            .now=${this.clock.now}
+          ></device-page>`;
+      }
+      case 'not-found':
+        return html`<h2 class="page-title" tabindex="-1">Page not found</h2>
+          <p class="banner">There is no page at <code>#${route.path}</code>. <a href="#/">Show all devices</a></p>`;
+    }
+  }
+
+  private renderConnectionProblem() {
+    const { synced } = this.live.devices;
     const { status, lastError } = this.live.connection;
+    if (status !== 'offline' || lastError === null) return nothing;
+    return html`<p class="banner error" role="alert">
+      Cannot reach the hub (${lastError}). ${synced ? 'Showing the last known state; ' : ''}retrying automatically.
+    </p>`;
+  }
+
+  private renderDevices() {
+    const { devices, counts, complete, stale } = this.live.devices;
     return html`
+      <h2 class="page-title visually-hidden" tabindex="-1">All devices</h2>
       <dl class="counts" aria-label="Device counts">
         ${COUNT_LABELS.map(
           ([key, label]) => html`<div class="count ${key}" data-count=${key}>
@@ -218,15 +297,11 @@ export class HubApp extends LitElement {
       ${stale
         ? html`<p class="banner" role="status">Some live updates were dropped; reloading the current state…</p>`
         : nothing}
-      ${status === 'offline' && lastError !== null
-        ? html`<p class="banner error" role="alert">
-            Cannot reach the hub (${lastError}). ${synced ? 'Showing the last known state; ' : ''}retrying automatically.
-          </p>`
-        : nothing}
+      ${this.renderConnectionProblem()}
       <device-list
         .devices=${devices}
         .now=${this.clock.now}
-        ?loading=${!synced}
+        ?loading=${!complete}
       ></device-list>
     `;
   }

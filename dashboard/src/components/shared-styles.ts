@@ -111,3 +111,101 @@ export const badgeStyles = css`
     }
   }
 `;
+
+/** A titled card of the device page. */
+export const panelStyles = css`
+  :host {
+    display: block;
+  }
+  section.panel {
+    background: var(--hub-surface, #fff);
+    border: 1px solid var(--hub-border, #d0d7de);
+    border-radius: var(--hub-radius, 10px);
+    padding: 0.9rem 1rem 1rem;
+    min-width: 0;
+  }
+  .panel-head {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: baseline;
+    gap: 0.25rem 0.75rem;
+    margin-bottom: 0.75rem;
+  }
+  h2,
+  h3 {
+    margin: 0;
+    font-size: 1rem;
+  }
+  .muted,
+  .hint {
+    color: var(--hub-text-muted, #57606a);
+    font-size: 0.85rem;
+  }
+  .empty {
+    padding: 1.25rem 0.5rem;
+    text-align: center;
+    color: var(--hub-text-muted, #57606a);
+    line-height: 1.5;
+  }
+  .error {
+    color: var(--hub-offline, #cf222e);
+  }
+  p.error,
+  div.error {
+    margin: 0.5rem 0;
+    line-height: 1.45;
+  }
+  input,
+  select {
+    font: inherit;
+    color: inherit;
+    padding: 0.35rem 0.5rem;
+    background: var(--hub-bg, #f6f8fa);
+    border: 1px solid var(--hub-border, #d0d7de);
+    border-radius: var(--hub-radius-sm, 6px);
+    min-width: 0;
+  }
+  input[aria-invalid='true'] {
+    border-color: var(--hub-offline, #cf222e);
+  }
+  button:disabled {
+    cursor: not-allowed;
+    opacity: 0.6;
+  }
+`;
+
+/** Command states as pills: the text says the state, colour is only a cue. */
+export const commandStateStyles = css`
+  .state {
+    display: inline-flex;
+    align-items: center;
+    gap: 0.35em;
+    padding: 0.05rem 0.5rem;
+    border-radius: 999px;
+    font-size: 0.78rem;
+    font-weight: 600;
+    white-space: nowrap;
+    color: var(--state-fg);
+    background: var(--state-bg);
+    --state-fg: var(--hub-unknown, #57606a);
+    --state-bg: var(--hub-unknown-bg, #eaeef2);
+  }
+  .state.queued,
+  .state.sent,
+  .state.acknowledged,
+  .state.posting {
+    --state-fg: var(--hub-warning, #9a6700);
+    --state-bg: var(--hub-warning-bg, #fff8c5);
+  }
+  .state.succeeded {
+    --state-fg: var(--hub-online, #1a7f37);
+    --state-bg: var(--hub-online-bg, #dafbe1);
+  }
+  .state.failed,
+  .state.timed_out,
+  .state.expired,
+  .state.refused {
+    --state-fg: var(--hub-offline, #cf222e);
+    --state-bg: var(--hub-offline-bg, #ffebe9);
+  }
+`;

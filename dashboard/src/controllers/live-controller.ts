@@ -4,23 +4,25 @@
  * every store publication (at most one per frame) re-renders the host.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { ApiError, listDevices } from '../data/api.js';
+import { ApiError, listDevices, type ApiAuth } from '../data/api.js';
 import { DeviceStore, type DeviceState } from '../data/device-store.js';
-import { dashboardSocketUrl, LiveConnection, TOKEN_REFUSED, type LiveState } from '../data/live-connection.js';
+import { dashboardSocketUrl, EVERYTHING, LiveConnection, TOKEN_REFUSED, type LiveInterest, type LiveState } from '../data/live-connection.js';
 
-/** One token's live data: the socket and the state it feeds. */
+/** One token's live data: the socket, the state it feeds, and the token for API calls. */
 export interface LiveSession {
   connection: LiveConnection;
   store: DeviceStore;
+  auth: ApiAuth;
 }
 
-export type LiveSessionFactory = (token: string) => LiveSession;
+export type LiveSessionFactory = (token: string, interest: LiveInterest) => LiveSession;
 
 /** The session the page uses: the socket on the page's origin, fed into a fresh store. */
-export function createBrowserSession(token: string): LiveSession {
+export function createBrowserSession(token: string, interest: LiveInterest): LiveSession {
   const connection = new LiveConnection({
     url: dashboardSocketUrl(location),
     token,
+    interest,
     // The browser hides the upgrade's HTTP status; ask the API whether the token is the problem.
     checkAuth: async () => {
       try {
@@ -34,7 +36,7 @@ export function createBrowserSession(token: string): LiveSession {
   const store = new DeviceStore();
   connection.on('snapshot', ({ devices, interest }) => store.applySnapshot(devices, interest.devices));
   connection.on('event', (event) => store.applyEvent(event));
-  return { connection, store };
+  return { connection, store, auth: { token } };
 }
 
 export interface LiveControllerOptions {
@@ -54,8 +56,9 @@ export class LiveController implements ReactiveController {
   private readonly host: ReactiveControllerHost;
   private readonly options: LiveControllerOptions;
   private token: string | null = null;
+  private interest: LiveInterest = EVERYTHING;
   private hostIsConnected = false;
-  private session: LiveSession | null = null;
+  private current: LiveSession | null = null;
   private readonly unsubscribes: Array<() => void> = [];
 
   constructor(host: ReactiveControllerHost, options: LiveControllerOptions = {}) {
@@ -75,8 +78,19 @@ export class LiveController implements ReactiveController {
     this.host.requestUpdate();
   }
 
+  /** The open session, for parts of the page that add their own listeners (a device page); null without a token. */
+  get session(): LiveSession | null {
+    return this.current;
+  }
+
+  /** What the page shows now; the socket re-subscribes when it changes. */
+  setInterest(interest: LiveInterest): void {
+    this.interest = interest;
+    this.current?.connection.setInterest(interest);
+  }
+
   retryNow(): void {
-    this.session?.connection.retryNow();
+    this.current?.connection.retryNow();
   }
 
   hostConnected(): void {
@@ -99,9 +113,9 @@ export class LiveController implements ReactiveController {
   };
 
   private open(): void {
-    if (this.session || this.token === null) return;
-    const session = (this.options.createSession ?? createBrowserSession)(this.token);
-    this.session = session;
+    if (this.current || this.token === null) return;
+    const session = (this.options.createSession ?? createBrowserSession)(this.token, this.interest);
+    this.current = session;
     this.unsubscribes.push(
       session.store.subscribe((state) => {
         this.devices = state;
@@ -122,9 +136,9 @@ export class LiveController implements ReactiveController {
 
   private close(): void {
     for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
-    if (!this.session) return;
-    this.session.connection.stop();
-    this.session.store.dispose();
-    this.session = null;
+    if (!this.current) return;
+    this.current.connection.stop();
+    this.current.store.dispose();
+    this.current = null;
   }
 }

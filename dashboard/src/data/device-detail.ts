@@ -158,12 +158,27 @@ export class DeviceDetail {
     this.listeners.clear();
   }
 
-  /** After the live socket resynced: events may have been missed, so read everything again. */
-  refresh(): void {
+  /**
+   * After the live socket (re)subscribed: events may have been missed, so
+   * read again. Right after the page's own subscribe only state and commands
+   * need it (a missed command step would leave it looking stuck); after a
+   * reconnect the history had a gap too.
+   */
+  refresh(what: { history: boolean } = { history: true }): void {
     if (!this.running) return;
-    this.loadHistory(this.current.history.range);
+    if (what.history) this.loadHistory(this.current.history.range);
     this.loadState();
     this.loadCommands();
+  }
+
+  /** Reads the state again (a retry after an error). */
+  reloadState(): void {
+    if (this.running) this.loadState();
+  }
+
+  /** Reads the first page of commands again (a retry after an error). */
+  reloadCommands(): void {
+    if (this.running) this.loadCommands();
   }
 
   setRange(range: HistoryRange, maxPoints = this.maxPoints): void {
