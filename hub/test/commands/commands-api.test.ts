@@ -4,7 +4,7 @@
  * deleting a device, and results the hub must ignore without an error.
  */
 import t from 'tap';
-import type { ApiErrorBody, CommandListResponse, CommandView } from '@iot-hub/protocol';
+import type { ApiErrorBody, AuditListResponse, CommandListResponse, CommandView } from '@iot-hub/protocol';
 import { connectMqtt } from '../helpers/clients.js';
 import { startTestHub } from '../helpers/hub.js';
 import { commandInState, getCommand, postCommand, provisionDevice } from './test-device.js';
@@ -132,4 +132,23 @@ t.test("results for unknown ids or another device's command are ignored without 
   t.same(owner.errors, []);
   await owner.result({ id: command.id, status: 'succeeded' });
   await commandInState(hub, command.id, 'succeeded');
+});
+
+t.test('creating and cancelling are audited with the actor, the command id and what was asked', async (t) => {
+  const hub = await startTestHub(t);
+  const device = await provisionDevice(t, hub, 'ws', 'audited');
+  await device.connect();
+  await device.hello();
+  const command = (await postCommand(hub, device.id, { name: 'boost', params: { minutes: 10 } }, { 'idempotency-key': 'a1' })).body;
+  await postCommand(hub, device.id, { name: 'boost', params: { minutes: 10 } }, { 'idempotency-key': 'a1' });
+  await postCommand(hub, device.id, { name: 'nope' });
+  t.equal((await hub.api('POST', `/api/commands/${command.id}/cancel`)).status, 200);
+
+  const { entries } = (await hub.api('GET', `/api/audit?deviceId=${device.id}`)).body as AuditListResponse;
+  const commandEntries = entries.filter((e) => e.action.startsWith('command.'));
+  t.match(commandEntries, [
+    { action: 'command.cancel', actor: 'admin', deviceId: device.id, commandId: command.id, details: { name: 'boost' }, outcome: 'ok' },
+    { action: 'command.create', actor: 'admin', deviceId: device.id, commandId: command.id, details: { name: 'boost', params: { minutes: 10 } }, outcome: 'cancelled' },
+  ]);
+  t.equal(commandEntries.length, 2, 'one create (the retry and the refused request add none) and one cancel');
 });
