@@ -28,7 +28,7 @@ for (const transport of TRANSPORTS) {
     t.ok(Date.now() - sentAt < TIMEOUT_MS, 'stopped in time (else this test proves nothing)');
     await new Promise((r) => setTimeout(r, Math.max(0, sentAt + TIMEOUT_MS + 50 - Date.now())));
 
-    const second = await startTestHub(t, {}, first.dataDir);
+    const second = await first.restart();
     const ended: CommandView = await getCommand(second, overdue.id);
     t.match(ended, { state: 'timed_out', error: /neither acknowledged nor answered within 1500 ms of the first delivery/ });
     t.same(ended.transitions.map((s) => s.state), ['queued', 'sent', 'timed_out']);
