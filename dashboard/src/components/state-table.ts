@@ -106,9 +106,23 @@ export class StateTable extends LitElement {
       .table-wrap {
         overflow-x: auto;
       }
+      .key-status {
+        display: none;
+        font-family: var(--hub-font, system-ui, sans-serif);
+        font-size: 0.75rem;
+        font-weight: 600;
+        color: var(--hub-warning, #9a6700);
+      }
       @media (max-width: 560px) {
-        .when {
+        .status {
           display: none;
+        }
+        .key-status {
+          display: block;
+        }
+        th,
+        td {
+          padding-inline: 0.35rem;
         }
       }
     `,
@@ -162,7 +176,7 @@ export class StateTable extends LitElement {
               <th scope="col">Key</th>
               <th scope="col">Reported</th>
               <th scope="col">Desired</th>
-              <th scope="col">Status</th>
+              <th scope="col" class="status">Status</th>
               <th scope="col"><span class="visually-hidden">Actions</span></th>
             </tr>
           </thead>
@@ -176,7 +190,9 @@ export class StateTable extends LitElement {
   private renderRow(row: StateRow) {
     const saving = this.edit?.key === row.key && this.edit.status === 'saving';
     return html`<tr class=${row.status} data-key=${row.key} data-status=${row.status}>
-      <th scope="row">${row.key}</th>
+      <th scope="row">
+        ${row.key}${row.status === 'in-sync' ? nothing : html`<small class="key-status">${STATUS_LABELS[row.status]}</small>`}
+      </th>
       <td class="value" data-reported>
         ${formatStateValue(row.reported?.value)}
         ${row.reported ? html`<small class="when">${formatRelativeTime(row.reported.ts, this.now)}</small>` : nothing}
