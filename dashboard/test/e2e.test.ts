@@ -4,41 +4,14 @@
  * MQTT and publishes, and the page must show it online with the value.
  */
 import t from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startTestHub } from '../../hub/test/helpers/hub.js';
+import { ARTIFACTS, browserUnavailable, DIST, launchBrowser, UI_TIMEOUT, watchPage } from './helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-// Flags that work as root in this sandbox (shared/field-notes.md).
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const DIST = fileURLToPath(new URL('../dist', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts', import.meta.url));
-const UI_TIMEOUT = 10_000;
-
-if (!existsSync(CHROMIUM)) {
-  const reason = `Chromium is missing at ${CHROMIUM}: install the Debian package (apt-get install -y chromium) to run the dashboard end-to-end test`;
-  if (process.env.CI === 'true') {
-    t.fail(reason);
-  } else {
-    console.error(`\n*** SKIPPED: ${reason} ***\n`);
-    t.plan(0, `skip: ${reason}`);
-  }
-} else if (!existsSync(join(DIST, 'index.html'))) {
-  t.fail(`the dashboard is not built (${DIST}/index.html missing): run \`npm run build -w @iot-hub/dashboard\` first`);
-} else {
+if (browserUnavailable(t) === null) {
   t.test('the dashboard shows a device going online with its telemetry, live', async (t) => {
     const hub = await startTestHub(t, { dashboardDir: DIST });
     const context = await launchBrowser(t);
@@ -133,34 +106,6 @@ if (!existsSync(CHROMIUM)) {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-store-degraded.png'), fullPage: true });
     t.strictSame(pageErrors.filter((e) => !expected503.test(e)), [], 'no errors in the page');
-  });
-}
-
-async function launchBrowser(t: { teardown(fn: () => unknown): void }): Promise<BrowserContext> {
-  const profile = mkdtempSync(join(tmpdir(), 'iot-hub-chromium-'));
-  t.teardown(() => rmSync(profile, { recursive: true, force: true }));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 720 },
-    colorScheme: 'light',
-    locale: 'en-US',
-  });
-  // Registered after the profile's removal, so it runs first (teardowns run in reverse).
-  t.teardown(() => context.close());
-  return context;
-}
-
-/** Uncaught page errors and console errors, except the expected refusal of the wrong token. */
-function watchPage(page: Page, errors: string[]): void {
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    const text = message.text();
-    // The browser logs the refused upgrade and the 401 of the token check for the wrong token.
-    if (/401|WebSocket connection to .* failed/.test(text)) return;
-    errors.push(`console: ${text}`);
   });
 }
 
