@@ -26,6 +26,10 @@ import { Registry } from './registry/registry.js';
 import { SqliteRegistryStore } from './registry/sqlite-registry-store.js';
 import { StateService } from './state/state-service.js';
 import { TelemetryPipeline } from './telemetry/pipeline.js';
+import { ConnectionGuard } from './limits/connection-guard.js';
+import { DeviceRateLimiter } from './limits/device-rate-limiter.js';
+import { HttpsListener } from './net/https-listener.js';
+import { readTlsFiles } from './net/tls.js';
 import { refuseUpgrade } from './net/upgrade-refusal.js';
 import { SqliteTelemetryStore } from './telemetry/sqlite-telemetry-store.js';
 import type { TelemetryStore } from './telemetry/telemetry-store.js';
@@ -43,6 +47,8 @@ export interface Hub {
   /** Bound ports, known after start() (useful with port 0). */
   readonly httpPort: number;
   readonly mqttPort: number;
+  /** MQTT over TLS, when a certificate and key are configured. */
+  readonly mqttsPort: number | null;
   /** The admin token generated at this start, if any: print it once. */
   readonly generatedAdminToken: string | null;
   readonly log: Logger;
@@ -98,9 +104,25 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   });
   const state = new StateService({ file: controlFile, registry, events, linkOf: (id): DeviceLink | undefined => gateway.readyLink(id, 'desired'), log: log.child({ part: 'state' }) });
   const audit = new AuditLog({ file: controlFile, events, log: log.child({ part: 'audit' }) });
-  const gateway: DeviceGateway = new DeviceGateway({ registry, pipeline, events, commands, state, log: log.child({ part: 'devices' }) });
-  const mqtt = new MqttTransport({ host: config.host, port: config.mqttPort, maxPayloadBytes: config.maxPayloadBytes, gateway, log: log.child({ part: 'mqtt' }) });
-  const wsDevices = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, gateway, log: log.child({ part: 'ws-device' }) });
+  const rateLimiter = new DeviceRateLimiter({ ratePerSec: config.deviceRate, burst: config.deviceBurst });
+  const gateway: DeviceGateway = new DeviceGateway({ registry, pipeline, events, commands, state, rateLimiter, log: log.child({ part: 'devices' }) });
+  const guard = new ConnectionGuard({
+    maxConnections: config.maxConnections,
+    ipConnectRate: config.ipConnectRate,
+    ipConnectBurst: config.ipConnectBurst,
+    openConnections: (): number => mqtt.connectionCount + wsDevices.connectionCount,
+  });
+  const tls = config.tlsCert !== null && config.tlsKey !== null ? readTlsFiles(config.tlsCert, config.tlsKey) : null;
+  const mqtt: MqttTransport = new MqttTransport({
+    host: config.host,
+    port: config.mqttPort,
+    maxPayloadBytes: config.maxPayloadBytes,
+    gateway,
+    guard,
+    ...(tls ? { tls: { ...tls, port: config.mqttsPort } } : {}),
+    log: log.child({ part: 'mqtt' }),
+  });
+  const wsDevices: WsDeviceEndpoint = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, gateway, guard, log: log.child({ part: 'ws-device' }) });
 
   // The admin token is read from the data dir at start(); until then nothing verifies.
   let adminAuth: AdminAuth = { verify: () => false, generatedToken: null };
@@ -125,7 +147,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       connections: { mqtt: conns.mqtt, ws: conns.ws, dashboards: dashboards.connectionCount },
     };
   };
-  const metrics = createMetrics({ registry, gateway, pipeline, mqtt, wsDevices, dashboards });
+  const metrics = createMetrics({ registry, gateway, pipeline, mqtt, wsDevices, dashboards, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors } });
   const api = buildApi({
     registry,
     gateway,
@@ -145,9 +167,12 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     if (path === '/ws/dashboard') return dashboards.handleUpgrade(req, socket, head);
     refuseUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${path ?? ''}: use /ws/device or /ws/dashboard`);
   });
+  // With a certificate the HTTP port speaks only HTTPS (and so WSS).
+  const https = tls ? new HttpsListener(api.server, tls, log.child({ part: 'http' })) : null;
 
   let httpPort = -1;
   let mqttPort = -1;
+  let mqttsPort: number | null = null;
   let started = false;
 
   return {
@@ -157,6 +182,9 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     },
     get mqttPort() {
       return mqttPort;
+    },
+    get mqttsPort() {
+      return mqttsPort;
     },
     get generatedAdminToken() {
       return adminAuth.generatedToken;
@@ -174,12 +202,18 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await commands.open();
       gateway.start();
       mqttPort = await mqtt.start();
+      mqttsPort = mqtt.tlsPort;
       wsDevices.start();
       dashboards.start();
-      await api.listen({ host: config.host, port: config.httpPort });
-      httpPort = (api.server.address() as AddressInfo).port;
+      if (https) {
+        await api.ready();
+        httpPort = await https.listen(config.host, config.httpPort);
+      } else {
+        await api.listen({ host: config.host, port: config.httpPort });
+        httpPort = (api.server.address() as AddressInfo).port;
+      }
       started = true;
-      log.info({ httpPort, mqttPort, host: config.host, dataDir, store: telemetryStore.kind, devices: registry.size }, 'hub listening');
+      log.info({ httpPort, mqttPort, ...(https ? { mqttsPort, tls: true } : {}), host: config.host, dataDir, store: telemetryStore.kind, devices: registry.size }, 'hub listening');
     },
 
     async stop() {
@@ -193,6 +227,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await wsDevices.stop();
       gateway.stop();
       await mqtt.stop();
+      await https?.close();
       await api.close();
       await commands.close();
       await state.close();

@@ -3,7 +3,7 @@
  * The only place (with main.ts) that looks at argv and the environment.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, SETTINGS, type HubConfig } from './settings.js';
+import { ConfigError, SETTINGS, checkSettings, type HubConfig } from './settings.js';
 
 export interface LoadedConfig {
   config: Readonly<HubConfig>;
@@ -42,9 +42,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     }
   }
   const result = config as unknown as HubConfig;
-  if (result.store === 'influx' && result.influxUrl === null) {
-    throw new ConfigError('--influx-url', 'required when --store is influx (HUB_INFLUX_URL)');
-  }
+  checkSettings(result);
   return { help: false, config: Object.freeze(result) };
 }
 

@@ -2,6 +2,8 @@
  * Every hub setting in one table: flag, env var, default, parser, help. The
  * config loader, `--help` and the README's configuration table come from it.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseRetention } from '../telemetry/influx/influx-schema.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -37,6 +39,19 @@ export interface HubConfig {
   commandExpirySec: number;
   /** Commands per device that may be pending (queued, sent or acknowledged) at once. */
   maxPendingCommands: number;
+  /** PEM certificate chain and key files; both set = HTTPS/WSS and MQTT over TLS. */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** MQTT over TLS, opened only with a certificate and key. */
+  mqttsPort: number;
+  /** Sustained messages per second per device (0 = no limit), and how many it may send at once. */
+  deviceRate: number;
+  deviceBurst: number;
+  /** Open device connections (MQTT + device WebSocket) at most. */
+  maxConnections: number;
+  /** New device connections per second per client IP (0 = no limit), and how many at once. */
+  ipConnectRate: number;
+  ipConnectBurst: number;
 }
 
 /** Thrown for a bad setting; main prints `message` as one line and exits 2. */
@@ -136,6 +151,44 @@ const origins: Parser<string[]> = (raw) =>
       return url.origin;
     });
 
+const pemFile =
+  (what: 'certificate' | 'private key'): Parser<string> =>
+  (raw) => {
+    let pem: Buffer;
+    try {
+      pem = readFileSync(raw);
+    } catch (err) {
+      throw new Error(`cannot read ${JSON.stringify(raw)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    try {
+      if (what === 'certificate') new X509Certificate(pem);
+      else createPrivateKey(pem);
+    } catch {
+      throw new Error(`${JSON.stringify(raw)} is not a PEM ${what}${what === 'private key' ? ' (or it is encrypted: the hub needs it unencrypted)' : ''}`);
+    }
+    return raw;
+  };
+
+/** Checks that span several settings, after each was parsed on its own. */
+export function checkSettings(config: Readonly<HubConfig>): void {
+  if (config.store === 'influx' && config.influxUrl === null) {
+    throw new ConfigError('--influx-url', 'required when --store is influx (HUB_INFLUX_URL)');
+  }
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) {
+    const missing = config.tlsCert === null ? '--tls-cert' : '--tls-key';
+    throw new ConfigError(missing, `required with ${missing === '--tls-cert' ? '--tls-key' : '--tls-cert'}: TLS needs both the certificate and its key`);
+  }
+  if (config.tlsCert !== null && config.tlsKey !== null) {
+    const cert = new X509Certificate(readFileSync(config.tlsCert));
+    if (!cert.checkPrivateKey(createPrivateKey(readFileSync(config.tlsKey)))) {
+      throw new ConfigError('--tls-key', `${JSON.stringify(config.tlsKey)} is not the private key of the certificate in ${JSON.stringify(config.tlsCert)}`);
+    }
+    if (config.mqttsPort !== 0 && config.mqttsPort === config.mqttPort) {
+      throw new ConfigError('--mqtts-port', `${config.mqttsPort} is also --mqtt-port: MQTT and MQTT over TLS need ports of their own`);
+    }
+  }
+}
+
 function setting<K extends keyof HubConfig>(s: Setting<K>): Setting<K> {
   return s;
 }
@@ -159,5 +212,13 @@ export const SETTINGS = [
   setting({ key: 'commandTimeoutMs', flag: 'command-timeout-ms', env: 'HUB_COMMAND_TIMEOUT_MS', default: '30000', parse: intIn(100, 3_600_000, 'ms'), help: 'time a device has to answer a command once sent, unless the request gives timeoutMs' }),
   setting({ key: 'commandExpirySec', flag: 'command-expiry-sec', env: 'HUB_COMMAND_EXPIRY_SEC', default: '3600', parse: intIn(1, 30 * 24 * 3600, 's'), help: 'how long a command waits for an offline device, unless the request gives expiresAt' }),
   setting({ key: 'maxPendingCommands', flag: 'max-pending-commands', env: 'HUB_MAX_PENDING_COMMANDS', default: '100', parse: intIn(1, 100_000, 'commands'), help: 'commands per device that may be waiting or running at once; more get 429 queue_full' }),
+  setting({ key: 'tlsCert', flag: 'tls-cert', env: 'HUB_TLS_CERT', default: null, parse: pemFile('certificate'), help: 'PEM certificate file (server certificate, then intermediates); with --tls-key the HTTP port serves HTTPS/WSS and MQTT over TLS opens on --mqtts-port' }),
+  setting({ key: 'tlsKey', flag: 'tls-key', env: 'HUB_TLS_KEY', default: null, parse: pemFile('private key'), help: 'PEM private key file of --tls-cert (unencrypted)' }),
+  setting({ key: 'mqttsPort', flag: 'mqtts-port', env: 'HUB_MQTTS_PORT', default: '8883', parse: port, help: 'MQTT over TLS port, opened only with --tls-cert and --tls-key (0 = pick a free one)' }),
+  setting({ key: 'deviceRate', flag: 'device-rate', env: 'HUB_DEVICE_RATE', default: '100', parse: intIn(0, 1_000_000, 'messages/s'), help: 'messages per second a device may send, sustained (0 = no limit); acknowledged ones wait, others are dropped with rate_limited' }),
+  setting({ key: 'deviceBurst', flag: 'device-burst', env: 'HUB_DEVICE_BURST', default: '200', parse: intIn(1, 1_000_000, 'messages'), help: 'messages a device may send at once after a quiet spell, above --device-rate' }),
+  setting({ key: 'maxConnections', flag: 'max-connections', env: 'HUB_MAX_CONNECTIONS', default: '10000', parse: intIn(1, 1_000_000, 'connections'), help: 'open device connections (MQTT + device WebSocket) at most; more are refused (CONNACK 3, HTTP 503)' }),
+  setting({ key: 'ipConnectRate', flag: 'ip-connect-rate', env: 'HUB_IP_CONNECT_RATE', default: '100', parse: intIn(0, 1_000_000, 'connections/s'), help: 'new device connections per second from one IP address (0 = no limit); more are refused (CONNACK 3, HTTP 429)' }),
+  setting({ key: 'ipConnectBurst', flag: 'ip-connect-burst', env: 'HUB_IP_CONNECT_BURST', default: '1000', parse: intIn(1, 1_000_000, 'connections'), help: 'new device connections one IP address may open at once, above --ip-connect-rate' }),
   setting({ key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUB_ALLOWED_ORIGINS', default: '', parse: origins, help: 'comma-separated extra origins allowed to open the dashboard socket' }),
 ] as const;

@@ -17,6 +17,7 @@ import {
   type TelemetrySample,
 } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
+import type { DeviceRateLimiter } from '../limits/device-rate-limiter.js';
 import type { DeviceEntry, Registry } from '../registry/registry.js';
 import type { TelemetryPipeline } from '../telemetry/pipeline.js';
 import type { TelemetryPoint } from '../telemetry/telemetry-store.js';
@@ -26,6 +27,8 @@ import type { EventBus } from './events.js';
 
 /** How many recent seq numbers are remembered to drop duplicates. */
 const SEQ_WINDOW = 1024;
+/** A device over its rate hears `rate_limited` at most this often, however much is dropped. */
+const RATE_ERROR_INTERVAL_MS = 1000;
 
 export interface SessionDeps {
   registry: Registry;
@@ -36,6 +39,8 @@ export interface SessionDeps {
   log: Logger;
   /** Counts every protocol error by code, for /metrics. */
   countError?: (code: ErrorCode) => void;
+  /** The per-device message rate; absent = no limit. */
+  rateLimiter?: DeviceRateLimiter;
 }
 
 export class DeviceSession {
@@ -50,6 +55,9 @@ export class DeviceSession {
   private readonly ready = new Set<ControlChannel>();
   /** The token hash this connection authenticated with: a rotation or revocation ends its rights. */
   private readonly tokenHash: string;
+  /** Messages waiting for their turn under the rate limit (see admit). */
+  private readonly waiting = new Set<NodeJS.Timeout>();
+  private lastRateError = -Infinity;
 
   constructor(
     readonly entry: DeviceEntry,
@@ -63,6 +71,40 @@ export class DeviceSession {
 
   get isEnded(): boolean {
     return this.ended;
+  }
+
+  /**
+   * The rate limit, asked by the transport for each message before it is
+   * read further [FP-8 `rate_limited`]. `canWait` (the message will be
+   * acknowledged): `run` is called once the device's bucket has a token for
+   * it, now or later, and meanwhile the transport reads nothing more from
+   * the socket (push-back: nothing is lost, the device just slows down).
+   * Otherwise a message over the rate is dropped (returns false) and the
+   * device hears `rate_limited` at most once a second.
+   */
+  admit(canWait: boolean, run: () => void, context: { topic?: string } = {}, now = Date.now()): boolean {
+    const limiter = this.deps.rateLimiter;
+    if (!limiter) {
+      run();
+      return true;
+    }
+    const admission = limiter.admit(this.deviceId, canWait, now);
+    if (admission === 'drop') {
+      if (now - this.lastRateError >= RATE_ERROR_INTERVAL_MS) {
+        this.lastRateError = now;
+        this.fail(new ProtocolError('rate_limited', 'over the hub\'s message rate for a device: messages sent without acknowledgement are dropped; slow down'), context);
+      }
+      return false;
+    }
+    if (admission.wait === 0 || this.ended) run();
+    else {
+      const timer = setTimeout(() => {
+        this.waiting.delete(timer);
+        run();
+      }, admission.wait);
+      this.waiting.add(timer);
+    }
+    return true;
   }
 
   /**
@@ -238,6 +280,13 @@ export class DeviceSession {
   end(how: { clean: boolean; reason?: PresenceReason }): void {
     if (this.ended) return;
     this.ended = true;
+    // Messages still waiting for their turn were never acknowledged: the device sends them again.
+    for (const timer of this.waiting) {
+      clearTimeout(timer);
+      this.deps.rateLimiter?.giveBack(this.deviceId);
+    }
+    this.waiting.clear();
+    this.deps.rateLimiter?.release(this.deviceId);
     this.onEnd(this);
     if (this.replaced || this.deps.registry.get(this.deviceId) !== this.entry) return;
     const reason: PresenceReason = how.reason ?? (how.clean ? 'disconnected' : this.announcedOffline ? 'last-will' : 'connection-lost');

@@ -10,6 +10,7 @@
  * its packets are in the hook.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import {
   CHANNEL_TYPES,
@@ -27,7 +28,10 @@ import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
 import type { ControlChannel } from '../../core/device-inbox.js';
 import type { DeviceSession } from '../../core/device-session.js';
+import type { ConnectionGuard } from '../../limits/connection-guard.js';
+import { TLS_MIN_VERSION, type TlsFiles } from '../../net/tls.js';
 import { batchWritesThisTurn } from '../../net/write-batching.js';
+import { refuseMqttConnection } from './connection-refusal.js';
 import { guardPacketSize } from './packet-size-guard.js';
 
 /** Room for the topic and headers on top of the payload limit. */
@@ -47,6 +51,10 @@ export interface MqttTransportOptions {
   maxPayloadBytes: number;
   gateway: DeviceGateway;
   log: Logger;
+  /** Admission of new connections (cap, per-IP rate); absent = every connection is taken. */
+  guard?: ConnectionGuard;
+  /** MQTT over TLS on its own port, beside plain MQTT [FP-3.1]. */
+  tls?: TlsFiles & { port: number };
 }
 
 class MqttDeviceLink implements DeviceLink {
@@ -81,8 +89,11 @@ class MqttDeviceLink implements DeviceLink {
 export class MqttTransport {
   private broker: Aedes | null = null;
   private server: Server | null = null;
+  private tlsServer: Server | null = null;
   private readonly sessions = new WeakMap<Client, DeviceSession>();
   private readonly sockets = new Set<Socket>();
+  /** Sockets being answered CONNACK 3 (see refuseMqttConnection). */
+  private readonly refusing = new Set<Socket>();
   /** Counters for /healthz and metrics. */
   readonly counters = { oversizedPackets: 0, refusedConnects: 0, droppedPublishes: 0, refusedSubscriptions: 0 };
 
@@ -110,29 +121,62 @@ export class MqttTransport {
     broker.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'MQTT connection error'));
     this.broker = broker;
 
-    const maxPacket = this.options.maxPayloadBytes + PACKET_OVERHEAD_BYTES;
-    const server = createServer((socket) => {
-      // Nagle adds up to 40 ms stalls to small MQTT packets (field notes).
-      socket.setNoDelay(true);
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-      guardPacketSize(socket, maxPacket, (declared) => {
-        this.counters.oversizedPackets += 1;
-        const session = this.sessionOfSocket(socket);
-        log.warn({ deviceId: session?.deviceId, remote: socket.remoteAddress, declared, limit: maxPacket }, 'MQTT packet over the size limit: connection closed');
-        session?.fail(new ProtocolError('payload_too_large', `declared ${declared} bytes, limit ${maxPacket}`));
+    this.server = await this.listen(createServer((socket) => this.accept(socket)), this.options.port);
+    const { tls } = this.options;
+    if (tls) {
+      const tlsServer = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: TLS_MIN_VERSION }, (socket) => this.accept(socket));
+      // Refused before the handshake: an over-limit client is not worth its cost.
+      tlsServer.on('connection', (socket: Socket) => {
+        if (this.options.guard?.admit(socket.remoteAddress, 'mqtt')) socket.destroy();
       });
-      broker.handle(socket);
-    });
-    this.server = server;
+      tlsServer.on('tlsClientError', (err, socket) => log.debug({ err: err.message, remote: socket.remoteAddress }, 'MQTT TLS handshake failed'));
+      this.tlsServer = await this.listen(tlsServer, tls.port);
+    }
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** The bound MQTT-over-TLS port, or null without TLS (known after start()). */
+  get tlsPort(): number | null {
+    return this.tlsServer ? (this.tlsServer.address() as AddressInfo).port : null;
+  }
+
+  private async listen<S extends Server>(server: S, port: number): Promise<S> {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
+      server.listen(port, this.options.host, () => {
         server.off('error', reject);
         resolve();
       });
     });
-    return (server.address() as AddressInfo).port;
+    return server;
+  }
+
+  /** Every device socket, plain or TLS, starts here. */
+  private accept(socket: Socket | TLSSocket): void {
+    const { log, guard } = this.options;
+    const broker = this.broker;
+    if (!broker) return void socket.destroy();
+    // TLS sockets were admitted before their handshake.
+    const refusal = 'encrypted' in socket ? null : (guard?.admit(socket.remoteAddress, 'mqtt') ?? null);
+    if (refusal) {
+      log.warn({ remote: socket.remoteAddress, why: refusal }, 'MQTT connection refused: CONNACK 3');
+      // Not counted as a connection, but closed at stop() like one.
+      this.refusing.add(socket);
+      socket.once('close', () => this.refusing.delete(socket));
+      return refuseMqttConnection(socket);
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    // Nagle adds up to 40 ms stalls to small MQTT packets (field notes).
+    socket.setNoDelay(true);
+    const maxPacket = this.options.maxPayloadBytes + PACKET_OVERHEAD_BYTES;
+    guardPacketSize(socket, maxPacket, (declared) => {
+      this.counters.oversizedPackets += 1;
+      const session = this.sessionOfSocket(socket);
+      log.warn({ deviceId: session?.deviceId, remote: socket.remoteAddress, declared, limit: maxPacket }, 'MQTT packet over the size limit: connection closed');
+      session?.fail(new ProtocolError('payload_too_large', `declared ${declared} bytes, limit ${maxPacket}`));
+    });
+    broker.handle(socket);
   }
 
   private sessionOfSocket(socket: Socket): DeviceSession | undefined {
@@ -143,18 +187,18 @@ export class MqttTransport {
   /** Refuses new connections; existing ones carry on until stop(). */
   stopAccepting(): void {
     this.server?.close();
+    this.tlsServer?.close();
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
+    const servers = [this.server, this.tlsServer].filter((s): s is Server => s !== null);
     const broker = this.broker;
     this.server = null;
+    this.tlsServer = null;
     this.broker = null;
-    if (server) {
-      const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
-      for (const socket of this.sockets) socket.destroy();
-      await closed;
-    }
+    const closed = servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())));
+    for (const socket of [...this.sockets, ...this.refusing]) socket.destroy();
+    await Promise.all(closed);
     if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
   }
 
@@ -198,7 +242,21 @@ export class MqttTransport {
 
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
     const session = client ? this.sessions.get(client) : undefined;
-    if (!session) return done(new Error('publish from an unauthenticated client'));
+    if (!client || !session) return done(new Error('publish from an unauthenticated client'));
+    // A will is published once the connection has closed: there is nothing left to push back on.
+    if ((client as Client & { closed?: boolean }).closed) return this.acceptPublish(client, session, packet, done);
+    // The rate limit: QoS 1 waits for its turn, and while this hook has not called back aedes
+    // reads nothing more from the socket; QoS 0 over the rate is dropped.
+    const admitted = session.admit(packet.qos > 0, () => this.acceptPublish(client, session, packet, done), { topic: packet.topic });
+    if (!admitted) {
+      this.counters.droppedPublishes += 1;
+      packet.topic = DROPPED_TOPIC;
+      packet.retain = false;
+      done(null);
+    }
+  }
+
+  private acceptPublish(client: Client, session: DeviceSession, packet: PublishPacket, done: (error?: Error | null) => void): void {
 
     const drop = (error: ProtocolError) => {
       this.counters.droppedPublishes += 1;
@@ -229,7 +287,7 @@ export class MqttTransport {
     session.handle(message).then(
       () => {
         // Durable now: the PUBACK that done() writes joins this turn's batch.
-        if (client) batchWritesThisTurn(client.conn as Socket);
+        batchWritesThisTurn(client.conn as Socket);
         done(null);
       },
       (err: unknown) => {

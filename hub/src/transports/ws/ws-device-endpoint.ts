@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
 import type { DeviceSession } from '../../core/device-session.js';
+import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { DeviceEntry } from '../../registry/registry.js';
 import { refuseUpgrade } from '../../net/upgrade-refusal.js';
 import { parseDeviceAuthorization } from './device-credentials.js';
@@ -28,6 +29,13 @@ const MAX_IN_FLIGHT = 64;
 /** Outbound bytes buffered for a device before it is cut off as too slow. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const HEARTBEAT_MS = 30_000;
+/**
+ * Fragments of one message at most (close 1008). A device has no reason to
+ * fragment much; without a cap, a stream of tiny fragments costs a buffer
+ * object each until the message completes. maxPayload bounds the bytes of
+ * the assembled message across all its fragments (close 1009).
+ */
+const MAX_FRAGMENTS = 1024;
 
 const CLOSE_CODES: Record<CloseReason, number> = {
   replaced: WS_CLOSE.conflict,
@@ -41,6 +49,8 @@ export interface WsDeviceEndpointOptions {
   maxPayloadBytes: number;
   gateway: DeviceGateway;
   log: Logger;
+  /** Admission of new connections (cap, per-IP rate); absent = every upgrade is taken. */
+  guard?: ConnectionGuard;
 }
 
 class WsDeviceLink implements DeviceLink {
@@ -70,9 +80,19 @@ export class WsDeviceEndpoint {
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly alive = new WeakMap<WebSocket, boolean>();
   readonly counters = { refusedUpgrades: 0, oversizedFrames: 0 };
+  /** Sockets closed for breaking the WebSocket protocol, by ws error code (WS_ERR_INVALID_UTF8 …). */
+  readonly protocolErrors = new Map<string, number>();
 
   constructor(private readonly options: WsDeviceEndpointOptions) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, clientTracking: true });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayloadBytes,
+      maxFragments: MAX_FRAGMENTS,
+      // No compression: a small compressed frame could inflate to far more than it cost to send,
+      // and device messages are small. A frame with RSV1 set is then a protocol error (1002).
+      perMessageDeflate: false,
+      clientTracking: true,
+    });
   }
 
   get connectionCount(): number {
@@ -104,6 +124,13 @@ export class WsDeviceEndpoint {
 
   /** Called by the HTTP server for upgrades to /ws/device. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const refusal = this.options.guard?.admit(req.socket.remoteAddress, 'ws');
+    if (refusal) {
+      this.options.log.warn({ remote: req.socket.remoteAddress, why: refusal }, 'device WebSocket refused');
+      return refusal === 'max-connections'
+        ? refuseUpgrade(socket, 503, 'rate_limited', 'the hub is at its connection limit: retry later with backoff')
+        : refuseUpgrade(socket, 429, 'rate_limited', 'too many new connections from this address: retry later with backoff');
+    }
     const credentials = parseDeviceAuthorization(req.headers.authorization);
     let entry: DeviceEntry | null = null;
     if (credentials === 'malformed') return this.refuse(socket, req, 'malformed Authorization header: use Basic base64(id:token)');
@@ -125,7 +152,9 @@ export class WsDeviceEndpoint {
     this.alive.set(ws, true);
     ws.on('pong', () => this.alive.set(ws, true));
     let session: DeviceSession | null = null;
+    /** Messages being handled, and messages waiting for their turn under the rate limit. */
     let inFlight = 0;
+    let waiting = 0;
     let authTimer: NodeJS.Timeout | null = null;
 
     const begin = (e: DeviceEntry) => {
@@ -182,24 +211,47 @@ export class WsDeviceEndpoint {
         return;
       }
       const s: DeviceSession = session;
-      inFlight += 1;
-      if (inFlight >= MAX_IN_FLIGHT) ws.pause();
-      s.handle(message).then(
-        () => {
-          if (message.type === 'ping') sendFrame(ws, { v: 1, type: 'pong', ts: Date.now() });
-          else if (message.mid !== undefined) sendFrame(ws, { v: 1, type: 'ack', mid: message.mid });
-        },
-        (err: unknown) => s.fail(err, message.mid === undefined ? {} : { ref: message.mid }),
-      ).finally(() => {
-        inFlight -= 1;
-        if (inFlight < MAX_IN_FLIGHT && ws.isPaused) ws.resume();
+      // Rate limit: a message that gets an answer (ack or pong) waits for its turn with the socket
+      // paused (push-back); one without `mid` over the rate is dropped [FP-8 rate_limited].
+      waiting += 1;
+      const admitted = s.admit(message.mid !== undefined || message.type === 'ping', () => {
+        waiting -= 1;
+        handle(s, message);
       });
+      if (!admitted) waiting -= 1;
+      else if (waiting > 0) ws.pause();
     });
 
+    const handle = (s: DeviceSession, message: DeviceMessage) => {
+      inFlight += 1;
+      if (inFlight >= MAX_IN_FLIGHT) ws.pause();
+      s.handle(message)
+        .then(
+          () => {
+            if (message.type === 'ping') sendFrame(ws, { v: 1, type: 'pong', ts: Date.now() });
+            else if (message.mid !== undefined) sendFrame(ws, { v: 1, type: 'ack', mid: message.mid });
+          },
+          (err: unknown) => s.fail(err, message.mid === undefined ? {} : { ref: message.mid }),
+        )
+        .finally(() => {
+          inFlight -= 1;
+          resumeIfDue();
+        });
+      resumeIfDue();
+    };
+
+    const resumeIfDue = () => {
+      if (inFlight < MAX_IN_FLIGHT && waiting === 0 && ws.isPaused) ws.resume();
+    };
+
+    // ws emits each protocol violation once, with a stable code, and closes with its status.
     ws.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
         this.counters.oversizedFrames += 1;
         log.warn({ deviceId: session?.deviceId, limit: this.options.maxPayloadBytes }, 'device frame over the size limit: closed with 1009');
+      } else if (err.code?.startsWith('WS_ERR_')) {
+        this.protocolErrors.set(err.code, (this.protocolErrors.get(err.code) ?? 0) + 1);
+        log.warn({ deviceId: session?.deviceId, code: err.code, err: err.message }, 'device WebSocket protocol error: closed');
       } else log.debug({ deviceId: session?.deviceId, err: err.message }, 'device WebSocket error');
     });
 

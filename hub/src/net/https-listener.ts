@@ -1,0 +1,50 @@
+/**
+ * HTTPS, and so WSS, for the API's server: a native https.Server with the
+ * configured certificate hands each request and upgrade to the listeners of
+ * the (never listening) HTTP server that buildApi() built. The API and the
+ * WebSocket endpoints stay unaware of TLS; only how the hub listens changes.
+ * The https.Server keeps Node's own connection tracking and header and
+ * request timeouts.
+ */
+import type { Server as HttpServer } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { TLS_MIN_VERSION, type TlsFiles } from './tls.js';
+
+export class HttpsListener {
+  private server: Server | null = null;
+
+  constructor(
+    private readonly target: HttpServer,
+    private readonly files: TlsFiles,
+    private readonly log: Logger,
+  ) {}
+
+  /** Resolves with the bound port. */
+  async listen(host: string, port: number): Promise<number> {
+    const server = createServer({ cert: this.files.cert, key: this.files.key, minVersion: TLS_MIN_VERSION });
+    server.on('request', (req, res) => this.target.emit('request', req, res));
+    server.on('upgrade', (req, socket, head) => this.target.emit('upgrade', req, socket, head));
+    server.on('tlsClientError', (err, socket) => this.log.debug({ err: err.message, remote: socket.remoteAddress }, 'HTTPS handshake failed'));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** Stops listening and drops its HTTP connections (upgraded sockets belong to their endpoints). */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+}
