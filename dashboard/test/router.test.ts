@@ -1,5 +1,6 @@
 import t from 'tap';
-import { deviceHref, parseRoute, routeHash, sameRoute } from '../src/data/router.js';
+import { chartPointBudget } from '../src/data/history.js';
+import { deviceHref, interestCovers, interestFor, parseRoute, routeHash, sameRoute } from '../src/data/router.js';
 import { takeTokenFromHash } from '../src/data/token-storage.js';
 
 t.test('the overview is the empty fragment and #/', async (t) => {
@@ -35,4 +36,21 @@ t.test('sameRoute', async (t) => {
   t.ok(sameRoute({ page: 'overview' }, parseRoute('')));
   t.ok(sameRoute({ page: 'device', deviceId: 'x' }, parseRoute('#/devices/x')));
   t.notOk(sameRoute({ page: 'device', deviceId: 'x' }, { page: 'device', deviceId: 'y' }));
+});
+
+t.test('the live subscription follows the route', async (t) => {
+  t.strictSame(interestFor({ page: 'overview' }), { devices: '*', events: ['telemetry', 'presence', 'device'] }, 'the overview: no commands or state');
+  t.strictSame(interestFor({ page: 'device', deviceId: 'plug-1' }), { devices: ['plug-1'] }, 'a device page: everything about its device');
+  t.strictSame(interestFor({ page: 'not-found', path: '/x' }), interestFor({ page: 'overview' }));
+  t.ok(interestCovers(interestFor({ page: 'device', deviceId: 'plug-1' }), 'plug-1'), 'which covers what the page needs');
+  t.notOk(interestCovers(interestFor({ page: 'device', deviceId: 'plug-1' }), 'plug-2'));
+  t.notOk(interestCovers(interestFor({ page: 'overview' }), 'plug-1'), 'the overview subscription does not');
+  t.ok(interestCovers({ devices: '*' }, 'plug-1'));
+});
+
+t.test('charts ask for about one point per pixel of their width', async (t) => {
+  t.equal(chartPointBudget(1280), 608, 'two columns at 1280 px');
+  t.equal(chartPointBudget(390), 326, 'one on a phone');
+  t.equal(chartPointBudget(5000), 449, 'more columns on a wide screen, each about as wide');
+  t.equal(chartPointBudget(0), 320, 'a window too small to measure still asks for something');
 });

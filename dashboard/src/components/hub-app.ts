@@ -11,8 +11,8 @@ import { HealthController } from '../controllers/health-controller.js';
 import { LiveController } from '../controllers/live-controller.js';
 import { RouteController } from '../controllers/route-controller.js';
 import type { PresenceCounts } from '../data/device-store.js';
-import { TOKEN_REFUSED, type LiveInterest } from '../data/live-connection.js';
-import { sameRoute, type Route } from '../data/router.js';
+import { TOKEN_REFUSED } from '../data/live-connection.js';
+import { interestFor, sameRoute, type Route } from '../data/router.js';
 import { adoptToken, clearToken, saveToken } from '../data/token-storage.js';
 import type { DevicePage } from './device-page.js';
 import { baseStyles } from './shared-styles.js';
@@ -22,14 +22,6 @@ import './device-list.js';
 import './device-page.js';
 import './store-status-banner.js';
 import './token-form.js';
-
-/** The overview shows every device's presence and latest values, not their commands or state. */
-const OVERVIEW_INTEREST: LiveInterest = Object.freeze({ devices: '*', events: Object.freeze(['telemetry', 'presence', 'device'] as const) });
-
-/** What the socket subscribes to for a route: one device's everything on its page. */
-export function interestFor(route: Route): LiveInterest {
-  return route.page === 'device' ? { devices: [route.deviceId] } : OVERVIEW_INTEREST;
-}
 
 const COUNT_LABELS: Array<[keyof PresenceCounts, string]> = [
   ['online', 'Online'],

@@ -8,29 +8,12 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { cancelCommand, getDeviceState, getHistory, listCommands, patchDesiredState, sendCommand } from '../data/api.js';
 import { DeviceDetail, type DeviceDetailState } from '../data/device-detail.js';
-import { DEFAULT_RANGE, type HistoryRange } from '../data/history.js';
-import type { LiveInterest } from '../data/live-connection.js';
+import { chartPointBudget, DEFAULT_RANGE, type HistoryRange } from '../data/history.js';
+import { interestCovers } from '../data/router.js';
 import type { LiveSession } from './live-controller.js';
 
 /** How often a live range slides when no sample arrives. */
 const TICK_MS = 15_000;
-
-/** True when a subscription sends everything a device page needs about `deviceId`. */
-export function interestCovers(interest: LiveInterest, deviceId: string): boolean {
-  const devices = interest.devices === '*' || interest.devices.includes(deviceId);
-  const events = interest.events === undefined || ['telemetry', 'command', 'state'].every((kind) => interest.events?.includes(kind as never));
-  return devices && events;
-}
-
-/**
- * Points to ask per chart: about one per pixel of a chart's width. Charts
- * share the page in columns of at least ~26rem, so estimate from the window.
- */
-export function chartPointBudget(windowWidth: number): number {
-  const available = Math.max(320, windowWidth - 64);
-  const columns = Math.max(1, Math.floor(available / 440));
-  return Math.round(Math.min(2000, Math.max(150, available / columns)));
-}
 
 export class DeviceDetailController implements ReactiveController {
   /** The latest published state; null without a session or device. */

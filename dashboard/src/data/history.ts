@@ -43,6 +43,16 @@ export function sameRange(a: HistoryRange, b: HistoryRange): boolean {
   return b.kind === 'custom' && a.from === b.from && a.to === b.to;
 }
 
+/**
+ * Points to ask per chart: about one per pixel of a chart's width. Charts
+ * share the page in columns of at least ~26rem, so estimate from the window.
+ */
+export function chartPointBudget(windowWidth: number): number {
+  const available = Math.max(320, windowWidth - 64);
+  const columns = Math.max(1, Math.floor(available / 440));
+  return Math.round(Math.min(2000, Math.max(150, available / columns)));
+}
+
 /** One metric's points, column by column (what uPlot draws), sorted by time. */
 export interface SeriesBuffer {
   readonly metric: string;

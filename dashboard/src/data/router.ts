@@ -6,6 +6,8 @@
  * by token-storage before the route is read.
  */
 
+import type { LiveInterest } from './live-connection.js';
+
 export type Route = { page: 'overview' } | { page: 'device'; deviceId: string } | { page: 'not-found'; path: string };
 
 /** The path part of a fragment: the first `&`-separated part that starts with `/`. */
@@ -47,4 +49,19 @@ export function deviceHref(deviceId: string): string {
 
 export function sameRoute(a: Route, b: Route): boolean {
   return routeHash(a) === routeHash(b);
+}
+
+/** The overview shows every device's presence and latest values, not their commands or state. */
+const OVERVIEW_INTEREST: LiveInterest = Object.freeze({ devices: '*', events: Object.freeze(['telemetry', 'presence', 'device'] as const) });
+
+/** What the live socket subscribes to while `route` is shown: a device page wants everything about its device. */
+export function interestFor(route: Route): LiveInterest {
+  return route.page === 'device' ? { devices: [route.deviceId] } : OVERVIEW_INTEREST;
+}
+
+/** True when a subscription sends everything a device page needs about `deviceId`. */
+export function interestCovers(interest: LiveInterest, deviceId: string): boolean {
+  const devices = interest.devices === '*' || interest.devices.includes(deviceId);
+  const events = interest.events === undefined || (['telemetry', 'command', 'state'] as const).every((kind) => interest.events?.includes(kind));
+  return devices && events;
 }
