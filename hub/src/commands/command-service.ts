@@ -12,7 +12,6 @@
  */
 import {
   ProtocolError,
-  commandProblem,
   type CommandListResponse,
   type CommandMessage,
   type CommandRequest,
@@ -26,7 +25,9 @@ import type { CommandInbox } from '../core/device-inbox.js';
 import type { DeviceLink } from '../core/device-link.js';
 import type { EventBus } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
+import { checkRequest, decodeCursor, encodeCursor, sameRequest } from './command-checks.js';
 import { CommandIdGenerator } from './command-id.js';
+import { DueTimers } from './due-timers.js';
 import { canonicalJson, toView, withState, type CommandRecord } from './command-record.js';
 import { SqliteCommandStore } from './sqlite-command-store.js';
 
@@ -57,8 +58,6 @@ type ResultStatus = ResultMessage['status'];
 
 const PENDING_STATES: ReadonlySet<CommandState> = new Set(['queued', 'sent', 'acknowledged']);
 const ALL_STATES: readonly CommandState[] = ['queued', 'sent', 'acknowledged', 'succeeded', 'failed', 'timed_out', 'expired', 'cancelled'];
-/** Node timers wait at most 2^31-1 ms; a longer wait wakes early and re-arms. */
-const MAX_TIMER_MS = 2_147_483_647;
 /** A due command whose end could not be written is tried again this much later. */
 const RETRY_MS = 1_000;
 /** Late results kept per command: enough to see what a device did, bounded against one that loops. */
@@ -76,7 +75,8 @@ export class CommandService implements CommandInbox {
   private readonly pending = new Map<string, CommandRecord>();
   /** The same per device, in creation order (a Map iterates in insertion order). */
   private readonly byDevice = new Map<string, Map<string, CommandRecord>>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** One per pending command: its expiry while queued, its timeout once sent. */
+  private readonly timers = new DueTimers((id) => this.onDue(id));
   private readonly counts = new Map<CommandState, number>();
   /** Device results since start, by disposition and status (for /metrics). */
   readonly resultCounts = new Map<`${ResultDisposition}:${ResultStatus}`, number>();
@@ -107,8 +107,7 @@ export class CommandService implements CommandInbox {
 
   async close(): Promise<void> {
     this.options.events.removeAllFor(this);
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    this.timers.clearAll();
     this.pending.clear();
     this.byDevice.clear();
     await this.store.close();
@@ -129,22 +128,13 @@ export class CommandService implements CommandInbox {
     if (opts.idempotencyKey !== undefined) {
       const existing = this.store.byIdempotencyKey(deviceId, opts.idempotencyKey);
       if (existing) {
-        if (existing.name !== request.name || canonicalJson(existing.params) !== canonicalJson(params)) {
+        if (!sameRequest(existing, request.name, params)) {
           throw new ProtocolError('idempotency_conflict', `the key was used for command ${existing.id} (${existing.name} ${canonicalJson(existing.params)}) on this device`);
         }
         return { command: toView(this.pending.get(existing.id) ?? existing), created: false };
       }
     }
-    const declared = entry.record.capabilities?.commands;
-    if (!declared) throw new ProtocolError('commands_unknown', `device ${JSON.stringify(deviceId)} has not sent hello yet [FP-4.1]`);
-    if (!Object.hasOwn(declared, request.name)) {
-      const names = Object.keys(declared);
-      throw new ProtocolError('unknown_command', `${JSON.stringify(request.name)}: device ${JSON.stringify(deviceId)} declares ${names.length === 0 ? 'no commands' : names.join(', ')}`);
-    }
-    const problem = commandProblem(declared, request.name, params);
-    if (problem !== undefined) throw new ProtocolError('invalid_params', problem);
-    const expiresAt = request.expiresAt ?? now + this.options.defaultExpiryMs;
-    if (expiresAt <= now) throw new ProtocolError('command_expired', `expiresAt ${expiresAt} is not after the hub's time ${now}`);
+    const { expiresAt } = checkRequest(entry.record, request, params, now, this.options.defaultExpiryMs);
     const waiting = this.byDevice.get(deviceId)?.size ?? 0;
     if (waiting >= maxPendingPerDevice) {
       throw new ProtocolError('queue_full', `${waiting} commands of device ${JSON.stringify(deviceId)} have not ended (limit ${maxPendingPerDevice}): wait, or cancel some`);
@@ -383,7 +373,7 @@ export class CommandService implements CommandInbox {
   }
 
   private forget(r: CommandRecord): void {
-    this.disarm(r.id);
+    this.timers.clear(r.id);
     if (!this.pending.delete(r.id)) return;
     const queue = this.byDevice.get(r.deviceId);
     queue?.delete(r.id);
@@ -400,28 +390,14 @@ export class CommandService implements CommandInbox {
     this.resultCounts.set(key, (this.resultCounts.get(key) ?? 0) + 1);
   }
 
-  /** One timer per pending command: its expiry while queued, its timeout once sent. */
+  /** A pending command's one timer: its expiry while queued, its timeout (from the first send) once sent. */
   private arm(r: CommandRecord, now: number): void {
-    this.disarm(r.id);
-    const due = r.state === 'queued' ? r.expiresAt : r.sentAt !== null && PENDING_STATES.has(r.state) ? r.sentAt + r.timeoutMs : null;
-    if (due === null) return;
-    this.schedule(r.id, Math.min(Math.max(due - now, 0), MAX_TIMER_MS));
-  }
-
-  private schedule(id: string, delayMs: number): void {
-    const timer = setTimeout(() => this.onDue(id), delayMs);
-    timer.unref();
-    this.timers.set(id, timer);
-  }
-
-  private disarm(id: string): void {
-    const timer = this.timers.get(id);
-    if (timer) clearTimeout(timer);
-    this.timers.delete(id);
+    if (r.state === 'queued') this.timers.set(r.id, r.expiresAt, now);
+    else if (r.sentAt !== null && PENDING_STATES.has(r.state)) this.timers.set(r.id, r.sentAt + r.timeoutMs, now);
+    else this.timers.clear(r.id);
   }
 
   private onDue(id: string): void {
-    this.timers.delete(id);
     const r = this.pending.get(id);
     if (!r) return;
     const now = Date.now();
@@ -432,7 +408,7 @@ export class CommandService implements CommandInbox {
       this.options.log.info({ commandId: id, deviceId: r.deviceId, state: next.state }, 'command ended by the hub');
     } catch (err) {
       this.options.log.error({ err, commandId: id }, 'ending an overdue command failed; trying again');
-      this.schedule(id, RETRY_MS);
+      this.timers.after(id, RETRY_MS);
     }
   }
 }
@@ -443,17 +419,4 @@ function commandMessage(r: CommandRecord): CommandMessage {
 
 function sameLate(a: LateResult, b: LateResult): boolean {
   return a.status === b.status && a.error === b.error && canonicalJson(a.result) === canonicalJson(b.result);
-}
-
-/** Page cursors are opaque to clients: the creation seq of the last command shown. */
-function encodeCursor(seq: number): string {
-  return Buffer.from(`s${seq}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^s\d{1,15}$/.test(text) || encodeCursor(Number(text.slice(1))) !== cursor) {
-    throw new ProtocolError('bad_request', `before must be the "next" of a previous page, got ${JSON.stringify(cursor)}`);
-  }
-  return Number(text.slice(1));
 }
