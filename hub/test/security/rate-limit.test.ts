@@ -114,3 +114,23 @@ t.test('--device-rate 0 turns the limit off', async (t) => {
   t.equal(await metric(hub, 'iot_hub_device_rate_limited_total{action="delayed"}'), 0);
   t.equal((await storedValues(hub, d.id)).length, 200);
 });
+
+t.test('messages still waiting when the connection drops are not stored, not counted against the device, and leave nothing behind', async (t) => {
+  const hub = await startTestHub(t, LIMITS);
+  const d = await hub.provision('dropper');
+  const first = await connectMqtt(t, hub, d.id, d.token);
+  for (const seq of range(100)) void first.publishAsync(`devices/${d.id}/telemetry`, JSON.stringify({ seq, metrics: { v: seq } }), { qos: 1 }).catch(() => undefined);
+  await eventually(async () => (await metric(hub, 'iot_hub_device_rate_limited_total{action="delayed"}')) > 50, 3000, 'the flood waiting');
+  (first as unknown as { stream: { destroy(): void } }).stream.destroy();
+  await eventually(async () => ((await hub.api('GET', `/api/devices/${d.id}`)).body as DeviceView).presence.status === 'offline', 3000, 'offline');
+  const stored = (await storedValues(hub, d.id)).length;
+  t.ok(stored < 100, `only what got its turn was stored (${stored})`);
+
+  // Their tokens came back: once the burst has refilled (0.5 s; 5 s had they not), a fresh burst of QoS 0 is taken whole.
+  const again = await connectMqtt(t, hub, d.id, d.token);
+  await new Promise((r) => setTimeout(r, (1000 * LIMITS.deviceBurst) / LIMITS.deviceRate + 100));
+  for (const seq of range(LIMITS.deviceBurst - 1)) again.publish(`devices/${d.id}/telemetry`, JSON.stringify({ seq: 1000 + seq, metrics: { v: 1000 + seq } }), { qos: 0 });
+  await again.publishAsync(`devices/${d.id}/telemetry`, JSON.stringify({ seq: 2000, metrics: { v: 2000 } }), { qos: 1 });
+  t.equal(await metric(hub, 'iot_hub_device_rate_limited_total{action="dropped"}'), 0, 'no drops: the bucket was not left in debt');
+  t.equal((await storedValues(hub, d.id)).length, stored + LIMITS.deviceBurst);
+});
