@@ -147,7 +147,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       connections: { mqtt: conns.mqtt, ws: conns.ws, dashboards: dashboards.connectionCount },
     };
   };
-  const metrics = createMetrics({ registry, gateway, pipeline, mqtt, wsDevices, dashboards, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors } });
+  const metrics = createMetrics({ registry, gateway, pipeline, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors } });
   const api = buildApi({
     registry,
     gateway,

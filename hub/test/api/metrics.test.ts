@@ -44,3 +44,15 @@ t.test('/metrics counts devices, connections, stored points and errors by code',
   t.equal(sample(after, 'iot_hub_mqtt_dropped_publishes_total'), 1);
   t.equal(sample(after, 'iot_hub_mqtt_refused_connects_total'), 1);
 });
+
+t.test('/metrics counts commands by state', async (t) => {
+  const hub = await startTestHub(t);
+  const scrape = async () => (await fetch(`${hub.httpUrl}/metrics`, { headers: { authorization: `Bearer ${hub.adminToken}` } })).text();
+  const { id, token } = await hub.provision('m-2');
+  const device = await connectMqtt(t, hub, id, token);
+  await device.publishAsync(`devices/${id}/hello`, '{"kind":"plug","commands":{"identify":{}}}', { qos: 1 });
+  await device.endAsync();
+  const res = await hub.api('POST', `/api/devices/${id}/commands`, { name: 'identify' });
+  t.equal(res.status, 202);
+  t.equal(sample(await scrape(), 'iot_hub_commands{state="queued"}'), 1, 'the command waits for the offline device');
+});
