@@ -249,7 +249,7 @@ export class MqttTransport {
     // reads nothing more from the socket; QoS 0 over the rate is dropped.
     const admitted = session.admit(packet.qos > 0, () => this.acceptPublish(client, session, packet, done), { topic: packet.topic });
     if (!admitted) {
-      this.counters.droppedPublishes += 1;
+      // Counted by the rate limiter (iot_hub_device_rate_limited_total), acknowledged and dropped.
       packet.topic = DROPPED_TOPIC;
       packet.retain = false;
       done(null);
@@ -257,7 +257,6 @@ export class MqttTransport {
   }
 
   private acceptPublish(client: Client, session: DeviceSession, packet: PublishPacket, done: (error?: Error | null) => void): void {
-
     const drop = (error: ProtocolError) => {
       this.counters.droppedPublishes += 1;
       packet.topic = DROPPED_TOPIC;
