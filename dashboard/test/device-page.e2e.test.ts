@@ -188,6 +188,18 @@ if (browserUnavailable(t) === null) {
     await page.locator('history-panel figure[data-chart="power"] canvas').waitFor({ timeout: UI_TIMEOUT });
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-device-page-phone.png'), fullPage: true });
+
+    // The theme: dark chosen in the header holds over a light system preference, and across a reload.
+    const background = () => page.evaluate('getComputedStyle(document.body).backgroundColor');
+    const light = await background();
+    await page.locator('theme-picker select').selectOption('dark');
+    t.not(await background(), light, 'the page turned dark');
+    await page.reload();
+    await page.locator('device-controls').waitFor({ timeout: UI_TIMEOUT });
+    t.equal(await page.evaluate('document.documentElement.dataset.theme'), 'dark', 'the choice is kept');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-device-page-phone-dark.png'), fullPage: true });
+    await page.locator('theme-picker select').selectOption('system');
+    t.equal(await background(), light, 'back to the system (light) theme');
     t.strictSame(pageErrors, [], 'no errors in the page');
   });
 }

@@ -11,6 +11,7 @@ import { customElement, property, query } from 'lit/decorators.js';
 import uPlot from 'uplot';
 import uPlotCss from 'uplot/dist/uPlot.min.css?inline';
 import { chartColumns, seriesSummary, type SeriesBuffer } from '../data/history.js';
+import { THEME_CHANGE_EVENT } from '../data/theme.js';
 import { formatValue } from '../format.js';
 import { baseStyles } from './shared-styles.js';
 
@@ -85,13 +86,13 @@ export class HistoryChart extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     this.darkQuery.addEventListener('change', this.rebuild);
-    document.addEventListener('hub-theme-change', this.rebuild);
+    document.addEventListener(THEME_CHANGE_EVENT, this.rebuild);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.darkQuery.removeEventListener('change', this.rebuild);
-    document.removeEventListener('hub-theme-change', this.rebuild);
+    document.removeEventListener(THEME_CHANGE_EVENT, this.rebuild);
     this.resizeObserver?.disconnect();
     this.resizeObserver = null;
     this.plot?.destroy();

@@ -21,6 +21,7 @@ import './connection-badge.js';
 import './device-list.js';
 import './device-page.js';
 import './store-status-banner.js';
+import './theme-picker.js';
 import './token-form.js';
 
 const COUNT_LABELS: Array<[keyof PresenceCounts, string]> = [
@@ -229,6 +230,7 @@ export class HubApp extends LitElement {
           </a>
         </h1>
         <span class="spacer"></span>
+        <theme-picker></theme-picker>
         ${this.token === null
           ? nothing
           : html`<connection-badge .state=${this.live.connection} @retry=${() => this.live.retryNow()}></connection-badge>
