@@ -309,3 +309,52 @@ t.test('stop aborts the fetches and nothing is published after it', async (t) =>
   frames.frame();
   t.equal(published.length, 0);
 });
+
+t.test('a 404 says the device does not exist; a later answer for it clears that', async (t) => {
+  const { detail, calls, settle } = setup(t);
+  detail.start();
+  calls.state[0]!.reject(new ApiError(404, 'not_found', 'not found: no device "plug-1"'));
+  let state = await settle();
+  t.equal(state.notFound, true);
+  t.equal(state.state.status, 'error');
+  detail.reloadState();
+  calls.state[1]!.resolve(stateView(0, {}));
+  state = await settle();
+  t.equal(state.notFound, false, 'provisioned meanwhile');
+});
+
+t.test('cancel puts the cancelled command in the timeline, or says why it could not', async (t) => {
+  const { api, calls } = fakeApi();
+  const frames = manualFrames();
+  const answers: Array<ReturnType<typeof deferred<CommandView>>> = [];
+  api.cancelCommand = () => {
+    const answer = deferred<CommandView>();
+    answers.push(answer);
+    return answer.promise;
+  };
+  const detail = new DeviceDetail({ deviceId: ID, api, schedule: frames.schedule, now: () => T0 });
+  t.teardown(() => detail.stop());
+  detail.start();
+  calls.commands[0]!.answer.resolve({ commands: [command('c1', ['queued'])], next: null });
+  await tick();
+  const cancelled = detail.cancel('c1');
+  answers[0]!.resolve(command('c1', ['queued', 'cancelled']));
+  t.equal(await cancelled, null);
+  detail.flush();
+  t.equal(detail.state.commands.timeline.byId.get('c1')!.state, 'cancelled');
+  const refused = detail.cancel('c1');
+  answers[1]!.reject(new ApiError(409, 'command_finished', 'the command has already ended'));
+  t.equal(await refused, 'the command has already ended');
+});
+
+t.test('tick slides a live range with the clock', async (t) => {
+  const { detail, calls, settle, setNow } = setup(t);
+  detail.start();
+  calls.history[0]!.answer.resolve(history([[T0 - HOUR + 1000, 1], [T0 - 1000, 2]]));
+  await settle();
+  setNow(T0 + 5000);
+  detail.tick();
+  const state = await settle();
+  t.equal(state.history.data!.to, T0 + 5000);
+  t.strictSame(state.history.data!.series.get('power')!.avg, [2], 'the oldest point slid out');
+});

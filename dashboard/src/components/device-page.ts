@@ -139,7 +139,7 @@ export class DevicePage extends LitElement {
   override render() {
     const device = this.device;
     const detail = this.data.state;
-    const notFound = !device && (this.data.covered || detail?.state.error?.startsWith('not found'));
+    const notFound = !device && (this.data.covered || detail?.notFound === true);
     return html`
       <nav aria-label="Breadcrumb"><a href="#/">← All devices</a></nav>
       ${notFound

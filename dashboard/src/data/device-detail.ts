@@ -67,6 +67,8 @@ export interface DeviceDetailState {
   /** By control key. */
   readonly sends: ReadonlyMap<string, SendStatus>;
   readonly desiredEdit: DesiredEdit | null;
+  /** The hub answered 404 for this device: it does not exist (or no longer). */
+  readonly notFound: boolean;
 }
 
 export interface DeviceDetailOptions {
@@ -90,6 +92,11 @@ export function errorMessage(error: unknown): string {
 
 function isAbort(error: unknown): boolean {
   return error instanceof Error && error.name === 'AbortError';
+}
+
+/** An API answer saying there is no such device. */
+function isNotFound(error: unknown): boolean {
+  return (error as { status?: unknown } | null)?.status === 404;
 }
 
 export class DeviceDetail {
@@ -125,6 +132,7 @@ export class DeviceDetail {
       commands: { status: 'loading', timeline: EMPTY_TIMELINE, error: null, loadingOlder: false },
       sends: new Map(),
       desiredEdit: null,
+      notFound: false,
     };
     this.published = this.current;
   }
@@ -328,7 +336,7 @@ export class DeviceDetail {
       (error: unknown) => {
         if (!this.running || generation !== this.generation.history || isAbort(error)) return;
         this.samplesDuringFetch = [];
-        this.update({ history: { range, status: 'error', data: null, error: errorMessage(error) } });
+        this.update({ history: { range, status: 'error', data: null, error: errorMessage(error) }, ...(isNotFound(error) ? { notFound: true } : {}) });
       },
     );
   }
@@ -342,11 +350,12 @@ export class DeviceDetail {
         if (!this.running || generation !== this.generation.state) return;
         // An event that came meanwhile is at least as new as this answer.
         if (this.stateEventDuringFetch && this.current.state.view) return;
-        this.update({ state: { status: 'ready', view, error: null } });
+        this.update({ state: { status: 'ready', view, error: null }, notFound: false });
       },
       (error: unknown) => {
         if (!this.running || generation !== this.generation.state || isAbort(error)) return;
-        this.update({ state: { ...this.current.state, status: this.current.state.view ? 'ready' : 'error', error: errorMessage(error) } });
+        const state = { ...this.current.state, status: this.current.state.view ? ('ready' as const) : ('error' as const), error: errorMessage(error) };
+        this.update({ state, ...(isNotFound(error) ? { notFound: true } : {}) });
       },
     );
   }
@@ -360,7 +369,8 @@ export class DeviceDetail {
       },
       (error: unknown) => {
         if (!this.running || generation !== this.generation.commands || isAbort(error)) return;
-        this.update({ commands: { ...this.current.commands, status: this.current.commands.timeline.loaded ? 'ready' : 'error', error: errorMessage(error) } });
+        const commands = { ...this.current.commands, status: this.current.commands.timeline.loaded ? ('ready' as const) : ('error' as const), error: errorMessage(error) };
+        this.update({ commands, ...(isNotFound(error) ? { notFound: true } : {}) });
       },
     );
   }
