@@ -42,7 +42,11 @@ async function main(): Promise<void> {
         `Use it as "Authorization: Bearer <token>" for the API and enter it in the dashboard.\n\n`,
     );
   }
-  process.stderr.write(`Dashboard: http://${displayHost(loaded.config.host)}:${hub.httpPort}/  MQTT: mqtt://${displayHost(loaded.config.host)}:${hub.mqttPort}\n`);
+  const host = displayHost(loaded.config.host);
+  const secure = hub.mqttsPort !== null;
+  process.stderr.write(
+    `Dashboard: ${secure ? 'https' : 'http'}://${host}:${hub.httpPort}/  MQTT: mqtt://${host}:${hub.mqttPort}` + (secure ? `  MQTT over TLS: mqtts://${host}:${hub.mqttsPort}` : '') + '\n',
+  );
 
   let stopping = false;
   const shutdown = (signal: string) => {

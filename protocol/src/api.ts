@@ -80,6 +80,19 @@ export interface ProvisionResponse extends DeviceView {
   token: string;
 }
 
+/** 200 answer to POST /api/devices/{id}/token; `token` is shown only this once. */
+export interface TokenRotationResponse {
+  id: string;
+  token: string;
+  issuedAt: number;
+}
+
+/** 200 answer to POST /api/devices/{id}/revoke. */
+export interface TokenRevocationResponse {
+  id: string;
+  revokedAt: number;
+}
+
 export interface DeviceListResponse {
   devices: DeviceView[];
 }
@@ -240,7 +253,7 @@ export interface DesiredPatchRequest {
 
 // ---- Audit log ----
 
-export type AuditAction = 'command.create' | 'command.cancel' | 'state.desired' | 'device.create' | 'device.delete';
+export type AuditAction = 'command.create' | 'command.cancel' | 'state.desired' | 'device.create' | 'device.delete' | 'device.token.rotate' | 'device.token.revoke';
 
 export interface AuditEntry {
   id: number;

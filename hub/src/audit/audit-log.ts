@@ -20,6 +20,8 @@ const ACTIONS: Record<AuditAction, true> = {
   'state.desired': true,
   'device.create': true,
   'device.delete': true,
+  'device.token.rotate': true,
+  'device.token.revoke': true,
 };
 export const AUDIT_ACTIONS = Object.keys(ACTIONS) as AuditAction[];
 

@@ -78,6 +78,13 @@ t.test('revoking refuses every token until the next rotation and cuts the WS dev
   const back = await deviceSocket(t, hub, id, rotated.token);
   await back.next((f) => f.type === 'welcome');
   t.pass('a rotation ends the revocation');
+
+  const audit = (await hub.api('GET', `/api/audit?deviceId=${id}`)).body as { entries: { action: string; actor: string; outcome: string }[] };
+  t.same(
+    audit.entries.map((e) => [e.action, e.actor, e.outcome]),
+    [['device.token.rotate', 'admin', 'ok'], ['device.token.revoke', 'admin', 'ok'], ['device.token.revoke', 'admin', 'ok'], ['device.create', 'admin', 'ok']],
+    'rotations and revocations are audited',
+  );
 });
 
 t.test('a device deleted while connected over WebSocket is cut off with 4401', async (t) => {

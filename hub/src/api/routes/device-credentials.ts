@@ -3,29 +3,17 @@
  * the old one stops working) or revoke it (nothing authenticates until the
  * next rotation). Either way the device's connection is cut at once.
  */
+import type { TokenRevocationResponse, TokenRotationResponse } from '@iot-hub/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
 
-/** 200 answer to POST /api/devices/{id}/token; `token` is shown only this once. */
-export interface TokenRotationResponse {
-  id: string;
-  token: string;
-  issuedAt: number;
-}
+export function deviceCredentialRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'registry' | 'gateway' | 'audit'>): void {
+  const { registry, gateway, audit } = deps;
 
-/** 200 answer to POST /api/devices/{id}/revoke. */
-export interface TokenRevocationResponse {
-  id: string;
-  revokedAt: number;
-}
-
-export function deviceCredentialRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'registry' | 'gateway'>): void {
-  const { registry, gateway } = deps;
-
-  // TODO(audit): record `device.token.rotate` / `device.token.revoke` with request.actor once the audit log has those actions.
   app.post<{ Params: { id: string } }>('/api/devices/:id/token', async (request, reply) => {
     const { entry, token } = await registry.rotateToken(request.params.id);
     gateway.credentialsChanged(entry.record.id, 'rotated');
+    audit.record({ actor: request.actor, action: 'device.token.rotate', deviceId: entry.record.id, details: {}, outcome: 'ok' });
     void reply.header('cache-control', 'no-store');
     return { id: entry.record.id, token, issuedAt: entry.record.tokenIssuedAt } satisfies TokenRotationResponse;
   });
@@ -33,6 +21,7 @@ export function deviceCredentialRoutes(app: FastifyInstance, deps: Pick<ApiDeps,
   app.post<{ Params: { id: string } }>('/api/devices/:id/revoke', async (request) => {
     const entry = await registry.revokeToken(request.params.id);
     gateway.credentialsChanged(entry.record.id, 'revoked');
+    audit.record({ actor: request.actor, action: 'device.token.revoke', deviceId: entry.record.id, details: {}, outcome: 'ok' });
     return { id: entry.record.id, revokedAt: entry.record.tokenRevokedAt ?? Date.now() } satisfies TokenRevocationResponse;
   });
 }
