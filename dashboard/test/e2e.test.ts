@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { Page } from 'playwright-core';
+import { provisionDevices } from '@iot-hub/device-sim';
 import { startTestHub } from '../../hub/test/helpers/hub.js';
 import { ARTIFACTS, browserUnavailable, DIST, launchBrowser, UI_TIMEOUT, watchPage } from './helpers/browser.js';
 
@@ -85,6 +86,37 @@ if (browserUnavailable(t) === null) {
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-overview-dark.png'), fullPage: true });
 
+    t.strictSame(pageErrors, [], 'no errors in the page');
+  });
+
+  t.test('a fleet of 1,500 devices: the list renders a screenful and follows the scroll', async (t) => {
+    const hub = await startTestHub(t, { dashboardDir: DIST });
+    const count = 1500;
+    const ids = Array.from({ length: count }, (_, i) => `fleet-${String(i + 1).padStart(4, '0')}`);
+    await provisionDevices({ hubUrl: hub.httpUrl, adminToken: hub.adminToken, devices: ids.map((id) => ({ id, kind: 'sensor' })), concurrency: 20 });
+    const context = await launchBrowser(t);
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    watchPage(page, pageErrors);
+    await page.goto(`${hub.httpUrl}/#token=${hub.adminToken}`);
+    await page.locator(`device-list ul.rows[aria-label="Devices (${count} of ${count})"]`).waitFor({ timeout: UI_TIMEOUT });
+    const rendered = await page.locator('device-list li.row').count();
+    t.ok(rendered > 0 && rendered < 120, `only rows near the viewport are rendered (${rendered} of ${count})`);
+    t.equal(await countOf(page, 'total'), String(count));
+    t.equal(await page.locator('device-list li.row').first().getAttribute('aria-setsize'), String(count), 'rows say where they are in the list');
+
+    // Scrolled to the end, the last devices are there; the page is as tall as all rows.
+    await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)');
+    await page.locator(`device-list li[data-device-id="${ids[count - 1]}"]`).waitFor({ timeout: UI_TIMEOUT });
+    t.pass('the last device is rendered at the bottom');
+    t.ok((await page.locator('device-list li.row').count()) < 120, 'still a screenful');
+
+    // Search narrows the list to what matches, rendered in full.
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.locator('device-list input[type="search"]').fill('fleet-0777');
+    await page.locator('device-list ul.rows[aria-label="Devices (1 of 1500)"]').waitFor({ timeout: UI_TIMEOUT });
+    t.equal(await page.locator('device-list li.row').count(), 1);
+    t.equal(await page.locator('device-list li.row').getAttribute('aria-setsize'), null, 'a short list is not virtualized');
     t.strictSame(pageErrors, [], 'no errors in the page');
   });
 

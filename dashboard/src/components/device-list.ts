@@ -3,12 +3,19 @@
  * id, name or kind and filterable by presence. Rows are keyed by device id;
  * the store replaces a DeviceView only when that device changed. A device's
  * name links to its page; a click anywhere else on the row opens it too.
+ *
+ * Large fleets: above VIRTUALIZE_ABOVE rows only those near the viewport are
+ * rendered (data/virtual-window.ts), with padding for the rest, so a frame
+ * of telemetry re-renders a screenful, not ten thousand rows; and the sort
+ * by name is redone only when devices come, go or are renamed.
  */
 import type { DeviceView, MetricValue, PresenceStatus } from '@iot-hub/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
+import { styleMap } from 'lit/directives/style-map.js';
 import { deviceHref } from '../data/router.js';
+import { nextRowHeight, sameWindow, visibleWindow, type VirtualWindow } from '../data/virtual-window.js';
 import { formatMetric, formatRelativeTime, presenceDetail, presenceLabel } from '../format.js';
 import { badgeStyles, baseStyles } from './shared-styles.js';
 
@@ -16,6 +23,11 @@ export type PresenceFilter = 'all' | PresenceStatus;
 const FILTERS: readonly PresenceFilter[] = ['all', 'online', 'offline', 'unknown'];
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+/** Above this many rows the list renders only those near the viewport. */
+export const VIRTUALIZE_ABOVE = 200;
+/** Rows rendered beyond each edge of the viewport. */
+const OVERSCAN = 12;
 
 /** Declared metrics in the device's order, then any undeclared ones by name. */
 function orderedMetrics(device: DeviceView): Array<[string, MetricValue, number]> {
@@ -213,16 +225,87 @@ export class DeviceList extends LitElement {
   @state() private query = '';
   @state() private filter: PresenceFilter = 'all';
 
+  /** The rendered slice of a long list; null while every row is rendered. */
+  @state() private window: VirtualWindow | null = null;
+
   private visible: DeviceView[] = [];
+  /** Ids sorted by name, and the names they were sorted by. */
+  private order: string[] = [];
+  private orderNames = new Map<string, string>();
+  /** Running estimate of a row's height, px. */
+  private rowHeight = 64;
+  private scrollFrame = 0;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('scroll', this.onViewportChange, { passive: true });
+    window.addEventListener('resize', this.onViewportChange, { passive: true });
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('scroll', this.onViewportChange);
+    window.removeEventListener('resize', this.onViewportChange);
+    cancelAnimationFrame(this.scrollFrame);
+    this.scrollFrame = 0;
+  }
 
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
     if (changed.has('devices') || changed.has('query') || changed.has('filter')) {
       const query = this.query.trim();
-      this.visible = [...this.devices.values()]
-        .filter((device) => (this.filter === 'all' || device.presence.status === this.filter) && matchesQuery(device, query))
-        .sort((a, b) => collator.compare(a.name || a.id, b.name || b.id) || collator.compare(a.id, b.id));
+      this.visible = this.sortedDevices().filter(
+        (device) => (this.filter === 'all' || device.presence.status === this.filter) && (query === '' || matchesQuery(device, query)),
+      );
+      this.window = this.computeWindow();
     }
   }
+
+  override updated(changed: Map<PropertyKey, unknown>): void {
+    if (!changed.has('window') || this.window === null) return;
+    // Learn the row height from the rows on screen; a better estimate may move the window.
+    const rows = this.renderRoot.querySelectorAll<HTMLElement>('li.row');
+    let total = 0;
+    for (const row of rows) total += row.getBoundingClientRect().height;
+    this.rowHeight = nextRowHeight(this.rowHeight, total, rows.length);
+    this.onViewportChange();
+  }
+
+  /** Every device sorted by name; sorted again only when devices come, go or are renamed. */
+  private sortedDevices(): DeviceView[] {
+    let stale = this.order.length !== this.devices.size;
+    if (!stale) {
+      for (const [id, device] of this.devices) {
+        if (this.orderNames.get(id) !== device.name) {
+          stale = true;
+          break;
+        }
+      }
+    }
+    if (stale) {
+      const sorted = [...this.devices.values()].sort((a, b) => collator.compare(a.name || a.id, b.name || b.id) || collator.compare(a.id, b.id));
+      this.order = sorted.map((device) => device.id);
+      this.orderNames = new Map(sorted.map((device) => [device.id, device.name]));
+      return sorted;
+    }
+    return this.order.map((id) => this.devices.get(id) as DeviceView);
+  }
+
+  private computeWindow(): VirtualWindow | null {
+    if (this.visible.length <= VIRTUALIZE_ABOVE) return null;
+    const list = this.renderRoot?.querySelector('ul.rows');
+    const top = list ? list.getBoundingClientRect().top : 0;
+    return visibleWindow({ count: this.visible.length, rowHeight: this.rowHeight, scrolledPast: -top, viewportHeight: window.innerHeight, overscan: OVERSCAN });
+  }
+
+  /** Scrolling or resizing: at the next frame, render the rows that are now near the viewport. */
+  private readonly onViewportChange = (): void => {
+    if (this.scrollFrame !== 0 || this.window === null) return;
+    this.scrollFrame = requestAnimationFrame(() => {
+      this.scrollFrame = 0;
+      const next = this.computeWindow();
+      if (next === null || this.window === null || !sameWindow(next, this.window)) this.window = next;
+    });
+  };
 
   override render() {
     return html`
@@ -273,16 +356,27 @@ export class DeviceList extends LitElement {
         <button type="button" @click=${this.clearFilters}>Show all devices</button>
       </div>`;
     }
-    return html`<ul class="rows" aria-label="Devices (${this.visible.length} of ${this.devices.size})">
-      ${repeat(this.visible, (device) => device.id, (device) => this.renderRow(device))}
+    const slice = this.window;
+    const rows = slice ? this.visible.slice(slice.start, slice.end) : this.visible;
+    const padding = slice ? { paddingTop: `${slice.before}px`, paddingBottom: `${slice.after}px` } : {};
+    return html`<ul class="rows" aria-label="Devices (${this.visible.length} of ${this.devices.size})" style=${styleMap(padding)}>
+      ${repeat(rows, (device) => device.id, (device, i) => this.renderRow(device, slice ? slice.start + i + 1 : null))}
     </ul>`;
   }
 
-  private renderRow(device: DeviceView) {
+  /** `position` (1-based) tells screen readers where a row of a virtualized list is. */
+  private renderRow(device: DeviceView, position: number | null) {
     const { status } = device.presence;
     const metrics = orderedMetrics(device);
     const label = device.name || device.id;
-    return html`<li class="row" data-device-id=${device.id} aria-label=${`${label}, ${presenceLabel(status)}`} @click=${this.openRow}>
+    return html`<li
+      class="row"
+      data-device-id=${device.id}
+      aria-label=${`${label}, ${presenceLabel(status)}`}
+      aria-posinset=${position ?? nothing}
+      aria-setsize=${position === null ? nothing : this.visible.length}
+      @click=${this.openRow}
+    >
       <div class="ident">
         <a class="name" href=${deviceHref(device.id)}>${label}</a>
         ${device.name && device.name !== device.id ? html`<span class="id">${device.id}</span>` : nothing}
