@@ -19,10 +19,11 @@ export type DashboardRequest =
       op: 'subscribe';
       /** Device ids, or "*" for every device (including ones added later). */
       devices: string[] | '*';
-      /** Event kinds wanted; all when absent. */
+      /** Event kinds wanted for these devices, added to what the socket already has; all when absent. */
       events?: DashboardEventKind[];
     }
-  | { id: number | string; op: 'unsubscribe'; devices: string[] | '*' }
+  /** Removes the (device, event kind) pairs named; all kinds when `events` is absent. */
+  | { id: number | string; op: 'unsubscribe'; devices: string[] | '*'; events?: DashboardEventKind[] }
   | { id: number | string; op: 'ping' };
 
 export type DashboardResponse =

@@ -37,8 +37,10 @@ const HEARTBEAT_MS = 30_000;
 
 interface Subscriber {
   ws: WebSocket;
-  devices: Set<string> | '*';
-  events: Set<DashboardEventKind>;
+  /** Event kinds wanted for every device, including ones added later (`"devices": "*"`). */
+  allDevices: Set<DashboardEventKind>;
+  /** Event kinds wanted per named device. Subscriptions are (device, kind) pairs: subscribe adds, unsubscribe removes. */
+  perDevice: Map<string, Set<DashboardEventKind>>;
   dropped: number;
   alive: boolean;
   /** Polls for the buffer to drain so `overflow` is sent even if no more events come. */
@@ -134,7 +136,7 @@ export class DashboardEndpoint {
   }
 
   private accept(ws: WebSocket): void {
-    const sub: Subscriber = { ws, devices: new Set(), events: new Set(DASHBOARD_EVENT_KINDS), dropped: 0, alive: true, drainTimer: null };
+    const sub: Subscriber = { ws, allDevices: new Set(), perDevice: new Map(), dropped: 0, alive: true, drainTimer: null };
     this.subscribers.set(ws, sub);
     ws.on('pong', () => (sub.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onRequest(sub, data, isBinary));
@@ -169,14 +171,15 @@ export class DashboardEndpoint {
     switch (request.op) {
       case 'subscribe': {
         const devices = parseDevices(request.devices);
-        if (request.events !== undefined) {
-          if (!Array.isArray(request.events) || request.events.some((k) => !DASHBOARD_EVENT_KINDS.includes(k))) {
-            throw new ProtocolError('bad_request', `"events" must be a list of ${DASHBOARD_EVENT_KINDS.join(', ')}`);
+        const kinds = parseKinds(request.events);
+        if (devices === '*') for (const k of kinds) sub.allDevices.add(k);
+        else {
+          for (const d of devices) {
+            let wanted = sub.perDevice.get(d);
+            if (!wanted) sub.perDevice.set(d, (wanted = new Set()));
+            for (const k of kinds) wanted.add(k);
           }
-          sub.events = new Set(request.events);
         }
-        if (devices === '*') sub.devices = '*';
-        else if (sub.devices !== '*') for (const d of devices) sub.devices.add(d);
         sub.dropped = 0;
         const { registry } = this.options;
         const result: SubscribeResult = { devices: [] };
@@ -187,8 +190,20 @@ export class DashboardEndpoint {
       }
       case 'unsubscribe': {
         const devices = parseDevices(request.devices);
-        if (devices === '*') sub.devices = new Set();
-        else if (sub.devices !== '*') for (const d of devices) sub.devices.delete(d);
+        const kinds = parseKinds((request as { events?: unknown }).events);
+        const drop = (wanted: Set<DashboardEventKind>) => {
+          for (const k of kinds) wanted.delete(k);
+        };
+        if (devices === '*') {
+          drop(sub.allDevices);
+          for (const wanted of sub.perDevice.values()) drop(wanted);
+        } else {
+          for (const d of devices) {
+            const wanted = sub.perDevice.get(d);
+            if (wanted) drop(wanted);
+            if (wanted?.size === 0) sub.perDevice.delete(d);
+          }
+        }
         return undefined;
       }
       case 'ping':
@@ -221,8 +236,7 @@ export class DashboardEndpoint {
   private push(deviceId: string, kind: DashboardEventKind, event: DashboardEvent): void {
     let frame: string | null = null;
     for (const sub of this.subscribers.values()) {
-      if (!sub.events.has(kind)) continue;
-      if (sub.devices !== '*' && !sub.devices.has(deviceId)) continue;
+      if (!sub.allDevices.has(kind) && !sub.perDevice.get(deviceId)?.has(kind)) continue;
       const ws = sub.ws;
       if (ws.readyState !== ws.OPEN) continue;
       // Includes at most one corked batch of this turn (write-batching): small next to the limits.
@@ -255,6 +269,15 @@ function sendOverflowNoticeTo(sub: Subscriber): void {
   if (sub.dropped === 0 || sub.ws.readyState !== sub.ws.OPEN) return;
   sub.ws.send(JSON.stringify({ event: 'overflow', dropped: sub.dropped } satisfies DashboardEvent));
   sub.dropped = 0;
+}
+
+/** The event kinds of a request: all when absent. */
+function parseKinds(events: unknown): readonly DashboardEventKind[] {
+  if (events === undefined) return DASHBOARD_EVENT_KINDS;
+  if (!Array.isArray(events) || events.some((k) => !DASHBOARD_EVENT_KINDS.includes(k as DashboardEventKind))) {
+    throw new ProtocolError('bad_request', `"events" must be a list of ${DASHBOARD_EVENT_KINDS.join(', ')}`);
+  }
+  return events as DashboardEventKind[];
 }
 
 function parseDevices(devices: unknown): string[] | '*' {

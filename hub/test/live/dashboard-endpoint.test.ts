@@ -64,6 +64,33 @@ t.test('a dashboard gets only the devices and event kinds it asked for', async (
   t.equal(dash.frames.filter((f) => f.event === 'telemetry').length, 1, 'nothing after unsubscribe');
 });
 
+t.test('event kinds are chosen per device: presence of all, telemetry of one, on one socket', async (t) => {
+  const hub = await startTestHub(t);
+  const a = await hub.provision('a');
+  const b = await hub.provision('b');
+  const dash = await dashboardSocket(t, hub);
+  dash.send({ id: 1, op: 'subscribe', devices: '*', events: ['presence'] });
+  await dash.next((f) => f.id === 1);
+  dash.send({ id: 2, op: 'subscribe', devices: [a.id], events: ['telemetry'] });
+  await dash.next((f) => f.id === 2);
+  const ca = await connectMqtt(t, hub, a.id, a.token);
+  const cb = await connectMqtt(t, hub, b.id, b.token);
+  await cb.publishAsync(`devices/${b.id}/telemetry`, '{"metrics":{"x":2}}', { qos: 1 });
+  await ca.publishAsync(`devices/${a.id}/telemetry`, '{"metrics":{"x":1}}', { qos: 1 });
+  await dash.next((f) => f.event === 'telemetry');
+  await new Promise((r) => setTimeout(r, 100));
+  const seen = () => dash.frames.filter((f) => 'event' in f).map((e) => `${String(e.event)} ${String(e.deviceId)}`);
+  t.same(seen().sort(), ['presence a', 'presence b', 'telemetry a'], 'presence of both, telemetry of a only');
+
+  // Removing a's telemetry leaves presence of every device in place.
+  dash.send({ id: 3, op: 'unsubscribe', devices: [a.id], events: ['telemetry'] });
+  await dash.next((f) => f.id === 3);
+  await ca.publishAsync(`devices/${a.id}/telemetry`, '{"metrics":{"x":3}}', { qos: 1 });
+  await ca.endAsync();
+  await dash.next((f) => f.event === 'presence' && f.deviceId === a.id && (f.presence as { status: string }).status === 'offline');
+  t.equal(dash.frames.filter((f) => f.event === 'telemetry').length, 1, 'no telemetry after unsubscribing it');
+});
+
 t.test('subscribing to "*" includes devices added and removed later', async (t) => {
   const hub = await startTestHub(t);
   const dash = await dashboardSocket(t, hub);
