@@ -1,27 +1,12 @@
 /** A command as the service and its store hold it, and its API view. */
-import type { CommandState, CommandTransition, CommandView, LateResult } from '@iot-hub/protocol';
+import type { CommandState, CommandView } from '@iot-hub/protocol';
 
-export interface CommandRecord {
+/** The API view plus what only the hub needs. */
+export interface CommandRecord extends CommandView {
   /** Creation order across the whole hub (the SQLite rowid); 0 until inserted. */
   seq: number;
-  id: string;
-  deviceId: string;
-  name: string;
-  params: Record<string, unknown>;
-  state: CommandState;
-  transitions: CommandTransition[];
-  createdAt: number;
-  updatedAt: number;
-  timeoutMs: number;
-  expiresAt: number;
   /** When it was first written to a device connection: the timeout counts from here. */
   sentAt: number | null;
-  deliveries: number;
-  result?: unknown;
-  error?: string;
-  late?: LateResult[];
-  issuedBy: string;
-  idempotencyKey?: string;
 }
 
 /** Records are replaced, never mutated, so a failed write leaves memory as it was. */
@@ -30,24 +15,7 @@ export function withState(record: CommandRecord, state: CommandState, now: numbe
 }
 
 export function toView(r: CommandRecord): CommandView {
-  const view: CommandView = {
-    id: r.id,
-    deviceId: r.deviceId,
-    name: r.name,
-    params: r.params,
-    state: r.state,
-    transitions: r.transitions,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    timeoutMs: r.timeoutMs,
-    expiresAt: r.expiresAt,
-    deliveries: r.deliveries,
-    issuedBy: r.issuedBy,
-  };
-  if (r.result !== undefined) view.result = r.result;
-  if (r.error !== undefined) view.error = r.error;
-  if (r.late !== undefined) view.late = r.late;
-  if (r.idempotencyKey !== undefined) view.idempotencyKey = r.idempotencyKey;
+  const { seq: _seq, sentAt: _sentAt, ...view } = r;
   return view;
 }
 
