@@ -36,6 +36,13 @@ export const LOAD_SHARE = 0.8;
 /** Load phase rate when no ingest result is at hand: 80 % of 20,000 msgs/s, the ingest aim that bench/README.md records as met. */
 export const DEFAULT_LOAD_RATE = 16_000;
 
+/**
+ * Every bench device connects from 127.0.0.1: up to 2,000 connections within
+ * seconds from one address, which the hub's per-IP admission limit (100/s
+ * after a burst of 1,000) exists to refuse. A later --hub-arg overrides it.
+ */
+const HUB_ARGS = ['--ip-connect-rate', '0'];
+
 type PhaseName = 'idle' | 'load';
 
 export const COMMANDS_HELP = `npm run bench -- commands [options]
@@ -178,7 +185,7 @@ export async function runCommands(argv: readonly string[]): Promise<number> {
   log(`hub data dir and logs: ${workDir}`);
   if (loadRate) log(`load phase telemetry: ${int(loadRate.rate)} msgs/s (${loadRate.source})`);
 
-  const hub = await startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, 'hub.log'), extraArgs: options.hubArgs });
+  const hub = await startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, 'hub.log'), extraArgs: [...HUB_ARGS, ...options.hubArgs] });
   const sampler = new ProcSampler(hub.pid);
   sampler.start(1000);
   let driver: CommandDriver | undefined;
@@ -389,9 +396,10 @@ function summarisePhase(
   const sent = (f: Flight) => f.sentAt;
   const roundTrip = (list: readonly Flight[]) => between(list, sent, (f) => f.doneAt);
   const measureFrom = run.measureFrom;
-  const seconds = Math.ceil(run.windowMs / 1000);
+  const secondOf = (f: Flight): number => Math.floor((f.sentAt - measureFrom) / 1000);
+  const seconds = flights.reduce((n, f) => Math.max(n, secondOf(f) + 1), 0);
   const timeline = Array.from({ length: seconds }, (_, i) => {
-    const inSecond = flights.filter((f) => Math.floor((f.sentAt - measureFrom) / 1000) === i);
+    const inSecond = flights.filter((f) => secondOf(f) === i);
     const rt = roundTrip(inSecond.filter((f) => outcomeOf(f) === 'succeeded'));
     return { second: i, sent: inSecond.length, p50: rt?.p50 ?? null, p99: rt?.p99 ?? null, max: rt?.max ?? null };
   });
@@ -523,6 +531,14 @@ export function formatResult(r: CommandsResult): string {
           '(the hub or this machine could not carry it; see hub CPU and the load average)',
       );
     }
+    const report = p.load?.report;
+    if (report && report.connectFailed > 0) {
+      footer.push(
+        `WARNING: ${int(report.connectFailed)} of ${int(report.devices)} telemetry devices could not connect ` +
+          `(${Object.keys(report.errors)[0] ?? 'no reason given'}): the load came from fewer devices`,
+      );
+    }
+    if (p.load && !report) footer.push(`WARNING: the load generator gave no report (exit code ${p.load.exit.code}, signal ${p.load.exit.signal})`);
     if (p.schedule.slips > 0) footer.push(`${p.name}: the command schedule slipped ${p.schedule.slips} times (this process was held up over 50 ms)`);
   }
   return `${title}\n${lines.join('\n')}\n  ${footer.join('\n  ')}`;
