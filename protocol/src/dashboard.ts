@@ -7,8 +7,31 @@ import type { ErrorCode } from './errors.js';
 import type { CommandView, DeviceStateView, DeviceView, PresenceInfo } from './api.js';
 import type { MetricValue } from './messages.js';
 
-export type DashboardEventKind = 'telemetry' | 'presence' | 'device' | 'command' | 'state';
-export const DASHBOARD_EVENT_KINDS: readonly DashboardEventKind[] = ['telemetry', 'presence', 'device', 'command', 'state'];
+export type DashboardEventKind = 'telemetry' | 'presence' | 'device' | 'command' | 'state' | 'message';
+export const DASHBOARD_EVENT_KINDS: readonly DashboardEventKind[] = ['telemetry', 'presence', 'device', 'command', 'state', 'message'];
+/**
+ * The kinds a subscribe without `events` gets: every kind but `message`, the
+ * raw feed for an inspector, which costs the hub work per message and so is
+ * sent only to who names it.
+ */
+export const DEFAULT_DASHBOARD_EVENT_KINDS: readonly DashboardEventKind[] = ['telemetry', 'presence', 'device', 'command', 'state'];
+/** A `message` event's body is cut to this many characters of JSON. */
+export const MESSAGE_BODY_MAX_CHARS = 4096;
+
+/** One raw protocol message between a device and the hub, for the device page's inspector. */
+export interface DeviceMessageEvent {
+  event: 'message';
+  deviceId: string;
+  /** `in`: device → hub; `out`: hub → device. */
+  direction: 'in' | 'out';
+  /** Epoch ms the hub handled or sent it. */
+  ts: number;
+  /** The protocol message type (`telemetry`, `command`, `error`, ...). */
+  type: string;
+  /** The message as JSON text, cut to MESSAGE_BODY_MAX_CHARS (then `truncated` is true). */
+  body: string;
+  truncated: boolean;
+}
 
 /** Subprotocol the dashboard socket speaks; a `bearer.{token}` entry may ride beside it. */
 export const DASHBOARD_SUBPROTOCOL = 'iot-hub.v1';
@@ -44,6 +67,8 @@ export type DashboardEvent =
   | { event: 'command'; command: CommandView }
   /** Desired or reported state changed. */
   | { event: 'state'; state: DeviceStateView }
+  /** A raw message in or out of the device (only to sockets that subscribed `message` for it). */
+  | DeviceMessageEvent
   /** The socket fell behind and events were dropped: re-subscribe to resync. */
   | { event: 'overflow'; dropped: number };
 

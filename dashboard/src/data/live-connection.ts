@@ -12,7 +12,7 @@
  * No DOM: the WebSocket class is a parameter (browsers pass nothing and get
  * `globalThis.WebSocket`; Node tests pass the `ws` class).
  */
-import { DASHBOARD_EVENT_KINDS, DASHBOARD_SUBPROTOCOL } from '@iot-hub/protocol';
+import { DASHBOARD_SUBPROTOCOL, DEFAULT_DASHBOARD_EVENT_KINDS } from '@iot-hub/protocol';
 import { backoffDelay } from './backoff.js';
 import type {
   DashboardEvent,
@@ -95,7 +95,7 @@ export interface LiveConnectionOptions {
 export interface LiveInterest {
   /** Device ids, or "*" for every device (including ones added later). */
   readonly devices: '*' | readonly string[];
-  /** Event kinds wanted; every kind when absent. */
+  /** Event kinds wanted; every kind but the raw `message` feed when absent. */
   readonly events?: readonly DashboardEventKind[];
 }
 
@@ -340,7 +340,7 @@ export class LiveConnection {
     const request: LiveRequest = {
       op: 'subscribe',
       devices: interest.devices === '*' ? '*' : [...interest.devices],
-      events: [...(interest.events ?? DASHBOARD_EVENT_KINDS)],
+      events: [...(interest.events ?? DEFAULT_DASHBOARD_EVENT_KINDS)],
     };
     this.request<SubscribeResult>(request).then(
       (result) => {

@@ -6,6 +6,7 @@
  * by token-storage before the route is read.
  */
 
+import { DASHBOARD_EVENT_KINDS } from '@iot-hub/protocol';
 import type { LiveInterest } from './live-connection.js';
 
 export type Route = { page: 'overview' } | { page: 'device'; deviceId: string } | { page: 'not-found'; path: string };
@@ -54,9 +55,12 @@ export function sameRoute(a: Route, b: Route): boolean {
 /** The overview shows every device's presence and latest values, not their commands or state. */
 const OVERVIEW_INTEREST: LiveInterest = Object.freeze({ devices: '*', events: Object.freeze(['telemetry', 'presence', 'device'] as const) });
 
-/** What the live socket subscribes to while `route` is shown: a device page wants everything about its device. */
+/** A device page wants everything about its device, the inspector's raw messages too. */
+const DEVICE_PAGE_EVENTS = DASHBOARD_EVENT_KINDS;
+
+/** What the live socket subscribes to while `route` is shown. */
 export function interestFor(route: Route): LiveInterest {
-  return route.page === 'device' ? { devices: [route.deviceId] } : OVERVIEW_INTEREST;
+  return route.page === 'device' ? { devices: [route.deviceId], events: DEVICE_PAGE_EVENTS } : OVERVIEW_INTEREST;
 }
 
 /** True when a subscription sends everything a device page needs about `deviceId`. */

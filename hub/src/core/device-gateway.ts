@@ -9,6 +9,7 @@ import type { DeviceEntry, Registry } from '../registry/registry.js';
 import type { CloseReason, DeviceLink } from './device-link.js';
 import type { ControlChannel } from './device-inbox.js';
 import { DeviceSession, type SessionDeps } from './device-session.js';
+import { tapLink } from './message-tap.js';
 
 const PRESENCE_SWEEP_MS = 1_000;
 
@@ -47,7 +48,7 @@ export class DeviceGateway {
   open(entry: DeviceEntry, link: DeviceLink): DeviceSession {
     const id = entry.record.id;
     const previous = this.sessions.get(id);
-    const session = new DeviceSession(entry, link, this.deps, (s) => {
+    const session = new DeviceSession(entry, tapLink(id, link, this.deps.events), this.deps, (s) => {
       if (this.sessions.get(id) === s) this.sessions.delete(id);
     });
     this.sessions.set(id, session);

@@ -24,6 +24,7 @@ import type { TelemetryPoint } from '../telemetry/telemetry-store.js';
 import type { CloseReason, DeviceLink } from './device-link.js';
 import type { CommandInbox, ControlChannel, StateInbox } from './device-inbox.js';
 import type { EventBus } from './events.js';
+import { emitMessage } from './message-tap.js';
 
 /** How many recent seq numbers are remembered to drop duplicates. */
 const SEQ_WINDOW = 1024;
@@ -122,6 +123,7 @@ export class DeviceSession {
     }
     this.entry.stats.messages += 1;
     registry.touch(this.entry, now);
+    emitMessage(this.deps.events, this.deviceId, 'in', msg, now);
     switch (msg.type) {
       case 'telemetry':
         return this.telemetry(msg, now);

@@ -2,7 +2,7 @@
  * The typed event bus of the core. Listeners (live fan-out today; metrics,
  * rules later) are grouped by owner so one call removes them all at stop().
  */
-import type { CommandView, DeviceStateView, DeviceView, MetricValue, PresenceInfo } from '@iot-hub/protocol';
+import type { CommandView, DeviceMessageEvent, DeviceStateView, DeviceView, MetricValue, PresenceInfo } from '@iot-hub/protocol';
 
 export interface HubEventMap {
   telemetry: { deviceId: string; ts: number; metrics: Record<string, MetricValue> };
@@ -14,12 +14,33 @@ export interface HubEventMap {
   command: { command: CommandView };
   /** A device's desired or reported state changed. */
   state: { state: DeviceStateView };
+  /** A raw message in or out of a device; emitted only while someone wants it (see wants). */
+  message: Omit<DeviceMessageEvent, 'event'>;
 }
+
+/** Per-device kinds costly to build: the emitter asks `wants` first. */
+export type InterestKind = 'message';
 
 type Listener<K extends keyof HubEventMap> = (event: HubEventMap[K]) => void;
 
 export class EventBus {
   private readonly listeners = new Map<keyof HubEventMap, Set<{ owner: object; fn: Listener<never> }>>();
+  private readonly interests = new Map<InterestKind, Set<{ owner: object; wants: (deviceId: string) => boolean }>>();
+
+  /** Declares which devices `owner` wants events of `kind` for, so emitters can skip building them. */
+  interest(owner: object, kind: InterestKind, wants: (deviceId: string) => boolean): void {
+    let set = this.interests.get(kind);
+    if (!set) this.interests.set(kind, (set = new Set()));
+    set.add({ owner, wants });
+  }
+
+  /** Whether anyone wants `kind` for this device: cheap when nobody declared interest. */
+  wants(kind: InterestKind, deviceId: string): boolean {
+    const set = this.interests.get(kind);
+    if (set === undefined || set.size === 0) return false;
+    for (const i of set) if (i.wants(deviceId)) return true;
+    return false;
+  }
 
   on<K extends keyof HubEventMap>(owner: object, kind: K, fn: Listener<K>): void {
     let set = this.listeners.get(kind);
@@ -36,6 +57,9 @@ export class EventBus {
   removeAllFor(owner: object): void {
     for (const set of this.listeners.values()) {
       for (const l of set) if (l.owner === owner) set.delete(l);
+    }
+    for (const set of this.interests.values()) {
+      for (const i of set) if (i.owner === owner) set.delete(i);
     }
   }
 }

@@ -13,6 +13,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   DASHBOARD_EVENT_KINDS,
   DASHBOARD_SUBPROTOCOL,
+  DEFAULT_DASHBOARD_EVENT_KINDS,
   ProtocolError,
   type DashboardEvent,
   type DashboardEventKind,
@@ -22,7 +23,9 @@ import {
   type SubscribeResult,
 } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
-import { bearerToken, type AdminAuth } from '../auth/admin-token.js';
+import { bearerToken } from '../auth/admin-token.js';
+import { originAllowed } from '../auth/http-auth.js';
+import { roleAtLeast, type Principal, type Role } from '../auth/roles.js';
 import type { EventBus } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
 import { refuseUpgrade } from '../net/upgrade-refusal.js';
@@ -37,6 +40,8 @@ const HEARTBEAT_MS = 30_000;
 
 interface Subscriber {
   ws: WebSocket;
+  /** Who opened the socket. Every op today only reads, which every role may do. */
+  principal: Principal;
   /** Event kinds wanted for every device, including ones added later (`"devices": "*"`). */
   allDevices: Set<DashboardEventKind>;
   /** Event kinds wanted per named device. Subscriptions are (device, kind) pairs: subscribe adds, unsubscribe removes. */
@@ -49,10 +54,17 @@ interface Subscriber {
 
 const DRAIN_POLL_MS = 50;
 
+/** The role each socket op needs; all only read today. A new op that changes something must be listed with its role. */
+const OP_ROLES: Readonly<Record<string, Role>> = { subscribe: 'viewer', unsubscribe: 'viewer', ping: 'viewer' };
+
 export interface DashboardEndpointOptions {
   registry: Registry;
   events: EventBus;
-  adminAuth: AdminAuth;
+  /**
+   * Who the upgrade request is from: `token` from the Authorization header or
+   * the `bearer.{token}` subprotocol, else the session cookie in `cookie`.
+   */
+  authenticate(token: string | null, cookie: string | undefined): Principal | null;
   allowedOrigins: readonly string[];
   log: Logger;
 }
@@ -75,6 +87,14 @@ export class DashboardEndpoint {
     return this.subscribers.size;
   }
 
+  /** Whether some open socket subscribed this (device, kind) pair: asked before building costly events. */
+  wants(deviceId: string, kind: DashboardEventKind): boolean {
+    for (const sub of this.subscribers.values()) {
+      if (sub.allDevices.has(kind) || sub.perDevice.get(deviceId)?.has(kind)) return true;
+    }
+    return false;
+  }
+
   start(): void {
     const { events } = this.options;
     events.on(this, 'telemetry', (e) => this.push(e.deviceId, 'telemetry', { event: 'telemetry', ...e }));
@@ -84,6 +104,8 @@ export class DashboardEndpoint {
     events.on(this, 'deviceRemoved', (e) => this.push(e.deviceId, 'device', { event: 'device', action: 'removed', deviceId: e.deviceId }));
     events.on(this, 'command', (e) => this.push(e.command.deviceId, 'command', { event: 'command', command: e.command }));
     events.on(this, 'state', (e) => this.push(e.state.deviceId, 'state', { event: 'state', state: e.state }));
+    events.on(this, 'message', (e) => this.push(e.deviceId, 'message', { event: 'message', ...e }));
+    events.interest(this, 'message', (deviceId) => this.wants(deviceId, 'message'));
     this.heartbeat = setInterval(() => {
       for (const sub of this.subscribers.values()) {
         if (!sub.alive) {
@@ -108,25 +130,17 @@ export class DashboardEndpoint {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Origin first: a cross-site page rides the browser's cookie, so a valid session proves nothing (invariant 3).
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.originAllowed(origin, req.headers.host)) {
+    if (origin !== undefined && !originAllowed(origin, req.headers.host, this.options.allowedOrigins)) {
       return this.refuse(socket, req, 403, 'forbidden', `origin ${origin} is not allowed (see --allowed-origins)`);
     }
     const token = bearerToken(req.headers.authorization) ?? tokenFromProtocols(req.headers['sec-websocket-protocol']);
-    if (token === null || !this.options.adminAuth.verify(token)) {
-      return this.refuse(socket, req, 401, 'unauthorized', 'a valid admin token is required');
+    const principal = this.options.authenticate(token, req.headers.cookie);
+    if (principal === null) {
+      return this.refuse(socket, req, 401, 'unauthorized', 'sign in, or send a valid token as the bearer.{token} subprotocol');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
-  }
-
-  /** Same origin as the Host the browser reached, or listed in --allowed-origins. */
-  private originAllowed(origin: string, host: string | undefined): boolean {
-    if (this.options.allowedOrigins.includes(origin)) return true;
-    try {
-      return host !== undefined && new URL(origin).host === host;
-    } catch {
-      return false;
-    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, principal));
   }
 
   private refuse(socket: Duplex, req: IncomingMessage, status: number, error: ErrorCode, message: string): void {
@@ -135,8 +149,8 @@ export class DashboardEndpoint {
     refuseUpgrade(socket, status, error, message);
   }
 
-  private accept(ws: WebSocket): void {
-    const sub: Subscriber = { ws, allDevices: new Set(), perDevice: new Map(), dropped: 0, alive: true, drainTimer: null };
+  private accept(ws: WebSocket, principal: Principal): void {
+    const sub: Subscriber = { ws, principal, allDevices: new Set(), perDevice: new Map(), dropped: 0, alive: true, drainTimer: null };
     this.subscribers.set(ws, sub);
     ws.on('pong', () => (sub.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onRequest(sub, data, isBinary));
@@ -168,10 +182,14 @@ export class DashboardEndpoint {
   }
 
   private execute(sub: Subscriber, request: DashboardRequest): unknown {
+    const needed = Object.hasOwn(OP_ROLES, request.op) ? OP_ROLES[request.op] : undefined;
+    if (needed !== undefined && !roleAtLeast(sub.principal.role, needed)) {
+      throw new ProtocolError('forbidden', `${request.op} needs the ${needed} role (${sub.principal.actor} is ${sub.principal.role})`);
+    }
     switch (request.op) {
       case 'subscribe': {
         const devices = parseDevices(request.devices);
-        const kinds = parseKinds(request.events);
+        const kinds = parseKinds(request.events, DEFAULT_DASHBOARD_EVENT_KINDS);
         if (devices === '*') for (const k of kinds) sub.allDevices.add(k);
         else {
           for (const d of devices) {
@@ -248,8 +266,8 @@ export class DashboardEndpoint {
         continue;
       }
       // Presence and device changes are rare and must not be lost; telemetry
-      // is dropped for a lagging client, which then resyncs.
-      if (buffered > SOFT_BUFFER_BYTES && kind === 'telemetry') {
+      // and raw messages are dropped for a lagging client, which then resyncs.
+      if (buffered > SOFT_BUFFER_BYTES && (kind === 'telemetry' || kind === 'message')) {
         sub.dropped += 1;
         this.counters.droppedEvents += 1;
         this.watchDrain(sub);
@@ -271,9 +289,9 @@ function sendOverflowNoticeTo(sub: Subscriber): void {
   sub.dropped = 0;
 }
 
-/** The event kinds of a request: all when absent. */
-function parseKinds(events: unknown): readonly DashboardEventKind[] {
-  if (events === undefined) return DASHBOARD_EVENT_KINDS;
+/** The event kinds of a request: `absent` (every kind unless said) when it names none. */
+function parseKinds(events: unknown, absent: readonly DashboardEventKind[] = DASHBOARD_EVENT_KINDS): readonly DashboardEventKind[] {
+  if (events === undefined) return absent;
   if (!Array.isArray(events) || events.some((k) => !DASHBOARD_EVENT_KINDS.includes(k as DashboardEventKind))) {
     throw new ProtocolError('bad_request', `"events" must be a list of ${DASHBOARD_EVENT_KINDS.join(', ')}`);
   }

@@ -228,8 +228,9 @@ export class WsDeviceEndpoint {
       s.handle(message)
         .then(
           () => {
-            if (message.type === 'ping') sendFrame(ws, { v: 1, type: 'pong', ts: Date.now() });
-            else if (message.mid !== undefined) sendFrame(ws, { v: 1, type: 'ack', mid: message.mid });
+            // Through the session's link, so the inspector's feed sees pongs and acks too.
+            if (message.type === 'ping') s.link.send({ v: 1, type: 'pong', ts: Date.now() });
+            else if (message.mid !== undefined) s.link.send({ v: 1, type: 'ack', mid: message.mid });
           },
           (err: unknown) => s.fail(err, message.mid === undefined ? {} : { ref: message.mid }),
         )

@@ -1,0 +1,34 @@
+/**
+ * The raw message feed for the dashboard's inspector: device → hub messages
+ * as the session handles them and hub → device messages as the core sends
+ * them. Nothing is built unless someone declared interest in the device
+ * (EventBus.wants), so the ingest path pays one map lookup when nobody looks.
+ */
+import { MESSAGE_BODY_MAX_CHARS, type DeviceMessage, type HubMessage } from '@iot-hub/protocol';
+import type { DeviceLink } from './device-link.js';
+import type { EventBus } from './events.js';
+
+export function emitMessage(events: EventBus, deviceId: string, direction: 'in' | 'out', message: DeviceMessage | HubMessage, ts = Date.now()): void {
+  if (!events.wants('message', deviceId)) return;
+  let body: string;
+  try {
+    body = JSON.stringify(message);
+  } catch {
+    body = '"(not serialisable)"';
+  }
+  const truncated = body.length > MESSAGE_BODY_MAX_CHARS;
+  if (truncated) body = body.slice(0, MESSAGE_BODY_MAX_CHARS);
+  events.emit('message', { deviceId, direction, ts, type: String((message as { type?: unknown }).type ?? 'telemetry'), body, truncated });
+}
+
+/** The link the core uses for a device: every send is also offered to the feed. */
+export function tapLink(deviceId: string, link: DeviceLink, events: EventBus): DeviceLink {
+  return {
+    transport: link.transport,
+    send(message: HubMessage): void {
+      link.send(message);
+      emitMessage(events, deviceId, 'out', message);
+    },
+    close: (reason) => link.close(reason),
+  };
+}
