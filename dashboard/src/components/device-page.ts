@@ -1,8 +1,9 @@
 /**
  * <device-page>: one device. Its identity and presence, live values,
  * controls from its declared commands, desired vs reported state, history
- * charts and the command timeline. The DeviceView comes from the app's
- * device store; everything else from DeviceDetail over the same live socket.
+ * charts, the command timeline and the raw message inspector. The
+ * DeviceView comes from the app's device store; everything else from
+ * DeviceDetail (and the inspector's feed) over the same live socket.
  */
 import type { DeviceView } from '@iot-hub/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
@@ -19,6 +20,7 @@ import './command-timeline.js';
 import './device-controls.js';
 import './history-panel.js';
 import './live-values.js';
+import './message-inspector.js';
 import './state-table.js';
 
 @customElement('device-page')
@@ -213,6 +215,7 @@ export class DevicePage extends LitElement {
               ?loadingOlder=${detail.commands.loadingOlder}
               .now=${this.now}
             ></command-timeline>
+            <message-inspector .session=${this.session} .deviceId=${device.id}></message-inspector>
           </div>`
         : nothing}
     `;
