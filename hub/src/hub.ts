@@ -14,7 +14,10 @@ import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { CommandService } from './commands/command-service.js';
+import { Accounts } from './auth/accounts.js';
+import { ACCOUNTS_FILE } from './auth/account-store.js';
 import { loadAdminAuth, type AdminAuth } from './auth/admin-token.js';
+import { SESSION_COOKIE, readCookie } from './auth/http-auth.js';
 import type { HubConfig } from './config/settings.js';
 import { DeviceGateway } from './core/device-gateway.js';
 import type { DeviceLink } from './core/device-link.js';
@@ -28,6 +31,7 @@ import { StateService } from './state/state-service.js';
 import { TelemetryPipeline } from './telemetry/pipeline.js';
 import { ConnectionGuard } from './limits/connection-guard.js';
 import { DeviceRateLimiter } from './limits/device-rate-limiter.js';
+import { LoginLimiter } from './limits/login-limiter.js';
 import { HttpsListener } from './net/https-listener.js';
 import { readTlsFiles } from './net/tls.js';
 import { refuseUpgrade } from './net/upgrade-refusal.js';
@@ -132,7 +136,25 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       return adminAuth.generatedToken;
     },
   };
-  const dashboards = new DashboardEndpoint({ registry, events, adminAuth: delegatingAuth, allowedOrigins: config.allowedOrigins, log: log.child({ part: 'dashboard' }) });
+  const accounts = new Accounts({
+    file: join(dataDir, ACCOUNTS_FILE),
+    adminAuth: delegatingAuth,
+    sessionIdleMs: config.sessionIdleMin * 60_000,
+    sessionMaxMs: config.sessionMaxHours * 3_600_000,
+    log: log.child({ part: 'accounts' }),
+  });
+  const loginLimiter = new LoginLimiter(config.loginRate);
+  const dashboards = new DashboardEndpoint({
+    registry,
+    events,
+    authenticate: (token, cookie) => {
+      if (token !== null) return accounts.bearer(token);
+      const sessionId = readCookie(cookie, SESSION_COOKIE);
+      return sessionId === null ? null : (accounts.session(sessionId)?.principal ?? null);
+    },
+    allowedOrigins: config.allowedOrigins,
+    log: log.child({ part: 'dashboard' }),
+  });
   const startedAt = Date.now();
 
   const health = (): HealthResponse => {
@@ -147,7 +169,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       connections: { mqtt: conns.mqtt, ws: conns.ws, dashboards: dashboards.connectionCount },
     };
   };
-  const metrics = createMetrics({ registry, gateway, pipeline, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors } });
+  const metrics = createMetrics({ registry, gateway, pipeline, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter } });
   const api = buildApi({
     registry,
     gateway,
@@ -155,7 +177,11 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     commands,
     state,
     audit,
-    adminAuth: delegatingAuth,
+    accounts,
+    loginLimiter,
+    secureCookies: tls !== null,
+    allowedOrigins: config.allowedOrigins,
+    corsOrigins: config.corsOrigins,
     dashboardDir: config.dashboardDir ?? defaultDashboardDir(),
     health,
     metrics,
@@ -193,6 +219,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     async start() {
       mkdirSync(dataDir, { recursive: true });
       adminAuth = loadAdminAuth(dataDir, config.adminToken);
+      accounts.open();
+      await accounts.ensureFirstAdmin(config.adminUser, config.adminPassword);
       await telemetryStore.open();
       await registryStore.open();
       await registry.start();
@@ -234,6 +262,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await audit.close();
       await registry.stop();
       await registryStore.close();
+      accounts.close();
       await telemetryStore.close();
       log.info('hub stopped');
     },

@@ -2,3 +2,4 @@ export { buildHub, defaultDashboardDir, HUB_VERSION, type Hub, type HubDeps } fr
 export { loadConfig, helpText } from './config/load-config.js';
 export { ConfigError, SETTINGS, type HubConfig } from './config/settings.js';
 export { createLogger } from './log.js';
+export { runUserCommand } from './cli/user-command.js';

@@ -6,10 +6,15 @@
 import { loadConfig, helpText } from './config/load-config.js';
 import { ConfigError } from './config/settings.js';
 import { buildHub } from './hub.js';
+import { runUserCommand } from './cli/user-command.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'user') {
+    process.exitCode = await runUserCommand(process.argv.slice(3), process.env, process);
+    return;
+  }
   let loaded;
   try {
     loaded = loadConfig(process.argv.slice(2), process.env);

@@ -253,13 +253,24 @@ export interface DesiredPatchRequest {
 
 // ---- Audit log ----
 
-export type AuditAction = 'command.create' | 'command.cancel' | 'state.desired' | 'device.create' | 'device.delete' | 'device.token.rotate' | 'device.token.revoke';
+export type AuditAction =
+  | 'command.create'
+  | 'command.cancel'
+  | 'state.desired'
+  | 'device.create'
+  | 'device.delete'
+  | 'device.token.rotate'
+  | 'device.token.revoke'
+  | 'user.create'
+  | 'user.delete'
+  | 'token.create'
+  | 'token.delete';
 
 export interface AuditEntry {
   id: number;
   /** Epoch ms. */
   ts: number;
-  /** Who: today `admin` (the admin token); user names once accounts exist. */
+  /** Who: a username, `token:<name>` for an API token, or `admin` for the admin token. */
   actor: string;
   action: AuditAction;
   deviceId: string | null;

@@ -7,3 +7,4 @@ export * from './schemas.js';
 export * from './api.js';
 export * from './dashboard.js';
 export * from './commands.js';
+export * from './accounts.js';

@@ -1,22 +1,28 @@
 /**
  * The HTTP API and static dashboard on Fastify (schema validation, one error
  * handler, inject() for tests without ports). Everything under /api/ needs
- * the admin bearer token, and so does /metrics; /healthz does not.
+ * a signed-in principal with the route's role (access.ts), and so does
+ * /metrics; /healthz and logging in do not. Every response carries the
+ * security headers (web-headers.ts).
  */
 import { existsSync } from 'node:fs';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
-import { bearerToken, type AdminAuth } from '../auth/admin-token.js';
+import type { Accounts } from '../auth/accounts.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { CommandService } from '../commands/command-service.js';
 import type { DeviceGateway } from '../core/device-gateway.js';
+import type { LoginLimiter } from '../limits/login-limiter.js';
 import type { HubMetrics } from '../metrics.js';
 import type { Registry } from '../registry/registry.js';
 import type { StateService } from '../state/state-service.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
+import { registerAccessControl } from './access.js';
 import { errorHandler } from './api-error.js';
+import { registerWebHeaders } from './web-headers.js';
+import { authRoutes } from './routes/auth.js';
 import { auditRoutes } from './routes/audit.js';
 import { commandRoutes } from './routes/commands.js';
 import { deviceCredentialRoutes } from './routes/device-credentials.js';
@@ -25,6 +31,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { stateRoutes } from './routes/state.js';
 import { telemetryRoutes } from './routes/telemetry.js';
+import { userRoutes } from './routes/users.js';
 
 export interface ApiDeps {
   registry: Registry;
@@ -33,18 +40,18 @@ export interface ApiDeps {
   commands: CommandService;
   state: StateService;
   audit: AuditLog;
-  adminAuth: AdminAuth;
+  accounts: Accounts;
+  loginLimiter: LoginLimiter;
+  /** TLS is on: the session cookie is marked Secure. */
+  secureCookies: boolean;
+  /** Origins besides the hub's own that may send cookie-authenticated changes. */
+  allowedOrigins: readonly string[];
+  /** Origins whose pages may call the API with a bearer token (CORS). */
+  corsOrigins: readonly string[];
   dashboardDir: string | null;
   health: () => HealthResponse;
   metrics: HubMetrics;
   log: Logger;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Who is calling, for the audit log: `admin` (the admin token) until operator accounts exist. */
-    actor: string;
-  }
 }
 
 /** Largest JSON request body the API reads. */
@@ -63,20 +70,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
   app.setErrorHandler(errorHandler);
-  app.decorateRequest('actor', '');
-
-  app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (!path.startsWith('/api/') && path !== '/metrics') return;
-    const token = bearerToken(request.headers.authorization);
-    if (token === null || !deps.adminAuth.verify(token)) {
-      void reply.header('www-authenticate', 'Bearer realm="iot-hub"');
-      return reply.status(401).send({ error: 'unauthorized', code: 401, message: 'a valid admin token is required: Authorization: Bearer <token>' });
-    }
-    request.actor = 'admin';
-  });
+  registerWebHeaders(app, deps.corsOrigins);
+  registerAccessControl(app, { accounts: deps.accounts, allowedOrigins: deps.allowedOrigins });
 
   healthRoutes(app, deps);
+  authRoutes(app, deps);
+  userRoutes(app, deps);
   deviceRoutes(app, deps);
   deviceCredentialRoutes(app, deps);
   telemetryRoutes(app, deps);

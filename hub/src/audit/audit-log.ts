@@ -22,6 +22,10 @@ const ACTIONS: Record<AuditAction, true> = {
   'device.delete': true,
   'device.token.rotate': true,
   'device.token.revoke': true,
+  'user.create': true,
+  'user.delete': true,
+  'token.create': true,
+  'token.delete': true,
 };
 export const AUDIT_ACTIONS = Object.keys(ACTIONS) as AuditAction[];
 

@@ -67,5 +67,6 @@ export function helpText(): string {
   }
   lines.push('  --help'.padEnd(30) + 'show this help');
   lines.push('', 'Bad configuration prints one line naming the setting and exits with code 2.');
+  lines.push('', 'Operator accounts: iot-hub user add <username> --role viewer|operator|admin [--password-stdin] [--data-dir <dir>]');
   return lines.join('\n');
 }

@@ -52,6 +52,16 @@ export interface HubConfig {
   /** New device connections per second per client IP (0 = no limit), and how many at once. */
   ipConnectRate: number;
   ipConnectBurst: number;
+  /** A login session ends after this many minutes unused, or this many hours after login. */
+  sessionIdleMin: number;
+  sessionMaxHours: number;
+  /** Login attempts per minute from one IP address (0 = no limit). */
+  loginRate: number;
+  /** Origins whose pages may call the HTTP API (CORS); empty = none. */
+  corsOrigins: string[];
+  /** The first admin account, created at start while there are no users. */
+  adminUser: string | null;
+  adminPassword: string | null;
 }
 
 /** Thrown for a bad setting; main prints `message` as one line and exits 2. */
@@ -151,6 +161,16 @@ const origins: Parser<string[]> = (raw) =>
       return url.origin;
     });
 
+const username: Parser<string> = (raw) => {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(raw)) throw new Error('1-64 of letters, digits and . _ @ -, starting with a letter or digit');
+  return raw;
+};
+
+const password: Parser<string> = (raw) => {
+  if (raw.length < 8) throw new Error('must be at least 8 characters');
+  return raw;
+};
+
 const pemFile =
   (what: 'certificate' | 'private key'): Parser<string> =>
   (raw) => {
@@ -177,6 +197,10 @@ export function checkSettings(config: Readonly<HubConfig>): void {
   if ((config.tlsCert === null) !== (config.tlsKey === null)) {
     const missing = config.tlsCert === null ? '--tls-cert' : '--tls-key';
     throw new ConfigError(missing, `required with ${missing === '--tls-cert' ? '--tls-key' : '--tls-cert'}: TLS needs both the certificate and its key`);
+  }
+  if ((config.adminUser === null) !== (config.adminPassword === null)) {
+    const missing = config.adminUser === null ? '--admin-user' : '--admin-password';
+    throw new ConfigError(missing, `required with ${missing === '--admin-user' ? '--admin-password' : '--admin-user'}: the first admin needs a name and a password`);
   }
   if (config.tlsCert !== null && config.tlsKey !== null) {
     const cert = new X509Certificate(readFileSync(config.tlsCert));
@@ -220,5 +244,11 @@ export const SETTINGS = [
   setting({ key: 'maxConnections', flag: 'max-connections', env: 'HUB_MAX_CONNECTIONS', default: '10000', parse: intIn(1, 1_000_000, 'connections'), help: 'open device connections (MQTT + device WebSocket) at most; more are refused (CONNACK 3, HTTP 503)' }),
   setting({ key: 'ipConnectRate', flag: 'ip-connect-rate', env: 'HUB_IP_CONNECT_RATE', default: '100', parse: intIn(0, 1_000_000, 'connections/s'), help: 'new device connections per second from one IP address (0 = no limit); more are refused (CONNACK 3, HTTP 429)' }),
   setting({ key: 'ipConnectBurst', flag: 'ip-connect-burst', env: 'HUB_IP_CONNECT_BURST', default: '1000', parse: intIn(1, 1_000_000, 'connections'), help: 'new device connections one IP address may open at once, above --ip-connect-rate' }),
-  setting({ key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUB_ALLOWED_ORIGINS', default: '', parse: origins, help: 'comma-separated extra origins allowed to open the dashboard socket' }),
+  setting({ key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUB_ALLOWED_ORIGINS', default: '', parse: origins, help: 'comma-separated extra origins allowed to open the dashboard socket and to send cookie-authenticated changes' }),
+  setting({ key: 'corsOrigins', flag: 'cors-origins', env: 'HUB_CORS_ORIGINS', default: '', parse: origins, help: 'comma-separated origins whose pages may call the HTTP API with a bearer token (CORS; off when empty)' }),
+  setting({ key: 'sessionIdleMin', flag: 'session-idle-min', env: 'HUB_SESSION_IDLE_MIN', default: '720', parse: intIn(1, 525_600, 'minutes'), help: 'a login session ends after this many minutes without a request' }),
+  setting({ key: 'sessionMaxHours', flag: 'session-max-hours', env: 'HUB_SESSION_MAX_HOURS', default: '168', parse: intIn(1, 8760, 'hours'), help: 'a login session ends this many hours after login, used or not' }),
+  setting({ key: 'loginRate', flag: 'login-rate', env: 'HUB_LOGIN_RATE', default: '10', parse: intIn(0, 100_000, 'attempts/min'), help: 'login attempts per minute from one IP address (0 = no limit); more get 429' }),
+  setting({ key: 'adminUser', flag: 'admin-user', env: 'HUB_ADMIN_USER', default: null, parse: username, help: 'with --admin-password: creates this admin account at start when there are no users yet' }),
+  setting({ key: 'adminPassword', flag: 'admin-password', env: 'HUB_ADMIN_PASSWORD', default: null, parse: password, help: 'password of --admin-user (8+ characters); prefer the env var to the flag, which other local users can see' }),
 ] as const;

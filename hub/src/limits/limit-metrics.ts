@@ -1,17 +1,21 @@
 /**
  * /metrics for the device-side limits: messages held back or dropped by the
  * per-device rate, connections refused at the door, and device sockets
- * closed for breaking the WebSocket protocol. Read at scrape time.
+ * closed for breaking the WebSocket protocol, and operator login attempts.
+ * Read at scrape time.
  */
 import { Counter, type Registry as PromRegistry } from 'prom-client';
 import type { ConnectionGuard } from './connection-guard.js';
 import type { DeviceRateLimiter } from './device-rate-limiter.js';
+import type { LoginLimiter } from './login-limiter.js';
 
 export interface LimitMetricSources {
   rateLimiter: Pick<DeviceRateLimiter, 'counters'>;
   guard: Pick<ConnectionGuard, 'refused'>;
   /** Device WebSocket closes by ws error code (WS_ERR_INVALID_UTF8 …). */
   wsProtocolErrors: ReadonlyMap<string, number>;
+  /** Operator logins by outcome; absent, not exported. */
+  logins?: Pick<LoginLimiter, 'counters'>;
 }
 
 export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSources): void {
@@ -48,4 +52,19 @@ export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSou
       for (const [code, n] of src.wsProtocolErrors) this.inc({ code }, n);
     },
   });
+  const logins = src.logins;
+  if (logins) {
+    new Counter({
+      name: 'iot_hub_login_attempts_total',
+      help: 'Operator login attempts by outcome: ok, failed (unknown user or wrong password) or rate_limited (over --login-rate from one IP, 429)',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ outcome: 'ok' }, logins.counters.ok);
+        this.inc({ outcome: 'failed' }, logins.counters.failed);
+        this.inc({ outcome: 'rate_limited' }, logins.counters.rateLimited);
+      },
+    });
+  }
 }

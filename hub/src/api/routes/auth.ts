@@ -1,0 +1,61 @@
+/**
+ * Login sessions: sign in with a username and password (the session id goes
+ * in an HttpOnly, SameSite=Strict cookie), sign out, and who am I. Login
+ * attempts are limited per IP (--login-rate).
+ */
+import { ProtocolError, type LoginRequest, type SessionView } from '@iot-hub/protocol';
+import type { FastifyInstance } from 'fastify';
+import { USERNAME_PATTERN } from '../../auth/accounts.js';
+import { clearedSessionCookie, originAllowed, sessionCookie } from '../../auth/http-auth.js';
+import type { ApiDeps } from '../app.js';
+
+const loginSchema = {
+  body: {
+    type: 'object',
+    required: ['username', 'password'],
+    additionalProperties: false,
+    properties: {
+      username: { type: 'string', pattern: USERNAME_PATTERN },
+      password: { type: 'string', minLength: 1, maxLength: 1024 },
+    },
+  },
+} as const;
+
+export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { accounts, loginLimiter, secureCookies, allowedOrigins } = deps;
+
+  app.post<{ Body: LoginRequest }>('/api/auth/login', { schema: loginSchema }, async (request, reply) => {
+    void reply.header('cache-control', 'no-store');
+    // Login CSRF: a foreign page must not sign the browser in to an account of its choosing.
+    const origin = request.headers.origin;
+    if (origin !== undefined && !originAllowed(origin, request.headers.host, allowedOrigins)) {
+      throw new ProtocolError('forbidden', `origin ${origin} may not sign in (see --allowed-origins)`);
+    }
+    if (!loginLimiter.allow(request.ip)) {
+      void reply.header('retry-after', String(loginLimiter.retryAfterSec()));
+      throw new ProtocolError('rate_limited', 'too many login attempts from this address: wait a minute');
+    }
+    const login = await accounts.login(request.body.username, request.body.password);
+    if (login === null) {
+      loginLimiter.counters.failed += 1;
+      request.log.warn({ remote: request.ip, user: request.body.username }, 'login failed');
+      throw new ProtocolError('unauthorized', 'wrong username or password');
+    }
+    loginLimiter.counters.ok += 1;
+    void reply.header('set-cookie', sessionCookie(login.sessionId, accounts.sessionMaxSec, secureCookies));
+    return { user: login.user.username, role: login.user.role, via: 'session', expiresAt: login.expiresAt } satisfies SessionView;
+  });
+
+  app.post('/api/auth/logout', async (request, reply) => {
+    if (request.sessionId !== null) accounts.logout(request.sessionId);
+    void reply.header('set-cookie', clearedSessionCookie(secureCookies));
+    return reply.status(204).send();
+  });
+
+  app.get('/api/auth/me', async (request, reply) => {
+    void reply.header('cache-control', 'no-store');
+    const p = request.principal!;
+    const expiresAt = request.sessionId === null ? null : (accounts.session(request.sessionId)?.expiresAt ?? null);
+    return { user: p.actor, role: p.role, via: p.via, expiresAt } satisfies SessionView;
+  });
+}

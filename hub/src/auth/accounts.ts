@@ -1,0 +1,134 @@
+/**
+ * Who is calling: the admin token (break-glass, role admin), an API token
+ * (its role, never above its owner's current one) or a login session in the
+ * cookie (the user's role). Sessions end after --session-idle-min without
+ * use or --session-max-hours after login, whichever comes first.
+ */
+import type { Logger } from 'pino';
+import { AccountStore, type UserRecord } from './account-store.js';
+import type { AdminAuth } from './admin-token.js';
+import { dummyHash, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
+import { ROLES, roleAtLeast, type Principal, type Role } from './roles.js';
+
+/** Usernames appear in the audit log and in `token:<name>` actors: keep them plain. */
+export const USERNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
+const USERNAME_RE = new RegExp(USERNAME_PATTERN);
+
+/** last_seen_at is written at most this often, so reads do not each cost a disk write. */
+const TOUCH_EVERY_MS = 60_000;
+
+export interface AccountsOptions {
+  file: string;
+  adminAuth: AdminAuth;
+  sessionIdleMs: number;
+  sessionMaxMs: number;
+  log: Logger;
+}
+
+export interface Login {
+  sessionId: string;
+  user: UserRecord;
+  expiresAt: number;
+}
+
+export class AccountError extends Error {
+  constructor(
+    readonly code: 'bad_request' | 'conflict' | 'not_found',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class Accounts {
+  readonly store: AccountStore;
+
+  constructor(private readonly options: AccountsOptions) {
+    this.store = new AccountStore(options.file);
+  }
+
+  open(): void {
+    this.store.open();
+    const now = Date.now();
+    this.store.pruneSessions(now - this.options.sessionIdleMs, now - this.options.sessionMaxMs);
+  }
+
+  close(): void {
+    this.store.close();
+  }
+
+  async addUser(username: string, role: Role, password: string): Promise<UserRecord> {
+    if (!USERNAME_RE.test(username)) throw new AccountError('bad_request', `username ${JSON.stringify(username)}: 1-64 of letters, digits and . _ @ -, starting with a letter or digit`);
+    if (!ROLES.includes(role)) throw new AccountError('bad_request', `role must be one of ${ROLES.join(', ')}`);
+    const problem = passwordProblem(password);
+    if (problem !== null) throw new AccountError('bad_request', problem);
+    const hash = await hashPassword(password);
+    try {
+      return this.store.addUser(username, role, hash);
+    } catch (err) {
+      if ((err as Error).message === 'exists') throw new AccountError('conflict', `user ${JSON.stringify(username)} already exists`);
+      throw err;
+    }
+  }
+
+  /** HUB_ADMIN_USER / HUB_ADMIN_PASSWORD: the first admin, only while there are no users. */
+  async ensureFirstAdmin(username: string | null, password: string | null): Promise<void> {
+    if (username === null || password === null || this.store.countUsers() > 0) return;
+    await this.addUser(username, 'admin', password);
+    this.options.log.info({ user: username }, 'created the first admin user from the configuration');
+  }
+
+  /** Null for an unknown user or a wrong password, alike and in about the same time. */
+  async login(username: string, password: string, now = Date.now()): Promise<Login | null> {
+    const user = this.store.userByName(username);
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
+    if (!user || !ok) return null;
+    const sessionId = this.store.createSession(user.id, now);
+    return { sessionId, user, expiresAt: this.expiresAt(now, now) };
+  }
+
+  logout(sessionId: string): void {
+    this.store.deleteSession(sessionId);
+  }
+
+  private expiresAt(createdAt: number, lastSeenAt: number): number {
+    return Math.min(lastSeenAt + this.options.sessionIdleMs, createdAt + this.options.sessionMaxMs);
+  }
+
+  get sessionMaxSec(): number {
+    return Math.round(this.options.sessionMaxMs / 1000);
+  }
+
+  /** The session's principal and when it ends, or null when unknown or expired (then deleted). */
+  session(sessionId: string, now = Date.now()): { principal: Principal; expiresAt: number } | null {
+    const session = this.store.session(sessionId);
+    if (!session) return null;
+    if (this.expiresAt(session.createdAt, session.lastSeenAt) <= now) {
+      this.store.deleteSession(sessionId);
+      return null;
+    }
+    const user = this.store.userById(session.userId);
+    if (!user) return null;
+    if (now - session.lastSeenAt >= TOUCH_EVERY_MS) this.store.touchSession(sessionId, now);
+    const lastSeen = now - session.lastSeenAt >= TOUCH_EVERY_MS ? now : session.lastSeenAt;
+    return {
+      principal: { actor: user.username, role: user.role, via: 'session', userId: user.id, username: user.username },
+      expiresAt: this.expiresAt(session.createdAt, lastSeen),
+    };
+  }
+
+  /** A bearer token: the admin token, or an API token. */
+  bearer(token: string): Principal | null {
+    if (this.options.adminAuth.verify(token)) return { actor: 'admin', role: 'admin', via: 'admin-token', userId: null, username: null };
+    const record = this.store.useToken(token);
+    if (!record) return null;
+    let role = record.role;
+    if (record.ownerId !== null) {
+      // A token never outranks its owner, even after the owner was demoted.
+      const owner = this.store.userById(record.ownerId);
+      if (!owner) return null;
+      if (!roleAtLeast(owner.role, role)) role = owner.role;
+    }
+    return { actor: `token:${record.name}`, role, via: 'api-token', userId: record.ownerId, username: record.owner };
+  }
+}
