@@ -1,6 +1,8 @@
 /**
- * <device-list>: every device with presence and latest values, searchable by
- * id, name or kind and filterable by presence. Rows are keyed by device id;
+ * <device-list>: every device with presence, alerts, latest values and a
+ * sparkline of the last five minutes; searchable by id, name or kind and
+ * filterable by presence, kind, room (derived from the name: data/overview)
+ * and "has alerts". Rows are keyed by device id;
  * the store replaces a DeviceView only when that device changed. A device's
  * name links to its page; a click anywhere else on the row opens it too.
  *
@@ -8,12 +10,16 @@
  * rendered (data/virtual-window.ts), with padding for the rest, so a frame
  * of telemetry re-renders a screenful, not ten thousand rows; and the sort
  * by name is redone only when devices come, go or are renamed.
+ *
+ * It fires `rows-shown` with the ids of the rows it renders, so the host
+ * can fetch their sparklines' recent history.
  */
 import type { DeviceView, MetricValue, PresenceStatus } from '@iot-hub/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { styleMap } from 'lit/directives/style-map.js';
+import { deviceAlerts, facets, matchesFilter, roomOf, sparkMetric, sparkPath, type OverviewFilter, type SparkBuffers } from '../data/overview.js';
 import { deviceHref } from '../data/router.js';
 import { nextRowHeight, sameWindow, visibleWindow, type VirtualWindow } from '../data/virtual-window.js';
 import { formatMetric, formatRelativeTime, presenceDetail, presenceLabel } from '../format.js';
@@ -44,11 +50,14 @@ function orderedMetrics(device: DeviceView): Array<[string, MetricValue, number]
   return rows;
 }
 
-export function matchesQuery(device: DeviceView, query: string): boolean {
-  if (query === '') return true;
-  const needle = query.toLowerCase();
-  return [device.id, device.name, device.kind].some((field) => field.toLowerCase().includes(needle));
+export { matchesQuery } from '../data/overview.js';
+
+export interface RowsShownDetail {
+  ids: string[];
 }
+
+const SPARK_WIDTH = 120;
+const SPARK_HEIGHT = 28;
 
 @customElement('device-list')
 export class DeviceList extends LitElement {
@@ -102,7 +111,7 @@ export class DeviceList extends LitElement {
       }
       .row {
         display: grid;
-        grid-template-columns: minmax(10rem, 2fr) minmax(6rem, 1fr) minmax(12rem, 2fr) minmax(12rem, 3fr);
+        grid-template-columns: minmax(10rem, 2fr) minmax(6rem, 1fr) minmax(12rem, 2fr) minmax(12rem, 3fr) 8rem;
         gap: 0.5rem 1rem;
         align-items: start;
         padding: 0.7rem 1rem;
@@ -180,6 +189,30 @@ export class DeviceList extends LitElement {
         font-weight: 600;
         font-variant-numeric: tabular-nums;
       }
+      select {
+        font: inherit;
+        font-size: 0.875rem;
+        color: inherit;
+        padding: 0.4rem 0.5rem;
+        background: var(--hub-surface, #fff);
+        border: 1px solid var(--hub-border, #d0d7de);
+        border-radius: var(--hub-radius-sm, 6px);
+      }
+      label.check {
+        display: inline-flex;
+        gap: 0.35rem;
+        align-items: center;
+        font-size: 0.875rem;
+      }
+      .alert {
+        color: var(--hub-offline, #cf222e);
+        font-size: 0.8rem;
+        font-weight: 600;
+      }
+      svg.spark {
+        display: block;
+        color: var(--hub-accent, #2563eb);
+      }
       .empty {
         padding: 2.5rem 1rem;
         text-align: center;
@@ -222,8 +255,19 @@ export class DeviceList extends LitElement {
   /** True until the first snapshot arrived. */
   @property({ type: Boolean }) loading = false;
 
+  /** Sparkline points per device; `sparkVersion` changes when they do. */
+  @property({ attribute: false }) sparks: SparkBuffers | null = null;
+  @property({ type: Number }) sparkVersion = 0;
+
   @state() private query = '';
   @state() private filter: PresenceFilter = 'all';
+  @state() private kind = '';
+  @state() private room = '';
+  @state() private alertsOnly = false;
+  private kinds: string[] = [];
+  private rooms: string[] = [];
+  /** The ids last announced in `rows-shown`. */
+  private shownKey = '';
 
   /** The rendered slice of a long list; null while every row is rendered. */
   @state() private window: VirtualWindow | null = null;
@@ -251,16 +295,27 @@ export class DeviceList extends LitElement {
   }
 
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
-    if (changed.has('devices') || changed.has('query') || changed.has('filter')) {
-      const query = this.query.trim();
-      this.visible = this.sortedDevices().filter(
-        (device) => (this.filter === 'all' || device.presence.status === this.filter) && (query === '' || matchesQuery(device, query)),
-      );
+    if (['devices', 'query', 'filter', 'kind', 'room', 'alertsOnly'].some((key) => changed.has(key))) {
+      const filter: OverviewFilter = { query: this.query, presence: this.filter, kind: this.kind, room: this.room, alertsOnly: this.alertsOnly };
+      const sorted = this.sortedDevices();
+      this.visible = sorted.filter((device) => matchesFilter(device, filter));
       this.window = this.computeWindow();
     }
   }
 
+  /** Tells the host which rows are on screen when that changes. */
+  private announceRows(): void {
+    const slice = this.window;
+    const rows = slice ? this.visible.slice(slice.start, slice.end) : this.visible.slice(0, 100);
+    const ids = rows.map((device) => device.id);
+    const key = ids.join('\n');
+    if (key === this.shownKey) return;
+    this.shownKey = key;
+    this.dispatchEvent(new CustomEvent<RowsShownDetail>('rows-shown', { detail: { ids }, bubbles: true, composed: true }));
+  }
+
   override updated(changed: Map<PropertyKey, unknown>): void {
+    this.announceRows();
     if (!changed.has('window') || this.window === null) return;
     // Learn the row height from the rows on screen; a better estimate may move the window.
     const rows = this.renderRoot.querySelectorAll<HTMLElement>('li.row');
@@ -285,6 +340,8 @@ export class DeviceList extends LitElement {
       const sorted = [...this.devices.values()].sort((a, b) => collator.compare(a.name || a.id, b.name || b.id) || collator.compare(a.id, b.id));
       this.order = sorted.map((device) => device.id);
       this.orderNames = new Map(sorted.map((device) => [device.id, device.name]));
+      // Kinds and rooms change only when devices come, go or are renamed, like the order.
+      ({ kinds: this.kinds, rooms: this.rooms } = facets(sorted));
       return sorted;
     }
     return this.order.map((id) => this.devices.get(id) as DeviceView);
@@ -330,10 +387,24 @@ export class DeviceList extends LitElement {
             </button>`,
           )}
         </div>
+        <label class="visually-hidden" for="kind">Kind</label>
+        <select id="kind" @change=${(event: Event) => (this.kind = (event.target as HTMLSelectElement).value)}>
+          <option value="" ?selected=${this.kind === ''}>All kinds</option>
+          ${this.kinds.map((kind) => html`<option value=${kind} ?selected=${this.kind === kind}>${kind}</option>`)}
+        </select>
+        <label class="visually-hidden" for="room">Room</label>
+        <select id="room" @change=${(event: Event) => (this.room = (event.target as HTMLSelectElement).value)}>
+          <option value="" ?selected=${this.room === ''}>All rooms</option>
+          ${this.rooms.map((room) => html`<option value=${room} ?selected=${this.room === room}>${room}</option>`)}
+        </select>
+        <label class="check">
+          <input type="checkbox" .checked=${this.alertsOnly} @change=${(event: Event) => (this.alertsOnly = (event.target as HTMLInputElement).checked)} />
+          Has alerts
+        </label>
       </div>
       <div class="table">
         <div class="row head" aria-hidden="true">
-          <span>Device</span><span>Kind</span><span>Presence</span><span>Latest values</span>
+          <span>Device</span><span>Kind</span><span>Presence</span><span>Latest values</span><span>Last 5 min</span>
         </div>
         ${this.renderBody()}
       </div>
@@ -369,6 +440,8 @@ export class DeviceList extends LitElement {
     const { status } = device.presence;
     const metrics = orderedMetrics(device);
     const label = device.name || device.id;
+    const alerts = deviceAlerts(device);
+    const room = roomOf(device);
     return html`<li
       class="row"
       data-device-id=${device.id}
@@ -381,10 +454,13 @@ export class DeviceList extends LitElement {
         <a class="name" href=${deviceHref(device.id)}>${label}</a>
         ${device.name && device.name !== device.id ? html`<span class="id">${device.id}</span>` : nothing}
       </div>
-      <div class="kind"><span class="visually-hidden">Kind: </span>${device.kind}</div>
+      <div class="kind">
+        <span class="visually-hidden">Kind: </span>${device.kind}${room === null ? nothing : html`<br /><span class="visually-hidden">Room: </span>${room}`}
+      </div>
       <div class="presence">
         <span class="badge ${status}" data-presence=${status}>${presenceLabel(status)}</span>
         <span class="detail">${presenceDetail(device.presence, device.lastSeen, this.now)}</span>
+        ${alerts.length === 0 ? nothing : html`<span class="alert" data-alerts>⚠ ${alerts.join(', ')}</span>`}
       </div>
       ${metrics.length === 0
         ? html`<div class="values muted">No readings yet</div>`
@@ -397,7 +473,26 @@ export class DeviceList extends LitElement {
                 </li>`,
             )}
           </ul>`}
+      ${this.renderSpark(device)}
     </li>`;
+  }
+
+  private renderSpark(device: DeviceView) {
+    const metric = sparkMetric(device);
+    const points = metric === null || this.sparks === null ? [] : this.sparks.points(device.id, this.now);
+    if (metric === null || points.length < 2) return html`<div class="spark muted" aria-hidden="true"></div>`;
+    const unit = device.capabilities?.metrics?.[metric]?.unit;
+    return html`<svg
+      class="spark"
+      data-spark=${metric}
+      width=${SPARK_WIDTH}
+      height=${SPARK_HEIGHT}
+      viewBox="0 0 ${SPARK_WIDTH} ${SPARK_HEIGHT}"
+      role="img"
+      aria-label=${`${metric}${unit ? ` (${unit})` : ''}, last 5 minutes: ${points.length} points`}
+    >
+      <polyline fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round" points=${sparkPath(points, this.now, SPARK_WIDTH, SPARK_HEIGHT)} />
+    </svg>`;
   }
 
   /** A click on the row outside its link opens the device, unless the user was selecting text. */
@@ -412,6 +507,9 @@ export class DeviceList extends LitElement {
   private clearFilters(): void {
     this.query = '';
     this.filter = 'all';
+    this.kind = '';
+    this.room = '';
+    this.alertsOnly = false;
   }
 }
 

@@ -1,0 +1,116 @@
+/**
+ * The overview's live extras, fed from the same socket as the device store:
+ * the fleet's message rate (telemetry events per second) and each device's
+ * sparkline of the last five minutes. Rows on screen get one small history
+ * fetch each (a few at a time), so a sparkline is full from the start
+ * rather than filling over five minutes.
+ */
+import type { DashboardEvent } from '@iot-hub/protocol';
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import { getHistory } from '../data/api.js';
+import { RateMeter, SparkBuffers, sparkMetric, SPARK_SLOTS, SPARK_SPAN_MS } from '../data/overview.js';
+import type { LiveSession } from './live-controller.js';
+
+/** History requests in flight at once. */
+const FETCH_CONCURRENCY = 3;
+
+export class OverviewFeedController implements ReactiveController {
+  rate = new RateMeter();
+  sparks = new SparkBuffers();
+
+  private session: LiveSession | null = null;
+  private unsubscribe: (() => void) | null = null;
+  /** Devices whose history was asked for in this session (once each). */
+  private readonly fetched = new Set<string>();
+  private queue: string[] = [];
+  private inFlight = 0;
+  private abort = new AbortController();
+
+  constructor(private readonly host: ReactiveControllerHost) {
+    host.addController(this);
+  }
+
+  /** Follows the app's live session: a new one starts empty. */
+  attach(session: LiveSession | null): void {
+    if (session === this.session) return;
+    this.detach();
+    this.session = session;
+    if (!session) return;
+    this.unsubscribe = session.connection.on('event', (event: DashboardEvent) => this.onEvent(session, event));
+  }
+
+  /** Rows now on screen: fetch the recent history of those not fetched yet. */
+  showRows(ids: readonly string[]): void {
+    for (const id of ids) {
+      if (this.fetched.has(id)) continue;
+      this.fetched.add(id);
+      this.queue.push(id);
+    }
+    this.pump();
+  }
+
+  hostConnected(): void {}
+
+  hostDisconnected(): void {
+    this.detach();
+  }
+
+  private detach(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.session = null;
+    this.abort.abort();
+    this.abort = new AbortController();
+    this.fetched.clear();
+    this.queue = [];
+    this.inFlight = 0;
+    this.rate = new RateMeter();
+    this.sparks = new SparkBuffers();
+  }
+
+  private onEvent(session: LiveSession, event: DashboardEvent): void {
+    if (event.event === 'device' && event.action === 'removed') {
+      this.sparks.forget(event.deviceId);
+      this.fetched.delete(event.deviceId);
+      return;
+    }
+    if (event.event !== 'telemetry') return;
+    this.rate.mark(Date.now());
+    const device = session.store.state.devices.get(event.deviceId);
+    const metric = device ? sparkMetric(device) : null;
+    const value = metric === null ? undefined : event.metrics[metric];
+    if (metric !== null && typeof value === 'number') this.sparks.add(event.deviceId, metric, event.ts, value);
+  }
+
+  private pump(): void {
+    const session = this.session;
+    while (session && this.inFlight < FETCH_CONCURRENCY && this.queue.length > 0) {
+      const id = this.queue.shift() as string;
+      const device = session.store.state.devices.get(id);
+      const metric = device ? sparkMetric(device) : null;
+      if (metric === null) {
+        this.fetched.delete(id); // Nothing to draw yet: ask again once it has a numeric reading.
+        continue;
+      }
+      this.inFlight++;
+      const now = Date.now();
+      const signal = this.abort.signal;
+      getHistory(session.auth, id, { from: now - SPARK_SPAN_MS, to: now, maxPoints: SPARK_SLOTS, metrics: [metric] }, signal)
+        .then(
+          (history) => {
+            if (signal.aborted) return;
+            this.sparks.addHistory(id, metric, history);
+            this.host.requestUpdate();
+          },
+          () => {
+            // A sparkline without history still fills from live readings; not worth an error on the page.
+          },
+        )
+        .finally(() => {
+          if (signal.aborted) return;
+          this.inFlight--;
+          this.pump();
+        });
+    }
+  }
+}
