@@ -9,12 +9,14 @@ import { customElement, query, state } from 'lit/decorators.js';
 import { ClockController } from '../controllers/clock-controller.js';
 import { HealthController } from '../controllers/health-controller.js';
 import { LiveController } from '../controllers/live-controller.js';
+import { OverviewFeedController } from '../controllers/overview-feed-controller.js';
 import { RouteController } from '../controllers/route-controller.js';
 import type { PresenceCounts } from '../data/device-store.js';
 import { TOKEN_REFUSED } from '../data/live-connection.js';
 import { interestFor, sameRoute, type Route } from '../data/router.js';
 import { adoptToken, clearToken, saveToken } from '../data/token-storage.js';
 import type { DevicePage } from './device-page.js';
+import type { RowsShownDetail } from './device-list.js';
 import { baseStyles } from './shared-styles.js';
 import type { TokenSubmitDetail } from './token-form.js';
 import './connection-badge.js';
@@ -30,6 +32,10 @@ const COUNT_LABELS: Array<[keyof PresenceCounts, string]> = [
   ['unknown', 'Unknown'],
   ['total', 'Total'],
 ];
+
+function formatRate(perSecond: number): string {
+  return perSecond >= 10 ? Math.round(perSecond).toLocaleString() : perSecond.toFixed(1);
+}
 
 function browserStorage(): Storage | undefined {
   try {
@@ -138,7 +144,8 @@ export class HubApp extends LitElement {
       .count.unknown {
         --dot: var(--hub-unknown, #57606a);
       }
-      .count.total dt::before {
+      .count.total dt::before,
+      .count.rate dt::before {
         display: none;
       }
       .count dd {
@@ -171,6 +178,7 @@ export class HubApp extends LitElement {
   private readonly clock = new ClockController(this);
   private readonly health = new HealthController(this);
   private readonly router = new RouteController(this);
+  private readonly overview = new OverviewFeedController(this);
   private shownRoute: Route | null = null;
   @query('device-page') private devicePage!: DevicePage | null;
   @query('h2.page-title') private overviewTitle!: HTMLElement | null;
@@ -178,6 +186,7 @@ export class HubApp extends LitElement {
   override willUpdate(_changed: PropertyValues<this>): void {
     // Before the socket opens (it opens in hostConnected, after this for the first render) or while it is open.
     this.live.setInterest(interestFor(this.router.route));
+    this.overview.attach(this.live.session);
   }
 
   override updated(_changed: PropertyValues<this>): void {
@@ -286,6 +295,10 @@ export class HubApp extends LitElement {
             <dd>${counts[key]}</dd>
           </div>`,
         )}
+        <div class="count rate" data-count="rate" title="Telemetry messages per second, over the last 10 s">
+          <dt>Messages/s</dt>
+          <dd>${formatRate(this.overview.rate.rate(Date.now()))}</dd>
+        </div>
       </dl>
       <store-status-banner .health=${this.health.state.health} .now=${this.clock.now}></store-status-banner>
       ${stale
@@ -296,6 +309,9 @@ export class HubApp extends LitElement {
         .devices=${devices}
         .now=${this.clock.now}
         ?loading=${!complete}
+        .sparks=${this.overview.sparks}
+        .sparkVersion=${this.overview.sparks.version}
+        @rows-shown=${(event: CustomEvent<RowsShownDetail>) => this.overview.showRows(event.detail.ids)}
       ></device-list>
     `;
   }
