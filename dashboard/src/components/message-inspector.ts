@@ -68,7 +68,7 @@ export class MessageInspector extends LitElement {
       }
       summary {
         display: grid;
-        grid-template-columns: 2.2rem 7.5rem 7rem minmax(0, 1fr);
+        grid-template-columns: 3.6rem 7.5rem 7rem minmax(0, 1fr);
         gap: 0.5rem;
         padding: 0.3rem 0.25rem;
         cursor: pointer;
@@ -76,6 +76,7 @@ export class MessageInspector extends LitElement {
       }
       .dir {
         font-weight: 700;
+        white-space: nowrap;
       }
       .dir.in {
         color: var(--hub-online, #1a7f37);
@@ -93,7 +94,7 @@ export class MessageInspector extends LitElement {
         color: var(--hub-text-muted, #57606a);
       }
       pre {
-        margin: 0 0 0.5rem 2.7rem;
+        margin: 0 0 0.5rem 4.1rem;
         padding: 0.5rem;
         white-space: pre-wrap;
         overflow-wrap: anywhere;
