@@ -33,13 +33,15 @@ export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
     if (!loginLimiter.allow(request.ip)) {
       void reply.header('retry-after', String(loginLimiter.retryAfterSec()));
-      throw new ProtocolError('rate_limited', 'too many login attempts from this address: wait a minute');
+      // Answered directly: the catalog's rate_limited text speaks of device messages.
+      return reply.status(429).send({ error: 'rate_limited', code: 429, message: 'too many login attempts from this address: wait a minute' });
     }
     const login = await accounts.login(request.body.username, request.body.password);
     if (login === null) {
       loginLimiter.counters.failed += 1;
       request.log.warn({ remote: request.ip, user: request.body.username }, 'login failed');
-      throw new ProtocolError('unauthorized', 'wrong username or password');
+      // The same answer for an unknown user: which names exist is not told.
+      return reply.status(401).send({ error: 'unauthorized', code: 401, message: 'wrong username or password' });
     }
     loginLimiter.counters.ok += 1;
     void reply.header('set-cookie', sessionCookie(login.sessionId, accounts.sessionMaxSec, secureCookies));
