@@ -6,6 +6,7 @@
 import { BenchUsageError, INGEST_HELP, runIngest } from './ingest.js';
 import { INFLUX_HELP, runInflux } from './influx.js';
 import { COMMANDS_HELP, runCommands } from './commands.js';
+import { DASHBOARD_HELP, runDashboard } from './dashboard.js';
 
 interface Benchmark {
   description: string;
@@ -28,6 +29,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     description: 'command round trip API → device → result → dashboard with 1,000 devices, idle and under telemetry load: p50/p95/p99/max vs targets',
     help: COMMANDS_HELP,
     run: runCommands,
+  },
+  dashboard: {
+    description: 'the overview in headless Chromium with 1,000 devices at 1 Hz: publish → DOM p50/p99, long tasks per minute, JS heap',
+    help: DASHBOARD_HELP,
+    run: runDashboard,
   },
 };
 
