@@ -20,8 +20,11 @@ if (browserUnavailable(t) === null) {
     let page = await context.newPage();
     watchPage(page, pageErrors);
 
-    // 1. No token yet: the form asks for one, and a wrong one is refused with a message.
+    // 1. Not signed in: the form asks for a username and password, or (demo, break-glass) the admin token; a wrong token is refused with a message.
     await page.goto(`${hub.httpUrl}/`);
+    const usernameInput = page.locator('token-form input#username');
+    await usernameInput.waitFor({ timeout: UI_TIMEOUT });
+    await page.locator('token-form button', { hasText: 'Use an admin token instead' }).click();
     const tokenInput = page.locator('token-form input#token');
     await tokenInput.waitFor({ timeout: UI_TIMEOUT });
     await tokenInput.fill('not-the-admin-token');
@@ -39,10 +42,32 @@ if (browserUnavailable(t) === null) {
     await empty.waitFor({ timeout: UI_TIMEOUT });
     t.match(await empty.textContent(), /No devices yet: provision one with POST \/api\/devices or run the simulator/);
 
-    // "Change token" forgets the token and asks again.
-    await page.locator('hub-app button', { hasText: 'Change token' }).click();
-    await tokenInput.waitFor({ timeout: UI_TIMEOUT });
+    t.equal(await page.locator('hub-app [data-user]').textContent(), 'admin (admin)', 'the header names who is signed in');
+
+    // "Sign out" forgets the token and asks again.
+    await page.locator('hub-app button', { hasText: 'Sign out' }).click();
+    await usernameInput.waitFor({ timeout: UI_TIMEOUT });
     t.equal(await savedToken(page), null, 'signing out forgets the token');
+
+    // A viewer signs in with a password: the session cookie carries the API and the live socket.
+    t.equal((await hub.api('POST', '/api/users', { username: 'vera', password: 'vera-password', role: 'viewer' })).status, 201);
+    await usernameInput.fill('vera');
+    await page.locator('token-form input#password').fill('wrong-password');
+    await page.locator('token-form button[type="submit"]').click();
+    await page.locator('token-form [role="alert"]', { hasText: 'Wrong username or password' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.locator('token-form input#password').fill('vera-password');
+    await page.locator('token-form button[type="submit"]').click();
+    await page.locator('connection-badge [data-status="live"]').waitFor({ timeout: UI_TIMEOUT });
+    t.equal(await page.locator('hub-app [data-user]').textContent(), 'vera (viewer)');
+    t.equal(await savedToken(page), null, 'nothing in localStorage: the cookie is HttpOnly');
+    await page.reload();
+    await page.locator('connection-badge [data-status="live"]').waitFor({ timeout: UI_TIMEOUT });
+    t.pass('a reload resumes the session');
+    await page.locator('hub-app button', { hasText: 'Sign out' }).click();
+    await usernameInput.waitFor({ timeout: UI_TIMEOUT });
+    await page.reload();
+    await usernameInput.waitFor({ timeout: UI_TIMEOUT });
+    t.pass('signed out on the hub too');
     await page.close();
 
     // 3. A fresh page load with the token in the fragment: saved, stripped from the address bar.

@@ -44,6 +44,12 @@ export class DeviceControls extends LitElement {
     panelStyles,
     commandStateStyles,
     css`
+      fieldset.controls-set {
+        border: 0;
+        margin: 0;
+        padding: 0;
+        min-width: 0;
+      }
       ul.controls {
         list-style: none;
         margin: 0;
@@ -163,6 +169,8 @@ export class DeviceControls extends LitElement {
   @property({ attribute: false }) commandsById: ReadonlyMap<string, CommandView> = new Map();
   @property({ attribute: false }) sends: ReadonlyMap<string, SendStatus> = new Map();
   @property({ type: Boolean }) online = false;
+  /** A viewer looks but does not command: every control is disabled (the hub would refuse with 403). */
+  @property({ type: Boolean }) readOnly = false;
 
   @state() private drafts = new Map<string, Draft>();
   @state() private problems = new Map<string, string>();
@@ -194,9 +202,12 @@ export class DeviceControls extends LitElement {
         ? html`<div class="empty">This device has not said what it can do yet: its controls appear once it connects and declares its commands.</div>`
         : commands.length === 0
           ? html`<div class="empty">This device declares no commands: it only reports.</div>`
-          : html`<ul class="controls">
-              ${repeat(this.controls, (control) => control.key, (control) => this.renderControl(control))}
-            </ul>`}
+          : html`${this.readOnly ? html`<p class="hint read-only">Your role can look, not command: ask an operator.</p>` : nothing}
+              <fieldset class="controls-set" ?disabled=${this.readOnly}>
+                <ul class="controls">
+                  ${repeat(this.controls, (control) => control.key, (control) => this.renderControl(control))}
+                </ul>
+              </fieldset>`}
     </section>`;
   }
 

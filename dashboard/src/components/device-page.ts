@@ -120,6 +120,8 @@ export class DevicePage extends LitElement {
   /** True once the store has any snapshot. */
   @property({ type: Boolean }) synced = false;
   @property({ attribute: false }) now = Date.now();
+  /** A viewer's page: controls are shown, not usable (the hub would refuse with 403). */
+  @property({ type: Boolean }) readOnly = false;
 
   @state() private actionError = '';
   @query('h2') private heading!: HTMLElement | null;
@@ -198,6 +200,7 @@ export class DevicePage extends LitElement {
               .commandsById=${detail.commands.timeline.byId}
               .sends=${detail.sends}
               ?online=${status === 'online'}
+              ?readOnly=${this.readOnly}
             ></device-controls>
             <state-table
               .view=${detail.state.view}

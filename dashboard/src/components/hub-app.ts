@@ -11,6 +11,7 @@ import { HealthController } from '../controllers/health-controller.js';
 import { LiveController } from '../controllers/live-controller.js';
 import { OverviewFeedController } from '../controllers/overview-feed-controller.js';
 import { RouteController } from '../controllers/route-controller.js';
+import { ApiError, getMe, login, logout, SESSION_COOKIE_AUTH } from '../data/api.js';
 import type { PresenceCounts } from '../data/device-store.js';
 import { TOKEN_REFUSED } from '../data/live-connection.js';
 import { interestFor, sameRoute, type Route } from '../data/router.js';
@@ -18,7 +19,8 @@ import { adoptToken, clearToken, saveToken } from '../data/token-storage.js';
 import type { DevicePage } from './device-page.js';
 import type { RowsShownDetail } from './device-list.js';
 import { baseStyles } from './shared-styles.js';
-import type { TokenSubmitDetail } from './token-form.js';
+import type { LoginSubmitDetail, TokenSubmitDetail } from './token-form.js';
+import type { SessionView } from '@iot-hub/protocol';
 import './connection-badge.js';
 import './device-list.js';
 import './device-page.js';
@@ -169,8 +171,11 @@ export class HubApp extends LitElement {
     `,
   ];
 
-  /** The admin token in use; null shows the token form. */
+  /** The bearer token in use, SESSION_COOKIE_AUTH when signed in with a password; null shows the sign-in form. */
   @state() private token: string | null = null;
+  /** Who is signed in and with what role, once the hub has said. */
+  @state() private me: SessionView | null = null;
+  @state() private loggingIn = false;
   /** Why the token form is shown again. */
   @state() private authError = '';
 
@@ -202,6 +207,8 @@ export class HubApp extends LitElement {
 
   override connectedCallback(): void {
     if (this.token === null) this.adoptTokenFromUrl();
+    // No token: maybe this browser still has a session cookie.
+    if (this.token === null) void this.resumeSession();
     // A `#token=` link opened in this tab changes only the fragment: no reload.
     window.addEventListener('hashchange', this.onHashChange);
     // Opens the live socket through the controller's hostConnected.
@@ -220,10 +227,32 @@ export class HubApp extends LitElement {
   private adoptTokenFromUrl(): void {
     const token = adoptToken({ location: window.location, history: window.history, storage: browserStorage() });
     if (token === null) return;
+    this.useToken(token);
+  }
+
+  private async resumeSession(): Promise<void> {
+    try {
+      const me = await getMe({ token: SESSION_COOKIE_AUTH });
+      if (this.token === null) this.useToken(SESSION_COOKIE_AUTH, me);
+    } catch {
+      // Not signed in: the form stays.
+    }
+  }
+
+  private useToken(token: string, me: SessionView | null = null): void {
     this.authError = '';
     this.token = token;
+    this.me = me;
     this.live.setToken(token);
     this.health.setToken(token);
+    if (me === null) {
+      getMe({ token }).then(
+        (who) => {
+          if (this.token === token) this.me = who;
+        },
+        () => undefined, // The live socket reports a refused token.
+      );
+    }
   }
 
   override render() {
@@ -243,14 +272,15 @@ export class HubApp extends LitElement {
         ${this.token === null
           ? nothing
           : html`<connection-badge .state=${this.live.connection} @retry=${() => this.live.retryNow()}></connection-badge>
-              <button class="link" type="button" @click=${this.signOut}>Change token</button>`}
+              ${this.me ? html`<span class="link" data-user=${this.me.user}>${this.me.user} (${this.me.role})</span>` : nothing}
+              <button class="link" type="button" @click=${this.signOut}>Sign out</button>`}
       </header>
       <main>${this.token === null ? this.renderTokenForm() : this.renderRoute()}</main>
     `;
   }
 
   private renderTokenForm() {
-    return html`<token-form .error=${this.authError} @token-submit=${this.onTokenSubmit}></token-form>`;
+    return html`<token-form .error=${this.authError} ?busy=${this.loggingIn} @token-submit=${this.onTokenSubmit} @login-submit=${this.onLoginSubmit}></token-form>`;
   }
 
   private renderRoute() {
@@ -267,6 +297,7 @@ export class HubApp extends LitElement {
             .device=${devices.get(route.deviceId)}
             ?synced=${synced}
             .now=${this.clock.now}
+            ?readOnly=${this.me?.role === 'viewer'}
           ></device-page>`;
       }
       case 'not-found':
@@ -318,25 +349,43 @@ export class HubApp extends LitElement {
 
   private onTokenSubmit(event: CustomEvent<TokenSubmitDetail>): void {
     saveToken(browserStorage(), event.detail.token);
-    this.authError = '';
-    this.token = event.detail.token;
-    this.live.setToken(this.token);
-    this.health.setToken(this.token);
+    this.useToken(event.detail.token);
+  }
+
+  private async onLoginSubmit(event: CustomEvent<LoginSubmitDetail>): Promise<void> {
+    this.loggingIn = true;
+    try {
+      const me = await login({}, event.detail.username, event.detail.password);
+      this.useToken(SESSION_COOKIE_AUTH, me);
+    } catch (error) {
+      this.authError =
+        error instanceof ApiError && error.status === 401
+          ? 'Wrong username or password.'
+          : error instanceof ApiError && error.status === 429
+            ? 'Too many attempts: wait a minute and try again.'
+            : `Cannot sign in: ${(error as Error).message}`;
+    } finally {
+      this.loggingIn = false;
+    }
   }
 
   private unauthorized(reason: string): void {
     clearToken(browserStorage());
     const detail = reason === TOKEN_REFUSED ? '' : ` (${reason})`;
-    this.authError = `The hub did not accept this token${detail}. Enter the admin token again.`;
+    this.authError =
+      this.token === SESSION_COOKIE_AUTH ? 'Your session has ended: sign in again.' : `The hub did not accept this token${detail}. Enter the admin token again.`;
     this.token = null;
+    this.me = null;
     this.live.setToken(null);
     this.health.setToken(null);
   }
 
   private signOut(): void {
+    if (this.token === SESSION_COOKIE_AUTH) void logout({ token: SESSION_COOKIE_AUTH }).catch(() => undefined);
     clearToken(browserStorage());
     this.authError = '';
     this.token = null;
+    this.me = null;
     this.live.setToken(null);
     this.health.setToken(null);
   }

@@ -1,7 +1,9 @@
 /**
- * <token-form>: asks for the admin token. Fires `token-submit` with
- * `{token}`; <hub-app> saves it and connects. `error` explains why we ask
- * again (the hub refused the saved token).
+ * <token-form>: signs in. By default a username and password (fires
+ * `login-submit` with `{username, password}`; <hub-app> logs in and the hub
+ * sets the session cookie); or, for the demo link and break-glass access,
+ * the admin token (fires `token-submit` with `{token}`). `error` explains
+ * why we ask again.
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
@@ -9,6 +11,11 @@ import { baseStyles } from './shared-styles.js';
 
 export interface TokenSubmitDetail {
   token: string;
+}
+
+export interface LoginSubmitDetail {
+  username: string;
+  password: string;
 }
 
 @customElement('token-form')
@@ -65,20 +72,87 @@ export class TokenForm extends LitElement {
       button {
         justify-self: start;
       }
+      button.switch {
+        border: 0;
+        background: none;
+        padding: 0;
+        color: var(--hub-accent, #2563eb);
+        font-size: 0.85rem;
+      }
     `,
   ];
 
   /** Why the token is asked for again, or empty on a first visit. */
   @property() error = '';
 
+  /** Pending login: the button waits. */
+  @property({ type: Boolean }) busy = false;
+
   @state() private value = '';
+  @state() private mode: 'login' | 'token' = 'login';
+  @state() private username = '';
+  @state() private password = '';
   @query('input') private input!: HTMLInputElement;
 
   override firstUpdated(): void {
     this.input.focus();
   }
 
+  private switchMode(): void {
+    this.mode = this.mode === 'login' ? 'token' : 'login';
+    void this.updateComplete.then(() => this.input.focus());
+  }
+
   override render() {
+    return this.mode === 'login' ? this.renderLogin() : this.renderToken();
+  }
+
+  private renderLogin() {
+    const invalid = this.error !== '';
+    const ready = this.username.trim() !== '' && this.password !== '' && !this.busy;
+    return html`
+      <form @submit=${this.submitLogin} aria-labelledby="title">
+        <h2 id="title">Sign in to the hub</h2>
+        <label for="username">Username</label>
+        <input
+          id="username"
+          name="username"
+          autocomplete="username"
+          spellcheck="false"
+          required
+          .value=${this.username}
+          @input=${(event: Event) => (this.username = (event.target as HTMLInputElement).value)}
+          aria-invalid=${invalid ? 'true' : 'false'}
+        />
+        <label for="password">Password</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+          .value=${this.password}
+          @input=${(event: Event) => (this.password = (event.target as HTMLInputElement).value)}
+          aria-invalid=${invalid ? 'true' : 'false'}
+          aria-describedby=${invalid ? 'error' : nothing}
+        />
+        ${invalid ? html`<p id="error" class="error" role="alert">${this.error}</p>` : nothing}
+        <button class="primary" type="submit" ?disabled=${!ready}>Sign in</button>
+        <button class="switch" type="button" @click=${this.switchMode}>Use an admin token instead</button>
+      </form>
+    `;
+  }
+
+  private submitLogin(event: SubmitEvent): void {
+    event.preventDefault();
+    const username = this.username.trim();
+    if (username === '' || this.password === '' || this.busy) return;
+    this.dispatchEvent(
+      new CustomEvent<LoginSubmitDetail>('login-submit', { detail: { username, password: this.password }, bubbles: true, composed: true }),
+    );
+  }
+
+  private renderToken() {
     const invalid = this.error !== '';
     return html`
       <form @submit=${this.submit} aria-labelledby="title">
@@ -103,6 +177,7 @@ export class TokenForm extends LitElement {
           Tip: a link ending in <code>#token=…</code> signs this browser in directly; the token is then removed from
           the address bar.
         </p>
+        <button class="switch" type="button" @click=${this.switchMode}>Sign in with a username instead</button>
       </form>
     `;
   }

@@ -13,10 +13,17 @@ import type {
   DeviceStateView,
   HealthResponse,
   HistoryResponse,
+  SessionView,
 } from '@iot-hub/protocol';
 
+/**
+ * The token of a signed-in browser: none. The HttpOnly session cookie goes
+ * with every same-origin request (and the socket upgrade) by itself.
+ */
+export const SESSION_COOKIE_AUTH = '';
+
 export interface ApiAuth {
-  /** The admin (or viewer) bearer token. */
+  /** A bearer token (the admin token or an API token), or SESSION_COOKIE_AUTH. */
   token: string;
   /** Origin of the hub; empty (the default) means the page's own origin. */
   baseUrl?: string;
@@ -45,7 +52,7 @@ function isApiErrorBody(body: unknown): body is ApiErrorBody {
 async function request<T>(auth: ApiAuth, path: string, init: RequestInit = {}): Promise<T> {
   const doFetch = auth.fetch ?? fetch;
   const headers = new Headers(init.headers);
-  headers.set('Authorization', `Bearer ${auth.token}`);
+  if (auth.token !== SESSION_COOKIE_AUTH) headers.set('Authorization', `Bearer ${auth.token}`);
   headers.set('Accept', 'application/json');
   if (init.body !== undefined) headers.set('Content-Type', 'application/json');
   const response = await doFetch(`${auth.baseUrl ?? ''}${path}`, { ...init, headers });
@@ -153,4 +160,19 @@ export async function getHealth(auth: ApiAuth, signal?: AbortSignal): Promise<He
 /** POST /api/commands/{id}/cancel: ends a command that has not ended yet (409 command_finished otherwise). */
 export function cancelCommand(auth: ApiAuth, commandId: string): Promise<CommandView> {
   return request<CommandView>(auth, `/api/commands/${encodeURIComponent(commandId)}/cancel`, { method: 'POST' });
+}
+
+/** POST /api/auth/login: the hub sets the session cookie; 401 for a wrong name or password, 429 when too many tries. */
+export function login(auth: Omit<ApiAuth, 'token'>, username: string, password: string): Promise<SessionView> {
+  return request<SessionView>({ ...auth, token: SESSION_COOKIE_AUTH }, '/api/auth/login', { method: 'POST', body: JSON.stringify({ username, password }) });
+}
+
+/** POST /api/auth/logout: ends the cookie's session on the hub. */
+export async function logout(auth: ApiAuth): Promise<void> {
+  await request<undefined>(auth, '/api/auth/logout', { method: 'POST' });
+}
+
+/** GET /api/auth/me: who the token or cookie is, with its role (401 when neither works). */
+export function getMe(auth: ApiAuth): Promise<SessionView> {
+  return request<SessionView>(auth, '/api/auth/me');
 }

@@ -252,7 +252,8 @@ export class LiveConnection {
     let socket: SocketLike;
     try {
       if (!this.Socket) throw new Error('no WebSocket implementation available');
-      socket = new this.Socket(this.opts.url, [DASHBOARD_SUBPROTOCOL, `bearer.${this.opts.token}`]);
+      // No token: a signed-in browser's session cookie rides the upgrade by itself.
+      socket = new this.Socket(this.opts.url, this.opts.token === '' ? [DASHBOARD_SUBPROTOCOL] : [DASHBOARD_SUBPROTOCOL, `bearer.${this.opts.token}`]);
     } catch (error) {
       // The constructor throws SyntaxError for a subprotocol with characters
       // outside the HTTP token set: such a token can never be sent.
