@@ -196,7 +196,7 @@ export async function runDashboard(argv: readonly string[]): Promise<number> {
     const page = await browser.newPage({ viewport: options.viewport, colorScheme: 'light', locale: 'en-US' });
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`${hub.httpUrl}/#token=${adminToken}`);
+    await page.goto(`${hub.httpUrl}/#token=${adminToken}`, { timeout: 60_000 });
     await page.locator('device-list [data-metric="t"]').first().waitFor({ timeout: 30_000 });
     await sleep(WARMUP_MS);
     await page.evaluate(INSTALL_PROBE);
