@@ -148,9 +148,13 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     registry,
     events,
     authenticate: (token, cookie) => {
-      if (token !== null) return accounts.bearer(token);
+      if (token !== null) {
+        const principal = accounts.bearer(token);
+        return principal && { principal, stillValid: () => accounts.bearer(token) !== null };
+      }
       const sessionId = readCookie(cookie, SESSION_COOKIE);
-      return sessionId === null ? null : (accounts.session(sessionId)?.principal ?? null);
+      const principal = sessionId === null ? null : (accounts.session(sessionId)?.principal ?? null);
+      return principal && { principal, stillValid: () => accounts.session(sessionId!, Date.now(), false) !== null };
     },
     allowedOrigins: config.allowedOrigins,
     log: log.child({ part: 'dashboard' }),
@@ -169,6 +173,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       connections: { mqtt: conns.mqtt, ws: conns.ws, dashboards: dashboards.connectionCount },
     };
   };
+  accounts.onRevoked(() => dashboards.recheck());
   const metrics = createMetrics({ registry, gateway, pipeline, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter } });
   const api = buildApi({
     registry,

@@ -42,6 +42,7 @@ export class AccountError extends Error {
 
 export class Accounts {
   readonly store: AccountStore;
+  private readonly revokedListeners: Array<() => void> = [];
 
   constructor(private readonly options: AccountsOptions) {
     this.store = new AccountStore(options.file);
@@ -87,8 +88,29 @@ export class Accounts {
     return { sessionId, user, expiresAt: this.expiresAt(now, now) };
   }
 
+  /** Called after a session, user or token ends, so open sockets that used it are checked again at once. */
+  onRevoked(listener: () => void): void {
+    this.revokedListeners.push(listener);
+  }
+
+  private revoked(): void {
+    for (const listener of this.revokedListeners) listener();
+  }
+
   logout(sessionId: string): void {
     this.store.deleteSession(sessionId);
+    this.revoked();
+  }
+
+  /** Also ends the user's sessions and API tokens. */
+  deleteUser(id: number): void {
+    this.store.deleteUser(id);
+    this.revoked();
+  }
+
+  deleteToken(id: string): void {
+    this.store.deleteToken(id);
+    this.revoked();
   }
 
   private expiresAt(createdAt: number, lastSeenAt: number): number {
@@ -100,7 +122,8 @@ export class Accounts {
   }
 
   /** The session's principal and when it ends, or null when unknown or expired (then deleted). */
-  session(sessionId: string, now = Date.now()): { principal: Principal; expiresAt: number } | null {
+  /** `touch` false: a check that is not a use (an open socket), so it does not keep the session from idling out. */
+  session(sessionId: string, now = Date.now(), touch = true): { principal: Principal; expiresAt: number } | null {
     const session = this.store.session(sessionId);
     if (!session) return null;
     if (this.expiresAt(session.createdAt, session.lastSeenAt) <= now) {
@@ -109,8 +132,9 @@ export class Accounts {
     }
     const user = this.store.userById(session.userId);
     if (!user) return null;
-    if (now - session.lastSeenAt >= TOUCH_EVERY_MS) this.store.touchSession(sessionId, now);
-    const lastSeen = now - session.lastSeenAt >= TOUCH_EVERY_MS ? now : session.lastSeenAt;
+    const touched = touch && now - session.lastSeenAt >= TOUCH_EVERY_MS;
+    if (touched) this.store.touchSession(sessionId, now);
+    const lastSeen = touched ? now : session.lastSeenAt;
     return {
       principal: { actor: user.username, role: user.role, via: 'session', userId: user.id, username: user.username },
       expiresAt: this.expiresAt(session.createdAt, lastSeen),

@@ -15,6 +15,7 @@ import {
   DASHBOARD_SUBPROTOCOL,
   DEFAULT_DASHBOARD_EVENT_KINDS,
   ProtocolError,
+  WS_CLOSE,
   type DashboardEvent,
   type DashboardEventKind,
   type DashboardRequest,
@@ -42,6 +43,8 @@ interface Subscriber {
   ws: WebSocket;
   /** Who opened the socket. Every op today only reads, which every role may do. */
   principal: Principal;
+  /** Whether the credential that opened the socket still works (not logged out, expired, deleted). */
+  stillValid: () => boolean;
   /** Event kinds wanted for every device, including ones added later (`"devices": "*"`). */
   allDevices: Set<DashboardEventKind>;
   /** Event kinds wanted per named device. Subscriptions are (device, kind) pairs: subscribe adds, unsubscribe removes. */
@@ -64,7 +67,7 @@ export interface DashboardEndpointOptions {
    * Who the upgrade request is from: `token` from the Authorization header or
    * the `bearer.{token}` subprotocol, else the session cookie in `cookie`.
    */
-  authenticate(token: string | null, cookie: string | undefined): Principal | null;
+  authenticate(token: string | null, cookie: string | undefined): { principal: Principal; stillValid: () => boolean } | null;
   allowedOrigins: readonly string[];
   log: Logger;
 }
@@ -107,6 +110,7 @@ export class DashboardEndpoint {
     events.on(this, 'message', (e) => this.push(e.deviceId, 'message', { event: 'message', ...e }));
     events.interest(this, 'message', (deviceId) => this.wants(deviceId, 'message'));
     this.heartbeat = setInterval(() => {
+      this.recheck();
       for (const sub of this.subscribers.values()) {
         if (!sub.alive) {
           sub.ws.terminate();
@@ -136,11 +140,11 @@ export class DashboardEndpoint {
       return this.refuse(socket, req, 403, 'forbidden', `origin ${origin} is not allowed (see --allowed-origins)`);
     }
     const token = bearerToken(req.headers.authorization) ?? tokenFromProtocols(req.headers['sec-websocket-protocol']);
-    const principal = this.options.authenticate(token, req.headers.cookie);
-    if (principal === null) {
+    const auth = this.options.authenticate(token, req.headers.cookie);
+    if (auth === null) {
       return this.refuse(socket, req, 401, 'unauthorized', 'sign in, or send a valid token as the bearer.{token} subprotocol');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, principal));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, auth.principal, auth.stillValid));
   }
 
   private refuse(socket: Duplex, req: IncomingMessage, status: number, error: ErrorCode, message: string): void {
@@ -149,8 +153,21 @@ export class DashboardEndpoint {
     refuseUpgrade(socket, status, error, message);
   }
 
-  private accept(ws: WebSocket, principal: Principal): void {
-    const sub: Subscriber = { ws, principal, allDevices: new Set(), perDevice: new Map(), dropped: 0, alive: true, drainTimer: null };
+  /**
+   * Closes (4401) the sockets whose session or token no longer works: at
+   * once after a logout or a deleted user or token, and on every heartbeat
+   * for sessions that expired.
+   */
+  recheck(): void {
+    for (const sub of this.subscribers.values()) {
+      if (sub.stillValid()) continue;
+      this.options.log.info({ actor: sub.principal.actor }, 'dashboard socket closed: its session or token ended');
+      sub.ws.close(WS_CLOSE.unauthorized, 'session or token ended');
+    }
+  }
+
+  private accept(ws: WebSocket, principal: Principal, stillValid: () => boolean): void {
+    const sub: Subscriber = { ws, principal, stillValid, allDevices: new Set(), perDevice: new Map(), dropped: 0, alive: true, drainTimer: null };
     this.subscribers.set(ws, sub);
     ws.on('pong', () => (sub.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onRequest(sub, data, isBinary));

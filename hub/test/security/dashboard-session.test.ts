@@ -31,3 +31,22 @@ t.test('a cross-origin upgrade with a valid cookie gets 403; no cookie, no socke
   await out.api('POST', '/api/auth/logout');
   t.equal(await upgradeStatus(jsonSocket(t, url, { protocols, headers: { cookie: out.cookie, origin: hub.httpUrl } })), 401, 'after logout, no socket');
 });
+
+t.test('a logout, a deleted user or a deleted token closes the sockets it opened (4401)', async (t) => {
+  const hub = await startTestHub(t);
+  await addUser(hub, 'vera', 'viewer');
+  const vera = await login(hub, 'vera');
+  const url = `${hub.wsUrl}/ws/dashboard`;
+  const protocols = [DASHBOARD_SUBPROTOCOL];
+  const bySession = await jsonSocket(t, url, { protocols, headers: { cookie: vera.cookie, origin: hub.httpUrl } });
+  const created = (await vera.api('POST', '/api/tokens', { name: 'wall-screen' })).body as { id: string; token: string };
+  const byToken = await jsonSocket(t, url, { protocols: [DASHBOARD_SUBPROTOCOL, `bearer.${created.token}`] });
+  const byAdmin = await jsonSocket(t, url, { protocols: [DASHBOARD_SUBPROTOCOL, `bearer.${hub.adminToken}`] });
+
+  await vera.api('DELETE', `/api/tokens/${created.id}`);
+  t.equal((await byToken.closed).code, 4401, 'deleted token');
+  await vera.api('POST', '/api/auth/logout');
+  t.equal((await bySession.closed).code, 4401, 'logged out');
+  byAdmin.send({ id: 1, op: 'ping' });
+  t.match(await byAdmin.next((f) => f.id === 1), { status: 'ok' }, 'others stay');
+});

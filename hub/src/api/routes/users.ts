@@ -82,7 +82,7 @@ export function userRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (user.id === principal(request).userId && principal(request).via === 'session') {
       throw new ProtocolError('conflict', 'you cannot delete your own account while signed in to it');
     }
-    store.deleteUser(user.id);
+    accounts.deleteUser(user.id);
     audit.record({ actor: request.actor, action: 'user.delete', deviceId: null, details: { username: user.username, role: user.role }, outcome: 'ok' });
     return reply.status(204).send();
   });
@@ -108,7 +108,7 @@ export function userRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const token = store.token(request.params.id);
     // Someone else's token reads as absent: its id says nothing about it.
     if (!token || !mayManage(principal(request), token)) throw new ProtocolError('not_found', `no token ${JSON.stringify(request.params.id)}`);
-    store.deleteToken(token.id);
+    accounts.deleteToken(token.id);
     audit.record({ actor: request.actor, action: 'token.delete', deviceId: null, details: { id: token.id, name: token.name, owner: token.owner }, outcome: 'ok' });
     return reply.status(204).send();
   });
