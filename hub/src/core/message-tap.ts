@@ -12,7 +12,8 @@ export function emitMessage(events: EventBus, deviceId: string, direction: 'in' 
   if (!events.wants('message', deviceId)) return;
   let body: string;
   try {
-    body = JSON.stringify(message);
+    // A repeated auth frame carries the device's token: viewers may watch the feed, so it never shows.
+    body = JSON.stringify((message as { type?: unknown }).type === 'auth' ? { ...message, token: '(redacted)' } : message);
   } catch {
     body = '"(not serialisable)"';
   }
