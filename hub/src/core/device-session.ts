@@ -30,6 +30,8 @@ import { emitMessage } from './message-tap.js';
 const SEQ_WINDOW = 1024;
 /** A device over its rate hears `rate_limited` at most this often, however much is dropped. */
 const RATE_ERROR_INTERVAL_MS = 1000;
+/** Dashboards hear of a device's new errors or seq gaps at most this often. */
+const STATS_PUSH_INTERVAL_MS = 5000;
 
 export interface SessionDeps {
   registry: Registry;
@@ -59,6 +61,7 @@ export class DeviceSession {
   /** Messages waiting for their turn under the rate limit (see admit). */
   private readonly waiting = new Set<NodeJS.Timeout>();
   private lastRateError = -Infinity;
+  private lastStatsPush = -Infinity;
 
   constructor(
     readonly entry: DeviceEntry,
@@ -218,7 +221,10 @@ export class DeviceSession {
       track.recent.clear();
       track.order.length = 0;
     } else if (track.recent.has(seq)) return true;
-    if (track.last >= 0 && seq > track.last + 1) this.entry.stats.seqGaps += seq - track.last - 1;
+    if (track.last >= 0 && seq > track.last + 1) {
+      this.entry.stats.seqGaps += seq - track.last - 1;
+      this.statsChanged();
+    }
     // A late seq within the window fills a gap counted earlier (reordering is not loss).
     else if (seq < track.last && seq > track.last - SEQ_WINDOW && this.entry.stats.seqGaps > 0) this.entry.stats.seqGaps -= 1;
     if (seq > track.last) track.last = seq;
@@ -245,6 +251,7 @@ export class DeviceSession {
     // Storage trouble is the hub's, not the device's: it does not count.
     if (error.status >= 500) return;
     this.entry.stats.errors += 1;
+    this.statsChanged();
     this.strikes += 1;
     if (this.strikes >= MAX_ERRORS_BEFORE_DISCONNECT) {
       this.link.send({ v: 1, type: 'error', code: 429, error: 'too_many_errors', message: 'too many protocol errors: disconnecting' });
@@ -254,6 +261,17 @@ export class DeviceSession {
 
   close(reason: CloseReason): void {
     this.link.close(reason);
+  }
+
+  /**
+   * New protocol errors or seq gaps are what the dashboard flags as alerts:
+   * pushed as a device update, at most every few seconds per connection, so
+   * a lossy or faulty device cannot flood the dashboards.
+   */
+  private statsChanged(now = Date.now()): void {
+    if (now - this.lastStatsPush < STATS_PUSH_INTERVAL_MS) return;
+    this.lastStatsPush = now;
+    this.deps.events.emit('deviceUpdated', { device: this.deps.registry.view(this.entry) });
   }
 
   /**
