@@ -87,6 +87,10 @@ if (browserUnavailable(t) === null) {
     t.pass('the thermostat row has a sparkline');
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-overview-filters.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    t.equal(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'), 0, 'on a phone nothing scrolls sideways');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-overview-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 720 });
 
     // The inspector: messages in (telemetry) and out (a command and its ack) of the device.
     await page.locator('device-list li[data-device-id="kitchen-thermostat"] a').click();
