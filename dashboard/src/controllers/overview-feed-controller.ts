@@ -5,11 +5,17 @@
  * fetch each (a few at a time), so a sparkline is full from the start
  * rather than filling over five minutes.
  */
-import type { DashboardEvent } from '@iot-hub/protocol';
+import type { DashboardEvent, DeviceView } from '@iot-hub/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { getHistory } from '../data/api.js';
+import { getHistory, type ApiAuth } from '../data/api.js';
 import { RateMeter, SparkBuffers, sparkMetric, SPARK_SLOTS, SPARK_SPAN_MS } from '../data/overview.js';
-import type { LiveSession } from './live-controller.js';
+
+/** What the feed needs of the app's LiveSession (structurally, so it is tested without a browser). */
+export interface FeedSession {
+  connection: { on(type: 'event', listener: (event: DashboardEvent) => void): () => void };
+  store: { readonly state: { readonly devices: ReadonlyMap<string, DeviceView> } };
+  auth: ApiAuth;
+}
 
 /** History requests in flight at once. */
 const FETCH_CONCURRENCY = 3;
@@ -18,7 +24,7 @@ export class OverviewFeedController implements ReactiveController {
   rate = new RateMeter();
   sparks = new SparkBuffers();
 
-  private session: LiveSession | null = null;
+  private session: FeedSession | null = null;
   private unsubscribe: (() => void) | null = null;
   /** Devices whose history was asked for in this session (once each). */
   private readonly fetched = new Set<string>();
@@ -31,7 +37,7 @@ export class OverviewFeedController implements ReactiveController {
   }
 
   /** Follows the app's live session: a new one starts empty. */
-  attach(session: LiveSession | null): void {
+  attach(session: FeedSession | null): void {
     if (session === this.session) return;
     this.detach();
     this.session = session;
@@ -39,13 +45,15 @@ export class OverviewFeedController implements ReactiveController {
     this.unsubscribe = session.connection.on('event', (event: DashboardEvent) => this.onEvent(session, event));
   }
 
-  /** Rows now on screen: fetch the recent history of those not fetched yet. */
+  /**
+   * Rows now on screen: fetch the recent history of those not fetched yet.
+   * Rows scrolled past before their turn came are dropped from the queue,
+   * so fast scrolling through a large fleet does not queue thousands.
+   */
   showRows(ids: readonly string[]): void {
-    for (const id of ids) {
-      if (this.fetched.has(id)) continue;
-      this.fetched.add(id);
-      this.queue.push(id);
-    }
+    for (const id of this.queue) this.fetched.delete(id);
+    this.queue = ids.filter((id) => !this.fetched.has(id));
+    for (const id of this.queue) this.fetched.add(id);
     this.pump();
   }
 
@@ -68,7 +76,7 @@ export class OverviewFeedController implements ReactiveController {
     this.sparks = new SparkBuffers();
   }
 
-  private onEvent(session: LiveSession, event: DashboardEvent): void {
+  private onEvent(session: FeedSession, event: DashboardEvent): void {
     if (event.event === 'device' && event.action === 'removed') {
       this.sparks.forget(event.deviceId);
       this.fetched.delete(event.deviceId);
