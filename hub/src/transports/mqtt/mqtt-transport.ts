@@ -61,7 +61,6 @@ class MqttDeviceLink implements DeviceLink {
   readonly transport = 'mqtt' as const;
 
   constructor(
-    private readonly broker: Aedes,
     private readonly client: Client,
     private readonly deviceId: string,
     private readonly log: Logger,
@@ -71,9 +70,14 @@ class MqttDeviceLink implements DeviceLink {
     const channel = message.type === 'command' ? 'commands' : message.type === 'desired' ? 'desired' : 'errors';
     // Errors are advisory (QoS 0); commands and desired state must arrive (QoS 1).
     const qos = channel === 'errors' ? 0 : 1;
-    this.broker.publish(
+    // Straight to this client, not through broker.publish: the broker's
+    // emitter delivers a bounded number of messages at a time, so under
+    // telemetry load a command would wait behind thousands of readings.
+    // Only the device itself may subscribe to its topics, so no one else
+    // misses it.
+    this.client.publish(
       { cmd: 'publish', topic: deviceTopic(this.deviceId, channel), payload: Buffer.from(encodeHubMessage(message)), qos, retain: false, dup: false },
-      (err) => {
+      (err?: Error | null) => {
         if (err) this.log.warn({ err, deviceId: this.deviceId }, 'publishing to a device failed');
       },
     );
@@ -229,8 +233,7 @@ export class MqttTransport {
       return refuse(CONNACK_NOT_AUTHORIZED, `will topic ${JSON.stringify(will.topic)} is not under devices/${username}/{hello|telemetry|state|results|status|ping}`);
     }
 
-    const broker = this.broker as Aedes;
-    const session = this.options.gateway.open(entry, new MqttDeviceLink(broker, client, username, this.options.log));
+    const session = this.options.gateway.open(entry, new MqttDeviceLink(client, username, this.options.log));
     this.sessions.set(client, session);
     const socket = client.conn as Socket;
     // The socket's close is the one sure end of a connection, whatever closed it.
