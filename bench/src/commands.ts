@@ -25,6 +25,7 @@ import { int, mb, pct } from './lib/format.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { startLoadProcess } from './lib/load-process.js';
 import { machineInfo } from './lib/machine.js';
+import { pressureShare, readPressure, type PressureSample, type PressureShare } from './lib/pressure.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
 import { RESPONDER_COMMAND, ResponderFleet } from './lib/responders.js';
 import { BenchUsageError, RESULTS_DIR } from './ingest.js';
@@ -278,6 +279,17 @@ interface PhaseContext {
   loadRate: number;
 }
 
+interface ProgressSecond {
+  elapsedSec: number;
+  warmingUp: boolean;
+  roundTripP50: number | null;
+  roundTripP99: number | null;
+  inFlight: number;
+  hubCpuPercent: number | null;
+  telemetryAckedPerSec: number | null;
+  machinePressure: PressureShare | null;
+}
+
 interface LoadPhaseInfo {
   targetRate: number;
   /** device-sim's report (its whole window: warm-up, measured window and the commands' drain). */
@@ -311,7 +323,10 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
   }
 
   log(`${name} phase: ${int(options.rate)} commands/s for ${(options.warmupMs / 1000).toFixed(0)} s warm-up + ${(options.durationMs / 1000).toFixed(0)} s measured`);
-  const marks: { hub?: ProcSample; load?: ProcSample; cpu?: NodeJS.CpuUsage; at?: number; loadAcked?: number } = {};
+  const marks: { hub?: ProcSample; load?: ProcSample; cpu?: NodeJS.CpuUsage; at?: number; loadAcked?: number; pressure?: PressureSample } = {};
+  /** Once a second over the whole phase (warm-up included): what the progress line shows. */
+  const seconds: ProgressSecond[] = [];
+  let lastPressure = readPressure();
   let run: PhaseRun;
   try {
     run = await driver.runPhase({
@@ -324,16 +339,31 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
         marks.cpu = process.cpuUsage();
         marks.at = Date.now();
         marks.loadAcked = load?.lastProgress?.acked;
+        marks.pressure = readPressure();
       },
       onProgress: (p) => {
         const s = sampler.samples;
         const hubCpu = s.length >= 2 ? cpuPercent(s[s.length - 2] as ProcSample, s[s.length - 1] as ProcSample) : undefined;
         const lp = load?.lastProgress;
+        const pressure = readPressure();
+        const share = pressureShare(lastPressure, pressure);
+        lastPressure = pressure;
+        seconds.push({
+          elapsedSec: Math.round(p.elapsedMs / 1000),
+          warmingUp: p.warmingUp,
+          roundTripP50: p.lastSecond?.p50 ?? null,
+          roundTripP99: p.lastSecond?.p99 ?? null,
+          inFlight: p.inFlight,
+          hubCpuPercent: hubCpu ?? null,
+          telemetryAckedPerSec: lp?.ackedPerSec ?? null,
+          machinePressure: share,
+        });
         log(
           `${name} ${(p.elapsedMs / 1000).toFixed(0).padStart(3)}s${p.warmingUp ? ' (warm-up)' : ''}  sent ${p.sent}  finished ${p.finished}  in flight ${p.inFlight}` +
             (p.lastSecond ? `  round trip p50 ${p.lastSecond.p50.toFixed(1)} ms p99 ${p.lastSecond.p99.toFixed(1)} ms` : '') +
             (hubCpu === undefined ? '' : `  hub CPU ${pct(hubCpu)}`) +
-            (lp ? `  telemetry ${int(lp.ackedPerSec)} acked/s` : ''),
+            (lp ? `  telemetry ${int(lp.ackedPerSec)} acked/s` : '') +
+            (share ? `  machine waiting for CPU ${pct(share.cpuSome)} I/O ${pct(share.ioSome)}` : ''),
         );
       },
     });
@@ -346,6 +376,7 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
   const cpu = process.cpuUsage(marks.cpu);
   const wallMs = Date.now() - (marks.at ?? Date.now());
   const loadAckedEnd = load?.lastProgress?.acked;
+  const machinePressure = pressureShare(marks.pressure, readPressure());
 
   let loadInfo: LoadPhaseInfo | undefined;
   if (load) {
@@ -366,7 +397,9 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
   return summarisePhase(name, options, run, {
     hubCpuPercent: marks.hub && endHub ? cpuPercent(marks.hub, endHub) : null,
     benchCpuPercent: wallMs > 0 ? ((cpu.user + cpu.system) / 1000 / wallMs) * 100 : null,
+    machinePressure,
     load: loadInfo,
+    seconds,
   });
 }
 
@@ -374,7 +407,13 @@ function summarisePhase(
   name: PhaseName,
   options: CommandsOptions,
   run: PhaseRun,
-  extra: { hubCpuPercent: number | null; benchCpuPercent: number | null; load: LoadPhaseInfo | undefined },
+  extra: {
+    hubCpuPercent: number | null;
+    benchCpuPercent: number | null;
+    machinePressure: PressureShare | null;
+    load: LoadPhaseInfo | undefined;
+    seconds: ProgressSecond[];
+  },
 ) {
   const { flights } = run;
   const counts: Record<Outcome, number> & { sent: number } = { sent: flights.length, succeeded: 0, failed: 0, 'http-error': 0, lost: 0 };
@@ -430,10 +469,15 @@ function summarisePhase(
     schedule: { slips: run.scheduleSlips, allDevicesBusy: run.allDevicesBusy },
     hubCpuPercent: extra.hubCpuPercent,
     benchCpuPercent: extra.benchCpuPercent,
+    /** Share of the measured window in which some task on the machine waited for a CPU / for I/O (Linux PSI). */
+    machinePressure: extra.machinePressure,
     /** 1-minute load average at the end of the phase: other work on the machine shows here. */
     loadAvgAtEnd: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     load: extra.load ?? null,
+    /** Per second of the measured window, by the second each command was sent. */
     timeline,
+    /** Per second of the whole phase as the progress line showed it (by the second commands finished). */
+    progress: extra.seconds,
   };
 }
 
@@ -515,6 +559,7 @@ export function formatResult(r: CommandsResult): string {
     row('bench process CPU', (p) => (p.benchCpuPercent === null ? '-' : pct(p.benchCpuPercent))),
     row('load generator CPU', (p) => (p.load?.cpuPercent === null || p.load?.cpuPercent === undefined ? '-' : pct(p.load.cpuPercent))),
     row('machine load average (1 min) at the end', (p) => p.loadAvgAtEnd.toFixed(2)),
+    row('machine waiting for CPU / for I/O', (p) => (p.machinePressure ? `${pct(p.machinePressure.cpuSome)} / ${pct(p.machinePressure.ioSome)} of the time` : '-')),
   ];
   const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((cells) => (cells[c] ?? '').length)));
   const lines = rows.map((cells) => `  ${cells.map((cell, c) => cell.padEnd(widths[c] as number)).join('   ')}`.trimEnd());
