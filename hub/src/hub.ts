@@ -174,7 +174,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     };
   };
   accounts.onRevoked(() => dashboards.recheck());
-  const metrics = createMetrics({ registry, gateway, pipeline, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter } });
+  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter } });
   const api = buildApi({
     registry,
     gateway,

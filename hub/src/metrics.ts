@@ -3,13 +3,14 @@
  * scrape time, so the hot paths pay nothing for being measured; process
  * metrics (CPU, memory, event-loop lag) come from prom-client's defaults.
  */
-import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import type { CommandService } from './commands/command-service.js';
 import type { DeviceGateway } from './core/device-gateway.js';
 import type { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import { registerLimitMetrics, type LimitMetricSources } from './limits/limit-metrics.js';
 import type { Registry } from './registry/registry.js';
 import type { TelemetryPipeline } from './telemetry/pipeline.js';
+import type { TelemetryStore } from './telemetry/telemetry-store.js';
 import type { MqttTransport } from './transports/mqtt/mqtt-transport.js';
 import type { WsDeviceEndpoint } from './transports/ws/ws-device-endpoint.js';
 
@@ -17,6 +18,8 @@ export interface MetricSources {
   registry: Registry;
   gateway: DeviceGateway;
   pipeline: TelemetryPipeline;
+  /** Its status() buffer (InfluxDB mode) is exported as gauges when present. */
+  store: Pick<TelemetryStore, 'status'>;
   mqtt: MqttTransport;
   wsDevices: WsDeviceEndpoint;
   dashboards: DashboardEndpoint;
@@ -81,6 +84,44 @@ export function createMetrics(src: MetricSources): HubMetrics {
       for (const [code, n] of src.gateway.errorCounts) this.inc({ code }, n);
     },
   });
+  new Counter({
+    name: 'iot_hub_device_messages_total',
+    help: 'Device messages: in = device → hub messages handled, out = hub → device messages sent (acks, errors, commands, desired state)',
+    labelNames: ['direction', 'transport'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [direction, byTransport] of Object.entries(src.gateway.messageCounts)) {
+        for (const [transport, n] of Object.entries(byTransport)) this.inc({ direction, transport }, n);
+      }
+    },
+  });
+  const writeSeconds = new Histogram({
+    name: 'iot_hub_telemetry_write_seconds',
+    help: 'Duration of each group-commit write to the telemetry store (ok or failed)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
+    registers: [registry],
+  });
+  src.pipeline.onWrite = (seconds) => writeSeconds.observe(seconds);
+  // Only stores with a local buffer (InfluxDB) report one; the others export no buffer gauges.
+  if (src.store.status?.().buffer) {
+    new Gauge({
+      name: 'iot_hub_telemetry_buffer_points',
+      help: 'Points waiting in the durable local buffer in front of InfluxDB',
+      registers: [registry],
+      collect() {
+        this.set(src.store.status?.().buffer?.points ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'iot_hub_telemetry_buffer_bytes',
+      help: 'Bytes of the durable local buffer in front of InfluxDB (quota: --influx-buffer-max-mb)',
+      registers: [registry],
+      collect() {
+        this.set(src.store.status?.().buffer?.bytes ?? 0);
+      },
+    });
+  }
   const commands = src.commands;
   if (commands) {
     new Gauge({

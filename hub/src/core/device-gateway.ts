@@ -8,7 +8,7 @@ import { HEARTBEAT_GRACE_FACTOR, type ErrorCode, type Transport } from '@iot-hub
 import type { DeviceEntry, Registry } from '../registry/registry.js';
 import type { CloseReason, DeviceLink } from './device-link.js';
 import type { ControlChannel } from './device-inbox.js';
-import { DeviceSession, type SessionDeps } from './device-session.js';
+import { DeviceSession, type MessageCounts, type SessionDeps } from './device-session.js';
 import { tapLink } from './message-tap.js';
 
 const PRESENCE_SWEEP_MS = 1_000;
@@ -19,9 +19,11 @@ export class DeviceGateway {
   private readonly deps: SessionDeps;
   /** Device protocol errors since start, by code (for /metrics). */
   readonly errorCounts = new Map<ErrorCode, number>();
+  /** Device → hub messages handled and hub → device messages sent since start, by transport (for /metrics). */
+  readonly messageCounts: MessageCounts = { in: { mqtt: 0, ws: 0 }, out: { mqtt: 0, ws: 0 } };
 
   constructor(deps: SessionDeps) {
-    this.deps = { ...deps, countError: (code) => this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1) };
+    this.deps = { ...deps, messageCounts: this.messageCounts, countError: (code) => this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1) };
   }
 
   private get registry(): Registry {
@@ -48,7 +50,7 @@ export class DeviceGateway {
   open(entry: DeviceEntry, link: DeviceLink): DeviceSession {
     const id = entry.record.id;
     const previous = this.sessions.get(id);
-    const session = new DeviceSession(entry, tapLink(id, link, this.deps.events), this.deps, (s) => {
+    const session = new DeviceSession(entry, tapLink(id, link, this.deps.events, this.messageCounts.out), this.deps, (s) => {
       if (this.sessions.get(id) === s) this.sessions.delete(id);
     });
     this.sessions.set(id, session);

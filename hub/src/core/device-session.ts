@@ -15,6 +15,7 @@ import {
   type PresenceReason,
   type TelemetryMessage,
   type TelemetrySample,
+  type Transport,
 } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { DeviceRateLimiter } from '../limits/device-rate-limiter.js';
@@ -33,6 +34,8 @@ const RATE_ERROR_INTERVAL_MS = 1000;
 /** Dashboards hear of a device's new errors or seq gaps at most this often. */
 const STATS_PUSH_INTERVAL_MS = 5000;
 
+export type MessageCounts = Record<'in' | 'out', Record<Transport, number>>;
+
 export interface SessionDeps {
   registry: Registry;
   pipeline: TelemetryPipeline;
@@ -42,6 +45,8 @@ export interface SessionDeps {
   log: Logger;
   /** Counts every protocol error by code, for /metrics. */
   countError?: (code: ErrorCode) => void;
+  /** Device → hub and hub → device messages by transport, for /metrics; plain increments. */
+  messageCounts?: MessageCounts;
   /** The per-device message rate; absent = no limit. */
   rateLimiter?: DeviceRateLimiter;
 }
@@ -116,7 +121,8 @@ export class DeviceSession {
    * the transport may acknowledge it; rejects with a ProtocolError.
    */
   handle(msg: DeviceMessage, now = Date.now()): Promise<void> {
-    const { registry } = this.deps;
+    const { registry, messageCounts } = this.deps;
+    if (messageCounts) messageCounts.in[this.link.transport] += 1;
     if (registry.get(this.deviceId) !== this.entry) {
       return Promise.reject(new ProtocolError('unauthorized', 'this device was deleted'));
     }

@@ -4,7 +4,7 @@
  * them. Nothing is built unless someone declared interest in the device
  * (EventBus.wants), so the ingest path pays one map lookup when nobody looks.
  */
-import { MESSAGE_BODY_MAX_CHARS, type DeviceMessage, type HubMessage } from '@iot-hub/protocol';
+import { MESSAGE_BODY_MAX_CHARS, type DeviceMessage, type HubMessage, type Transport } from '@iot-hub/protocol';
 import type { DeviceLink } from './device-link.js';
 import type { EventBus } from './events.js';
 
@@ -22,11 +22,13 @@ export function emitMessage(events: EventBus, deviceId: string, direction: 'in' 
   events.emit('message', { deviceId, direction, ts, type: String((message as { type?: unknown }).type ?? 'telemetry'), body, truncated });
 }
 
-/** The link the core uses for a device: every send is also offered to the feed. */
-export function tapLink(deviceId: string, link: DeviceLink, events: EventBus): DeviceLink {
+/** The link the core uses for a device: every send is counted in `sent` (by transport) and offered to the feed. */
+export function tapLink(deviceId: string, link: DeviceLink, events: EventBus, sent: Record<Transport, number>): DeviceLink {
+  const transport = link.transport;
   return {
-    transport: link.transport,
+    transport,
     send(message: HubMessage): void {
+      sent[transport] += 1;
       link.send(message);
       emitMessage(events, deviceId, 'out', message);
     },

@@ -27,6 +27,8 @@ export class TelemetryPipeline {
   /** Points written since start; for /healthz and the benchmark. */
   written = 0;
   failedWrites = 0;
+  /** Called with the duration in seconds of each store write, ok or failed; set by the metrics module. */
+  onWrite: ((seconds: number) => void) | null = null;
 
   constructor(
     private readonly store: TelemetryStore,
@@ -62,7 +64,12 @@ export class TelemetryPipeline {
     this.waiters = [];
     try {
       for (let i = 0; i < points.length; i += this.options.maxBatchPoints) {
-        await this.store.write(points.slice(i, i + this.options.maxBatchPoints));
+        const started = performance.now();
+        try {
+          await this.store.write(points.slice(i, i + this.options.maxBatchPoints));
+        } finally {
+          this.onWrite?.((performance.now() - started) / 1000);
+        }
       }
       this.written += points.length;
       for (const w of waiters) w.resolve();

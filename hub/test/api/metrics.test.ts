@@ -25,6 +25,10 @@ t.test('/metrics counts devices, connections, stored points and errors by code',
   const before = await scrape();
   t.equal(sample(before, 'iot_hub_devices{presence="online"}'), 0);
   t.equal(sample(before, 'iot_hub_telemetry_points_written_total'), 0);
+  t.equal(sample(before, 'iot_hub_device_messages_total{direction="in",transport="mqtt"}'), 0);
+  t.equal(sample(before, 'iot_hub_device_messages_total{direction="out",transport="mqtt"}'), 0);
+  t.equal(sample(before, 'iot_hub_telemetry_write_seconds_count'), 0);
+  t.equal(sample(before, 'iot_hub_telemetry_buffer_points'), undefined, 'SQLite has no local buffer to report');
   t.ok(sample(before, 'iot_hub_nodejs_eventloop_lag_seconds') !== undefined, 'event-loop lag is exported');
 
   const { id, token } = await hub.provision('m-1');
@@ -43,6 +47,12 @@ t.test('/metrics counts devices, connections, stored points and errors by code',
   t.equal(sample(after, 'iot_hub_device_errors_total{code="bad_json"}'), 1);
   t.equal(sample(after, 'iot_hub_mqtt_dropped_publishes_total'), 1);
   t.equal(sample(after, 'iot_hub_mqtt_refused_connects_total'), 1);
+  // The telemetry was handled (the bad JSON never decoded into a message); the error went out.
+  t.equal(sample(after, 'iot_hub_device_messages_total{direction="in",transport="mqtt"}'), 1);
+  t.equal(sample(after, 'iot_hub_device_messages_total{direction="out",transport="mqtt"}'), 1);
+  t.equal(sample(after, 'iot_hub_device_messages_total{direction="in",transport="ws"}'), 0);
+  t.ok((sample(after, 'iot_hub_telemetry_write_seconds_count') ?? 0) >= 1, 'each store write is timed');
+  t.ok(sample(after, 'iot_hub_telemetry_write_seconds_bucket{le="2"}') !== undefined, 'buckets up to 2 s');
 });
 
 t.test('/metrics counts commands by state', async (t) => {

@@ -23,8 +23,9 @@ t.test('metrics: commands by state and device results by status and disposition'
   const zero = { oversizedPackets: 0, refusedConnects: 0, droppedPublishes: 0, refusedSubscriptions: 0, refusedUpgrades: 0, oversizedFrames: 0, droppedEvents: 0, slowDisconnects: 0 };
   const sources = {
     registry: { all: () => [][Symbol.iterator]() },
-    gateway: { countByTransport: () => ({ mqtt: 0, ws: 0 }), errorCounts: new Map() },
-    pipeline: { written: 0, failedWrites: 0 },
+    gateway: { countByTransport: () => ({ mqtt: 0, ws: 0 }), errorCounts: new Map(), messageCounts: { in: { mqtt: 0, ws: 0 }, out: { mqtt: 0, ws: 0 } } },
+    pipeline: { written: 0, failedWrites: 0, onWrite: null },
+    store: {},
     mqtt: { counters: zero },
     wsDevices: { counters: zero },
     dashboards: { connectionCount: 0, counters: zero },
