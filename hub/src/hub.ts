@@ -121,12 +121,13 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     host: config.host,
     port: config.mqttPort,
     maxPayloadBytes: config.maxPayloadBytes,
+    maxOutboundBytes: config.maxDeviceOutboundKb * 1024,
     gateway,
     guard,
     ...(tls ? { tls: { ...tls, port: config.mqttsPort } } : {}),
     log: log.child({ part: 'mqtt' }),
   });
-  const wsDevices: WsDeviceEndpoint = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, gateway, guard, log: log.child({ part: 'ws-device' }) });
+  const wsDevices: WsDeviceEndpoint = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, maxOutboundBytes: config.maxDeviceOutboundKb * 1024, gateway, guard, log: log.child({ part: 'ws-device' }) });
 
   // The admin token is read from the data dir at start(); until then nothing verifies.
   let adminAuth: AdminAuth = { verify: () => false, generatedToken: null };

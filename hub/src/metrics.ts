@@ -96,6 +96,17 @@ export function createMetrics(src: MetricSources): HubMetrics {
       }
     },
   });
+  new Counter({
+    name: 'iot_hub_device_outbound_overflows_total',
+    help: 'Device connections closed because their unread outbound data passed --max-device-outbound-kb',
+    labelNames: ['transport'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ transport: 'mqtt' }, src.mqtt.counters.outboundOverflows);
+      this.inc({ transport: 'ws' }, src.wsDevices.counters.outboundOverflows);
+    },
+  });
   const writeSeconds = new Histogram({
     name: 'iot_hub_telemetry_write_seconds',
     help: 'Duration of each group-commit write to the telemetry store (ok or failed)',

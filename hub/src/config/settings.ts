@@ -31,6 +31,8 @@ export interface HubConfig {
   dashboardDir: string | null;
   /** Largest device message in bytes, on MQTT and on the device WebSocket. */
   maxPayloadBytes: number;
+  /** Unread hub → device data (KiB) a device connection may hold before it is closed. */
+  maxDeviceOutboundKb: number;
   /** Origins allowed to open the dashboard socket besides the hub's own. */
   allowedOrigins: string[];
   /** Time a device has to answer a sent command, unless the request says otherwise. */
@@ -233,6 +235,7 @@ export const SETTINGS = [
   setting({ key: 'logLevel', flag: 'log-level', env: 'HUB_LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), help: 'log level' }),
   setting({ key: 'dashboardDir', flag: 'dashboard-dir', env: 'HUB_DASHBOARD_DIR', default: null, parse: nonEmpty, help: 'directory of the built dashboard (default: dashboard/dist of this install)' }),
   setting({ key: 'maxPayloadBytes', flag: 'max-payload-bytes', env: 'HUB_MAX_PAYLOAD_BYTES', default: '65536', parse: bytes, help: 'largest device message accepted, MQTT and WebSocket' }),
+  setting({ key: 'maxDeviceOutboundKb', flag: 'max-device-outbound-kb', env: 'HUB_MAX_DEVICE_OUTBOUND_KB', default: '1024', parse: intIn(1, 1_048_576, 'KiB'), help: 'hub → device data (acks, errors, commands, desired state) a device may leave unread, in KiB; past it the connection is closed (WebSocket 1008)' }),
   setting({ key: 'commandTimeoutMs', flag: 'command-timeout-ms', env: 'HUB_COMMAND_TIMEOUT_MS', default: '30000', parse: intIn(100, 3_600_000, 'ms'), help: 'time a device has to answer a command once sent, unless the request gives timeoutMs' }),
   setting({ key: 'commandExpirySec', flag: 'command-expiry-sec', env: 'HUB_COMMAND_EXPIRY_SEC', default: '3600', parse: intIn(1, 30 * 24 * 3600, 's'), help: 'how long a command waits for an offline device, unless the request gives expiresAt' }),
   setting({ key: 'maxPendingCommands', flag: 'max-pending-commands', env: 'HUB_MAX_PENDING_COMMANDS', default: '100', parse: intIn(1, 100_000, 'commands'), help: 'commands per device that may be waiting or running at once; more get 429 queue_full' }),

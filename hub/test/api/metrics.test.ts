@@ -28,6 +28,7 @@ t.test('/metrics counts devices, connections, stored points and errors by code',
   t.equal(sample(before, 'iot_hub_device_messages_total{direction="in",transport="mqtt"}'), 0);
   t.equal(sample(before, 'iot_hub_device_messages_total{direction="out",transport="mqtt"}'), 0);
   t.equal(sample(before, 'iot_hub_telemetry_write_seconds_count'), 0);
+  t.equal(sample(before, 'iot_hub_device_outbound_overflows_total{transport="ws"}'), 0);
   t.equal(sample(before, 'iot_hub_telemetry_buffer_points'), undefined, 'SQLite has no local buffer to report');
   t.ok(sample(before, 'iot_hub_nodejs_eventloop_lag_seconds') !== undefined, 'event-loop lag is exported');
 

@@ -20,7 +20,7 @@ t.test('command ids: cmd_ + 26 base32 characters, increasing with time and withi
 });
 
 t.test('metrics: commands by state and device results by status and disposition', async (t) => {
-  const zero = { oversizedPackets: 0, refusedConnects: 0, droppedPublishes: 0, refusedSubscriptions: 0, refusedUpgrades: 0, oversizedFrames: 0, droppedEvents: 0, slowDisconnects: 0 };
+  const zero = { oversizedPackets: 0, refusedConnects: 0, droppedPublishes: 0, refusedSubscriptions: 0, refusedUpgrades: 0, oversizedFrames: 0, droppedEvents: 0, slowDisconnects: 0, outboundOverflows: 0 };
   const sources = {
     registry: { all: () => [][Symbol.iterator]() },
     gateway: { countByTransport: () => ({ mqtt: 0, ws: 0 }), errorCounts: new Map(), messageCounts: { in: { mqtt: 0, ws: 0 }, out: { mqtt: 0, ws: 0 } } },

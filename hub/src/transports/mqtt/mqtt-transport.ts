@@ -49,6 +49,8 @@ export interface MqttTransportOptions {
   host: string;
   port: number;
   maxPayloadBytes: number;
+  /** Unread outbound bytes a device connection may hold; past it the connection is dropped. */
+  maxOutboundBytes: number;
   gateway: DeviceGateway;
   log: Logger;
   /** Admission of new connections (cap, per-IP rate); absent = every connection is taken. */
@@ -59,14 +61,28 @@ export interface MqttTransportOptions {
 
 class MqttDeviceLink implements DeviceLink {
   readonly transport = 'mqtt' as const;
+  private overflowed = false;
 
   constructor(
     private readonly client: Client,
     private readonly deviceId: string,
     private readonly log: Logger,
+    private readonly maxOutboundBytes: number,
+    private readonly onOverflow: () => void,
   ) {}
 
   send(message: HubMessage): void {
+    if (this.overflowed) return;
+    // A device that does not read what it is sent would make the hub buffer without bound:
+    // past the cap nothing more is queued and the connection is dropped, once.
+    const conn = this.client.conn as Socket;
+    if (conn.writableLength > this.maxOutboundBytes) {
+      this.overflowed = true;
+      this.onOverflow();
+      this.log.warn({ deviceId: this.deviceId, bufferedBytes: conn.writableLength, limit: this.maxOutboundBytes }, 'device is not reading what the hub sends: connection dropped');
+      conn.destroy();
+      return;
+    }
     const channel = message.type === 'command' ? 'commands' : message.type === 'desired' ? 'desired' : 'errors';
     // Errors are advisory (QoS 0); commands and desired state must arrive (QoS 1).
     const qos = channel === 'errors' ? 0 : 1;
@@ -99,7 +115,7 @@ export class MqttTransport {
   /** Sockets being answered CONNACK 3 (see refuseMqttConnection). */
   private readonly refusing = new Set<Socket>();
   /** Counters for /healthz and metrics. */
-  readonly counters = { oversizedPackets: 0, refusedConnects: 0, droppedPublishes: 0, refusedSubscriptions: 0 };
+  readonly counters = { oversizedPackets: 0, refusedConnects: 0, droppedPublishes: 0, refusedSubscriptions: 0, outboundOverflows: 0 };
 
   constructor(private readonly options: MqttTransportOptions) {}
 
@@ -233,7 +249,7 @@ export class MqttTransport {
       return refuse(CONNACK_NOT_AUTHORIZED, `will topic ${JSON.stringify(will.topic)} is not under devices/${username}/{hello|telemetry|state|results|status|ping}`);
     }
 
-    const session = this.options.gateway.open(entry, new MqttDeviceLink(client, username, this.options.log));
+    const session = this.options.gateway.open(entry, new MqttDeviceLink(client, username, this.options.log, this.options.maxOutboundBytes, () => (this.counters.outboundOverflows += 1)));
     this.sessions.set(client, session);
     const socket = client.conn as Socket;
     // The socket's close is the one sure end of a connection, whatever closed it.

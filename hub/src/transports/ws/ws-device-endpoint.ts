@@ -26,9 +26,9 @@ import { parseDeviceAuthorization } from './device-credentials.js';
 
 /** Messages in flight per socket before the hub stops reading it (push-back). */
 const MAX_IN_FLIGHT = 64;
-/** Outbound bytes buffered for a device before it is cut off as too slow. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const HEARTBEAT_MS = 30_000;
+/** RFC 6455 7.4.1 policy violation: the device left too much of what it was sent unread. */
+const CLOSE_NOT_READING = 1008;
 /**
  * Fragments of one message at most (close 1008). A device has no reason to
  * fragment much; without a cap, a stream of tiny fragments costs a buffer
@@ -47,18 +47,25 @@ const CLOSE_CODES: Record<CloseReason, number> = {
 
 export interface WsDeviceEndpointOptions {
   maxPayloadBytes: number;
+  /** Unread outbound bytes a device socket may hold; past it the socket is closed with 1008. */
+  maxOutboundBytes: number;
   gateway: DeviceGateway;
   log: Logger;
   /** Admission of new connections (cap, per-IP rate); absent = every upgrade is taken. */
   guard?: ConnectionGuard;
 }
 
+type SendFrame = (ws: WebSocket, message: HubMessage) => void;
+
 class WsDeviceLink implements DeviceLink {
   readonly transport = 'ws' as const;
-  constructor(private readonly ws: WebSocket) {}
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly sendFrame: SendFrame,
+  ) {}
 
   send(message: HubMessage): void {
-    sendFrame(this.ws, message);
+    this.sendFrame(this.ws, message);
   }
 
   close(reason: CloseReason): void {
@@ -66,20 +73,13 @@ class WsDeviceLink implements DeviceLink {
   }
 }
 
-function sendFrame(ws: WebSocket, message: HubMessage): void {
-  if (ws.readyState !== ws.OPEN) return;
-  if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-    ws.terminate();
-    return;
-  }
-  ws.send(encodeHubMessage(message));
-}
-
 export class WsDeviceEndpoint {
   private readonly wss: WebSocketServer;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly alive = new WeakMap<WebSocket, boolean>();
-  readonly counters = { refusedUpgrades: 0, oversizedFrames: 0 };
+  readonly counters = { refusedUpgrades: 0, oversizedFrames: 0, outboundOverflows: 0 };
+  /** Device id of each authenticated socket, for logs. */
+  private readonly deviceIds = new WeakMap<WebSocket, string>();
   /** Sockets closed for breaking the WebSocket protocol, by ws error code (WS_ERR_INVALID_UTF8 …). */
   readonly protocolErrors = new Map<string, number>();
 
@@ -98,6 +98,23 @@ export class WsDeviceEndpoint {
   get connectionCount(): number {
     return this.wss.clients.size;
   }
+
+  /**
+   * Every hub → device frame goes through here. A device that does not read
+   * what it is sent would make the hub buffer without bound: past the cap
+   * nothing more is queued and the socket is closed, once (CLOSING sockets
+   * take no frames).
+   */
+  private readonly sendFrame: SendFrame = (ws, message) => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > this.options.maxOutboundBytes) {
+      this.counters.outboundOverflows += 1;
+      this.options.log.warn({ deviceId: this.deviceIds.get(ws), bufferedBytes: ws.bufferedAmount, limit: this.options.maxOutboundBytes }, 'device is not reading what the hub sends: closed with 1008');
+      ws.close(CLOSE_NOT_READING, 'not reading');
+      return;
+    }
+    ws.send(encodeHubMessage(message));
+  };
 
   start(): void {
     // Sockets that did not answer the previous ping are dead peers [FP-5].
@@ -158,9 +175,10 @@ export class WsDeviceEndpoint {
     let authTimer: NodeJS.Timeout | null = null;
 
     const begin = (e: DeviceEntry) => {
-      const opened = this.options.gateway.open(e, new WsDeviceLink(ws));
+      this.deviceIds.set(ws, e.record.id);
+      const opened = this.options.gateway.open(e, new WsDeviceLink(ws, this.sendFrame));
       session = opened;
-      sendFrame(ws, { v: 1, type: 'welcome', id: e.record.id, ts: Date.now() });
+      this.sendFrame(ws, { v: 1, type: 'welcome', id: e.record.id, ts: Date.now() });
       // After `welcome` a device takes commands and desired state [FP-4.4].
       opened.markReady(['commands', 'desired']);
     };
@@ -168,7 +186,7 @@ export class WsDeviceEndpoint {
     if (entry) begin(entry);
     else {
       authTimer = setTimeout(() => {
-        sendFrame(ws, { v: 1, type: 'error', code: 408, error: 'auth_timeout', message: 'send {"type":"auth","id":...,"token":...} first' });
+        this.sendFrame(ws, { v: 1, type: 'error', code: 408, error: 'auth_timeout', message: 'send {"type":"auth","id":...,"token":...} first' });
         ws.close(WS_CLOSE.authTimeout, 'auth timeout');
       }, WS_AUTH_TIMEOUT_MS);
     }
@@ -176,7 +194,7 @@ export class WsDeviceEndpoint {
     const refuseFrame = (error: ProtocolError, ref?: string | number) => {
       const frame: HubMessage = { v: 1, type: 'error', code: error.status, error: error.error, message: error.message };
       if (ref !== undefined) frame.ref = ref;
-      sendFrame(ws, frame);
+      this.sendFrame(ws, frame);
     };
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
