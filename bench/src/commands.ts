@@ -22,6 +22,7 @@ import { HubApi, parseDuration, provisionDevices, writeCredentialsFile, type Dev
 import { CommandDriver, outcomeOf, summary, type Flight, type Outcome, type PhaseRun, type Summary } from './lib/command-driver.js';
 import { CommandProbe } from './lib/command-probe.js';
 import { int, mb, pct } from './lib/format.js';
+import { scrapeEventLoopDelay, type EventLoopDelay } from './lib/hub-metrics.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { startLoadProcess } from './lib/load-process.js';
 import { machineInfo } from './lib/machine.js';
@@ -232,7 +233,7 @@ export async function runCommands(argv: readonly string[]): Promise<number> {
 
     const phases: PhaseResult[] = [];
     for (const name of options.phases) {
-      phases.push(await runPhase(name, { options, hub, sampler, driver, workDir, loadCredentialsFile, loadRate: loadRate?.rate ?? 0 }));
+      phases.push(await runPhase(name, { options, hub, adminToken, sampler, driver, workDir, loadCredentialsFile, loadRate: loadRate?.rate ?? 0 }));
       if (phases.some((p) => p.counts.succeeded !== p.counts.sent)) exitCode = 1;
     }
     const result = buildResult({ options, machine, startedAt, loadRate, phases, fleet, driver, probe, hub, sampler, provisionMs, connectMs });
@@ -272,6 +273,7 @@ async function waitForCapabilities(api: HubApi, devices: readonly DeviceCredenti
 interface PhaseContext {
   options: CommandsOptions;
   hub: HubProcess;
+  adminToken: string;
   sampler: ProcSampler;
   driver: CommandDriver;
   workDir: string;
@@ -340,6 +342,8 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
         marks.at = Date.now();
         marks.loadAcked = load?.lastProgress?.acked;
         marks.pressure = readPressure();
+        // Resets the hub's event-loop delay histogram: the scrape after the window covers the window.
+        void scrapeEventLoopDelay(ctx.hub.httpUrl, ctx.adminToken);
       },
       onProgress: (p) => {
         const s = sampler.samples;
@@ -377,6 +381,7 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
   const wallMs = Date.now() - (marks.at ?? Date.now());
   const loadAckedEnd = load?.lastProgress?.acked;
   const machinePressure = pressureShare(marks.pressure, readPressure());
+  const hubEventLoopDelay = (await scrapeEventLoopDelay(ctx.hub.httpUrl, ctx.adminToken)) ?? null;
 
   let loadInfo: LoadPhaseInfo | undefined;
   if (load) {
@@ -398,6 +403,7 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
     hubCpuPercent: marks.hub && endHub ? cpuPercent(marks.hub, endHub) : null,
     benchCpuPercent: wallMs > 0 ? ((cpu.user + cpu.system) / 1000 / wallMs) * 100 : null,
     machinePressure,
+    hubEventLoopDelay,
     load: loadInfo,
     seconds,
   });
@@ -411,6 +417,7 @@ function summarisePhase(
     hubCpuPercent: number | null;
     benchCpuPercent: number | null;
     machinePressure: PressureShare | null;
+    hubEventLoopDelay: EventLoopDelay | null;
     load: LoadPhaseInfo | undefined;
     seconds: ProgressSecond[];
   },
@@ -468,6 +475,8 @@ function summarisePhase(
     target: { p99Ms: target, met: rt !== null && rt.p99 <= target && counts.succeeded === counts.sent },
     schedule: { slips: run.scheduleSlips, allDevicesBusy: run.allDevicesBusy },
     hubCpuPercent: extra.hubCpuPercent,
+    /** The hub's event-loop delay over the measured window (its /metrics), beyond the 10 ms sampling interval. */
+    hubEventLoopDelay: extra.hubEventLoopDelay,
     benchCpuPercent: extra.benchCpuPercent,
     /** Share of the measured window in which some task on the machine waited for a CPU / for I/O (Linux PSI). */
     machinePressure: extra.machinePressure,
@@ -556,6 +565,10 @@ export function formatResult(r: CommandsResult): string {
       return ws ? `${ms1(ws.p50)} / ${ms1(ws.max)} ms (${int(ws.count)})` : '-';
     }),
     row('hub CPU (100 % = one core)', (p) => (p.hubCpuPercent === null ? '-' : pct(p.hubCpuPercent))),
+    row('hub event-loop delay p50 / p99 / max', (p) => {
+      const d = p.hubEventLoopDelay;
+      return d ? `${ms1(d.p50Ms)} / ${ms1(d.p99Ms)} / ${ms1(d.maxMs)} ms` : '-';
+    }),
     row('bench process CPU', (p) => (p.benchCpuPercent === null ? '-' : pct(p.benchCpuPercent))),
     row('load generator CPU', (p) => (p.load?.cpuPercent === null || p.load?.cpuPercent === undefined ? '-' : pct(p.load.cpuPercent))),
     row('machine load average (1 min) at the end', (p) => p.loadAvgAtEnd.toFixed(2)),
