@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import t from 'tap';
-import { deviceSocket, eventually, type JsonSocket } from '../helpers/clients.js';
+import { connectMqtt, deviceSocket, eventually, mqttClosed, type JsonSocket } from '../helpers/clients.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 
 /** The value of one sample line of /metrics. */
@@ -48,4 +48,25 @@ t.test('a WebSocket device that stops reading is closed with 1008 and counted; a
   t.same(await device.closed, { code: 1008, reason: 'not reading' });
   await eventually(async () => (await metric(hub, 'iot_hub_connections{kind="ws"}')) === 1, 5000, 'the session to end');
   t.equal(await overflowed(), 1, 'still once');
+});
+
+t.test('an MQTT device that stops reading its commands is dropped and counted', async (t) => {
+  const hub = await startTestHub(t, { maxDeviceOutboundKb: 16, maxPendingCommands: 10_000 });
+  const { id, token } = await hub.provision('slow-mqtt-1');
+  const device = await connectMqtt(t, hub, id, token);
+  await device.publishAsync(`devices/${id}/hello`, '{"kind":"plug","commands":{"say":{"params":{"text":{"type":"string"}}}}}', { qos: 1 });
+  await device.subscribeAsync(`devices/${id}/commands`);
+  const closed = mqttClosed(device);
+  device.stream.pause();
+
+  // Commands of ~32 KiB each: a few hundred fill the kernel buffers, then the hub's own.
+  const text = 'x'.repeat(32 * 1024);
+  const overflowed = () => metric(hub, 'iot_hub_device_outbound_overflows_total{transport="mqtt"}');
+  for (let round = 0; round < 100 && (await overflowed()) === 0; round++) {
+    await Promise.all(Array.from({ length: 20 }, () => hub.api('POST', `/api/devices/${id}/commands`, { name: 'say', params: { text } })));
+  }
+  t.equal(await overflowed(), 1, 'counted once');
+  device.stream.resume();
+  await closed;
+  await eventually(async () => (await metric(hub, 'iot_hub_connections{kind="mqtt"}')) === 0, 5000, 'the session to end');
 });
