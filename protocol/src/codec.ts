@@ -20,6 +20,25 @@ function compileValidators(): Validators {
   return compiled;
 }
 
+/** Longest rendering of an offending value in an error detail. */
+const MAX_PREVIEW_CHARS = 64;
+
+/**
+ * An offending value for an error detail, bounded in size: every hub message
+ * stays under MAX_PAYLOAD_BYTES [FP-7.2], and a deeply nested value (which
+ * JSON.parse accepts but JSON.stringify overflows the stack on) still gets
+ * the specific error instead of a RangeError.
+ */
+function preview(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = Array.isArray(value) ? '[…]' : '{…}';
+  }
+  return text.length > MAX_PREVIEW_CHARS ? `${text.slice(0, MAX_PREVIEW_CHARS)}…` : text;
+}
+
 function isMessageType(type: string): type is DeviceMessageType {
   return Object.prototype.hasOwnProperty.call(deviceMessageSchemas, type);
 }
@@ -29,7 +48,7 @@ export function describeSchemaError(error: ErrorObject): string {
   const where = error.instancePath || '(message)';
   // Inside `propertyNames` Ajv names the offending key on the error itself.
   if (error.propertyName !== undefined) {
-    return `${where}: name ${JSON.stringify(error.propertyName)} ${error.message ?? 'is invalid'}`;
+    return `${where}: name ${preview(error.propertyName)} ${error.message ?? 'is invalid'}`;
   }
   if (error.keyword === 'oneOf') return `${where}: must have exactly one of "metrics" or "samples"`;
   if (error.keyword === 'required') {
@@ -73,7 +92,7 @@ export function decodeDeviceMessage(text: string, options: DecodeOptions = {}): 
 
 function validateMessage(msg: Record<string, unknown>, options: DecodeOptions): DeviceMessage {
   if (msg.v !== undefined && msg.v !== PROTOCOL_VERSION) {
-    throw new ProtocolError('unsupported_version', `this hub speaks v${PROTOCOL_VERSION}, got ${JSON.stringify(msg.v)}`);
+    throw new ProtocolError('unsupported_version', `this hub speaks v${PROTOCOL_VERSION}, got ${preview(msg.v)}`);
   }
 
   let type: DeviceMessageType;
@@ -82,7 +101,7 @@ function validateMessage(msg: Record<string, unknown>, options: DecodeOptions): 
     type = options.impliedType;
     msg.type = type;
   } else if (typeof msg.type !== 'string' || !isMessageType(msg.type)) {
-    throw new ProtocolError('unknown_type', JSON.stringify(msg.type));
+    throw new ProtocolError('unknown_type', preview(msg.type));
   } else if (options.impliedType && msg.type !== options.impliedType) {
     throw new ProtocolError('type_mismatch', `channel carries "${options.impliedType}", message says "${msg.type}"`);
   } else {
