@@ -7,7 +7,6 @@
 import {
   DEFAULT_HEARTBEAT_SEC,
   ProtocolError,
-  type Capabilities,
   type DeviceStats,
   type DeviceView,
   type HelloMessage,
@@ -21,6 +20,7 @@ import type { Logger } from 'pino';
 import { generateToken, hashToken, tokenMatches } from '../auth/tokens.js';
 import type { EventBus } from '../core/events.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
+import { capabilitiesFromHello } from './capabilities.js';
 import type { DeviceRecord, RegistryStore } from './registry-store.js';
 
 export interface DeviceEntry {
@@ -200,14 +200,7 @@ export class Registry {
   }
 
   async setCapabilities(entry: DeviceEntry, hello: HelloMessage): Promise<void> {
-    const capabilities: Capabilities = {
-      kind: hello.kind,
-      metrics: hello.metrics ?? {},
-      commands: hello.commands ?? {},
-      heartbeatSec: hello.heartbeatSec ?? DEFAULT_HEARTBEAT_SEC,
-    };
-    if (hello.fw !== undefined) capabilities.fw = hello.fw;
-    if (hello.model !== undefined) capabilities.model = hello.model;
+    const capabilities = capabilitiesFromHello(hello);
     entry.record.capabilities = capabilities;
     await this.store.saveCapabilities(entry.record.id, capabilities);
     this.events.emit('deviceUpdated', { device: this.view(entry) });
