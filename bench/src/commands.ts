@@ -15,24 +15,32 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HubApi, parseDuration, provisionDevices, writeCredentialsFile, type DeviceCredentials, type LoadReport } from '@iot-hub/device-sim';
-import { CommandDriver, outcomeOf, summary, type Flight, type Outcome, type PhaseRun, type Summary } from './lib/command-driver.js';
+import { CommandDriver, type PhaseRun } from './lib/command-driver.js';
 import { CommandProbe } from './lib/command-probe.js';
-import { int, mb, pct } from './lib/format.js';
-import { scrapeEventLoopDelay, type EventLoopDelay } from './lib/hub-metrics.js';
+import {
+  buildResult,
+  formatResult,
+  summarisePhase,
+  type CommandsOptions,
+  type LoadPhaseInfo,
+  type PhaseName,
+  type PhaseResult,
+  type ProgressSecond,
+} from './lib/command-report.js';
+import { int, pct } from './lib/format.js';
+import { scrapeEventLoopDelay } from './lib/hub-metrics.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { startLoadProcess } from './lib/load-process.js';
 import { machineInfo } from './lib/machine.js';
-import { pressureShare, readPressure, type PressureSample, type PressureShare } from './lib/pressure.js';
+import { pressureShare, readPressure, type PressureSample } from './lib/pressure.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
 import { RESPONDER_COMMAND, ResponderFleet } from './lib/responders.js';
 import { BenchUsageError, RESULTS_DIR } from './ingest.js';
 
-/** Issue 5: p99 of the round trip (POST → dashboard shows the final state). */
-export const TARGET_P99_MS = { idle: 5, load: 25 } as const;
 /** Share of the ingest benchmark's rate sent as telemetry in the load phase. */
 export const LOAD_SHARE = 0.8;
 /** Load phase rate when no ingest result is at hand: 80 % of 20,000 msgs/s, the ingest aim that bench/README.md records as met. */
@@ -45,7 +53,6 @@ export const DEFAULT_LOAD_RATE = 16_000;
  */
 const HUB_ARGS = ['--ip-connect-rate', '0'];
 
-type PhaseName = 'idle' | 'load';
 
 export const COMMANDS_HELP = `npm run bench -- commands [options]
 
@@ -63,19 +70,6 @@ export const COMMANDS_HELP = `npm run bench -- commands [options]
   --keep-data          keep the hub's temp data dir and the hub and load generator logs
 `;
 
-interface CommandsOptions {
-  devices: number;
-  wsDevices: number;
-  rate: number;
-  durationMs: number;
-  warmupMs: number;
-  phases: PhaseName[];
-  loadDevices: number;
-  loadRate: number | undefined;
-  commandTimeoutMs: number;
-  hubArgs: string[];
-  keepData: boolean;
-}
 
 export function parseCommandsArgs(argv: readonly string[]): CommandsOptions | 'help' {
   let values;
@@ -281,28 +275,6 @@ interface PhaseContext {
   loadRate: number;
 }
 
-interface ProgressSecond {
-  elapsedSec: number;
-  warmingUp: boolean;
-  roundTripP50: number | null;
-  roundTripP99: number | null;
-  inFlight: number;
-  hubCpuPercent: number | null;
-  telemetryAckedPerSec: number | null;
-  machinePressure: PressureShare | null;
-}
-
-interface LoadPhaseInfo {
-  targetRate: number;
-  /** device-sim's report (its whole window: warm-up, measured window and the commands' drain). */
-  report: Omit<LoadReport, 'perDevice'> | null;
-  exit: { code: number | null; signal: string | null };
-  /** The load generator process over the measured window, % of one core. */
-  cpuPercent: number | null;
-  /** Acked msgs/s over the measured window, from its progress lines. */
-  ackedPerSecMeasured: number | null;
-}
-
 async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult> {
   const { options, sampler, driver } = ctx;
   let load: ReturnType<typeof startLoadProcess> | undefined;
@@ -407,197 +379,4 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
     load: loadInfo,
     seconds,
   });
-}
-
-function summarisePhase(
-  name: PhaseName,
-  options: CommandsOptions,
-  run: PhaseRun,
-  extra: {
-    hubCpuPercent: number | null;
-    benchCpuPercent: number | null;
-    machinePressure: PressureShare | null;
-    hubEventLoopDelay: EventLoopDelay | null;
-    load: LoadPhaseInfo | undefined;
-    seconds: ProgressSecond[];
-  },
-) {
-  const { flights } = run;
-  const counts: Record<Outcome, number> & { sent: number } = { sent: flights.length, succeeded: 0, failed: 0, 'http-error': 0, lost: 0 };
-  const errors: Record<string, number> = {};
-  for (const f of flights) {
-    counts[outcomeOf(f)]++;
-    if (f.error) errors[f.error] = (errors[f.error] ?? 0) + 1;
-  }
-  const ok = flights.filter((f) => outcomeOf(f) === 'succeeded');
-  const between = (list: readonly Flight[], from: (f: Flight) => number | undefined, to: (f: Flight) => number | undefined): Summary | null => {
-    const values: number[] = [];
-    for (const f of list) {
-      const a = from(f);
-      const b = to(f);
-      if (a !== undefined && b !== undefined) values.push(b - a);
-    }
-    return summary(values);
-  };
-  const sent = (f: Flight) => f.sentAt;
-  const roundTrip = (list: readonly Flight[]) => between(list, sent, (f) => f.doneAt);
-  const measureFrom = run.measureFrom;
-  const secondOf = (f: Flight): number => Math.floor((f.sentAt - measureFrom) / 1000);
-  const seconds = flights.reduce((n, f) => Math.max(n, secondOf(f) + 1), 0);
-  const timeline = Array.from({ length: seconds }, (_, i) => {
-    const inSecond = flights.filter((f) => secondOf(f) === i);
-    const rt = roundTrip(inSecond.filter((f) => outcomeOf(f) === 'succeeded'));
-    return { second: i, sent: inSecond.length, p50: rt?.p50 ?? null, p99: rt?.p99 ?? null, max: rt?.max ?? null };
-  });
-  const rt = roundTrip(ok);
-  const target = TARGET_P99_MS[name];
-  return {
-    name,
-    rate: options.rate,
-    windowMs: run.windowMs,
-    drainMs: run.drainMs,
-    counts,
-    errors,
-    latencyMs: {
-      /** POST sent → 2xx response read. */
-      postToAccepted: between(flights, sent, (f) => f.acceptedAt),
-      /** POST sent → the device has the command message. */
-      postToDevice: between(flights, sent, (f) => f.deliveredAt),
-      /** POST sent → the dashboard shows `succeeded`: the round trip. */
-      roundTrip: rt,
-      /** The device has the command → the dashboard shows `succeeded` (result path: device result → hub → dashboard). */
-      deviceToDashboard: between(ok, (f) => f.deliveredAt, (f) => f.doneAt),
-    },
-    roundTripByTransport: {
-      mqtt: roundTrip(ok.filter((f) => f.transport === 'mqtt')),
-      ws: roundTrip(ok.filter((f) => f.transport === 'ws')),
-    },
-    target: { p99Ms: target, met: rt !== null && rt.p99 <= target && counts.succeeded === counts.sent },
-    schedule: { slips: run.scheduleSlips, allDevicesBusy: run.allDevicesBusy },
-    hubCpuPercent: extra.hubCpuPercent,
-    /** The hub's event-loop delay over the measured window (its /metrics), beyond the 10 ms sampling interval. */
-    hubEventLoopDelay: extra.hubEventLoopDelay,
-    benchCpuPercent: extra.benchCpuPercent,
-    /** Share of the measured window in which some task on the machine waited for a CPU / for I/O (Linux PSI). */
-    machinePressure: extra.machinePressure,
-    /** 1-minute load average at the end of the phase: other work on the machine shows here. */
-    loadAvgAtEnd: Math.round((loadavg()[0] ?? 0) * 100) / 100,
-    load: extra.load ?? null,
-    /** Per second of the measured window, by the second each command was sent. */
-    timeline,
-    /** Per second of the whole phase as the progress line showed it (by the second commands finished). */
-    progress: extra.seconds,
-  };
-}
-
-type PhaseResult = ReturnType<typeof summarisePhase>;
-
-interface BuildInput {
-  options: CommandsOptions;
-  machine: ReturnType<typeof machineInfo>;
-  startedAt: Date;
-  loadRate: { rate: number; source: string } | undefined;
-  phases: PhaseResult[];
-  fleet: ResponderFleet;
-  driver: CommandDriver;
-  probe: CommandProbe;
-  hub: HubProcess;
-  sampler: ProcSampler;
-  provisionMs: number;
-  connectMs: number;
-}
-
-function buildResult(input: BuildInput) {
-  const { fleet, probe, sampler } = input;
-  return {
-    benchmark: 'commands',
-    startedAt: input.startedAt.toISOString(),
-    command: `npm run bench -- commands ${process.argv.slice(3).join(' ')}`.trim(),
-    machine: input.machine,
-    options: { ...input.options, store: 'sqlite (default)' },
-    targets: { idleP99Ms: TARGET_P99_MS.idle, loadP99Ms: TARGET_P99_MS.load },
-    loadRate: input.loadRate ?? null,
-    setup: { responders: { mqtt: fleet.count('mqtt'), ws: fleet.count('ws') }, provisionMs: input.provisionMs, connectMs: input.connectMs },
-    phases: input.phases,
-    responders: fleet.stats,
-    unmatched: input.driver.strays,
-    dashboard: { commandEvents: probe.events, overflows: probe.overflows, dropped: probe.dropped },
-    hub: {
-      peakRssBytes: sampler.peakRssBytes,
-      logs: input.hub.logs,
-      timeline: sampler.samples.map((s, i, all) => ({ at: s.at, cpuPercent: i === 0 ? null : cpuPercent(all[i - 1] as ProcSample, s), rssBytes: s.rssBytes })),
-    },
-  };
-}
-
-type CommandsResult = ReturnType<typeof buildResult>;
-
-const ms1 = (n: number): string => n.toFixed(1);
-const dist = (s: Summary | null): string => (s ? `${ms1(s.p50)} / ${ms1(s.p95)} / ${ms1(s.p99)} / ${ms1(s.max)} ms` : '-');
-
-export function formatResult(r: CommandsResult): string {
-  const o = r.options;
-  const title =
-    `commands: ${int(r.setup.responders.mqtt + r.setup.responders.ws)} devices answering (${int(r.setup.responders.mqtt)} MQTT, ${int(r.setup.responders.ws)} WebSocket), ` +
-    `${int(o.rate)} commands/s round robin, ${(o.durationMs / 1000).toFixed(0)} s measured per phase after ${(o.warmupMs / 1000).toFixed(0)} s warm-up ` +
-    `(${r.machine.cores} cores, Node ${r.machine.node}, load average ${r.machine.loadAvgAtStart[0]})`;
-  const header = ['', ...r.phases.map((p) => (p.name === 'idle' ? 'idle' : 'under load'))];
-  const row = (label: string, cell: (p: PhaseResult) => string): string[] => [label, ...r.phases.map(cell)];
-  const rows: string[][] = [
-    header,
-    row('telemetry (other devices)', (p) =>
-      p.load
-        ? `${int(p.load.targetRate)} msgs/s asked, ${p.load.ackedPerSecMeasured === null ? '-' : int(p.load.ackedPerSecMeasured)} acked/s`
-        : 'none',
-    ),
-    row('telemetry PUBACK p50 / p99', (p) => (p.load?.report?.ackLatencyMs ? `${ms1(p.load.report.ackLatencyMs.p50)} / ${ms1(p.load.report.ackLatencyMs.p99)} ms` : '-')),
-    row('commands measured', (p) => int(p.counts.sent)),
-    row('succeeded / failed / HTTP error / lost', (p) => `${int(p.counts.succeeded)} / ${int(p.counts.failed)} / ${int(p.counts['http-error'])} / ${int(p.counts.lost)}`),
-    row('POST→202       p50 / p95 / p99 / max', (p) => dist(p.latencyMs.postToAccepted)),
-    row('POST→device    p50 / p95 / p99 / max', (p) => dist(p.latencyMs.postToDevice)),
-    row('round trip     p50 / p95 / p99 / max', (p) => dist(p.latencyMs.roundTrip)),
-    row('  (POST→dashboard shows succeeded)', () => ''),
-    row('round trip p99 vs target', (p) =>
-      p.latencyMs.roundTrip ? `${ms1(p.latencyMs.roundTrip.p99)} ms ≤ ${p.target.p99Ms} ms: ${p.target.met ? 'met' : 'MISSED'}` : `≤ ${p.target.p99Ms} ms: no data`,
-    ),
-    row('round trip, WebSocket devices p50 / max', (p) => {
-      const ws = p.roundTripByTransport.ws;
-      return ws ? `${ms1(ws.p50)} / ${ms1(ws.max)} ms (${int(ws.count)})` : '-';
-    }),
-    row('hub CPU (100 % = one core)', (p) => (p.hubCpuPercent === null ? '-' : pct(p.hubCpuPercent))),
-    row('hub event-loop delay p50 / p99 / max', (p) => {
-      const d = p.hubEventLoopDelay;
-      return d ? `${ms1(d.p50Ms)} / ${ms1(d.p99Ms)} / ${ms1(d.maxMs)} ms` : '-';
-    }),
-    row('bench process CPU', (p) => (p.benchCpuPercent === null ? '-' : pct(p.benchCpuPercent))),
-    row('load generator CPU', (p) => (p.load?.cpuPercent === null || p.load?.cpuPercent === undefined ? '-' : pct(p.load.cpuPercent))),
-    row('machine load average (1 min) at the end', (p) => p.loadAvgAtEnd.toFixed(2)),
-    row('machine waiting for CPU / for I/O', (p) => (p.machinePressure ? `${pct(p.machinePressure.cpuSome)} / ${pct(p.machinePressure.ioSome)} of the time` : '-')),
-  ];
-  const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((cells) => (cells[c] ?? '').length)));
-  const lines = rows.map((cells) => `  ${cells.map((cell, c) => cell.padEnd(widths[c] as number)).join('   ')}`.trimEnd());
-  const footer = [
-    `hub peak RSS ${mb(r.hub.peakRssBytes)}; hub warn / error log lines ${r.hub.logs.warn} / ${r.hub.logs.error}; ` +
-      `dashboard overflows ${r.dashboard.overflows}; responder disconnects ${r.responders.disconnects}`,
-  ];
-  if (r.loadRate) footer.push(`load rate: ${r.loadRate.source}`);
-  for (const p of r.phases) {
-    const reached = p.load?.ackedPerSecMeasured;
-    if (p.load && reached !== null && reached !== undefined && reached < 0.9 * p.load.targetRate) {
-      footer.push(
-        `WARNING: telemetry reached only ${pct((reached / p.load.targetRate) * 100)} of the rate asked: the "under load" figures are at that lower load ` +
-          '(the hub or this machine could not carry it; see hub CPU and the load average)',
-      );
-    }
-    const report = p.load?.report;
-    if (report && report.connectFailed > 0) {
-      footer.push(
-        `WARNING: ${int(report.connectFailed)} of ${int(report.devices)} telemetry devices could not connect ` +
-          `(${Object.keys(report.errors)[0] ?? 'no reason given'}): the load came from fewer devices`,
-      );
-    }
-    if (p.load && !report) footer.push(`WARNING: the load generator gave no report (exit code ${p.load.exit.code}, signal ${p.load.exit.signal})`);
-    if (p.schedule.slips > 0) footer.push(`${p.name}: the command schedule slipped ${p.schedule.slips} times (this process was held up over 50 ms)`);
-  }
-  return `${title}\n${lines.join('\n')}\n  ${footer.join('\n  ')}`;
 }
