@@ -46,12 +46,6 @@ export const LOAD_SHARE = 0.8;
 /** Load phase rate when no ingest result is at hand: 80 % of 20,000 msgs/s, the ingest aim that bench/README.md records as met. */
 export const DEFAULT_LOAD_RATE = 16_000;
 
-/**
- * Every bench device connects from 127.0.0.1: up to 2,000 connections within
- * seconds from one address, which the hub's per-IP admission limit (100/s
- * after a burst of 1,000) exists to refuse. A later --hub-arg overrides it.
- */
-const HUB_ARGS = ['--ip-connect-rate', '0'];
 
 
 export const COMMANDS_HELP = `npm run bench -- commands [options]
@@ -181,7 +175,7 @@ export async function runCommands(argv: readonly string[]): Promise<number> {
   log(`hub data dir and logs: ${workDir}`);
   if (loadRate) log(`load phase telemetry: ${int(loadRate.rate)} msgs/s (${loadRate.source})`);
 
-  const hub = await startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, 'hub.log'), extraArgs: [...HUB_ARGS, ...options.hubArgs] });
+  const hub = await startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, 'hub.log'), extraArgs: options.hubArgs });
   const sampler = new ProcSampler(hub.pid);
   sampler.start(1000);
   let driver: CommandDriver | undefined;

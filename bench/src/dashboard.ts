@@ -159,7 +159,7 @@ export async function runDashboard(argv: readonly string[]): Promise<number> {
     adminToken,
     logFile: join(workDir, 'hub.log'),
     logLevel: 'warn',
-    extraArgs: ['--dashboard-dir', DASHBOARD_DIST, '--ip-connect-rate', '0'],
+    extraArgs: ['--dashboard-dir', DASHBOARD_DIST],
   });
   const hubSampler = new ProcSampler(hub.pid);
   hubSampler.start(1000);

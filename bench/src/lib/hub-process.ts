@@ -50,6 +50,10 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
     '--data-dir', options.dataDir,
     '--admin-token', options.adminToken,
     '--log-level', options.logLevel ?? 'info',
+    // Every bench device connects from 127.0.0.1, so the per-address
+    // admission limit (a defence against one host opening connections in a
+    // loop) would refuse a fleet that is simply large. Extra args may set it.
+    '--ip-connect-rate', '0',
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
