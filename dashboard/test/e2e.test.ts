@@ -63,6 +63,20 @@ if (browserUnavailable(t) === null) {
     await page.reload();
     await page.locator('connection-badge [data-status="live"]').waitFor({ timeout: UI_TIMEOUT });
     t.pass('a reload resumes the session');
+
+    // A viewer sees a device's controls but cannot use them.
+    const plug = await hub.provision('e2e-viewer-plug', 'smart-plug');
+    const plugClient = await mqtt.connectAsync(hub.mqttUrl, { clientId: plug.id, username: plug.id, password: plug.token, reconnectPeriod: 0, connectTimeout: 5_000 });
+    await plugClient.publishAsync(`devices/${plug.id}/hello`, JSON.stringify({ kind: 'smart-plug', commands: { identify: {}, set_level: { params: { level: { type: 'integer', min: 0, max: 10, required: true } } } } }), { qos: 1 });
+    await page.goto(`${hub.httpUrl}/#/devices/${plug.id}`);
+    await page.locator('device-controls .read-only').waitFor({ timeout: UI_TIMEOUT });
+    t.equal(await page.locator('device-controls fieldset.controls-set').evaluate((el) => (el as unknown as { disabled: boolean }).disabled), true, 'the controls are disabled for a viewer');
+    t.ok((await page.locator('device-controls button').count()) > 0, 'the controls are shown');
+    t.equal(await page.locator('device-controls button:enabled, device-controls input:enabled, device-controls select:enabled').count(), 0, 'none of them is usable');
+    await plugClient.endAsync(true);
+    t.equal((await hub.api('DELETE', `/api/devices/${plug.id}`)).status, 204);
+    await page.goto(`${hub.httpUrl}/#/`);
+
     await page.locator('hub-app button', { hasText: 'Sign out' }).click();
     await usernameInput.waitFor({ timeout: UI_TIMEOUT });
     await page.reload();
