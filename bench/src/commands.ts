@@ -17,8 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { HubApi, parseDuration, provisionDevices, writeCredentialsFile, type DeviceCredentials, type LoadReport } from '@iot-hub/device-sim';
+import { HubApi, provisionDevices, writeCredentialsFile, type DeviceCredentials, type LoadReport } from '@iot-hub/device-sim';
 import { CommandDriver, type PhaseRun } from './lib/command-driver.js';
 import { CommandProbe } from './lib/command-probe.js';
 import {
@@ -39,7 +38,8 @@ import { machineInfo } from './lib/machine.js';
 import { pressureShare, readPressure, type PressureSample } from './lib/pressure.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
 import { RESPONDER_COMMAND, ResponderFleet } from './lib/responders.js';
-import { BenchUsageError, RESULTS_DIR } from './ingest.js';
+import { RESULTS_DIR } from './ingest.js';
+import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 
 /** Share of the ingest benchmark's rate sent as telemetry in the load phase. */
 export const LOAD_SHARE = 0.8;
@@ -66,12 +66,7 @@ export const COMMANDS_HELP = `npm run bench -- commands [options]
 
 
 export function parseCommandsArgs(argv: readonly string[]): CommandsOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      options: {
+  const values = parseFlags(argv, {
         devices: { type: 'string' },
         'ws-devices': { type: 'string' },
         rate: { type: 'string' },
@@ -84,28 +79,12 @@ export function parseCommandsArgs(argv: readonly string[]): CommandsOptions | 'h
         'hub-arg': { type: 'string', multiple: true },
         'keep-data': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new BenchUsageError((err as Error).message.split('. ')[0]);
-  }
+      });
   if (values.help) return 'help';
-  const whole = (flag: string, text: string | undefined, fallback: number, min = 1): number => {
-    if (text === undefined) return fallback;
-    if (!/^\d+$/.test(text) || Number(text) < min) throw new BenchUsageError(`--${flag} must be a whole number ≥ ${min}, got "${text}"`);
-    return Number(text);
-  };
-  const duration = (flag: string, text: string | undefined, fallback: string): number => {
-    try {
-      return parseDuration(`--${flag}`, text ?? fallback);
-    } catch (err) {
-      throw new BenchUsageError((err as Error).message);
-    }
-  };
-  const devices = whole('devices', values.devices, 1000);
-  const wsDevices = whole('ws-devices', values['ws-devices'], Math.min(10, devices), 0);
+  const devices = wholeFlag('devices', values.devices, 1000);
+  const wsDevices = wholeFlag('ws-devices', values['ws-devices'], Math.min(10, devices), 0);
   if (wsDevices > devices) throw new BenchUsageError(`--ws-devices (${wsDevices}) cannot be more than --devices (${devices})`);
-  const rate = whole('rate', values.rate, 100);
+  const rate = wholeFlag('rate', values.rate, 100);
   if (rate > 10_000) throw new BenchUsageError(`--rate must be at most 10000 commands/s, got ${rate}`);
   const phases = (values.phases ?? 'idle,load').split(',').map((p) => p.trim());
   for (const phase of phases) {
@@ -116,12 +95,12 @@ export function parseCommandsArgs(argv: readonly string[]): CommandsOptions | 'h
     devices,
     wsDevices,
     rate,
-    durationMs: duration('duration', values.duration, '30s'),
-    warmupMs: values.warmup === '0' ? 0 : duration('warmup', values.warmup, '3s'),
+    durationMs: durationFlag('duration', values.duration, '30s'),
+    warmupMs: values.warmup === '0' ? 0 : durationFlag('warmup', values.warmup, '3s'),
     phases: phases as PhaseName[],
-    loadDevices: whole('load-devices', values['load-devices'], 1000),
-    loadRate: values['load-rate'] === undefined ? undefined : whole('load-rate', values['load-rate'], 0),
-    commandTimeoutMs: duration('command-timeout', values['command-timeout'], '10s'),
+    loadDevices: wholeFlag('load-devices', values['load-devices'], 1000),
+    loadRate: values['load-rate'] === undefined ? undefined : wholeFlag('load-rate', values['load-rate'], 0),
+    commandTimeoutMs: durationFlag('command-timeout', values['command-timeout'], '10s'),
     hubArgs: values['hub-arg'] ?? [],
     keepData: values['keep-data'] ?? false,
   };
@@ -154,10 +133,7 @@ export function loadRateFor(explicit: number | undefined, resultsDir = RESULTS_D
   return { rate: DEFAULT_LOAD_RATE, source: `default (no flat-out ingest result in bench/results/): ${LOAD_SHARE * 100} % of 20,000 msgs/s` };
 }
 
-const log = (message: string): void => {
-  process.stderr.write(`[commands] ${message}\n`);
-};
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = benchLog('commands');
 const deviceIds = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(String(n).length, '0')}`);
 
 /** Runs the benchmark; returns the process exit code (1 when a measured command did not succeed). */

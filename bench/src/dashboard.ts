@@ -15,16 +15,16 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { parseDuration, provisionDevices, summarise, writeCredentialsFile, type LatencySummary } from '@iot-hub/device-sim';
+import { provisionDevices, summarise, writeCredentialsFile, type LatencySummary } from '@iot-hub/device-sim';
 import { DashboardProbe } from './lib/dashboard-probe.js';
 import { int, mb, ms, pct, table } from './lib/format.js';
 import { startHubProcess } from './lib/hub-process.js';
 import { startLoadProcess } from './lib/load-process.js';
 import { machineInfo, type MachineInfo } from './lib/machine.js';
 import { cpuPercent, ProcSampler } from './lib/proc-stats.js';
-import { BenchUsageError, RESULTS_DIR } from './ingest.js';
+import { RESULTS_DIR } from './ingest.js';
+import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // Flags that work as root in this sandbox (shared/field-notes.md); precise heap figures for performance.memory.
@@ -45,34 +45,16 @@ interface DashboardOptions {
 }
 
 export function parseDashboardArgs(argv: readonly string[]): DashboardOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      options: { devices: { type: 'string' }, duration: { type: 'string' }, viewport: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (err) {
-    throw new BenchUsageError((err as Error).message.split('. ')[0]);
-  }
+  const values = parseFlags(argv, { devices: { type: 'string' }, duration: { type: 'string' }, viewport: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) return 'help';
-  if (values.devices !== undefined && (!/^\d+$/.test(values.devices) || Number(values.devices) < 1)) throw new BenchUsageError(`--devices must be a whole number ≥ 1, got "${values.devices}"`);
   const viewport = /^(\d+)x(\d+)$/.exec(values.viewport ?? '1280x800');
   if (!viewport) throw new BenchUsageError(`--viewport must be WIDTHxHEIGHT, got "${values.viewport}"`);
-  let durationMs: number;
-  try {
-    durationMs = parseDuration('--duration', values.duration ?? '60s');
-  } catch (err) {
-    throw new BenchUsageError((err as Error).message);
-  }
-  return { devices: Number(values.devices ?? 1000), durationMs, viewport: { width: Number(viewport[1]), height: Number(viewport[2]) } };
+  const durationMs = durationFlag('duration', values.duration, '60s');
+  return { devices: wholeFlag('devices', values.devices, 1000), durationMs, viewport: { width: Number(viewport[1]), height: Number(viewport[2]) } };
 }
 
 const WARMUP_MS = 10_000;
-const log = (message: string): void => {
-  process.stderr.write(`[dashboard] ${message}\n`);
-};
-const sleep = (msec: number) => new Promise((resolve) => setTimeout(resolve, msec));
+const log = benchLog('dashboard');
 
 /** What the page collects; read with page.evaluate. */
 interface PageProbe {

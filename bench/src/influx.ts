@@ -18,16 +18,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import type { HealthResponse } from '@iot-hub/protocol';
-import { LatencyRecorder, parseDuration, provisionDevices, runLoad, type LatencySummary, type LoadReport } from '@iot-hub/device-sim';
-import { BenchUsageError, RESULTS_DIR } from './ingest.js';
+import { LatencyRecorder, provisionDevices, runLoad, type LatencySummary, type LoadReport } from '@iot-hub/device-sim';
+import { RESULTS_DIR } from './ingest.js';
 import { int, ms, pct, table } from './lib/format.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { startInfluxd, type BenchInfluxd } from './lib/influxd.js';
 import { machineInfo } from './lib/machine.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
+import { benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 
 export const INFLUX_HELP = `npm run bench -- influx [options]
 
@@ -61,12 +61,7 @@ const HUB_DB = 'hub';
 const BARE_DB = 'bare';
 
 export function parseInfluxArgs(argv: readonly string[]): InfluxOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      options: {
+  const values = parseFlags(argv, {
         devices: { type: 'string' },
         duration: { type: 'string' },
         inflight: { type: 'string' },
@@ -77,41 +72,22 @@ export function parseInfluxArgs(argv: readonly string[]): InfluxOptions | 'help'
         'hub-arg': { type: 'string', multiple: true },
         'keep-data': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new BenchUsageError((err as Error).message.split('. ')[0]);
-  }
+      });
   if (values.help) return 'help';
-  const whole = (flag: string, text: string | undefined, fallback: number): number => {
-    if (text === undefined) return fallback;
-    if (!/^\d+$/.test(text) || Number(text) < 1) throw new BenchUsageError(`--${flag} must be a whole number ≥ 1, got "${text}"`);
-    return Number(text);
-  };
-  const duration = (flag: string, text: string | undefined, fallback: string): number => {
-    try {
-      return parseDuration(`--${flag}`, text ?? fallback);
-    } catch (err) {
-      throw new BenchUsageError((err as Error).message);
-    }
-  };
   return {
-    devices: whole('devices', values.devices, 1000),
-    durationMs: duration('duration', values.duration, '15s'),
-    inflight: whole('inflight', values.inflight, 4),
-    bareDurationMs: duration('bare-duration', values['bare-duration'], '5s'),
-    bareConcurrency: whole('bare-concurrency', values['bare-concurrency'], 4),
-    probeIntervalMs: duration('probe-interval', values['probe-interval'], '100ms'),
-    settleTimeoutMs: duration('settle-timeout', values['settle-timeout'], '60s'),
+    devices: wholeFlag('devices', values.devices, 1000),
+    durationMs: durationFlag('duration', values.duration, '15s'),
+    inflight: wholeFlag('inflight', values.inflight, 4),
+    bareDurationMs: durationFlag('bare-duration', values['bare-duration'], '5s'),
+    bareConcurrency: wholeFlag('bare-concurrency', values['bare-concurrency'], 4),
+    probeIntervalMs: durationFlag('probe-interval', values['probe-interval'], '100ms'),
+    settleTimeoutMs: durationFlag('settle-timeout', values['settle-timeout'], '60s'),
     hubArgs: values['hub-arg'] ?? [],
     keepData: values['keep-data'] ?? false,
   };
 }
 
-const log = (message: string): void => {
-  process.stderr.write(`[influx] ${message}\n`);
-};
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = benchLog('influx');
 
 export async function runInflux(argv: readonly string[]): Promise<number> {
   const options = parseInfluxArgs(argv);

@@ -11,14 +11,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { HubApi, mapConcurrent, parseDuration, provisionDevices, runLoad, type LoadReport } from '@iot-hub/device-sim';
+import { HubApi, mapConcurrent, provisionDevices, runLoad, type LoadReport } from '@iot-hub/device-sim';
 import { formatProfile, summariseProfile } from './lib/cpu-profile.js';
 import { DashboardProbe } from './lib/dashboard-probe.js';
 import { int, mb, ms, pct, table } from './lib/format.js';
 import { startHubProcess } from './lib/hub-process.js';
 import { machineInfo } from './lib/machine.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
+import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 
 export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
@@ -50,15 +50,8 @@ interface IngestOptions {
   dashboard: boolean;
 }
 
-export class BenchUsageError extends Error {}
-
 export function parseIngestArgs(argv: readonly string[]): IngestOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      options: {
+  const values = parseFlags(argv, {
         devices: { type: 'string' },
         duration: { type: 'string' },
         inflight: { type: 'string' },
@@ -70,32 +63,16 @@ export function parseIngestArgs(argv: readonly string[]): IngestOptions | 'help'
         'hub-profile': { type: 'boolean' },
         'no-dashboard': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new BenchUsageError((err as Error).message.split('. ')[0]);
-  }
+      });
   if (values.help) return 'help';
-  const whole = (flag: string, text: string | undefined, fallback: number): number => {
-    if (text === undefined) return fallback;
-    if (!/^\d+$/.test(text) || Number(text) < 1) throw new BenchUsageError(`--${flag} must be a whole number ≥ 1, got "${text}"`);
-    return Number(text);
-  };
-  const duration = (flag: string, text: string | undefined, fallback: string): number => {
-    try {
-      return parseDuration(`--${flag}`, text ?? fallback);
-    } catch (err) {
-      throw new BenchUsageError((err as Error).message);
-    }
-  };
   if (values.qos !== undefined && values.qos !== '0' && values.qos !== '1') throw new BenchUsageError(`--qos must be 0 or 1, got "${values.qos}"`);
   return {
-    devices: whole('devices', values.devices, 1000),
-    durationMs: duration('duration', values.duration, '15s'),
-    inflight: whole('inflight', values.inflight, 4),
+    devices: wholeFlag('devices', values.devices, 1000),
+    durationMs: durationFlag('duration', values.duration, '15s'),
+    inflight: wholeFlag('inflight', values.inflight, 4),
     qos: values.qos === '0' ? 0 : 1,
-    rate: values.rate === undefined ? undefined : whole('rate', values.rate, 0),
-    settleTimeoutMs: duration('settle-timeout', values['settle-timeout'], '60s'),
+    rate: values.rate === undefined ? undefined : wholeFlag('rate', values.rate, 0),
+    settleTimeoutMs: durationFlag('settle-timeout', values['settle-timeout'], '60s'),
     hubArgs: values['hub-arg'] ?? [],
     keepData: values['keep-data'] ?? false,
     hubProfile: values['hub-profile'] ?? false,
@@ -103,10 +80,7 @@ export function parseIngestArgs(argv: readonly string[]): IngestOptions | 'help'
   };
 }
 
-const log = (message: string): void => {
-  process.stderr.write(`[ingest] ${message}\n`);
-};
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = benchLog('ingest');
 
 /** Runs the benchmark; returns the process exit code (1 when acknowledged messages are missing from the store). */
 export async function runIngest(argv: readonly string[]): Promise<number> {

@@ -3,7 +3,8 @@
  * `npm run bench` runs every benchmark; `npm run bench -- NAME [flags]` runs
  * one. Benchmarks measure and report; they are never part of `npm test`.
  */
-import { BenchUsageError, INGEST_HELP, runIngest } from './ingest.js';
+import { INGEST_HELP, runIngest } from './ingest.js';
+import { BenchUsageError } from './lib/flags.js';
 import { INFLUX_HELP, runInflux } from './influx.js';
 import { COMMANDS_HELP, runCommands } from './commands.js';
 import { DASHBOARD_HELP, runDashboard } from './dashboard.js';
