@@ -3,8 +3,9 @@
  * state stores (each with its own connection and tables). Ids only grow
  * (AUTOINCREMENT), so an id is a stable page cursor even across pruning.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { AuditAction, AuditEntry } from '@iot-hub/protocol';
+import { openSqlite } from '../db/open-sqlite.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -58,11 +59,8 @@ export class SqliteAuditStore {
   constructor(private readonly file: string) {}
 
   open(): void {
-    const db = new Database(this.file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
     // Commands and state write the same file from their own connections.
-    db.pragma('busy_timeout = 5000');
+    const db = openSqlite(this.file, { shared: true });
     db.exec(SCHEMA);
     this.insertStmt = db.prepare('INSERT INTO audit_log (ts, actor, action, device_id, command_id, details, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.outcomeStmt = db.prepare("UPDATE audit_log SET outcome = ? WHERE command_id = ? AND action = 'command.create' AND outcome IS NULL");

@@ -4,10 +4,11 @@
  * query is served by an index: by id, by device and creation order, by
  * idempotency key, and the pending ones at start.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { CommandState, CommandTransition, LateResult } from '@iot-hub/protocol';
 import type { CommandRecord } from './command-record.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
+import { openSqlite } from '../db/open-sqlite.js';
 
 /** How often the worker thread checkpoints the WAL (see WalCheckpointer). */
 const CHECKPOINT_INTERVAL_MS = 200;
@@ -103,9 +104,8 @@ export class SqliteCommandStore {
   }
 
   open(): void {
-    const db = new Database(this.file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    // State and audit write the same file from their own connections.
+    const db = openSqlite(this.file, { shared: true });
     db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
     db.exec(SCHEMA);
     this.db = db;

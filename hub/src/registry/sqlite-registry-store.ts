@@ -1,7 +1,8 @@
 /** Device registry on SQLite, in its own file beside the telemetry store. */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Capabilities, Transport } from '@iot-hub/protocol';
 import type { DeviceRecord, RegistryStore } from './registry-store.js';
+import { openSqlite } from '../db/open-sqlite.js';
 
 /** The first schema, as registry.db files in the field have it (user_version 0). */
 const BASE_SCHEMA = `
@@ -55,9 +56,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async open(): Promise<void> {
-    const db = new Database(this.file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    const db = openSqlite(this.file);
     db.exec(BASE_SCHEMA);
     migrate(db);
     this.db = db;

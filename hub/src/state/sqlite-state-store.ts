@@ -4,9 +4,10 @@
  * tables). WAL with synchronous NORMAL, like the registry: a committed write
  * survives a crash of the hub process.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { StateEntry } from '@iot-hub/protocol';
 import type { Shadow } from './shadow.js';
+import { openSqlite } from '../db/open-sqlite.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS device_state (
@@ -34,11 +35,8 @@ export class SqliteStateStore {
   constructor(private readonly file: string) {}
 
   open(): void {
-    const db = new Database(this.file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
     // Commands and audit write the same file from their own connections.
-    db.pragma('busy_timeout = 5000');
+    const db = openSqlite(this.file, { shared: true });
     db.exec(SCHEMA);
     this.upsertStmt = db.prepare(
       `INSERT INTO device_state (device_id, version, reported_version, reported, desired) VALUES (?, ?, ?, ?, ?)

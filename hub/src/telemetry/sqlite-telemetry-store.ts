@@ -11,7 +11,7 @@
  * page is touched once for many values. Both steps are transactions, so a
  * crash at any point loses nothing committed.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { HistorySeries } from '@iot-hub/protocol';
 import {
   bucketWidth,
@@ -21,6 +21,7 @@ import {
   type TelemetryPoint,
   type TelemetryStore,
 } from './telemetry-store.js';
+import { openSqlite } from '../db/open-sqlite.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS series (
@@ -62,9 +63,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   constructor(private readonly options: SqliteTelemetryStoreOptions) {}
 
   async open(): Promise<void> {
-    const db = new Database(this.options.file);
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${this.options.fullSync ? 'FULL' : 'NORMAL'}`);
+    const db = openSqlite(this.options.file, { synchronous: this.options.fullSync ? 'FULL' : 'NORMAL' });
     // Fewer, larger checkpoints: each one fsyncs on the hub's only thread.
     db.pragma('wal_autocheckpoint = 10000');
     db.exec(SCHEMA);

@@ -11,9 +11,10 @@
  * answers storage_unavailable and devices are not acknowledged, so they keep
  * the data and send it again); never drop acknowledged points.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { ProtocolError } from '@iot-hub/protocol';
 import type { StoredValue, TelemetryPoint } from '../telemetry-store.js';
+import { openSqlite } from '../../db/open-sqlite.js';
 
 export interface BufferedRow extends TelemetryPoint {
   id: number;
@@ -34,9 +35,7 @@ export class TelemetryBuffer {
   constructor(readonly options: TelemetryBufferOptions) {}
 
   open(): void {
-    const db = new Database(this.options.file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    const db = openSqlite(this.options.file);
     db.exec('CREATE TABLE IF NOT EXISTS buffer (id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, metric TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL)');
     this.db = db;
     const st = this.prepare(db);
