@@ -2,7 +2,7 @@
  * The raw message feed for the dashboard's inspector: device → hub messages
  * as the session handles them and hub → device messages as the core sends
  * them. Nothing is built unless someone declared interest in the device
- * (EventBus.wants), so the ingest path pays one map lookup when nobody looks.
+ * (EventBus.wants), so the ingest path pays a boolean check when nobody looks.
  */
 import { MESSAGE_BODY_MAX_CHARS, type DeviceMessage, type HubMessage, type Transport } from '@iot-hub/protocol';
 import type { DeviceLink } from './device-link.js';

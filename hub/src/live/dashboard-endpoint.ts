@@ -91,6 +91,23 @@ export class DashboardEndpoint {
   }
 
   /** Whether some open socket subscribed this (device, kind) pair: asked before building costly events. */
+  /**
+   * Whether any socket subscribed to the raw message feed: kept up to date on
+   * every (un)subscribe and close, so the core's per-message check costs one
+   * boolean while nobody watches.
+   */
+  private messageWatched = false;
+
+  private refreshMessageWatch(): void {
+    this.messageWatched = false;
+    for (const sub of this.subscribers.values()) {
+      if (sub.allDevices.has('message') || [...sub.perDevice.values()].some((kinds) => kinds.has('message'))) {
+        this.messageWatched = true;
+        return;
+      }
+    }
+  }
+
   wants(deviceId: string, kind: DashboardEventKind): boolean {
     for (const sub of this.subscribers.values()) {
       if (sub.allDevices.has(kind) || sub.perDevice.get(deviceId)?.has(kind)) return true;
@@ -108,7 +125,7 @@ export class DashboardEndpoint {
     events.on(this, 'command', (e) => this.push(e.command.deviceId, 'command', { event: 'command', command: e.command }));
     events.on(this, 'state', (e) => this.push(e.state.deviceId, 'state', { event: 'state', state: e.state }));
     events.on(this, 'message', (e) => this.push(e.deviceId, 'message', { event: 'message', ...e }));
-    events.interest(this, 'message', (deviceId) => this.wants(deviceId, 'message'));
+    events.interest(this, 'message', (deviceId) => this.messageWatched && this.wants(deviceId, 'message'));
     this.heartbeat = setInterval(() => {
       this.recheck();
       for (const sub of this.subscribers.values()) {
@@ -174,6 +191,7 @@ export class DashboardEndpoint {
     ws.on('close', () => {
       if (sub.drainTimer) clearTimeout(sub.drainTimer);
       this.subscribers.delete(ws);
+      this.refreshMessageWatch();
     });
     ws.on('error', (err) => this.options.log.debug({ err: err.message }, 'dashboard socket error'));
   }
@@ -216,6 +234,7 @@ export class DashboardEndpoint {
           }
         }
         sub.dropped = 0;
+        this.refreshMessageWatch();
         const { registry } = this.options;
         const result: SubscribeResult = { devices: [] };
         for (const entry of registry.all()) {
@@ -239,6 +258,7 @@ export class DashboardEndpoint {
             if (wanted?.size === 0) sub.perDevice.delete(d);
           }
         }
+        this.refreshMessageWatch();
         return undefined;
       }
       case 'ping':
