@@ -337,7 +337,7 @@ export class LiveConnection {
       this.request({ op: 'unsubscribe', devices: '*' }).catch(() => {});
     }
     this.subscribed = interest;
-    // Event kinds always explicit: the hub keeps a socket's earlier kinds when a subscribe leaves them out.
+    // Event kinds always explicit: the request says exactly what this interest needs.
     const request: LiveRequest = {
       op: 'subscribe',
       devices: interest.devices === '*' ? '*' : [...interest.devices],

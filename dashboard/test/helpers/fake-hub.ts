@@ -14,7 +14,7 @@ export interface TapLike {
 }
 
 export const TOKEN = 'test-token_0123456789';
-/** A subscribe names its event kinds even when it wants them all: the hub keeps a socket's earlier kinds otherwise. */
+/** What the client subscribes to by default; it always names the kinds it wants. */
 export const ALL_EVENTS = ['telemetry', 'presence', 'device', 'command', 'state'];
 export const T0 = 1_750_000_000_000;
 
