@@ -8,6 +8,13 @@ import { BenchUsageError } from './lib/flags.js';
 import { INFLUX_HELP, runInflux } from './influx.js';
 import { COMMANDS_HELP, runCommands } from './commands.js';
 import { DASHBOARD_HELP, runDashboard } from './dashboard.js';
+import { RELAY_DESCRIPTION, RELAY_HELP, runRelay } from './relay.js';
+import { CPU_DESCRIPTION, CPU_HELP, runCpu } from './cpu.js';
+import { LATENCY_DESCRIPTION, LATENCY_HELP, runLatency } from './latency.js';
+import { CONNS_DESCRIPTION, CONNS_HELP, runConns } from './conns.js';
+import { STORM_DESCRIPTION, STORM_HELP, runStorm } from './storm.js';
+import { FANOUT_DESCRIPTION, FANOUT_HELP, runFanout } from './fanout.js';
+import { OVERLOAD_DESCRIPTION, OVERLOAD_HELP, runOverload } from './overload.js';
 
 interface Benchmark {
   description: string;
@@ -36,6 +43,13 @@ const BENCHMARKS: Record<string, Benchmark> = {
     help: DASHBOARD_HELP,
     run: runDashboard,
   },
+  relay: { description: RELAY_DESCRIPTION, help: RELAY_HELP, run: runRelay },
+  cpu: { description: CPU_DESCRIPTION, help: CPU_HELP, run: runCpu },
+  latency: { description: LATENCY_DESCRIPTION, help: LATENCY_HELP, run: runLatency },
+  conns: { description: CONNS_DESCRIPTION, help: CONNS_HELP, run: runConns },
+  storm: { description: STORM_DESCRIPTION, help: STORM_HELP, run: runStorm },
+  fanout: { description: FANOUT_DESCRIPTION, help: FANOUT_HELP, run: runFanout },
+  overload: { description: OVERLOAD_DESCRIPTION, help: OVERLOAD_HELP, run: runOverload },
 };
 
 function list(): string {
