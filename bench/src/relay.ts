@@ -1,14 +1,413 @@
 /**
- * relay benchmark (issue 8): 1 → 1 and 100 → 1 publishers, QoS 0 and 1: hub (storage and fan-out on) vs bare aedes msgs/s.
- * Skeleton: replaced by the real benchmark.
+ * relay benchmark (issue 8): how many messages a second get from MQTT
+ * publishers to one subscriber, through the hub (storage and live fan-out
+ * on) and through bare aedes, measured in the same run with the same load
+ * generator and payload. Scenarios: 1 → 1 and 100 → 1 publishers, at QoS 0
+ * and QoS 1; the figure that matters is hub ÷ bare aedes (target ≥ 0.8).
+ *
+ * The hub's MQTT ACL lets a device subscribe only to its own topics, so the
+ * hub's subscriber is one dashboard socket subscribed to every device's
+ * telemetry; bare aedes' is an MQTT client on `devices/+/telemetry`.
  */
-import { BenchUsageError } from './lib/flags.js';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { provisionDevices, writeCredentialsFile, type LatencySummary } from '@iot-hub/device-sim';
+import { columns } from './lib/columns.js';
+import { DashboardProbe } from './lib/dashboard-probe.js';
+import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
+import { int, mb, pct } from './lib/format.js';
+import { startHubProcess, type HubProcess } from './lib/hub-process.js';
+import { loadDeviceIds, startLoadCli } from './lib/load-cli-process.js';
+import type { LoadProcess } from './lib/load-process.js';
+import { machineInfo } from './lib/machine.js';
+import { readHubCounters } from './lib/hub-counters.js';
+import { MqttSubscriber } from './lib/mqtt-subscriber.js';
+import { startBareAedes } from './lib/peers/bare-aedes.js';
+import { cpuPercent, readProc } from './lib/proc-stats.js';
+import { RESULTS_DIR } from './ingest.js';
 
 export const RELAY_DESCRIPTION = '1 → 1 and 100 → 1 publishers, QoS 0 and 1: hub (storage and fan-out on) vs bare aedes msgs/s';
 
 export const RELAY_HELP = `npm run bench -- relay [options]
+
+  --duration D         measured window of each run (default 10s)
+  --warmup D           publishing before the window opens (default 2s)
+  --publishers LIST    publisher counts, comma separated (default 1,100)
+  --qos LIST           0, 1 or 0,1 (default 0,1)
+  --inflight K         messages in flight per publisher (default 4)
+  --hub-arg ARG        extra hub flag, repeatable (the hub runs with --device-rate 0)
+  --keep-data          keep the temp dir: hub data, hub.log, load logs
 `;
 
-export async function runRelay(_argv: readonly string[]): Promise<number> {
-  throw new BenchUsageError('relay is not built yet');
+/** hub ÷ bare aedes msgs/s must be at least this (issue 8). */
+export const RELAY_TARGET = 0.8;
+
+interface RelayOptions {
+  durationMs: number;
+  warmupMs: number;
+  publishers: number[];
+  qos: (0 | 1)[];
+  inflight: number;
+  hubArgs: string[];
+  keepData: boolean;
+}
+
+function listFlag<T>(flag: string, text: string | undefined, fallback: T[], parse: (item: string) => T): T[] {
+  if (text === undefined) return fallback;
+  const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new BenchUsageError(`--${flag} needs at least one value`);
+  return [...new Set(items.map(parse))];
+}
+
+export function parseRelayArgs(argv: readonly string[]): RelayOptions | 'help' {
+  const values = parseFlags(argv, {
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    publishers: { type: 'string' },
+    qos: { type: 'string' },
+    inflight: { type: 'string' },
+    'hub-arg': { type: 'string', multiple: true },
+    'keep-data': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) return 'help';
+  return {
+    durationMs: durationFlag('duration', values.duration, '10s'),
+    warmupMs: durationFlag('warmup', values.warmup, '2s'),
+    publishers: listFlag('publishers', values.publishers, [1, 100], (s) => wholeFlag('publishers', s, 1)),
+    qos: listFlag('qos', values.qos, [0, 1], (s) => {
+      if (s !== '0' && s !== '1') throw new BenchUsageError(`--qos takes 0, 1 or 0,1, got "${s}"`);
+      return s === '0' ? 0 : 1;
+    }),
+    inflight: wholeFlag('inflight', values.inflight, 4),
+    hubArgs: values['hub-arg'] ?? [],
+    keepData: values['keep-data'] ?? false,
+  };
+}
+
+const log = benchLog('relay');
+
+type Target = 'hub' | 'bare aedes';
+
+/** One target in one scenario. */
+interface RelayRun {
+  target: Target;
+  publishers: number;
+  qos: 0 | 1;
+  /** Why the run has no figures (a peer crashed, a subscriber could not connect ...). */
+  error?: string;
+  windowMs: number;
+  /** Received by the subscriber within the window ÷ the window. */
+  receivedPerSec: number;
+  /** Whole run (warm-up, window, drain). */
+  sent: number;
+  /** QoS 1: PUBACKs; QoS 0: publishes the kernel took. */
+  acked: number;
+  received: number;
+  /** Hub only: telemetry the hub shed for the slow dashboard socket and announced (`overflow` events). */
+  droppedAnnounced: number;
+  /** acked − received − droppedAnnounced: messages that vanished without a word (a cut-off subscriber's among them). */
+  lost: number;
+  /** Hub only, from its /metrics over the run: messages stored (points ÷ 3), events it dropped for the dashboard, dashboards it cut off. */
+  hubCounters?: { stored: number; dashboardDropped: number; dashboardCutOff: number };
+  publishToSubscriberMs: LatencySummary | null;
+  cpu: { serverPercent: number; loadGeneratorPercent: number; subscriberPercent: number };
+  serverPeakRssBytes: number;
+  loadAverage1m: number;
+  loadErrors: Record<string, number>;
+}
+
+interface Servers {
+  hub: HubProcess;
+  adminToken: string;
+  workDir: string;
+  hubCredentials: string;
+  peerCredentials: string;
+}
+
+export async function runRelay(argv: readonly string[]): Promise<number> {
+  const options = parseRelayArgs(argv);
+  if (options === 'help') {
+    process.stdout.write(RELAY_HELP);
+    return 0;
+  }
+  const machine = machineInfo();
+  const startedAt = new Date();
+  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-relay-'));
+  const adminToken = randomBytes(24).toString('hex');
+  let hub: HubProcess | undefined;
+  try {
+    hub = await startHubProcess({
+      dataDir: join(workDir, 'data'),
+      adminToken,
+      logFile: join(workDir, 'hub.log'),
+      // Relay measures the message path, not the per-device limit (100 msgs/s by default) that would cap 1 → 1.
+      extraArgs: ['--device-rate', '0', ...options.hubArgs],
+    });
+    log(`hub pid ${hub.pid} at ${hub.mqttUrl}; temp dir ${workDir}`);
+
+    const ids = options.publishers.flatMap((n) => loadDeviceIds(prefixFor(n), n));
+    const credentials = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: ids.map((id) => ({ id, kind: 'load-sensor' })), concurrency: 50 });
+    const servers: Servers = {
+      hub,
+      adminToken,
+      workDir,
+      hubCredentials: join(workDir, 'hub-devices.json'),
+      peerCredentials: join(workDir, 'peer-devices.json'),
+    };
+    await writeCredentialsFile(servers.hubCredentials, credentials);
+    // Bare aedes accepts anyone: the same ids with a dummy token.
+    await writeCredentialsFile(servers.peerCredentials, ids.map((id) => ({ id, token: 'bench', kind: 'load-sensor' })));
+    log(`provisioned ${credentials.length} devices in the hub`);
+
+    const runs: RelayRun[] = [];
+    for (const publishers of options.publishers) {
+      for (const qos of options.qos) {
+        // The two targets back to back, so they see about the same machine.
+        for (const target of ['hub', 'bare aedes'] as const) runs.push(await runOneOrRecord(servers, options, target, publishers, qos));
+      }
+    }
+
+    const result = buildResult(options, machine, startedAt, runs, hub);
+    process.stdout.write(`\n${formatRelay(result)}\n`);
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = join(RESULTS_DIR, `relay-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`\nJSON: ${file}\n`);
+    const silent = runs.filter((r) => r.target === 'hub' && r.qos === 1 && r.lost > 0);
+    for (const r of silent) process.stderr.write(`[relay] LOSS: the hub acknowledged ${r.lost} QoS 1 messages (${r.publishers} → 1) that never reached the dashboard nor were announced as dropped\n`);
+    return silent.length > 0 ? 1 : 0;
+  } finally {
+    const ended = await hub?.stop();
+    if (ended?.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
+    if (options.keepData) log(`kept ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+const prefixFor = (publishers: number): string => `relay${publishers}-`;
+
+interface Subscriber {
+  received(): number;
+  dropped(): number;
+  lastReceivedAt(): number;
+  latency(): LatencySummary | null;
+  close(): void;
+}
+
+async function subscribeHub(servers: Servers): Promise<Subscriber> {
+  const probe = new DashboardProbe();
+  try {
+    await probe.connect(servers.hub.httpUrl, servers.adminToken);
+  } catch (err) {
+    probe.close();
+    throw err;
+  }
+  return {
+    received: () => probe.events,
+    dropped: () => probe.dropped,
+    lastReceivedAt: () => probe.lastEventAt,
+    latency: () => probe.latency.summary(),
+    close: () => probe.close(),
+  };
+}
+
+async function subscribeMqtt(url: string, qos: 0 | 1): Promise<Subscriber> {
+  // At QoS 1 the subscription is QoS 1 too, so aedes delivers (and tracks) QoS 1 to it.
+  const sub = await MqttSubscriber.connect({ url, topic: 'devices/+/telemetry', qos });
+  return {
+    received: () => sub.received,
+    dropped: () => 0,
+    lastReceivedAt: () => sub.lastReceivedAt,
+    latency: () => sub.latency.summary(),
+    close: () => sub.close(),
+  };
+}
+
+/** Runs one target in one scenario; a failure becomes a run with `error`, so the other runs still happen. */
+async function runOneOrRecord(servers: Servers, options: RelayOptions, target: Target, publishers: number, qos: 0 | 1): Promise<RelayRun> {
+  try {
+    return await runOne(servers, options, target, publishers, qos);
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    log(`${target}, ${publishers} → 1, QoS ${qos}: FAILED: ${error}`);
+    return {
+      target, publishers, qos, error, windowMs: 0, receivedPerSec: 0, sent: 0, acked: 0, received: 0, droppedAnnounced: 0, lost: 0,
+      publishToSubscriberMs: null, cpu: { serverPercent: 0, loadGeneratorPercent: 0, subscriberPercent: 0 }, serverPeakRssBytes: 0, loadAverage1m: 0, loadErrors: {},
+    };
+  }
+}
+
+async function runOne(servers: Servers, options: RelayOptions, target: Target, publishers: number, qos: 0 | 1): Promise<RelayRun> {
+  const label = `${target}, ${publishers} → 1, QoS ${qos}`;
+  const loadAverage1m = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+  // A fresh bare aedes per run: under a flood it can crash as its clients leave (field notes), which must not end the benchmark.
+  const peer = target === 'bare aedes' ? await startBareAedes() : undefined;
+  let subscriber: Subscriber | undefined;
+  let load: LoadProcess | undefined;
+  try {
+    const serverPid = peer ? peer.pid : servers.hub.pid;
+    const mqttUrl = peer ? peer.url : servers.hub.mqttUrl;
+    subscriber = peer ? await subscribeMqtt(peer.url, qos) : await subscribeHub(servers);
+    const countersBefore = peer ? undefined : await readHubCounters(servers.hub.httpUrl, servers.adminToken);
+    load = startLoadCli({
+      hubUrl: servers.hub.httpUrl,
+      mqttUrl,
+      credentialsFile: peer ? servers.peerCredentials : servers.hubCredentials,
+      devices: publishers,
+      idPrefix: prefixFor(publishers),
+      qos,
+      inflight: options.inflight,
+      maxDurationMs: options.warmupMs + options.durationMs + 60_000,
+      logFile: join(servers.workDir, `load-${peer ? 'aedes' : 'hub'}-${publishers}-qos${qos}.log`),
+    });
+    await load.publishing;
+    await sleep(options.warmupMs);
+
+    const loadPid = load.pid;
+    const sub = subscriber;
+    const mark = () => ({ at: performance.now(), received: sub.received(), server: readProc(serverPid), load: readProc(loadPid), self: process.cpuUsage() });
+    const start = mark();
+    log(`${label}: window open (${(options.durationMs / 1000).toFixed(0)} s)`);
+    await sleep(options.durationMs);
+    const end = mark();
+    const windowMs = end.at - start.at;
+    const self = process.cpuUsage(start.self);
+
+    const stopped = await load.stop();
+    load = undefined;
+    const report = stopped.report;
+    if (!report) throw new Error(`the load generator gave no report (code ${stopped.code}, signal ${stopped.signal})`);
+    await settle(subscriber, report.acked);
+    const crashed = peer?.exitStatus();
+    if (crashed) throw new Error(crashed);
+    const countersAfter = peer ? undefined : await readHubCounters(servers.hub.httpUrl, servers.adminToken);
+
+    const received = subscriber.received();
+    const dropped = subscriber.dropped();
+    const run: RelayRun = {
+      target,
+      publishers,
+      qos,
+      windowMs,
+      receivedPerSec: ((end.received - start.received) * 1000) / windowMs,
+      sent: report.sent,
+      acked: report.acked,
+      received,
+      droppedAnnounced: dropped,
+      lost: report.acked - received - dropped,
+      hubCounters:
+        countersBefore && countersAfter
+          ? {
+              stored: (countersAfter.pointsWritten - countersBefore.pointsWritten) / POINTS_PER_MESSAGE,
+              dashboardDropped: countersAfter.dashboardDropped - countersBefore.dashboardDropped,
+              dashboardCutOff: countersAfter.dashboardSlowDisconnects - countersBefore.dashboardSlowDisconnects,
+            }
+          : undefined,
+      publishToSubscriberMs: subscriber.latency(),
+      cpu: {
+        serverPercent: cpuPercent(start.server, end.server),
+        loadGeneratorPercent: cpuPercent(start.load, end.load),
+        subscriberPercent: ((self.user + self.system) / 1000 / windowMs) * 100,
+      },
+      serverPeakRssBytes: Math.max(end.server.peakRssBytes, end.server.rssBytes),
+      loadAverage1m,
+      loadErrors: report.errors,
+    };
+    const cut = run.hubCounters?.dashboardCutOff ? `, the hub cut the dashboard off ${run.hubCounters.dashboardCutOff}×` : '';
+    log(`${label}: ${int(run.receivedPerSec)} msgs/s received; sent ${int(run.sent)}, acked ${int(run.acked)}, received ${int(received)}, lost ${int(run.lost)}${cut}`);
+    return run;
+  } finally {
+    if (load) await load.stop(5000);
+    subscriber?.close();
+    await peer?.stop();
+  }
+}
+
+/** A load message carries temperature, humidity and t: three stored points. */
+const POINTS_PER_MESSAGE = 3;
+
+/** Waits until the subscriber has everything the publishers got acknowledged, or nothing new came for 2 s (at most 30 s). */
+async function settle(subscriber: Subscriber, expected: number): Promise<void> {
+  const started = Date.now();
+  while (subscriber.received() + subscriber.dropped() < expected && Date.now() - started < 30_000) {
+    if (Date.now() - Math.max(subscriber.lastReceivedAt(), started) > 2000) break;
+    await sleep(100);
+  }
+}
+
+function buildResult(options: RelayOptions, machine: ReturnType<typeof machineInfo>, startedAt: Date, runs: RelayRun[], hub: HubProcess) {
+  const scenarios = options.publishers.flatMap((publishers) =>
+    options.qos.map((qos) => {
+      const find = (target: Target) => runs.find((r) => r.target === target && r.publishers === publishers && r.qos === qos) as RelayRun;
+      const h = find('hub');
+      const a = find('bare aedes');
+      const ratio = !h.error && !a.error && a.receivedPerSec > 0 ? h.receivedPerSec / a.receivedPerSec : null;
+      return {
+        publishers,
+        qos,
+        hubPerSec: h.error ? null : h.receivedPerSec,
+        bareAedesPerSec: a.error ? null : a.receivedPerSec,
+        ratio,
+        target: RELAY_TARGET,
+        verdict: ratio === null ? 'no figure' : ratio >= RELAY_TARGET ? 'met' : 'missed',
+      };
+    }),
+  );
+  return {
+    benchmark: 'relay',
+    startedAt: startedAt.toISOString(),
+    command: `npm run bench -- relay ${process.argv.slice(3).join(' ')}`.trim(),
+    machine,
+    options: { ...options, hubFlags: ['--device-rate', '0', '--ip-connect-rate', '0', ...options.hubArgs], store: 'sqlite (default)' },
+    loadGenerator: 'device-sim load (child process, lite MQTT publisher), flat out: per publisher at most `inflight` messages not yet acknowledged (QoS 1) or not yet taken by the kernel (QoS 0)',
+    subscribers: { hub: 'one dashboard socket subscribed to every device\'s telemetry', 'bare aedes': 'one MQTT client (bench process) on devices/+/telemetry at the scenario\'s QoS' },
+    scenarios,
+    runs,
+    hubLogs: hub.logs,
+  };
+}
+
+type RelayResult = ReturnType<typeof buildResult>;
+
+export function formatRelay(r: RelayResult): string {
+  const title =
+    `relay: msgs/s received by one subscriber, ${(r.options.durationMs / 1000).toFixed(0)} s window each, ` +
+    `${r.options.inflight} in flight per publisher (${r.machine.cores} cores, Node ${r.machine.node})`;
+  const targets = columns(
+    ['scenario', 'hub msgs/s', 'bare aedes msgs/s', 'hub ÷ aedes', `target ≥ ${RELAY_TARGET}`],
+    r.scenarios.map((s) => [
+      `${s.publishers} → 1, QoS ${s.qos}`,
+      s.hubPerSec === null ? 'failed' : int(s.hubPerSec),
+      s.bareAedesPerSec === null ? 'failed' : int(s.bareAedesPerSec),
+      s.ratio === null ? '-' : s.ratio.toFixed(2),
+      s.verdict,
+    ]),
+  );
+  const details = columns(
+    ['run', 'sent', 'acked', 'received', 'dropped (told)', 'lost', 'p50 / p99 ms', 'server CPU', 'load gen CPU', 'subscriber CPU', 'server RSS', 'load avg'],
+    r.runs.filter((run) => !run.error).map((run) => [
+      `${run.target}, ${run.publishers} → 1, QoS ${run.qos}`,
+      int(run.sent),
+      int(run.acked),
+      int(run.received),
+      int(run.droppedAnnounced),
+      int(run.lost),
+      run.publishToSubscriberMs ? `${run.publishToSubscriberMs.p50.toFixed(0)} / ${run.publishToSubscriberMs.p99.toFixed(0)}` : '-',
+      pct(run.cpu.serverPercent),
+      pct(run.cpu.loadGeneratorPercent),
+      pct(run.cpu.subscriberPercent),
+      mb(run.serverPeakRssBytes),
+      run.loadAverage1m.toFixed(1),
+    ]),
+  );
+  const failures = r.runs.filter((run) => run.error).map((run) => `  ${run.target}, ${run.publishers} → 1, QoS ${run.qos}: ${run.error}`);
+  const hubNotes = r.runs
+    .filter((run) => run.hubCounters && (run.hubCounters.dashboardCutOff > 0 || run.hubCounters.dashboardDropped > 0))
+    .map((run) => `  hub, ${run.publishers} → 1, QoS ${run.qos}: the hub dropped ${int(run.hubCounters?.dashboardDropped ?? 0)} events for the dashboard socket and cut it off ${run.hubCounters?.dashboardCutOff ?? 0}× (reading too slowly)`);
+  const notes = [...failures, ...hubNotes];
+  return `${title}\n${targets}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}\nper run (CPU over the window, 100 % = one core; latency over every message received):\n${details}\n  hub warn / error log lines: ${r.hubLogs.warn} / ${r.hubLogs.error}`;
 }

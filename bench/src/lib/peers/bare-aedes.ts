@@ -5,8 +5,7 @@
  * is accepted; clients connect to `url` (mqtt://127.0.0.1:PORT).
  */
 import { fileURLToPath } from 'node:url';
-import { startNodePeer } from './node-peer.js';
-import type { PeerProcess } from './peer.js';
+import { startNodePeer, type NodePeerProcess } from './node-peer.js';
 
 const SCRIPT = fileURLToPath(new URL('./bare-aedes-server.js', import.meta.url));
 
@@ -15,7 +14,7 @@ export interface BareAedesOptions {
   noDelay?: boolean;
 }
 
-export function startBareAedes(options: BareAedesOptions = {}): Promise<PeerProcess> {
+export function startBareAedes(options: BareAedesOptions = {}): Promise<NodePeerProcess> {
   const noDelay = options.noDelay ?? true;
   return startNodePeer({
     name: noDelay ? 'bare aedes' : 'bare aedes (Nagle)',

@@ -5,11 +5,10 @@
  * `url` (ws://127.0.0.1:PORT/), any path, no authentication.
  */
 import { fileURLToPath } from 'node:url';
-import { startNodePeer } from './node-peer.js';
-import type { PeerProcess } from './peer.js';
+import { startNodePeer, type NodePeerProcess } from './node-peer.js';
 
 const SCRIPT = fileURLToPath(new URL('./bare-ws-server.js', import.meta.url));
 
-export function startBareWs(): Promise<PeerProcess> {
+export function startBareWs(): Promise<NodePeerProcess> {
   return startNodePeer({ name: 'bare ws', script: SCRIPT, url: (port) => `ws://127.0.0.1:${port}/` });
 }

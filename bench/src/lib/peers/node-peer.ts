@@ -18,15 +18,31 @@ export interface NodePeerOptions {
   startTimeoutMs?: number;
 }
 
-export async function startNodePeer(options: NodePeerOptions): Promise<PeerProcess> {
+export interface NodePeerProcess extends PeerProcess {
+  /** Undefined while the peer runs; how it ended (and the end of its stderr) once it has exited by itself. */
+  exitStatus(): string | undefined;
+}
+
+export async function startNodePeer(options: NodePeerOptions): Promise<NodePeerProcess> {
   const child = spawn(process.execPath, [options.script, ...(options.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     // Kept short: only for the error message if the peer dies.
     stderr = (stderr + chunk).slice(-2000);
+  });
+  let stopping = false;
+  let exitStatus: string | undefined;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    // 'close', not 'exit': by then stderr has been read to its end (a crash's stack trace).
+    child.once('close', (code, signal) => {
+      if (!stopping) {
+        const lines = stderr.trim().split('\n');
+        // A crash's error line says more than the last frames of its stack.
+        const why = lines.find((l) => /\b\w*Error\b/.test(l)) ?? lines.slice(-3).join(' | ');
+        exitStatus = `${options.name} exited (code ${code}, signal ${signal}): ${why || 'no output'}`;
+      }
+      resolve({ code, signal });
+    });
   });
   const timeoutMs = options.startTimeoutMs ?? 10_000;
   const port = await new Promise<number>((resolve, reject) => {
@@ -57,7 +73,9 @@ export async function startNodePeer(options: NodePeerOptions): Promise<PeerProce
     name: options.name,
     pid: child.pid as number,
     url: options.url(port),
+    exitStatus: () => exitStatus,
     async stop() {
+      stopping = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);

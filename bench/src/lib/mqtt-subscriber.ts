@@ -1,0 +1,207 @@
+/**
+ * A lean MQTT 3.1.1 subscriber for benchmarks against an MQTT peer: CONNECT,
+ * one SUBSCRIBE, then it counts PUBLISH packets and times publish → receive
+ * from the `t` field (epoch ms at send) that load mode puts in every
+ * payload. QoS 1 deliveries are acknowledged with PUBACKs corked per tick.
+ *
+ * mqtt.js costs about 30 µs per message in its client: at tens of thousands
+ * of msgs/s the subscriber would be what is measured. This one parses the
+ * payload with JSON.parse like the hub's dashboard probe does, so the two
+ * subscribers cost about the same.
+ */
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { LatencyRecorder } from '@iot-hub/device-sim';
+
+/** Control packet types [MQTT-2.2.1]. */
+const CONNECT = 1;
+const CONNACK = 2;
+const PUBLISH = 3;
+const PUBACK = 4;
+const SUBSCRIBE = 8;
+const SUBACK = 9;
+const PINGREQ = 12;
+const DISCONNECT = 14;
+
+export interface MqttSubscriberOptions {
+  /** mqtt://host:port */
+  url: string;
+  topic: string;
+  qos: 0 | 1;
+  clientId?: string;
+  username?: string;
+  password?: string;
+  connectTimeoutMs?: number;
+}
+
+function remainingLengthBytes(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return out;
+}
+
+function mqttString(s: string): Buffer {
+  const body = Buffer.from(s);
+  const out = Buffer.allocUnsafe(2 + body.length);
+  out.writeUInt16BE(body.length, 0);
+  body.copy(out, 2);
+  return out;
+}
+
+function packet(first: number, parts: readonly Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from([first, ...remainingLengthBytes(body.length)]), body]);
+}
+
+export class MqttSubscriber {
+  readonly latency = new LatencyRecorder();
+  /** PUBLISH packets received. */
+  received = 0;
+  /** Wall clock (Date.now()) of the last one. */
+  lastReceivedAt = 0;
+  readonly #socket: Socket;
+  #rest: Buffer | undefined;
+  #corked = false;
+  #pinger: NodeJS.Timeout | undefined;
+  #onConnack: ((code: number) => void) | undefined;
+  #onSuback: ((granted: number) => void) | undefined;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+  }
+
+  /** Connects and subscribes; resolves once the SUBACK grants the subscription. */
+  static async connect(options: MqttSubscriberOptions): Promise<MqttSubscriber> {
+    const url = new URL(options.url);
+    const socket = tcpConnect({ host: url.hostname, port: Number(url.port || 1883), noDelay: true });
+    const sub = new MqttSubscriber(socket);
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`subscriber: no SUBACK within ${timeoutMs} ms`)), timeoutMs);
+        const fail = (err: Error): void => {
+          clearTimeout(timer);
+          reject(err);
+        };
+        socket.on('error', fail);
+        socket.on('close', () => fail(new Error('subscriber: connection closed')));
+        socket.on('data', (chunk: Buffer) => sub.#onData(chunk));
+        sub.#onConnack = (code) => {
+          if (code !== 0) return fail(new Error(`subscriber: CONNACK return code ${code}`));
+          // [MQTT-3.8.1-1]: SUBSCRIBE has flags 0010; packet id 1, one topic filter.
+          socket.write(packet((SUBSCRIBE << 4) | 0x02, [Buffer.from([0, 1]), mqttString(options.topic), Buffer.from([options.qos])]));
+        };
+        sub.#onSuback = (granted) => {
+          clearTimeout(timer);
+          if (granted === 0x80) reject(new Error(`subscriber: subscription to ${options.topic} refused`));
+          else resolve();
+        };
+        socket.on('connect', () => {
+          const flags = 0x80 | 0x40 | 0x02; // user name, password, clean session
+          socket.write(
+            packet(CONNECT << 4, [
+              mqttString('MQTT'),
+              Buffer.from([4, flags, 0, 60]), // protocol level 3.1.1, keepalive 60 s
+              mqttString(options.clientId ?? `bench-sub-${process.pid}`),
+              mqttString(options.username ?? 'bench'),
+              mqttString(options.password ?? 'bench'),
+            ]),
+          );
+        });
+      });
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+    sub.#onConnack = undefined;
+    sub.#onSuback = undefined;
+    socket.removeAllListeners('close');
+    socket.removeAllListeners('error');
+    socket.on('error', () => {}); // a broker stopped under us: the counts say so
+    // The broker drops a client silent for 1.5 × keepalive [MQTT-3.1.2-24]; a subscriber only reads.
+    sub.#pinger = setInterval(() => sub.#send(Buffer.from([PINGREQ << 4, 0])), 30_000);
+    sub.#pinger.unref();
+    return sub;
+  }
+
+  close(): void {
+    clearInterval(this.#pinger);
+    if (!this.#socket.destroyed) this.#socket.end(Buffer.from([DISCONNECT << 4, 0]));
+    this.#socket.destroySoon();
+  }
+
+  #send(buf: Buffer): void {
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    this.#socket.write(buf);
+  }
+
+  #onData(chunk: Buffer): void {
+    const buf = this.#rest ? Buffer.concat([this.#rest, chunk]) : chunk;
+    let offset = 0;
+    for (;;) {
+      if (buf.length - offset < 2) break;
+      let length = 0;
+      let multiplier = 1;
+      let at = offset + 1;
+      let complete = false;
+      for (let i = 0; i < 4 && at < buf.length; i++) {
+        const byte = buf[at++] as number;
+        length += (byte & 0x7f) * multiplier;
+        multiplier *= 128;
+        if ((byte & 0x80) === 0) {
+          complete = true;
+          break;
+        }
+      }
+      if (!complete || at + length > buf.length) break;
+      this.#onPacket(buf[offset] as number, buf.subarray(at, at + length));
+      offset = at + length;
+    }
+    // Copy the partial packet so the big chunk it came in can be freed.
+    this.#rest = offset < buf.length ? Buffer.from(buf.subarray(offset)) : undefined;
+  }
+
+  #onPacket(first: number, body: Buffer): void {
+    switch (first >> 4) {
+      case PUBLISH: {
+        const qos = (first >> 1) & 3;
+        const topicLength = body.readUInt16BE(0);
+        let payloadStart = 2 + topicLength;
+        if (qos > 0) {
+          const id = body.readUInt16BE(payloadStart);
+          payloadStart += 2;
+          this.#send(Buffer.from([PUBACK << 4, 2, id >> 8, id & 0xff]));
+        }
+        this.received++;
+        this.lastReceivedAt = Date.now();
+        try {
+          const t = (JSON.parse(body.toString('utf8', payloadStart)) as { metrics?: { t?: unknown } }).metrics?.t;
+          // Whole ms like the dashboard probe: `t` is Date.now() in the load generator.
+          if (typeof t === 'number') this.latency.record(Date.now() - t);
+        } catch {
+          // Not a load payload: counted, not timed.
+        }
+        break;
+      }
+      case CONNACK:
+        this.#onConnack?.(body[1] ?? 255);
+        break;
+      case SUBACK:
+        this.#onSuback?.(body[2] ?? 0x80);
+        break;
+      default:
+        break; // PINGRESP and anything else: nothing to do
+    }
+  }
+}
