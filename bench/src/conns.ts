@@ -1,14 +1,338 @@
 /**
- * conns benchmark (issue 8): idle MQTT and WS devices held: memory per connection vs bare aedes and bare ws.
- * Skeleton: replaced by the real benchmark.
+ * conns benchmark (issue 8): how much memory an idle device connection
+ * costs the hub, MQTT and WebSocket, against bare aedes and a bare `ws`
+ * server holding the same number of connections from the same client.
+ *
+ * Per server and transport: a fresh server process, its RSS settled (median
+ * of a window, see settled-rss.ts), N connections opened from a separate
+ * client process (idle-clients.ts) and held, the RSS settled again;
+ * per connection = (after − before) ÷ connections held. One transport at a
+ * time: the hub and the client each have a 20,000 fd limit here.
  */
-import { BenchUsageError } from './lib/flags.js';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deviceWsUrl } from '@iot-hub/device-sim';
+import { BenchUsageError, benchLog, durationFlag, parseFlags, wholeFlag } from './lib/flags.js';
+import { int, mb, pct, table } from './lib/format.js';
+import { startHubProcess } from './lib/hub-process.js';
+import { IdleClientProcess, type WaveResult } from './lib/idle-client-process.js';
+import type { Handshake } from './lib/idle-mqtt.js';
+import { machineInfo } from './lib/machine.js';
+import { startBareAedes } from './lib/peers/bare-aedes.js';
+import { startBareWs } from './lib/peers/bare-ws.js';
+import { cpuPercent, readProc, type ProcSample } from './lib/proc-stats.js';
+import { settledRss, type SettledRss } from './lib/settled-rss.js';
+import { fleetIds, formatProvisioning, provisionWithOwnHub, type ProvisioningReport } from './lib/timed-provisioning.js';
+import { RESULTS_DIR } from './ingest.js';
 
 export const CONNS_DESCRIPTION = 'idle MQTT and WS devices held: memory per connection vs bare aedes and bare ws';
 
+/** Target (issue 8): the hub's memory per connection at most this × the bare peer's. */
+const TARGET_RATIO = 1.2;
+
 export const CONNS_HELP = `npm run bench -- conns [options]
+
+  --devices N               idle devices per transport (default 10000)
+  --transports LIST         mqtt,ws (default both), one at a time
+  --handshake device|connect
+                            device: CONNECT with will, SUBSCRIBE devices/{id}/#, hello
+                            (QoS 1) on MQTT; upgrade and a hello frame on WS (default).
+                            connect: CONNECT / upgrade only. The bare ws peer gets the
+                            hello as a binary frame, which it reads and ignores (it
+                            broadcasts text frames to every client)
+  --concurrency N           handshakes in progress at once (default 200)
+  --settle D                wait before each RSS window (default 5s)
+  --window D                RSS sampled every 250 ms over this, median kept (default 3s)
+  --connect-timeout D       a handshake not done by then fails (default 30s)
+  --provision-concurrency N POST /api/devices in flight (default 100)
+  --hub-arg ARG             extra hub flag, repeatable
+  --no-peers                hub only
+  --keep-data               keep the hub's temp data dir and logs
 `;
 
-export async function runConns(_argv: readonly string[]): Promise<number> {
-  throw new BenchUsageError('conns is not built yet');
+type Transport = 'mqtt' | 'ws';
+
+interface ConnsOptions {
+  devices: number;
+  transports: Transport[];
+  handshake: Handshake;
+  concurrency: number;
+  settleMs: number;
+  windowMs: number;
+  connectTimeoutMs: number;
+  provisionConcurrency: number;
+  hubArgs: string[];
+  peers: boolean;
+  keepData: boolean;
+}
+
+function parseConnsArgs(argv: readonly string[]): ConnsOptions | 'help' {
+  const v = parseFlags(argv, {
+    devices: { type: 'string' },
+    transports: { type: 'string' },
+    handshake: { type: 'string' },
+    concurrency: { type: 'string' },
+    settle: { type: 'string' },
+    window: { type: 'string' },
+    'connect-timeout': { type: 'string' },
+    'provision-concurrency': { type: 'string' },
+    'hub-arg': { type: 'string', multiple: true },
+    'no-peers': { type: 'boolean' },
+    'keep-data': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) return 'help';
+  const transports = (v.transports ?? 'mqtt,ws').split(',').map((t) => t.trim());
+  for (const t of transports) if (t !== 'mqtt' && t !== 'ws') throw new BenchUsageError(`--transports takes mqtt and/or ws, got "${t}"`);
+  if (v.handshake !== undefined && v.handshake !== 'device' && v.handshake !== 'connect') throw new BenchUsageError(`--handshake must be device or connect, got "${v.handshake}"`);
+  const devices = wholeFlag('devices', v.devices, 10_000);
+  // The hub and the client process each hold every connection of one transport at once.
+  if (devices > 18_000) throw new BenchUsageError(`--devices ${devices} is above what one process's fd limit (20,000 here) holds with room to spare`);
+  return {
+    devices,
+    transports: [...new Set(transports)] as Transport[],
+    handshake: (v.handshake ?? 'device') as Handshake,
+    concurrency: wholeFlag('concurrency', v.concurrency, 200),
+    settleMs: durationFlag('settle', v.settle, '5s'),
+    windowMs: durationFlag('window', v.window, '3s'),
+    connectTimeoutMs: durationFlag('connect-timeout', v['connect-timeout'], '30s'),
+    provisionConcurrency: wholeFlag('provision-concurrency', v['provision-concurrency'], 100),
+    hubArgs: v['hub-arg'] ?? [],
+    peers: !(v['no-peers'] ?? false),
+    keepData: v['keep-data'] ?? false,
+  };
+}
+
+const log = benchLog('conns');
+
+/** A server under measurement: the hub or a peer, already listening. */
+interface Server {
+  name: string;
+  pid: number;
+  url: string;
+  stop(): Promise<unknown>;
+  /** The hub only: its own view from /metrics. */
+  metrics?: () => Promise<HubMemoryMetrics | undefined>;
+}
+
+interface HubMemoryMetrics {
+  connections: number | undefined;
+  heapUsedBytes: number | undefined;
+  externalBytes: number | undefined;
+}
+
+interface ServerRun {
+  server: string;
+  transport: Transport;
+  handshake: Handshake;
+  devices: number;
+  /** Connections the client still held after the second RSS window. */
+  held: number;
+  /** Connections the server closed while held. */
+  lost: number;
+  rssBefore: SettledRss;
+  rssAfter: SettledRss;
+  /** (after − before) ÷ held, from the medians. */
+  bytesPerConnection: number | null;
+  wave: Omit<WaveResult, 'op'>;
+  serverCpuPercentConnecting: number;
+  client: { cpuPercentOfOneCore: number; rssBytes: number };
+  hubMetricsBefore?: HubMemoryMetrics;
+  hubMetricsAfter?: HubMemoryMetrics;
+}
+
+export async function runConns(argv: readonly string[]): Promise<number> {
+  const options = parseConnsArgs(argv);
+  if (options === 'help') {
+    process.stdout.write(CONNS_HELP);
+    return 0;
+  }
+  const machine = machineInfo();
+  const startedAt = new Date();
+  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-conns-'));
+  const adminToken = randomBytes(24).toString('hex');
+  // One transport at a time, yet room for a connection being replaced; the bench says so in its output.
+  const hubFlags = ['--max-connections', String(options.devices + 1000), ...options.hubArgs];
+  const runs: ServerRun[] = [];
+  let provisioning: ProvisioningReport | undefined;
+  let exitCode = 0;
+  try {
+    // Provisioned once, by a hub of its own: each measured hub is a fresh process on that data dir.
+    log(`provisioning ${int(options.devices)} devices (${options.provisionConcurrency} requests in flight)`);
+    const provisioned = await provisionWithOwnHub({
+      dataDir: join(workDir, 'data'),
+      logFile: join(workDir, 'hub-provision.log'),
+      adminToken,
+      hubFlags,
+      ids: fleetIds('idle-', options.devices),
+      kind: 'idle-sensor',
+      concurrency: options.provisionConcurrency,
+    });
+    const { devices } = provisioned;
+    provisioning = provisioned.report;
+    log(`provisioned in ${(provisioning.ms / 1000).toFixed(1)} s (${int(provisioning.perSec)}/s, hub CPU ${pct(provisioning.hubCpuPercent)}, ${provisioning.hubCpuMsPerDevice.toFixed(2)} ms CPU per device)`);
+    const credentials = devices.map((d) => ({ id: d.id, token: d.token }));
+
+    for (const transport of options.transports) {
+      const hub = async (): Promise<Server> => {
+        const h = await startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, `hub-${transport}.log`), extraArgs: hubFlags });
+        return { name: 'hub', pid: h.pid, url: transport === 'mqtt' ? h.mqttUrl : deviceWsUrl(h.httpUrl), stop: () => h.stop(), metrics: () => hubMemory(h.httpUrl, adminToken, transport) };
+      };
+      runs.push(await measure(hub, transport, options.handshake, credentials, options));
+      if (options.peers) {
+        const peer = transport === 'mqtt' ? startBareAedes : startBareWs;
+        runs.push(await measure(peer, transport, options.handshake, credentials, options));
+      }
+    }
+
+    const result = buildResult(options, machine, startedAt, hubFlags, provisioning, runs);
+    process.stdout.write(`\n${formatResult(result)}\n`);
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = join(RESULTS_DIR, `conns-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`\nJSON: ${file}\n`);
+    if (runs.some((r) => r.held !== r.devices)) {
+      process.stderr.write('[conns] not every device was held to the end: the per-connection figures are not comparable\n');
+      exitCode = 1;
+    }
+  } finally {
+    if (options.keepData) log(`kept ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  }
+  return exitCode;
+}
+
+async function measure(
+  start: () => Promise<Server>,
+  transport: Transport,
+  handshake: Handshake,
+  devices: { id: string; token: string }[],
+  options: ConnsOptions,
+): Promise<ServerRun> {
+  const server = await start();
+  let clients: IdleClientProcess | undefined;
+  try {
+    const what = `${server.name} ${transport}`;
+    log(`${what}: pid ${server.pid} at ${server.url}; RSS settling`);
+    const rssBefore = await settledRss(server.pid, options.settleMs, options.windowMs);
+    const hubMetricsBefore = await server.metrics?.();
+    clients = new IdleClientProcess();
+    const marks: ProcSample[] = [readProc(server.pid), readProc(clients.pid)];
+    const wave = await clients.wave(
+      {
+        transport,
+        url: server.url,
+        devices,
+        concurrency: options.concurrency,
+        handshake,
+        timeoutMs: options.connectTimeoutMs,
+        keepaliveSec: 600,
+        // The bare ws peer broadcasts every text frame to every other client (10⁸ sends for 10⁴ hellos); it drops binary ones.
+        helloAsBinary: server.name !== 'hub',
+      },
+      (p) => log(`${what}: ${int(p.ready)} held, ${int(p.failed)} failed`),
+    );
+    const serverCpu = cpuPercent(marks[0] as ProcSample, readProc(server.pid));
+    const clientCpu = cpuPercent(marks[1] as ProcSample, readProc(clients.pid));
+    log(`${what}: ${int(wave.ready)} held in ${((wave.endedAt - wave.startedAt) / 1000).toFixed(1)} s, ${int(wave.failed)} failed; RSS settling`);
+    const rssAfter = await settledRss(server.pid, options.settleMs, options.windowMs);
+    const hubMetricsAfter = await server.metrics?.();
+    const status = await clients.status();
+    const { op: _op, ...waveFigures } = wave;
+    return {
+      server: server.name,
+      transport,
+      handshake,
+      devices: devices.length,
+      held: status.held,
+      lost: status.lost,
+      rssBefore,
+      rssAfter,
+      bytesPerConnection: status.held > 0 ? (rssAfter.medianBytes - rssBefore.medianBytes) / status.held : null,
+      wave: waveFigures,
+      serverCpuPercentConnecting: serverCpu,
+      client: { cpuPercentOfOneCore: clientCpu, rssBytes: readProc(clients.pid).rssBytes },
+      ...(hubMetricsBefore ? { hubMetricsBefore } : {}),
+      ...(hubMetricsAfter ? { hubMetricsAfter } : {}),
+    };
+  } finally {
+    await clients?.stop();
+    await server.stop();
+  }
+}
+
+/** The hub's connection count and V8 heap from its /metrics (prom-client default metrics). */
+async function hubMemory(httpUrl: string, adminToken: string, transport: Transport): Promise<HubMemoryMetrics | undefined> {
+  let text: string;
+  try {
+    const res = await fetch(`${httpUrl}/metrics`, { headers: { authorization: `Bearer ${adminToken}` }, signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) return undefined;
+    text = await res.text();
+  } catch {
+    return undefined;
+  }
+  const read = (name: string): number | undefined => {
+    const m = new RegExp(`^${name} ([0-9.eE+-]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  return {
+    connections: read(`iot_hub_connections\\{kind="${transport}"\\}`),
+    heapUsedBytes: read('iot_hub_nodejs_heap_size_used_bytes'),
+    externalBytes: read('iot_hub_nodejs_external_memory_bytes'),
+  };
+}
+
+function buildResult(options: ConnsOptions, machine: ReturnType<typeof machineInfo>, startedAt: Date, hubFlags: string[], provisioning: ProvisioningReport | undefined, runs: ServerRun[]) {
+  const comparisons = options.transports.map((transport) => {
+    const hub = runs.find((r) => r.server === 'hub' && r.transport === transport);
+    const peer = runs.find((r) => r.server !== 'hub' && r.transport === transport);
+    const ratio = hub?.bytesPerConnection != null && peer?.bytesPerConnection ? hub.bytesPerConnection / peer.bytesPerConnection : null;
+    return { transport, peer: peer?.server ?? null, hubBytesPerConnection: hub?.bytesPerConnection ?? null, peerBytesPerConnection: peer?.bytesPerConnection ?? null, ratio, target: TARGET_RATIO, met: ratio === null ? null : ratio <= TARGET_RATIO };
+  });
+  return {
+    benchmark: 'conns',
+    startedAt: startedAt.toISOString(),
+    command: `npm run bench -- conns ${process.argv.slice(3).join(' ')}`.trim(),
+    machine,
+    options,
+    hubFlags: ['--ip-connect-rate', '0', ...hubFlags],
+    method:
+      'fresh server process per transport; RSS = median of VmRSS sampled every 250 ms over the window, after the settle wait, ' +
+      'before the clients connect and again once all are held; per connection = (after − before) ÷ held. Clients run in a separate process.',
+    provisioning,
+    runs,
+    comparisons,
+  };
+}
+
+type ConnsResult = ReturnType<typeof buildResult>;
+
+const kb = (bytes: number | null | undefined): string => (bytes == null ? '-' : `${(bytes / 1024).toFixed(1)} KB`);
+
+function formatResult(r: ConnsResult): string {
+  const title = `conns: ${int(r.options.devices)} idle devices per transport, handshake ${r.options.handshake} (${r.machine.cores} cores, Node ${r.machine.node}, load ${r.machine.loadAvgAtStart[0]})`;
+  const rows: [string, string][] = [];
+  if (r.provisioning) {
+    const p = r.provisioning;
+    rows.push(['provisioning (API)', formatProvisioning(p)]);
+  }
+  rows.push(['hub flags', r.hubFlags.join(' ')]);
+  for (const run of r.runs) {
+    const name = `${run.server} ${run.transport}`;
+    rows.push([`${name}: held / failed / lost`, `${int(run.held)} / ${int(run.wave.failed)}${run.wave.failed ? ` ${JSON.stringify(run.wave.failedBy)}` : ''} / ${int(run.lost)}`]);
+    rows.push([`${name}: RSS before → after`, `${mb(run.rssBefore.medianBytes)} → ${mb(run.rssAfter.medianBytes)} (window ${mb(run.rssAfter.minBytes)}-${mb(run.rssAfter.maxBytes)})`]);
+    rows.push([`${name}: per connection`, kb(run.bytesPerConnection)]);
+    if (run.hubMetricsBefore && run.hubMetricsAfter) {
+      const heap = (run.hubMetricsAfter.heapUsedBytes ?? 0) - (run.hubMetricsBefore.heapUsedBytes ?? 0);
+      rows.push([`${name}: JS heap used per connection`, `${kb(run.held ? heap / run.held : null)} (hub counts ${int(run.hubMetricsAfter.connections ?? 0)} connections)`]);
+    }
+    rows.push([`${name}: CPU server / client`, `${pct(run.serverCpuPercentConnecting)} / ${pct(run.client.cpuPercentOfOneCore)} while connecting (100 % = one core)`]);
+  }
+  for (const c of r.comparisons) {
+    if (c.ratio === null) continue;
+    rows.push([`${c.transport}: hub ÷ ${c.peer}`, `${c.ratio.toFixed(2)} × (target ≤ ${c.target}: ${c.met ? 'met' : 'MISSED'})`]);
+  }
+  return `${title}\n${table(rows)}`;
 }
