@@ -1,88 +1,113 @@
 /**
- * Ingest benchmark: the hub as a child process (SQLite store), one dashboard
- * socket subscribed to all telemetry, N provisioned MQTT devices publishing
- * QoS 1 flat out through device-sim's load mode. Measures what was sent,
- * acknowledged and stored (read back through the history API), the rates,
- * publish → PUBACK and publish → dashboard latency, the hub's CPU and peak
- * RSS from /proc, and the load generator's own CPU.
+ * Ingest benchmark, issue 8's `ingest` row: 1,000 MQTT devices at QoS 1 →
+ * stored in InfluxDB, 10 dashboards subscribed, 0 loss; the hub's highest
+ * lossless rate against Node-RED's behind tuned Mosquitto (target ≥ 1.5 ×)
+ * and behind stock Mosquitto (≥ 5 ×), all measured in one run with the same
+ * load generator (device-sim load mode in its own process) on one private
+ * influxd.
+ *
+ *   1. hub          a child process with --store influx (or sqlite), the
+ *                   devices provisioned, N dashboard sockets watching all
+ *                   telemetry; trials until its highest lossless rate is
+ *                   known (lib/ingest-trial.ts: flat out, then a bisection
+ *                   over paced rates if flat out lost messages)
+ *   2. Node-RED     behind Mosquitto, stock and then tuned: the same trials,
+ *                   counting the points in Node-RED's database
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HubApi, mapConcurrent, provisionDevices, runLoad, type LoadReport } from '@iot-hub/device-sim';
+import mqtt from 'mqtt';
+import { HubApi, mapConcurrent, provisionDevices, writeCredentialsFile } from '@iot-hub/device-sim';
 import { formatProfile, summariseProfile } from './lib/cpu-profile.js';
 import { DashboardProbe } from './lib/dashboard-probe.js';
-import { int, mb, ms, pct, table } from './lib/format.js';
-import { startHubProcess } from './lib/hub-process.js';
-import { machineInfo } from './lib/machine.js';
-import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
+import { startHubProcess } from './lib/hub-process.js';
+import { startInfluxd, type BenchInfluxd } from './lib/influxd.js';
+import { buildIngestResult, formatIngestResult, type PeerRun } from './lib/ingest-report.js';
+import { runTrial, searchMaxLossless, type IngestSystem, type SearchResult, type TrialOptions } from './lib/ingest-trial.js';
+import { machineInfo } from './lib/machine.js';
+import { startMosquitto } from './lib/peers/mosquitto.js';
+import { startNodeRed } from './lib/peers/node-red.js';
+import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
 
 export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 export const INGEST_HELP = `npm run bench -- ingest [options]
 
-  --devices N          MQTT devices (default 1000)
-  --duration D         publishing window: 15s, 1m (default 15s)
-  --inflight K         QoS 1 messages in flight per device (default 4)
-  --qos 0|1            (default 1)
-  --rate N             aggregate msgs/s instead of flat out
-  --settle-timeout D   longest wait for the store and the dashboard to catch up (default 60s)
-  --hub-arg ARG        extra hub flag, repeatable (e.g. --hub-arg=--log-level --hub-arg=warn)
-  --keep-data          keep the hub's temp data dir and log
-  --no-dashboard       no dashboard socket (shows what live fan-out costs)
-  --hub-profile        run the hub with --cpu-prof and print where its CPU went
-                       (costs the hub some CPU: compare runs with the same setting)
+  --store influx|sqlite  the hub's telemetry store (default influx: a private influxd)
+  --peers all|none       also measure Node-RED behind stock and tuned Mosquitto (default all)
+  --devices N            MQTT devices (default 1000)
+  --dashboards N         dashboard sockets on the hub, each subscribed to all telemetry (default 10)
+  --no-dashboard         same as --dashboards 0
+  --duration D           publishing window of each trial: 10s, 1m (default 10s)
+  --rate N               one trial per system at N msgs/s instead of the search
+  --search-steps N       paced trials after a lossy flat-out trial (default 3)
+  --settle-timeout D     longest wait for a store to catch up after a trial (default 60s)
+  --hub-arg ARG          extra hub flag, repeatable (e.g. --hub-arg=--log-level --hub-arg=warn)
+  --keep-data            keep the temp dir (hub data and log, influxd, load generator logs)
+  --hub-profile          run the hub with --cpu-prof and print where its CPU went
+                         (costs the hub some CPU: compare runs with the same setting)
 `;
 
 interface IngestOptions {
+  store: 'influx' | 'sqlite';
+  peers: 'all' | 'none';
   devices: number;
+  dashboards: number;
   durationMs: number;
-  inflight: number;
-  qos: 0 | 1;
   rate: number | undefined;
+  searchSteps: number;
   settleTimeoutMs: number;
   hubArgs: string[];
   keepData: boolean;
   hubProfile: boolean;
-  dashboard: boolean;
 }
 
 export function parseIngestArgs(argv: readonly string[]): IngestOptions | 'help' {
   const values = parseFlags(argv, {
-        devices: { type: 'string' },
-        duration: { type: 'string' },
-        inflight: { type: 'string' },
-        qos: { type: 'string' },
-        rate: { type: 'string' },
-        'settle-timeout': { type: 'string' },
-        'hub-arg': { type: 'string', multiple: true },
-        'keep-data': { type: 'boolean' },
-        'hub-profile': { type: 'boolean' },
-        'no-dashboard': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      });
+    store: { type: 'string' },
+    peers: { type: 'string' },
+    devices: { type: 'string' },
+    dashboards: { type: 'string' },
+    'no-dashboard': { type: 'boolean' },
+    duration: { type: 'string' },
+    rate: { type: 'string' },
+    'search-steps': { type: 'string' },
+    'settle-timeout': { type: 'string' },
+    'hub-arg': { type: 'string', multiple: true },
+    'keep-data': { type: 'boolean' },
+    'hub-profile': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return 'help';
-  if (values.qos !== undefined && values.qos !== '0' && values.qos !== '1') throw new BenchUsageError(`--qos must be 0 or 1, got "${values.qos}"`);
+  const store = values.store ?? 'influx';
+  if (store !== 'influx' && store !== 'sqlite') throw new BenchUsageError(`--store must be influx or sqlite, got "${store}"`);
+  const peers = values.peers ?? 'all';
+  if (peers !== 'all' && peers !== 'none') throw new BenchUsageError(`--peers must be all or none, got "${peers}"`);
+  if (values['no-dashboard'] && values.dashboards !== undefined) throw new BenchUsageError('--no-dashboard and --dashboards: give one');
   return {
+    store,
+    peers,
     devices: wholeFlag('devices', values.devices, 1000),
-    durationMs: durationFlag('duration', values.duration, '15s'),
-    inflight: wholeFlag('inflight', values.inflight, 4),
-    qos: values.qos === '0' ? 0 : 1,
+    dashboards: values['no-dashboard'] ? 0 : wholeFlag('dashboards', values.dashboards, 10, 0),
+    durationMs: durationFlag('duration', values.duration, '10s'),
     rate: values.rate === undefined ? undefined : wholeFlag('rate', values.rate, 0),
+    searchSteps: wholeFlag('search-steps', values['search-steps'], 3, 0),
     settleTimeoutMs: durationFlag('settle-timeout', values['settle-timeout'], '60s'),
     hubArgs: values['hub-arg'] ?? [],
     keepData: values['keep-data'] ?? false,
     hubProfile: values['hub-profile'] ?? false,
-    dashboard: !(values['no-dashboard'] ?? false),
   };
 }
 
 const log = benchLog('ingest');
+const HUB_DB = 'hub';
+const ID_PREFIX = 'bench-';
 
-/** Runs the benchmark; returns the process exit code (1 when acknowledged messages are missing from the store). */
+/** Runs the benchmark; returns the process exit code (1 when the hub lost acknowledged messages). */
 export async function runIngest(argv: readonly string[]): Promise<number> {
   const options = parseIngestArgs(argv);
   if (options === 'help') {
@@ -91,82 +116,186 @@ export async function runIngest(argv: readonly string[]): Promise<number> {
   }
   const machine = machineInfo();
   const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-'));
-  const adminToken = randomBytes(24).toString('hex');
-  const logFile = join(workDir, 'hub.log');
-  log(`hub data dir and log: ${workDir}`);
-
-  const profileDir = join(workDir, 'profile');
-  const hub = await startHubProcess({
-    dataDir: join(workDir, 'data'),
-    adminToken,
-    logFile,
-    extraArgs: options.hubArgs,
-    nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
-  });
-  const sampler = new ProcSampler(hub.pid);
-  sampler.start(1000);
-  const probe = new DashboardProbe();
+  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-ingest-'));
+  log(`temp dir (hub data and log, influxd, load logs): ${workDir}`);
+  const trialOptions: TrialOptions = { durationMs: options.durationMs, settleTimeoutMs: options.settleTimeoutMs, workDir, log };
+  const ids = Array.from({ length: options.devices }, (_, i) => `${ID_PREFIX}${String(i + 1).padStart(String(options.devices).length, '0')}`);
+  let influxd: BenchInfluxd | undefined;
   let exitCode = 0;
   let resultFile: string | undefined;
+  const profileDir = join(workDir, 'profile');
   try {
-    log(`hub pid ${hub.pid} at ${hub.httpUrl} and ${hub.mqttUrl}`);
-    if (options.dashboard) await probe.connect(hub.httpUrl, adminToken);
+    if (options.store === 'influx' || options.peers === 'all') {
+      influxd = await startInfluxd(join(workDir, 'influxd'));
+      log(`influxd pid ${influxd.pid} at ${influxd.baseUrl}`);
+    }
+    const hub = await measureHub(options, ids, influxd, trialOptions, profileDir);
+    const peers: PeerRun[] = [];
+    if (options.peers === 'all') {
+      for (const variant of ['stock', 'tuned'] as const) peers.push(await measureNodeRed(variant, options, ids, influxd as BenchInfluxd, trialOptions));
+    }
 
-    const ids = Array.from({ length: options.devices }, (_, i) => `bench-${String(i + 1).padStart(String(options.devices).length, '0')}`);
-    const provisionStart = Date.now();
-    const devices = await provisionDevices({
-      hubUrl: hub.httpUrl,
-      adminToken,
-      devices: ids.map((id) => ({ id, kind: 'load-sensor' })),
-      concurrency: 100,
+    const result = buildIngestResult({
+      startedAt,
+      command: `npm run bench -- ingest ${process.argv.slice(3).join(' ')}`.trim(),
+      machine,
+      // qos, inflight and dashboard: the fields bench/src/commands.ts checks to pick a flat-out result.
+      options: { ...options, rate: options.rate ?? null, qos: 1, inflight: 4, dashboard: options.dashboards > 0 },
+      hub,
+      peers,
     });
-    const provisionMs = Date.now() - provisionStart;
-    log(`provisioned ${devices.length} devices in ${(provisionMs / 1000).toFixed(1)} s`);
-
-    const marks: Partial<Record<'connecting' | 'publishing' | 'draining' | 'done', ProcSample>> = { connecting: sampler.sample() };
-    const loadStartedAt = Date.now();
-    const report = await runLoad({
-      mqttUrl: hub.mqttUrl,
-      devices,
-      durationMs: options.durationMs,
-      qos: options.qos,
-      inflight: options.inflight,
-      rate: options.rate,
-      progress: (line) => process.stderr.write(`[ingest] ${line}\n`),
-      onPhase: (phase) => {
-        marks[phase] = sampler.sample();
-      },
-    });
-    const drainedAt = Date.now();
-
-    log('load done: waiting for the store and the dashboard to settle');
-    const api = new HubApi(hub.httpUrl, adminToken);
-    const settle = await settleStore(api, ids, report.acked, loadStartedAt, options.settleTimeoutMs);
-    if (options.dashboard) await settleDashboard(probe, settle.stored, options.settleTimeoutMs);
-    const settledSample = sampler.sample();
-    sampler.stop();
-
-    const result = buildResult({ options, machine, startedAt, report, settle, probe, hubLogs: hub.logs, sampler, marks, settledSample, provisionMs, drainedAt });
-    process.stdout.write(`\n${formatResult(result)}\n`);
+    process.stdout.write(`\n${formatIngestResult(result)}\n`);
     mkdirSync(RESULTS_DIR, { recursive: true });
     resultFile = join(RESULTS_DIR, `ingest-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`\nJSON: ${resultFile}\n`);
-    if (result.loss.ackedNotStored !== 0) {
-      process.stderr.write(`[ingest] LOSS: ${result.loss.ackedNotStored} acknowledged messages are not in the store\n`);
+    if (result.loss.ackedNotStored > 0) {
+      process.stderr.write(`[ingest] LOSS: ${result.loss.ackedNotStored} messages acknowledged by the hub are not in its store\n`);
       exitCode = 1;
     }
   } finally {
-    probe.close();
-    sampler.stop();
-    const ended = await hub.stop();
-    if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
+    await influxd?.stop();
     if (options.hubProfile) reportProfile(profileDir, resultFile);
     if (options.keepData) log(`kept ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
   }
   return exitCode;
+}
+
+/** The hub with its store, provisioned devices and dashboard sockets, through the search. */
+async function measureHub(options: IngestOptions, ids: readonly string[], influxd: BenchInfluxd | undefined, trialOptions: TrialOptions, profileDir: string) {
+  const adminToken = randomBytes(24).toString('hex');
+  const storeArgs = options.store === 'influx' ? ['--store', 'influx', '--influx-url', `${(influxd as BenchInfluxd).baseUrl}/${HUB_DB}`] : [];
+  const hub = await startHubProcess({
+    dataDir: join(trialOptions.workDir, 'hub-data'),
+    adminToken,
+    logFile: join(trialOptions.workDir, 'hub.log'),
+    extraArgs: [...storeArgs, ...options.hubArgs],
+    nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+  });
+  const startedAt = Date.now();
+  const sampler = new ProcSampler(hub.pid);
+  sampler.start(1000);
+  const dashboards = Array.from({ length: options.dashboards }, () => new DashboardProbe());
+  try {
+    log(`hub pid ${hub.pid} at ${hub.httpUrl} and ${hub.mqttUrl} (store ${options.store})`);
+    const provisionStart = Date.now();
+    const devices = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: ids.map((id) => ({ id, kind: 'load-sensor' })), concurrency: 100 });
+    const credentialsFile = join(trialOptions.workDir, 'hub-devices.json');
+    await writeCredentialsFile(credentialsFile, devices);
+    log(`provisioned ${devices.length} devices in ${((Date.now() - provisionStart) / 1000).toFixed(1)} s`);
+    for (const d of dashboards) await d.connect(hub.httpUrl, adminToken);
+    if (dashboards.length > 0) log(`${dashboards.length} dashboard sockets subscribed to all telemetry`);
+
+    const api = new HubApi(hub.httpUrl, adminToken);
+    const system: IngestSystem = {
+      name: `hub (${options.store})`,
+      mqttUrl: hub.mqttUrl,
+      hubUrl: hub.httpUrl,
+      credentialsFile,
+      devices: ids.length,
+      idPrefix: ID_PREFIX,
+      processes: [{ role: 'hub', pid: hub.pid }, ...(options.store === 'influx' && influxd ? [{ role: 'influxd', pid: influxd.pid }] : [])],
+      countStored: options.store === 'influx' ? () => countHubInflux(influxd as BenchInfluxd) : () => countHubSqlite(api, ids, startedAt - 60_000),
+      mustStore: 'acked',
+      dashboards,
+    };
+    const search = await searchMaxLossless((rate) => runTrial(system, rate, trialOptions), { fixedRate: options.rate, steps: options.searchSteps });
+    logBest(system.name, search);
+    sampler.stop();
+    return {
+      store: options.store,
+      search,
+      peakRssBytes: sampler.peakRssBytes,
+      logs: hub.logs,
+      timeline: sampler.samples.map((s, i, all) => ({ at: s.at, cpuPercent: i === 0 ? null : cpuPercent(all[i - 1] as ProcSample, s), rssBytes: s.rssBytes })),
+    };
+  } finally {
+    for (const d of dashboards) d.close();
+    sampler.stop();
+    const ended = await hub.stop();
+    if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
+  }
+}
+
+/** Node-RED behind one Mosquitto variant, writing into its own database of the shared influxd, through the search. */
+async function measureNodeRed(variant: 'stock' | 'tuned', options: IngestOptions, ids: readonly string[], influxd: BenchInfluxd, trialOptions: TrialOptions): Promise<PeerRun> {
+  const name = `node-red + mosquitto (${variant})`;
+  const database = `nodered_${variant}`;
+  await influxd.query(`CREATE DATABASE "${database}"`);
+  const mosquitto = await startMosquitto({ tuned: variant === 'tuned' });
+  try {
+    log(`${mosquitto.name} pid ${mosquitto.pid} at ${mosquitto.url}`);
+    const nodeRed = await startNodeRed({ mqttUrl: mosquitto.url, influxUrl: influxd.baseUrl, database, name, log });
+    try {
+      log(`Node-RED ${nodeRed.version} pid ${nodeRed.pid} ready`);
+      await checkPipeline(mosquitto.url, influxd, database);
+      // A broker takes any credentials here (anonymous allowed): the token only fills the CONNECT.
+      const credentialsFile = join(trialOptions.workDir, `peer-devices.json`);
+      await writeCredentialsFile(credentialsFile, ids.map((id) => ({ id, token: 'peer', kind: 'load-sensor' })));
+      const system: IngestSystem = {
+        name,
+        mqttUrl: mosquitto.url,
+        hubUrl: 'http://127.0.0.1:9',
+        credentialsFile,
+        devices: ids.length,
+        idPrefix: ID_PREFIX,
+        processes: [
+          { role: 'mosquitto', pid: mosquitto.pid },
+          { role: 'node-red', pid: nodeRed.pid },
+          { role: 'influxd', pid: influxd.pid },
+        ],
+        countStored: () => countPoints(influxd, database, `SELECT count("seq") FROM "telemetry" WHERE "device" =~ /^${ID_PREFIX}/`),
+        mustStore: 'sent',
+      };
+      const search = await searchMaxLossless((rate) => runTrial(system, rate, trialOptions), { fixedRate: options.rate, steps: options.searchSteps });
+      logBest(name, search);
+      return { name, mosquitto: variant, nodeRedVersion: nodeRed.version, mosquittoConfig: mosquitto.config, search, logs: nodeRed.logs };
+    } finally {
+      await nodeRed.stop();
+    }
+  } finally {
+    await mosquitto.stop();
+  }
+}
+
+function logBest(name: string, search: SearchResult): void {
+  log(`${name}: highest lossless rate ${search.best ? `${Math.round(search.maxLosslessPerSec)} stored msgs/s` : 'none (every trial lost messages)'}`);
+}
+
+/** One message through broker → Node-RED → InfluxDB before measuring, so a broken flow fails fast (its device is not a load device). */
+async function checkPipeline(mqttUrl: string, influxd: BenchInfluxd, database: string): Promise<void> {
+  const client = await mqtt.connectAsync(mqttUrl, { clientId: 'bench-pipeline-check', reconnectPeriod: 0 });
+  try {
+    await client.publishAsync('devices/pipeline-check/telemetry', JSON.stringify({ metrics: { temperature: 20, humidity: 40, t: Date.now() }, seq: 0 }), { qos: 1 });
+    const deadline = Date.now() + 10_000;
+    while ((await countPoints(influxd, database, `SELECT count("seq") FROM "telemetry" WHERE "device" = 'pipeline-check'`)) < 1) {
+      if (Date.now() > deadline) throw new Error(`a message published to ${mqttUrl} did not reach InfluxDB database ${database} within 10 s: the Node-RED flow does not work`);
+      await sleep(100);
+    }
+  } finally {
+    await client.endAsync();
+  }
+}
+
+async function countPoints(influxd: BenchInfluxd, database: string, query: string): Promise<number> {
+  const res = await influxd.query(query, database);
+  const row = res.results[0]?.series?.[0]?.values?.[0];
+  return row ? Number(row[1]) : 0;
+}
+
+/** The hub writes 3 points per load message (temperature, humidity, t): its temperature points count the messages. */
+function countHubInflux(influxd: BenchInfluxd): Promise<number> {
+  return countPoints(influxd, HUB_DB, `SELECT count("value") FROM "raw"."telemetry" WHERE "device" =~ /^${ID_PREFIX}/ AND "metric" = 'temperature'`);
+}
+
+/** The SQLite store has no count endpoint: the sum of every device's history bucket counts. */
+async function countHubSqlite(api: HubApi, ids: readonly string[], from: number): Promise<number> {
+  const counts = await mapConcurrent(ids, 32, async (id) => {
+    const history = await api.history(id, { metric: 'temperature', from, maxPoints: 1 });
+    return history.series.reduce((n, s) => n + s.points.reduce((m, p) => m + p.count, 0), 0);
+  });
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 /** Prints the hub's CPU profile summary and adds it to the JSON result. */
@@ -182,137 +311,4 @@ function reportProfile(dir: string, resultFile: string | undefined): void {
     const result = JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>;
     writeFileSync(resultFile, `${JSON.stringify({ ...result, hubProfile: summary }, null, 2)}\n`);
   }
-}
-
-interface Settled {
-  stored: number;
-  /** Stored count at the first read after the drain: equal to acked when PUBACK meant stored. */
-  storedAtFirstRead: number;
-  /** ms after the drain until the final count was first seen; 0 when it was there at the first read. */
-  storeLagMs: number;
-  reads: number;
-}
-
-/** Sums the stored samples of every device (history API, counts per bucket) until two reads agree. */
-async function settleStore(api: HubApi, ids: readonly string[], acked: number, from: number, timeoutMs: number): Promise<Settled> {
-  const drainEnd = Date.now();
-  const read = async (): Promise<number> => {
-    const counts = await mapConcurrent(ids, 32, async (id) => {
-      const history = await api.history(id, { metric: 'temperature', from: from - 60_000, maxPoints: 1 });
-      return history.series.reduce((n, s) => n + s.points.reduce((m, p) => m + p.count, 0), 0);
-    });
-    return counts.reduce((a, b) => a + b, 0);
-  };
-  const first = await read();
-  let previous = first;
-  let finalSeenAt = first >= acked ? drainEnd : Date.now();
-  let reads = 1;
-  for (;;) {
-    if (Date.now() - drainEnd > timeoutMs) break;
-    await sleep(1000);
-    const now = await read();
-    reads++;
-    if (now !== previous) finalSeenAt = Date.now();
-    const stable = now === previous;
-    previous = now;
-    if (stable && now >= acked) break;
-    if (stable && Date.now() - finalSeenAt > 5000) break; // stuck below acked: that is loss, report it
-  }
-  return { stored: previous, storedAtFirstRead: first, storeLagMs: finalSeenAt - drainEnd, reads };
-}
-
-/** Waits until the dashboard saw every stored sample, or saw nothing new for 3 s. */
-async function settleDashboard(probe: DashboardProbe, expected: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (probe.events + probe.dropped < expected && Date.now() < deadline && Date.now() - probe.lastEventAt < 3000) {
-    await sleep(200);
-  }
-}
-
-interface BuildInput {
-  options: IngestOptions;
-  machine: ReturnType<typeof machineInfo>;
-  startedAt: Date;
-  report: LoadReport;
-  settle: Settled;
-  probe: DashboardProbe;
-  hubLogs: { warn: number; error: number; samples: string[] };
-  sampler: ProcSampler;
-  marks: Partial<Record<'connecting' | 'publishing' | 'draining' | 'done', ProcSample>>;
-  settledSample: ProcSample | undefined;
-  provisionMs: number;
-  drainedAt: number;
-}
-
-function buildResult(input: BuildInput) {
-  const { report, settle, probe, marks, sampler, options } = input;
-  const between = (a: ProcSample | undefined, b: ProcSample | undefined) => (a && b ? cpuPercent(a, b) : null);
-  const activeSec = (report.durationMs + report.drainMs) / 1000;
-  const perDeviceSent = report.perDevice.map((d) => d.sent);
-  return {
-    benchmark: 'ingest',
-    startedAt: input.startedAt.toISOString(),
-    command: `npm run bench -- ingest ${process.argv.slice(3).join(' ')}`.trim(),
-    machine: input.machine,
-    options: { ...options, store: 'sqlite (default)' },
-    provisioning: { devices: report.devices, ms: input.provisionMs },
-    load: { ...report, perDevice: undefined, perDeviceSent: { min: Math.min(...perDeviceSent), max: Math.max(...perDeviceSent) } },
-    counts: { sent: report.sent, acked: report.acked, failed: report.failed, stored: settle.stored, dashboardEvents: probe.events, dashboardDropped: probe.dropped },
-    loss: {
-      /** Must be 0: acknowledged means stored. Negative: stored but never acknowledged (lost PUBACKs). */
-      ackedNotStored: report.acked - settle.stored,
-      sentNotAcked: report.sent - report.acked,
-      storedNotOnDashboard: options.dashboard ? settle.stored - probe.events : null,
-    },
-    rates: {
-      sentPerSec: report.sentPerSec,
-      ackedPerSec: report.ackedPerSec,
-      storedPerSec: settle.stored / (activeSec + settle.storeLagMs / 1000),
-    },
-    store: { storedAtFirstRead: settle.storedAtFirstRead, storeLagMs: settle.storeLagMs, reads: settle.reads },
-    latencyMs: {
-      publishToPuback: report.ackLatencyMs,
-      publishToDashboard: probe.latency.summary(),
-    },
-    hub: {
-      cpuPercentConnecting: between(marks.connecting, marks.publishing),
-      cpuPercentPublishing: between(marks.publishing, marks.done),
-      cpuPercentSettling: between(marks.done, input.settledSample),
-      peakRssBytes: sampler.peakRssBytes,
-      logs: input.hubLogs,
-      timeline: sampler.samples.map((s, i, all) => ({
-        at: s.at,
-        cpuPercent: i === 0 ? null : cpuPercent(all[i - 1] as ProcSample, s),
-        rssBytes: s.rssBytes,
-      })),
-    },
-    loadGenerator: { cpuPercentOfOneCore: report.cpu.percentOfOneCore, note: 'this process: load devices and the dashboard probe' },
-  };
-}
-
-type IngestResult = ReturnType<typeof buildResult>;
-
-export function formatResult(r: IngestResult): string {
-  const o = r.options;
-  const title =
-    `ingest: ${int(r.load.connected)} MQTT devices, QoS ${o.qos}, ${o.inflight} in flight each, ` +
-    `${o.rate ? `${int(o.rate)} msgs/s` : 'flat out'}, ${(r.load.durationMs / 1000).toFixed(1)} s ` +
-    `(${r.machine.cores} cores, Node ${r.machine.node})`;
-  const lat = r.latencyMs;
-  const rows: [string, string][] = [
-    ['sent', int(r.counts.sent)],
-    ['acked (PUBACK)', int(r.counts.acked)],
-    ['stored (history API)', int(r.counts.stored)],
-    ['loss: acked − stored', `${int(r.loss.ackedNotStored)}${r.loss.ackedNotStored === 0 ? '  (ok)' : '  (LOSS)'}`],
-    ['not acked: sent − acked', int(r.loss.sentNotAcked)],
-    ['stored msgs/s', int(r.rates.storedPerSec)],
-    ['publish→PUBACK p50 / p99', `${ms(lat.publishToPuback?.p50)} / ${ms(lat.publishToPuback?.p99)}`],
-    ['publish→dashboard p50 / p99', `${ms(lat.publishToDashboard?.p50)} / ${ms(lat.publishToDashboard?.p99)}`],
-    ['dashboard events (dropped)', r.options.dashboard ? `${int(r.counts.dashboardEvents)} (${int(r.counts.dashboardDropped)})` : 'no dashboard socket'],
-    ['hub CPU while publishing', r.hub.cpuPercentPublishing === null ? '-' : `${pct(r.hub.cpuPercentPublishing)} (100 % = one core)`],
-    ['hub peak RSS', mb(r.hub.peakRssBytes)],
-    ['load generator CPU', pct(r.loadGenerator.cpuPercentOfOneCore)],
-    ['hub warn / error log lines', `${r.hub.logs.warn} / ${r.hub.logs.error}`],
-  ];
-  return `${title}\n${table(rows)}`;
 }

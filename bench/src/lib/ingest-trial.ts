@@ -1,0 +1,261 @@
+/**
+ * One ingest trial and the search for a system's highest lossless rate
+ * (issue 8, row `ingest`). A system is the hub or a peer pipeline (Node-RED
+ * behind Mosquitto): whatever accepts MQTT telemetry on a URL and stores it
+ * somewhere that can be counted. A trial runs device-sim's load mode as a
+ * child process (bench/src/lib/load-process.ts) at one aggregate rate for a
+ * window, then waits until the store stops growing.
+ *
+ *   lossless      every message that had to be kept is stored: the hub
+ *                 promises to keep what it acknowledged (PUBACK after the
+ *                 durable append); a broker acknowledges on receipt, so for
+ *                 a peer every message sent must be stored
+ *   stored msgs/s stored ÷ (publishing window + PUBACK drain + the time the
+ *                 store took after the load generator ended to reach its
+ *                 final count): what the system carried end to end,
+ *                 including any backlog it worked off afterwards
+ */
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { LatencySummary, LoadReport } from '@iot-hub/device-sim';
+import type { DashboardProbe } from './dashboard-probe.js';
+import { int } from './format.js';
+import { sleep } from './flags.js';
+import { startLoadProcess } from './load-process.js';
+import { cpuPercent, readProc, type ProcSample } from './proc-stats.js';
+
+/** Asked of the load generator for "flat out": far above any system here, so every device keeps its window of K messages full. */
+export const FLAT_OUT_RATE = 1_000_000;
+
+export interface IngestSystem {
+  /** For tables and JSON: "hub (influx)", "node-red + mosquitto (tuned)". */
+  name: string;
+  mqttUrl: string;
+  /** The load CLI's --hub; only used to provision, which it never needs (the credentials file has every device). */
+  hubUrl: string;
+  credentialsFile: string;
+  devices: number;
+  idPrefix: string;
+  /** Processes whose CPU is reported, by role ("hub", "influxd", "mosquitto", "node-red"). */
+  processes: { role: string; pid: number }[];
+  /** Load messages stored so far (all trials). */
+  countStored(): Promise<number>;
+  /** `acked`: the system acknowledges only what it stored (the hub); `sent`: it acknowledges on receipt (a broker). */
+  mustStore: 'acked' | 'sent';
+  /** Dashboard sockets watching the system's telemetry (the hub only). */
+  dashboards?: readonly DashboardProbe[];
+}
+
+export interface TrialOptions {
+  durationMs: number;
+  settleTimeoutMs: number;
+  workDir: string;
+  log: (message: string) => void;
+}
+
+export interface TrialResult {
+  system: string;
+  /** msgs/s asked of the load generator; null for flat out. */
+  rateAsked: number | null;
+  windowMs: number;
+  drainMs: number;
+  /** From the load generator's exit until the store's final count was first seen; 0 when it was complete at the first read. */
+  storeLagMs: number;
+  connected: number;
+  connectFailed: number;
+  sent: number;
+  acked: number;
+  failed: number;
+  stored: number;
+  /** What had to be stored (acked or sent, see IngestSystem.mustStore) minus what was. > 0 is loss. */
+  missing: number;
+  lossless: boolean;
+  sentPerSec: number;
+  storedPerSec: number;
+  publishToPubackMs: LatencySummary | null;
+  /** % of one core over the window and drain, by process role. */
+  cpuPercent: Record<string, number | null>;
+  loadGeneratorCpuPercent: number;
+  /** This process (the dashboard sockets, the progress line, the counting). */
+  benchCpuPercent: number;
+  dashboards: { sockets: number; events: number; dropped: number; publishToDashboardMs: LatencySummary | null } | null;
+  loadErrors: Record<string, number>;
+  /** The machine's 1-minute load average when the trial ended: other work on the shared cores. */
+  loadAvg1m: number;
+}
+
+/** Runs the load generator at `rate` (undefined: flat out) against a system and waits for its store to settle. */
+export async function runTrial(system: IngestSystem, rate: number | undefined, options: TrialOptions): Promise<TrialResult> {
+  const label = `${system.name} @ ${rate === undefined ? 'flat out' : `${int(rate)} msgs/s`}`;
+  const before = await quietCount(system, options.settleTimeoutMs);
+  const dashboards = system.dashboards ?? [];
+  const dashBefore = dashboards.map((d) => ({ events: d.events, dropped: d.dropped, latencies: d.latency.count }));
+  options.log(`${label}: connecting ${int(system.devices)} devices`);
+  const load = startLoadProcess({
+    hubUrl: system.hubUrl,
+    mqttUrl: system.mqttUrl,
+    credentialsFile: system.credentialsFile,
+    devices: system.devices,
+    idPrefix: system.idPrefix,
+    rate: rate ?? FLAT_OUT_RATE,
+    // The window is ended by stop() (SIGINT); this is the upper bound.
+    maxDurationMs: options.durationMs + 5000,
+    logFile: join(options.workDir, `load-${Date.now()}.log`),
+  });
+  const progress = setInterval(() => {
+    const p = load.lastProgress;
+    if (p) options.log(`${label}: ${p.line.replace(/^load\s+/, '')}`);
+  }, 2000);
+  let report: LoadReport | undefined;
+  let loadExitAt: number;
+  const marks: { at: number; cpu: NodeJS.CpuUsage; procs: (ProcSample | undefined)[] }[] = [];
+  const mark = (): void => {
+    marks.push({
+      at: Date.now(),
+      cpu: process.cpuUsage(),
+      procs: system.processes.map((p) => {
+        try {
+          return readProc(p.pid);
+        } catch {
+          return undefined; // gone: reported as null
+        }
+      }),
+    });
+  };
+  try {
+    await load.publishing;
+    mark();
+    // `publishing` resolves at the first progress line, about 1 s into the window.
+    await sleep(Math.max(0, options.durationMs - 1000));
+    const ended = await load.stop();
+    loadExitAt = Date.now();
+    mark();
+    report = ended.report;
+    if (!report) throw new Error(`${label}: the load generator gave no report (exit code ${ended.code}, signal ${ended.signal}); see ${options.workDir}`);
+  } finally {
+    clearInterval(progress);
+    await load.stop(); // no-op once it has ended; ends it on a failure path
+  }
+
+  const expected = system.mustStore === 'acked' ? report.acked : report.sent;
+  const settle = await settleStore(system, before, expected, loadExitAt, options.settleTimeoutMs);
+  const [start, end] = marks as [(typeof marks)[0], (typeof marks)[0]];
+  const cpu: Record<string, number | null> = {};
+  system.processes.forEach((p, i) => {
+    const a = start.procs[i];
+    const b = end.procs[i];
+    cpu[p.role] = a && b ? cpuPercent(a, b) : null;
+  });
+  const benchCpuMs = (end.cpu.user + end.cpu.system - start.cpu.user - start.cpu.system) / 1000;
+  const activeSec = (report.durationMs + report.drainMs + settle.lagMs) / 1000;
+  const result: TrialResult = {
+    system: system.name,
+    rateAsked: rate ?? null,
+    windowMs: report.durationMs,
+    drainMs: report.drainMs,
+    storeLagMs: settle.lagMs,
+    connected: report.connected,
+    connectFailed: report.connectFailed,
+    sent: report.sent,
+    acked: report.acked,
+    failed: report.failed,
+    stored: settle.stored,
+    missing: expected - settle.stored,
+    lossless: expected - settle.stored <= 0 && report.connected > 0,
+    sentPerSec: report.sentPerSec,
+    storedPerSec: settle.stored / activeSec,
+    publishToPubackMs: report.ackLatencyMs,
+    cpuPercent: cpu,
+    loadGeneratorCpuPercent: report.cpu.percentOfOneCore,
+    benchCpuPercent: (benchCpuMs / (end.at - start.at)) * 100,
+    dashboards:
+      dashboards.length === 0
+        ? null
+        : {
+            sockets: dashboards.length,
+            events: dashboards.reduce((n, d, i) => n + d.events - (dashBefore[i]?.events ?? 0), 0),
+            dropped: dashboards.reduce((n, d, i) => n + d.dropped - (dashBefore[i]?.dropped ?? 0), 0),
+            // Every socket sees the same events: the first one's latency stands for all.
+            publishToDashboardMs: (dashboards[0] as DashboardProbe).latency.summary(dashBefore[0]?.latencies ?? 0),
+          },
+    loadErrors: report.errors,
+    loadAvg1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+  };
+  options.log(
+    `${label}: sent ${int(result.sent)}, acked ${int(result.acked)}, stored ${int(result.stored)} ` +
+      `(${result.lossless ? 'lossless' : `${int(result.missing)} MISSING`}), ${int(result.storedPerSec)} stored msgs/s`,
+  );
+  return result;
+}
+
+/** The store's count once it stopped changing (a previous trial's backlog may still be landing after its settle timeout). */
+async function quietCount(system: IngestSystem, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let count = await system.countStored();
+  for (;;) {
+    await sleep(500);
+    const now = await system.countStored();
+    if (now === count || Date.now() > deadline) return now;
+    count = now;
+  }
+}
+
+/** Polls the store until it holds `expected` new messages, stops growing for 5 s (loss), or the timeout. */
+async function settleStore(system: IngestSystem, before: number, expected: number, from: number, timeoutMs: number): Promise<{ stored: number; lagMs: number }> {
+  let stored = (await system.countStored()) - before;
+  let finalSeenAt = stored >= expected ? from : Date.now();
+  while (stored < expected && Date.now() - from < timeoutMs && Date.now() - finalSeenAt < 5000) {
+    await sleep(500);
+    const now = (await system.countStored()) - before;
+    if (now !== stored) finalSeenAt = Date.now();
+    stored = now;
+  }
+  return { stored, lagMs: finalSeenAt - from };
+}
+
+export interface SearchResult {
+  trials: TrialResult[];
+  /** The lossless trial with the highest stored msgs/s; undefined when none was lossless. */
+  best: TrialResult | undefined;
+  /** best's stored msgs/s, or 0. */
+  maxLosslessPerSec: number;
+}
+
+/**
+ * The highest lossless rate: a fixed rate when given (one trial); else one
+ * trial flat out, and if that lost messages, a bisection over paced rates
+ * between 0 and the flat-out stored rate, `steps` trials. A paced trial is
+ * "kept up" when it stored at least 90 % of the rate asked; a lossless trial
+ * that did not keep up still counts as a lossless rate, but the search does
+ * not go above it.
+ */
+export async function searchMaxLossless(
+  runAt: (rate: number | undefined) => Promise<TrialResult>,
+  options: { fixedRate?: number; steps: number },
+): Promise<SearchResult> {
+  const trials: TrialResult[] = [];
+  const run = async (rate: number | undefined): Promise<TrialResult> => {
+    const t = await runAt(rate);
+    trials.push(t);
+    return t;
+  };
+  if (options.fixedRate !== undefined) {
+    await run(options.fixedRate);
+  } else {
+    const flat = await run(undefined);
+    if (!flat.lossless) {
+      let lo = 0;
+      let hi = flat.storedPerSec;
+      for (let i = 0; i < options.steps; i++) {
+        const rate = Math.max(100, Math.round((lo + hi) / 2 / 100) * 100);
+        if (rate <= lo || rate >= hi) break;
+        const t = await run(rate);
+        if (t.lossless && t.storedPerSec >= 0.9 * rate) lo = rate;
+        else hi = rate;
+      }
+    }
+  }
+  const lossless = trials.filter((t) => t.lossless);
+  const best = lossless.reduce<TrialResult | undefined>((b, t) => (!b || t.storedPerSec > b.storedPerSec ? t : b), undefined);
+  return { trials, best, maxLosslessPerSec: best?.storedPerSec ?? 0 };
+}
