@@ -1,14 +1,14 @@
 /**
  * The dashboard socket at /ws/dashboard: authenticated and origin-checked at
  * the HTTP upgrade, one request/response envelope with an echoed id, and
- * server pushes of only what each client subscribed to. A client that reads
- * too slowly gets telemetry dropped (then an `overflow` event telling it to
- * resync), and is cut off past a hard cap, so it never holds anyone else up
- * (design invariant 5).
+ * server pushes of only what each client subscribed to. Pushes are
+ * serialised once per event and written once per socket per turn; a client
+ * that reads too slowly gets only the newest telemetry per device (then an
+ * `overflow` event telling it to resync), and is cut off past a hard cap, so
+ * it never holds anyone else up (design invariant 5). See outbox.ts.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   DASHBOARD_EVENT_KINDS,
@@ -30,14 +30,17 @@ import { roleAtLeast, type Principal, type Role } from '../auth/roles.js';
 import type { EventBus } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
 import { refuseUpgrade } from '../net/upgrade-refusal.js';
-import { batchWritesThisTurn } from '../net/write-batching.js';
+import { FanoutWriter, Outbox } from './outbox.js';
 
-/** Above this many buffered bytes telemetry for the client is dropped. */
+/** Above this many buffered bytes telemetry for the client is coalesced (newest per device wins). */
 const SOFT_BUFFER_BYTES = 1024 * 1024;
 /** Above this the client is disconnected. */
 const HARD_BUFFER_BYTES = 8 * 1024 * 1024;
 const MAX_REQUEST_BYTES = 64 * 1024;
 const HEARTBEAT_MS = 30_000;
+/** (device, kind) frames kept at most for one lagging socket: the newest of 10,000 devices. */
+const MAX_COALESCED = 10_000;
+const DRAIN_POLL_MS = 50;
 
 interface Subscriber {
   ws: WebSocket;
@@ -49,13 +52,10 @@ interface Subscriber {
   allDevices: Set<DashboardEventKind>;
   /** Event kinds wanted per named device. Subscriptions are (device, kind) pairs: subscribe adds, unsubscribe removes. */
   perDevice: Map<string, Set<DashboardEventKind>>;
-  dropped: number;
+  /** What waits to be written to it, and what was kept or dropped while it lagged. */
+  outbox: Outbox;
   alive: boolean;
-  /** Polls for the buffer to drain so `overflow` is sent even if no more events come. */
-  drainTimer: NodeJS.Timeout | null;
 }
-
-const DRAIN_POLL_MS = 50;
 
 /** The role each socket op needs; all only read today. A new op that changes something must be listed with its role. */
 const OP_ROLES: Readonly<Record<string, Role>> = { subscribe: 'viewer', unsubscribe: 'viewer', ping: 'viewer' };
@@ -77,6 +77,16 @@ export class DashboardEndpoint {
   private readonly subscribers = new Map<WebSocket, Subscriber>();
   private heartbeat: NodeJS.Timeout | null = null;
   readonly counters = { refusedUpgrades: 0, droppedEvents: 0, slowDisconnects: 0 };
+  private readonly writer = new FanoutWriter(
+    { softBytes: SOFT_BUFFER_BYTES, hardBytes: HARD_BUFFER_BYTES, maxCoalesced: MAX_COALESCED, drainPollMs: DRAIN_POLL_MS },
+    {
+      dropped: (count) => (this.counters.droppedEvents += count),
+      tooSlow: (buffered) => {
+        this.counters.slowDisconnects += 1;
+        this.options.log.warn({ buffered }, 'dashboard socket too slow: disconnected');
+      },
+    },
+  );
 
   constructor(private readonly options: DashboardEndpointOptions) {
     this.wss = new WebSocketServer({
@@ -142,7 +152,8 @@ export class DashboardEndpoint {
 
   async stop(): Promise<void> {
     this.options.events.removeAllFor(this);
-    for (const sub of this.subscribers.values()) if (sub.drainTimer) clearTimeout(sub.drainTimer);
+    this.writer.stop();
+    for (const sub of this.subscribers.values()) this.writer.closed(sub.outbox);
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
     for (const ws of this.wss.clients) ws.close(1001, 'hub shutting down');
@@ -184,12 +195,12 @@ export class DashboardEndpoint {
   }
 
   private accept(ws: WebSocket, principal: Principal, stillValid: () => boolean): void {
-    const sub: Subscriber = { ws, principal, stillValid, allDevices: new Set(), perDevice: new Map(), dropped: 0, alive: true, drainTimer: null };
+    const sub: Subscriber = { ws, principal, stillValid, allDevices: new Set(), perDevice: new Map(), outbox: new Outbox(ws), alive: true };
     this.subscribers.set(ws, sub);
     ws.on('pong', () => (sub.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onRequest(sub, data, isBinary));
     ws.on('close', () => {
-      if (sub.drainTimer) clearTimeout(sub.drainTimer);
+      this.writer.closed(sub.outbox);
       this.subscribers.delete(ws);
       this.refreshMessageWatch();
     });
@@ -233,7 +244,9 @@ export class DashboardEndpoint {
             for (const k of kinds) wanted.add(k);
           }
         }
-        sub.dropped = 0;
+        // The snapshot answers what was dropped or kept for these devices (see Outbox.resynced).
+        this.writer.flush(sub.outbox);
+        sub.outbox.resynced(devices, kinds);
         this.refreshMessageWatch();
         const { registry } = this.options;
         const result: SubscribeResult = { devices: [] };
@@ -269,61 +282,24 @@ export class DashboardEndpoint {
   }
 
   private reply(sub: Subscriber, response: DashboardResponse): void {
-    if (sub.ws.readyState === sub.ws.OPEN) sub.ws.send(JSON.stringify(response));
+    if (sub.ws.readyState !== sub.ws.OPEN) return;
+    // Events pushed before the request was handled go out before its answer.
+    this.writer.flush(sub.outbox);
+    sub.ws.send(JSON.stringify(response));
   }
 
-  /** Once the client has caught up, tell it what it missed even if the stream went quiet. */
-  private watchDrain(sub: Subscriber): void {
-    if (sub.drainTimer) return;
-    const poll = () => {
-      sub.drainTimer = null;
-      if (sub.ws.readyState !== sub.ws.OPEN || sub.dropped === 0) return;
-      if (sub.ws.bufferedAmount > SOFT_BUFFER_BYTES) {
-        sub.drainTimer = setTimeout(poll, DRAIN_POLL_MS);
-        return;
-      }
-      sendOverflowNoticeTo(sub);
-    };
-    sub.drainTimer = setTimeout(poll, DRAIN_POLL_MS);
-  }
-
-  /** Serialises an event once and sends it to every client that asked for it. */
+  /** Serialises an event once and queues the same frame for every client that asked for it. */
   private push(deviceId: string, kind: DashboardEventKind, event: DashboardEvent): void {
-    let frame: string | null = null;
+    // Telemetry and raw messages may be coalesced for a lagging client; other kinds are rare and must not be lost.
+    const coalesce = kind === 'telemetry' || kind === 'message' ? { kind, deviceId } : null;
+    let frame = null;
     for (const sub of this.subscribers.values()) {
       if (!sub.allDevices.has(kind) && !sub.perDevice.get(deviceId)?.has(kind)) continue;
-      const ws = sub.ws;
-      if (ws.readyState !== ws.OPEN) continue;
-      // Includes at most one corked batch of this turn (write-batching): small next to the limits.
-      const buffered = ws.bufferedAmount;
-      if (buffered > HARD_BUFFER_BYTES) {
-        this.counters.slowDisconnects += 1;
-        this.options.log.warn({ buffered }, 'dashboard socket too slow: disconnected');
-        ws.terminate();
-        continue;
-      }
-      // Presence and device changes are rare and must not be lost; telemetry
-      // and raw messages are dropped for a lagging client, which then resyncs.
-      if (buffered > SOFT_BUFFER_BYTES && (kind === 'telemetry' || kind === 'message')) {
-        sub.dropped += 1;
-        this.counters.droppedEvents += 1;
-        this.watchDrain(sub);
-        continue;
-      }
-      sendOverflowNoticeTo(sub);
-      frame ??= JSON.stringify(event);
-      // ws has no public cork; its socket is the documented `_socket` field.
-      batchWritesThisTurn((ws as unknown as { _socket: Socket })._socket);
-      ws.send(frame);
+      if (sub.ws.readyState !== sub.ws.OPEN) continue;
+      frame ??= this.writer.frame(event, coalesce);
+      this.writer.enqueue(sub.outbox, frame);
     }
   }
-}
-
-/** Tells a client that events were dropped for it, so it resubscribes to resync. */
-function sendOverflowNoticeTo(sub: Subscriber): void {
-  if (sub.dropped === 0 || sub.ws.readyState !== sub.ws.OPEN) return;
-  sub.ws.send(JSON.stringify({ event: 'overflow', dropped: sub.dropped } satisfies DashboardEvent));
-  sub.dropped = 0;
 }
 
 /** The event kinds of a request: `absent` (every kind unless said) when it names none. */
