@@ -31,6 +31,7 @@ import { StateService } from './state/state-service.js';
 import { TelemetryPipeline } from './telemetry/pipeline.js';
 import { ConnectionGuard } from './limits/connection-guard.js';
 import { DeviceRateLimiter } from './limits/device-rate-limiter.js';
+import { IngestGate } from './limits/ingest-gate.js';
 import { LoginLimiter } from './limits/login-limiter.js';
 import { HttpsListener } from './net/https-listener.js';
 import { readTlsFiles } from './net/tls.js';
@@ -75,7 +76,9 @@ export function defaultDashboardDir(): string {
 function buildTelemetryStore(config: Readonly<HubConfig>, dataDir: string, log: Logger): TelemetryStore {
   if (config.store === 'sqlite' || config.influxUrl === null) return new SqliteTelemetryStore({ file: join(dataDir, 'telemetry.db') });
   const influx = new InfluxTelemetryStore({ url: config.influxUrl, rawRetention: config.influxRawRetention, rollupRetention: config.influxRollupRetention, log });
-  const buffer = new TelemetryBuffer({ file: join(dataDir, 'influx-buffer.db'), maxBytes: config.influxBufferMaxMb * 1024 * 1024 });
+  const buffer = new TelemetryBuffer({ file: join(dataDir, 'influx-buffer.db'), maxBytes: config.influxBufferMaxMb * 1024 * 1024 }, (message) =>
+    log.warn({ err: message }, 'checkpointing the telemetry buffer failed: SQLite checkpoints it in line instead'),
+  );
   return new BufferedTelemetryStore(influx, buffer, {
     batchPoints: config.influxBatchPoints,
     flushMs: config.influxFlushMs,
@@ -117,6 +120,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     openConnections: (): number => mqtt.connectionCount + wsDevices.connectionCount,
   });
   const tls = config.tlsCert !== null && config.tlsKey !== null ? readTlsFiles(config.tlsCert, config.tlsKey) : null;
+  // Push-back for the whole hub: no device socket is read while its work is behind.
+  const gate = new IngestGate({ maxLagMs: config.ingestMaxLagMs, maxInFlight: config.ingestMaxInFlight });
   const mqtt: MqttTransport = new MqttTransport({
     host: config.host,
     port: config.mqttPort,
@@ -124,10 +129,11 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     maxOutboundBytes: config.maxDeviceOutboundKb * 1024,
     gateway,
     guard,
+    gate,
     ...(tls ? { tls: { ...tls, port: config.mqttsPort } } : {}),
     log: log.child({ part: 'mqtt' }),
   });
-  const wsDevices: WsDeviceEndpoint = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, maxOutboundBytes: config.maxDeviceOutboundKb * 1024, gateway, guard, log: log.child({ part: 'ws-device' }) });
+  const wsDevices: WsDeviceEndpoint = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, maxOutboundBytes: config.maxDeviceOutboundKb * 1024, gateway, guard, gate, log: log.child({ part: 'ws-device' }) });
 
   // The admin token is read from the data dir at start(); until then nothing verifies.
   let adminAuth: AdminAuth = { verify: () => false, generatedToken: null };
@@ -175,7 +181,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     };
   };
   accounts.onRevoked(() => dashboards.recheck());
-  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter } });
+  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, gate } });
   const api = buildApi({
     registry,
     gateway,
@@ -235,6 +241,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       // Pending commands resume (or end, if overdue) before any device connects.
       await commands.open();
       gateway.start();
+      gate.start();
       mqttPort = await mqtt.start();
       mqttsPort = mqtt.tlsPort;
       wsDevices.start();
@@ -261,6 +268,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await wsDevices.stop();
       gateway.stop();
       await mqtt.stop();
+      gate.stop();
       await https?.close();
       await api.close();
       await commands.close();

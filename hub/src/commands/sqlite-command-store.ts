@@ -7,7 +7,7 @@
 import type Database from 'better-sqlite3';
 import type { CommandState, CommandTransition, LateResult } from '@iot-hub/protocol';
 import type { CommandRecord } from './command-record.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
+import { WalCheckpointer } from '../db/wal-checkpointer.js';
 import { openSqlite } from '../db/open-sqlite.js';
 
 /** How often the worker thread checkpoints the WAL (see WalCheckpointer). */

@@ -1,17 +1,20 @@
 /**
- * A TelemetryStore that makes a remote store (InfluxDB) safe to acknowledge
- * against: write() resolves once the points are in the durable local buffer
- * (so the pipeline and the MQTT/WS acks keep their meaning), and a drainer
- * sends them on in id order:
+ * A TelemetryStore that makes InfluxDB safe to acknowledge against:
+ * write() resolves once the points are in the durable local buffer (so the
+ * pipeline and the MQTT/WS acks keep their meaning), and a drainer sends
+ * them on in id order:
  *
- *   batch     batchPoints rows, or whatever waited flushMs
+ *   batch     buffered segments until they hold batchPoints points, or
+ *             whatever waited flushMs; posted as the line protocol they are
+ *             stored in
  *   send      at most `concurrency` batches in flight
  *   retry     transient errors (5xx, timeouts, refused connections): the same
  *             batch with the same timestamps, exponential backoff with jitter;
  *             a retried point overwrites itself, so nothing is duplicated
  *   reject    RejectedPointsError (InfluxDB 400, e.g. a field type conflict):
- *             split in halves until the bad points are alone, write the good
- *             ones, dead-letter the bad ones to a JSON-lines file with reason
+ *             split into lines, then in halves until the bad points are alone,
+ *             write the good ones, dead-letter the bad ones to a JSON-lines
+ *             file with reason
  *   remove    rows leave the buffer only after the store accepted them (or
  *             they were dead-lettered): a crash in between resends them
  *
@@ -31,7 +34,13 @@ import {
   type TelemetryPoint,
   type TelemetryStore,
 } from '../telemetry-store.js';
-import type { BufferedRow, TelemetryBuffer } from './telemetry-buffer.js';
+import { parsePointLine } from '../influx/influx-schema.js';
+import type { BufferedBatch, TelemetryBuffer } from './telemetry-buffer.js';
+
+/** The store behind the buffer: it takes the buffered line protocol as is. */
+export interface LineProtocolStore extends TelemetryStore {
+  writeLines(body: string): Promise<void>;
+}
 
 export interface BufferedStoreOptions {
   batchPoints: number;
@@ -72,7 +81,7 @@ export class BufferedTelemetryStore implements TelemetryStore {
   writeRequests = 0;
 
   constructor(
-    private readonly inner: TelemetryStore,
+    private readonly inner: LineProtocolStore,
     private readonly buffer: TelemetryBuffer,
     private readonly options: BufferedStoreOptions,
   ) {
@@ -169,7 +178,7 @@ export class BufferedTelemetryStore implements TelemetryStore {
     }
     // Requests already sent may finish (and leave the buffer); the rest waits for the next start.
     await Promise.race([Promise.allSettled([...this.inFlightDone]), new Promise((r) => setTimeout(r, 2000).unref())]);
-    this.buffer.close();
+    await this.buffer.close();
     await this.inner.close();
     for (const w of this.flushWaiters) w.resolve();
     this.flushWaiters = [];
@@ -181,15 +190,15 @@ export class BufferedTelemetryStore implements TelemetryStore {
     const due = force || this.flushWaiters.length > 0 || Date.now() - this.queuedSince >= this.options.flushMs;
     while (this.inFlight < this.options.concurrency && this.queued > 0) {
       if (this.queued < this.options.batchPoints && !due) break;
-      const rows = this.buffer.read(this.cursor, this.options.batchPoints);
-      if (rows.length === 0) {
+      const batch = this.buffer.read(this.cursor, this.options.batchPoints);
+      if (!batch) {
         this.queued = 0;
         break;
       }
-      this.cursor = rows[rows.length - 1]!.id;
-      this.queued = Math.max(0, this.queued - rows.length);
+      this.cursor = batch.lastId;
+      this.queued = Math.max(0, this.queued - batch.points);
       this.inFlight += 1;
-      const done = this.send(rows).finally(() => {
+      const done = this.send(batch).finally(() => {
         this.inFlight -= 1;
         this.inFlightDone.delete(done);
         this.pump(false);
@@ -207,37 +216,37 @@ export class BufferedTelemetryStore implements TelemetryStore {
     else if (this.queued === 0) this.queuedSince = Date.now();
   }
 
-  private async send(rows: BufferedRow[]): Promise<void> {
+  private async send(batch: BufferedBatch): Promise<void> {
     try {
-      await this.deliver(rows);
+      await this.deliver(batch.segments.join('\n'), batch.points);
     } catch {
-      return; // closed while retrying: the rows stay for the next start
+      return; // closed while retrying: the segments stay for the next start
     }
     if (this.closed) return;
-    this.buffer.remove(rows[0]!.id, rows[rows.length - 1]!.id);
-    this.delivered += rows.length;
-    this.noteLate(rows);
+    this.buffer.remove(batch.firstId, batch.lastId);
+    this.delivered += batch.points;
+    this.noteLate(batch);
     this.settleWaiters();
   }
 
-  /** Writes the rows, retrying transient failures; splits on a rejection. Throws only once closed. */
-  private async deliver(rows: BufferedRow[]): Promise<void> {
+  /** Writes the lines, retrying transient failures; splits on a rejection. Throws only once closed. */
+  private async deliver(body: string, points: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new Error('closed');
       try {
         this.writeRequests += 1;
-        await this.inner.write(rows);
+        await this.inner.writeLines(body);
         if (!this.reachable) {
           this.reachable = true;
           this.options.log.info({ buffered: this.buffer.count }, 'telemetry store reachable again: draining the buffer');
         }
         return;
       } catch (err) {
-        if (err instanceof RejectedPointsError) return this.reject(rows, err);
+        if (err instanceof RejectedPointsError) return this.reject(body.split('\n'), err);
         this.lastError = (err as Error).message;
         if (this.reachable) {
           this.reachable = false;
-          this.options.log.error({ err: this.lastError, buffered: this.buffer.count }, 'telemetry store unreachable: points stay in the local buffer and are retried');
+          this.options.log.error({ err: this.lastError, buffered: this.buffer.count, points }, 'telemetry store unreachable: points stay in the local buffer and are retried');
         }
         const base = this.options.retryBaseMs ?? 200;
         const cap = this.options.retryMaxMs ?? 15_000;
@@ -247,25 +256,26 @@ export class BufferedTelemetryStore implements TelemetryStore {
     }
   }
 
-  private async reject(rows: BufferedRow[], err: RejectedPointsError): Promise<void> {
-    if (rows.length === 1) {
-      const row = rows[0]!;
+  private async reject(lines: string[], err: RejectedPointsError): Promise<void> {
+    if (lines.length === 1) {
+      const line = lines[0]!;
+      const point = parsePointLine(line) ?? { line };
       this.deadLettered += 1;
-      appendFileSync(this.options.deadLetterFile, JSON.stringify({ deviceId: row.deviceId, metric: row.metric, ts: row.ts, value: row.value, reason: err.reason, at: new Date().toISOString() }) + '\n');
-      this.options.log.warn({ deviceId: row.deviceId, metric: row.metric, ts: row.ts, reason: err.reason, deadLettered: this.deadLettered, file: this.options.deadLetterFile }, 'telemetry point refused by the store: dead-lettered');
+      appendFileSync(this.options.deadLetterFile, JSON.stringify({ ...point, reason: err.reason, at: new Date().toISOString() }) + '\n');
+      this.options.log.warn({ ...point, reason: err.reason, deadLettered: this.deadLettered, file: this.options.deadLetterFile }, 'telemetry point refused by the store: dead-lettered');
       return;
     }
-    const half = Math.ceil(rows.length / 2);
-    await this.deliver(rows.slice(0, half));
-    await this.deliver(rows.slice(half));
+    const half = Math.ceil(lines.length / 2);
+    await this.deliver(lines.slice(0, half).join('\n'), half);
+    await this.deliver(lines.slice(half).join('\n'), lines.length - half);
   }
 
-  private noteLate(rows: BufferedRow[]): void {
+  private noteLate(batch: BufferedBatch): void {
     if (!this.options.onLateData) return;
     const lateBefore = Date.now() - (this.options.lateAfterMs ?? 10 * 60_000);
-    for (const r of rows) {
-      if (r.ts >= lateBefore) continue;
-      this.late = { from: Math.min(this.late?.from ?? r.ts, r.ts), to: Math.max(this.late?.to ?? r.ts, r.ts + 1) };
+    // A segment's time span is what the buffer knows: the backfill covers all of it.
+    if (batch.minTs < lateBefore) {
+      this.late = { from: Math.min(this.late?.from ?? batch.minTs, batch.minTs), to: Math.max(this.late?.to ?? batch.maxTs + 1, batch.maxTs + 1) };
     }
     if (this.late && this.buffer.count === 0) {
       const { from, to } = this.late;

@@ -69,3 +69,56 @@ export function rollupSelect(database: string): string {
     `INTO ${db}.${ident(ROLLUP_RP)}.${ident(MEASUREMENT)} FROM ${db}.${ident(RAW_RP)}.${ident(MEASUREMENT)}`
   );
 }
+
+/**
+ * One point as a line of InfluxDB line protocol, the form points keep in the
+ * local buffer and go to /write in (precision=ms):
+ *
+ *   telemetry,device=<id>,metric=<name> value=<float> <ts ms>
+ *
+ * Tag values escape backslash, comma, equals sign and space. A number
+ * without the `i` suffix is a float field, so 1 and 1.5 land alike.
+ */
+export function pointLine(deviceId: string, metric: string, value: number, ts: number): string {
+  return `${MEASUREMENT},device=${escapeTag(deviceId)},metric=${escapeTag(metric)} value=${value} ${ts}`;
+}
+
+/** The point a pointLine() line holds; null for anything else. */
+export function parsePointLine(line: string): { deviceId: string; metric: string; value: number; ts: number } | null {
+  const prefix = `${MEASUREMENT},device=`;
+  if (!line.startsWith(prefix)) return null;
+  const device = readTag(line, prefix.length, ',');
+  if (!device || !line.startsWith('metric=', device.end + 1)) return null;
+  const metric = readTag(line, device.end + 1 + 'metric='.length, ' ');
+  if (!metric) return null;
+  const m = /^ value=(\S+) (-?\d+)$/.exec(line.slice(metric.end));
+  if (!m) return null;
+  const value = Number(m[1]);
+  return Number.isFinite(value) ? { deviceId: device.text, metric: metric.text, value, ts: Number(m[2]) } : null;
+}
+
+/** The text of the line-protocol tag that selects one device, for filtering buffered lines. */
+export function deviceTagOf(deviceId: string): string {
+  return `,device=${escapeTag(deviceId)},`;
+}
+
+const TAG_SPECIALS = /[\\, =]/;
+
+function escapeTag(text: string): string {
+  // Device ids and metric names (letters, digits, _ . -) never need it; other text still round-trips.
+  return TAG_SPECIALS.test(text) ? text.replace(/[\\, =]/g, (c) => `\\${c}`) : text;
+}
+
+/** An escaped tag value from `start` up to the first unescaped `end`; `end` is its index. */
+function readTag(line: string, start: number, end: string): { text: string; end: number } | null {
+  let text = '';
+  for (let i = start; i < line.length; i++) {
+    const c = line[i] as string;
+    if (c === '\\' && i + 1 < line.length) {
+      text += line[++i];
+    } else if (c === end) {
+      return { text, end: i };
+    } else text += c;
+  }
+  return null;
+}

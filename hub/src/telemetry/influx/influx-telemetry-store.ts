@@ -12,6 +12,8 @@
  * offset)). Reading recent ranges raw also avoids the rollup's lag: the
  * continuous query rolls a minute up only after it ends.
  */
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { InfluxDB } from 'influx';
 import type { HistorySeries, HistoryPoint } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
@@ -25,7 +27,7 @@ import {
   type TelemetryPoint,
   type TelemetryStore,
 } from '../telemetry-store.js';
-import { ident, literal, MEASUREMENT, RAW_RP, retentionMs, ROLLUP_MS, ROLLUP_RP, rollupSelect, setupStatements } from './influx-schema.js';
+import { ident, literal, MEASUREMENT, pointLine, RAW_RP, retentionMs, ROLLUP_MS, ROLLUP_RP, rollupSelect, setupStatements } from './influx-schema.js';
 
 export interface InfluxTelemetryStoreOptions {
   /** http://[user:pass@]host:8086/database */
@@ -62,6 +64,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
   readonly kind = 'influx';
   readonly database: string;
   private readonly influx: InfluxDB;
+  private readonly writeTarget: { url: URL; authorization: string | undefined; agent: HttpAgent };
   private schemaReady: Promise<void> | null = null;
   private readonly rawMs: number;
   private openError: string | null = null;
@@ -79,6 +82,15 @@ export class InfluxTelemetryStore implements TelemetryStore {
       database: this.database,
       pool: { maxRetries: 0, requestTimeout: options.requestTimeoutMs ?? 10_000, backoff: NO_BACKOFF },
     });
+    const https = url.protocol === 'https:';
+    const write = new URL(`${url.protocol}//${url.host}/write`);
+    write.search = new URLSearchParams({ db: this.database, rp: RAW_RP, precision: 'ms' }).toString();
+    const user = decodeURIComponent(url.username);
+    this.writeTarget = {
+      url: write,
+      authorization: user ? `Basic ${Buffer.from(`${user}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined,
+      agent: https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }),
+    };
   }
 
   /** Sets the database up if InfluxDB answers; an outage here is not fatal (writes retry it). */
@@ -91,7 +103,9 @@ export class InfluxTelemetryStore implements TelemetryStore {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.writeTarget.agent.destroy();
+  }
 
   /** Whether open() reached InfluxDB; the buffer in front tracks reachability after that. */
   status(): StoreStatus {
@@ -119,19 +133,53 @@ export class InfluxTelemetryStore implements TelemetryStore {
 
   async write(points: readonly TelemetryPoint[]): Promise<void> {
     if (points.length === 0) return;
+    await this.writeLines(points.map((p) => pointLine(p.deviceId, p.metric, p.value, p.ts)).join('\n'));
+  }
+
+  /**
+   * Posts line protocol (pointLine() lines, newline-separated) to /write in
+   * the raw retention policy. The buffer keeps points in this form, so a
+   * drained batch goes out as stored, with no per-point work.
+   */
+  async writeLines(body: string): Promise<void> {
+    if (body.length === 0) return;
     await this.ensureSchema();
-    try {
-      await this.influx.writePoints(
-        points.map((p) => ({ measurement: MEASUREMENT, tags: { device: p.deviceId, metric: p.metric }, fields: { value: p.value }, timestamp: p.ts })),
-        { precision: 'ms', retentionPolicy: RAW_RP },
+    const { status, text } = await this.post(body);
+    if (status === 204 || status === 200) return;
+    const detail = errorText(text) || `HTTP ${status}`;
+    // 400: field type conflict, unparsable line, beyond retention; 413: too big.
+    if (status === 400 || status === 413) throw new RejectedPointsError(`InfluxDB ${status}: ${detail}`);
+    if (status === 404) this.schemaReady = null; // database dropped or server reset: set up again
+    throw new Error(`InfluxDB write failed: ${status} ${detail}`);
+  }
+
+  private post(body: string): Promise<{ status: number; text: string }> {
+    const { url, authorization, agent } = this.writeTarget;
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const payload = Buffer.from(body, 'utf8');
+    return new Promise((resolve, reject) => {
+      const req = send(
+        url,
+        {
+          method: 'POST',
+          agent,
+          timeout: this.options.requestTimeoutMs ?? 10_000,
+          headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': payload.length, ...(authorization ? { authorization } : {}) },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            if (text.length < 4096) text += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on('error', reject);
+        },
       );
-    } catch (err) {
-      const status = (err as { res?: { statusCode?: number } }).res?.statusCode;
-      // 400: field type conflict, unparsable line, beyond retention; 413: too big.
-      if (status === 400 || status === 413) throw new RejectedPointsError(`InfluxDB ${status}: ${errorBody(err)}`);
-      if (status === 404) this.schemaReady = null; // database dropped or server reset: set up again
-      throw err;
-    }
+      req.on('timeout', () => req.destroy(new Error(`InfluxDB write timed out after ${this.options.requestTimeoutMs ?? 10_000} ms`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
   }
 
   /** Rolls raw points in [from, to) up into rollup_1m now (after a backlog older than the CQ's resample window lands). */
@@ -240,17 +288,13 @@ function range(from: number, to: number): string {
   return `time >= ${from}ms AND time <= ${to}ms`;
 }
 
-function errorBody(err: unknown): string {
-  const message = (err as Error).message;
-  const json = /\{.*\}/s.exec(message)?.[0];
-  if (json) {
-    try {
-      return (JSON.parse(json) as { error?: string }).error ?? message;
-    } catch {
-      // not JSON: keep the message
-    }
+/** InfluxDB's `{"error":"..."}` answer as text. */
+function errorText(body: string): string {
+  try {
+    return (JSON.parse(body) as { error?: string }).error ?? body.trim();
+  } catch {
+    return body.trim();
   }
-  return message;
 }
 
 /** The URL without its password, for logs. */
