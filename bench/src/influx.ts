@@ -15,7 +15,7 @@
  * poller queries InfluxDB for its values.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -23,6 +23,7 @@ import type { HealthResponse } from '@iot-hub/protocol';
 import { LatencyRecorder, provisionDevices, runLoad, type LatencySummary, type LoadReport } from '@iot-hub/device-sim';
 import { RESULTS_DIR } from './ingest.js';
 import { int, ms, pct, table } from './lib/format.js';
+import { formatProfile, summariseProfile } from './lib/cpu-profile.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { startInfluxd, type BenchInfluxd } from './lib/influxd.js';
 import { machineInfo } from './lib/machine.js';
@@ -40,6 +41,7 @@ export const INFLUX_HELP = `npm run bench -- influx [options]
   --settle-timeout D     longest wait for the hub's buffer to drain (default 60s)
   --hub-arg ARG          extra hub flag, repeatable (e.g. --hub-arg=--influx-flush-ms --hub-arg=500)
   --keep-data            keep the temp dir (influxd data, hub data and log)
+  --hub-profile          run the hub with --cpu-prof and print where its main thread went
 `;
 
 interface InfluxOptions {
@@ -52,6 +54,7 @@ interface InfluxOptions {
   settleTimeoutMs: number;
   hubArgs: string[];
   keepData: boolean;
+  hubProfile: boolean;
 }
 
 const BATCH = 5000;
@@ -71,6 +74,7 @@ export function parseInfluxArgs(argv: readonly string[]): InfluxOptions | 'help'
         'settle-timeout': { type: 'string' },
         'hub-arg': { type: 'string', multiple: true },
         'keep-data': { type: 'boolean' },
+        'hub-profile': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       });
   if (values.help) return 'help';
@@ -84,6 +88,7 @@ export function parseInfluxArgs(argv: readonly string[]): InfluxOptions | 'help'
     settleTimeoutMs: durationFlag('settle-timeout', values['settle-timeout'], '60s'),
     hubArgs: values['hub-arg'] ?? [],
     keepData: values['keep-data'] ?? false,
+    hubProfile: values['hub-profile'] ?? false,
   };
 }
 
@@ -118,6 +123,7 @@ export async function runInflux(argv: readonly string[]): Promise<number> {
       adminToken,
       logFile: join(workDir, 'hub.log'),
       extraArgs: ['--store', 'influx', '--influx-url', `${influxd.baseUrl}/${HUB_DB}`, ...options.hubArgs],
+      nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', join(workDir, 'profile')] : [],
     });
     const hubSampler = new ProcSampler(hub.pid);
     hubSampler.start(1000);
@@ -193,6 +199,7 @@ export async function runInflux(argv: readonly string[]): Promise<number> {
       if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
     }
     await influxd?.stop();
+    if (options.hubProfile) printProfile(join(workDir, 'profile'));
     if (options.keepData) log(`kept ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
   }
@@ -447,4 +454,11 @@ export function formatResult(r: InfluxResult): string {
     ['hub warn / error log lines', `${h.logs.warn} / ${h.logs.error}`],
   ];
   return `${title}\n${table(rows)}`;
+}
+
+/** The hub's CPU profile, written when it exited: where its main thread spent the run. */
+function printProfile(dir: string): void {
+  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  if (file) process.stdout.write(`\n${formatProfile(summariseProfile(join(dir, file)))}\n`);
+  else log(`no CPU profile in ${dir} (the hub writes one only when it exits normally)`);
 }
