@@ -44,7 +44,7 @@ export const INGEST_HELP = `npm run bench -- ingest [options]
   --no-dashboard         same as --dashboards 0
   --duration D           publishing window of each trial: 10s, 1m (default 10s)
   --rate N               one trial per system at N msgs/s instead of the search
-  --search-steps N       paced trials after a lossy flat-out trial (default 3)
+  --search-steps N       paced trials after a lossy flat-out trial (default 4)
   --settle-timeout D     longest wait for a store to catch up after a trial (default 60s)
   --hub-arg ARG          extra hub flag, repeatable (e.g. --hub-arg=--log-level --hub-arg=warn)
   --keep-data            keep the temp dir (hub data and log, influxd, load generator logs)
@@ -95,7 +95,7 @@ export function parseIngestArgs(argv: readonly string[]): IngestOptions | 'help'
     dashboards: values['no-dashboard'] ? 0 : wholeFlag('dashboards', values.dashboards, 10, 0),
     durationMs: durationFlag('duration', values.duration, '10s'),
     rate: values.rate === undefined ? undefined : wholeFlag('rate', values.rate, 0),
-    searchSteps: wholeFlag('search-steps', values['search-steps'], 3, 0),
+    searchSteps: wholeFlag('search-steps', values['search-steps'], 4, 0),
     settleTimeoutMs: durationFlag('settle-timeout', values['settle-timeout'], '60s'),
     hubArgs: values['hub-arg'] ?? [],
     keepData: values['keep-data'] ?? false,
