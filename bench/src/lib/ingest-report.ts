@@ -111,6 +111,7 @@ function trialRow(t: TrialResult): string[] {
     cpu(t.loadGeneratorCpuPercent),
     cpu(t.benchCpuPercent),
     t.loadAvg1m.toFixed(1),
+    t.pressure ? pct(t.pressure.cpuSome) : '-',
   ];
 }
 
@@ -122,7 +123,7 @@ export function formatIngestResult(r: IngestResult): string {
     `(${r.machine.cores} cores, Node ${r.machine.node}, load average ${r.machine.loadAvgAtStart.join(' ')} at the start)`;
   const trials = [...r.hub.search.trials, ...r.peers.flatMap((p) => p.search.trials)];
   const trialTable = columns(
-    ['trial', 'asked msgs/s', 'sent', 'acked', 'stored', 'lost', 'stored msgs/s', 'PUBACK p50 / p99', 'server CPU', 'influxd', 'load gen', 'bench', 'load avg'],
+    ['trial', 'asked msgs/s', 'sent', 'acked', 'stored', 'lost', 'stored msgs/s', 'PUBACK p50 / p99', 'server CPU', 'influxd', 'load gen', 'bench', 'load avg', 'CPU wait'],
     trials.map(trialRow),
   );
   const best = (s: SearchResult): string =>
@@ -147,7 +148,7 @@ export function formatIngestResult(r: IngestResult): string {
     title,
     `command: ${r.command}`,
     '',
-    'Trials (CPU: % of one core over the window and drain; load gen: the device-sim load process; bench: this process, with the dashboard sockets; load avg: 1-minute, at the end):',
+    'Trials (CPU: % of one core over the window and drain; load gen: the device-sim load process; bench: this process, with the dashboard sockets; load avg: 1-minute, at the end; CPU wait: share of the time some task on the machine waited for a core):',
     trialTable,
     '',
     'Highest lossless rate (stored msgs/s, incl. any backlog worked off after the window):',

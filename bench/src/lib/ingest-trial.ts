@@ -22,6 +22,7 @@ import type { DashboardProbe } from './dashboard-probe.js';
 import { int } from './format.js';
 import { sleep } from './flags.js';
 import { startLoadProcess } from './load-process.js';
+import { pressureShare, readPressure, type PressureSample, type PressureShare } from './pressure.js';
 import { cpuPercent, readProc, type ProcSample } from './proc-stats.js';
 
 /** Asked of the load generator for "flat out": far above any system here, so every device keeps its window of K messages full. */
@@ -82,6 +83,8 @@ export interface TrialResult {
   loadErrors: Record<string, number>;
   /** The machine's 1-minute load average when the trial ended: other work on the shared cores. */
   loadAvg1m: number;
+  /** Share of the window and drain in which some task on the machine waited for a CPU / for I/O (Linux PSI); null without PSI. */
+  pressure: PressureShare | null;
 }
 
 /** Runs the load generator at `rate` (undefined: flat out) against a system and waits for its store to settle. */
@@ -108,11 +111,12 @@ export async function runTrial(system: IngestSystem, rate: number | undefined, o
   }, 2000);
   let report: LoadReport | undefined;
   let loadExitAt: number;
-  const marks: { at: number; cpu: NodeJS.CpuUsage; procs: (ProcSample | undefined)[] }[] = [];
+  const marks: { at: number; cpu: NodeJS.CpuUsage; pressure: PressureSample | undefined; procs: (ProcSample | undefined)[] }[] = [];
   const mark = (): void => {
     marks.push({
       at: Date.now(),
       cpu: process.cpuUsage(),
+      pressure: readPressure(),
       procs: system.processes.map((p) => {
         try {
           return readProc(p.pid);
@@ -180,6 +184,7 @@ export async function runTrial(system: IngestSystem, rate: number | undefined, o
           },
     loadErrors: report.errors,
     loadAvg1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+    pressure: pressureShare(start.pressure, end.pressure),
   };
   options.log(
     `${label}: sent ${int(result.sent)}, acked ${int(result.acked)}, stored ${int(result.stored)} ` +
