@@ -61,6 +61,8 @@ export interface ChurnStats {
 interface Session {
   connection: FaultableConnection;
   timer: NodeJS.Timeout | undefined;
+  /** The telemetry send awaiting its ack, if any. */
+  sending: Promise<unknown> | undefined;
   /** Set once we (or the hub) end the session: later failures are not errors. */
   ending: boolean;
   /** Ends the session (idempotent): resolves its promise once the connection is closed. */
@@ -135,7 +137,13 @@ export class Churn {
       if (session.ending) continue;
       session.ending = true;
       clearTimeout(session.timer);
-      void session.connection.close().catch(() => {}).finally(session.finish);
+      // Let a send in flight get its ack first: acknowledged then equals stored, exactly.
+      const sending = session.sending ?? Promise.resolve();
+      void sending
+        .catch(() => {})
+        .then(() => session.connection.close())
+        .catch(() => {})
+        .finally(session.finish);
     }
     while (this.#running.size > 0) await Promise.all([...this.#running]);
   }
@@ -172,6 +180,7 @@ export class Churn {
     const session: Session = {
       connection,
       timer: undefined,
+      sending: undefined,
       ending: false,
       finish: () => {
         clearTimeout(session.timer);
@@ -223,11 +232,13 @@ export class Churn {
       this.#seq.set(device.id, seq + 1);
       this.stats.telemetrySent++;
       try {
-        await connection.sendTelemetry({ metrics: { temperature: 20 + Math.random() * 5, humidity: 40 + Math.random() * 10, t: Date.now() }, seq });
+        session.sending = connection.sendTelemetry({ metrics: { temperature: 20 + Math.random() * 5, humidity: 40 + Math.random() * 10, t: Date.now() }, seq });
+        await session.sending;
         this.stats.telemetryAcked++;
       } catch (err) {
         if (!session.ending) this.#problem(`${transport} telemetry: ${(err as Error).message}`);
       }
+      session.sending = undefined;
       if (!session.ending) session.timer = setTimeout(() => void step(), Math.min(interval, Math.max(0, endsAt - Date.now())));
     };
     await step();
