@@ -12,11 +12,12 @@
  * from aedes in that window.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { provisionDevices, writeCredentialsFile } from '@iot-hub/device-sim';
+import { formatProfile, summariseProfile, type ProfileSummary } from './lib/cpu-profile.js';
 import { DashboardProbe } from './lib/dashboard-probe.js';
 import { benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 import { int, mb, pct, table } from './lib/format.js';
@@ -40,6 +41,8 @@ export const CPU_HELP = `npm run bench -- cpu [options]
   --warmup D           paced load before the window opens (default 5s)
   --no-dashboard       no dashboard socket on the hub (storage only, no live fan-out)
   --hub-arg ARG        extra hub flag, repeatable (the hub runs with --device-rate 0)
+  --hub-profile        run the hub with --cpu-prof and print where its CPU went
+                       (costs the hub some CPU: compare with other profiled runs only)
   --keep-data          keep the temp dir: hub data, hub.log, load logs
 `;
 
@@ -57,6 +60,7 @@ interface CpuOptions {
   warmupMs: number;
   dashboard: boolean;
   hubArgs: string[];
+  hubProfile: boolean;
   keepData: boolean;
 }
 
@@ -68,6 +72,7 @@ export function parseCpuArgs(argv: readonly string[]): CpuOptions | 'help' {
     warmup: { type: 'string' },
     'no-dashboard': { type: 'boolean' },
     'hub-arg': { type: 'string', multiple: true },
+    'hub-profile': { type: 'boolean' },
     'keep-data': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -79,6 +84,7 @@ export function parseCpuArgs(argv: readonly string[]): CpuOptions | 'help' {
     warmupMs: durationFlag('warmup', values.warmup, '5s'),
     dashboard: !(values['no-dashboard'] ?? false),
     hubArgs: values['hub-arg'] ?? [],
+    hubProfile: values['hub-profile'] ?? false,
     keepData: values['keep-data'] ?? false,
   };
 }
@@ -132,15 +138,14 @@ export async function runCpu(argv: readonly string[]): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-cpu-'));
   const ids = loadDeviceIds('cpu-', options.devices);
   const runs: CpuRun[] = [];
-  let hubLogs: HubProcess['logs'] | undefined;
   try {
     const hub = await measureHub(options, workDir, ids);
     runs.push(hub.run);
-    hubLogs = hub.logs;
     runs.push(await measureAedes(options, workDir, ids));
 
-    const result = buildResult(options, machine, startedAt, runs, hubLogs);
+    const result = { ...buildResult(options, machine, startedAt, runs, hub.logs), hubProfile: hub.profile };
     process.stdout.write(`\n${formatCpu(result)}\n`);
+    if (hub.profile) process.stdout.write(`\n${formatProfile(hub.profile)}\n`);
     mkdirSync(RESULTS_DIR, { recursive: true });
     const file = join(RESULTS_DIR, `cpu-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
@@ -152,9 +157,11 @@ export async function runCpu(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function measureHub(options: CpuOptions, workDir: string, ids: string[]): Promise<{ run: CpuRun; logs: HubProcess['logs'] }> {
+async function measureHub(options: CpuOptions, workDir: string, ids: string[]): Promise<{ run: CpuRun; logs: HubProcess['logs']; profile: ProfileSummary | undefined }> {
   const adminToken = randomBytes(24).toString('hex');
+  const profileDir = join(workDir, 'profile');
   const hub = await startHubProcess({
+    nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
     dataDir: join(workDir, 'data'),
     adminToken,
     logFile: join(workDir, 'hub.log'),
@@ -162,6 +169,7 @@ async function measureHub(options: CpuOptions, workDir: string, ids: string[]): 
     extraArgs: ['--device-rate', '0', ...options.hubArgs],
   });
   const probe = new DashboardProbe();
+  let stopped = false;
   try {
     log(`hub pid ${hub.pid} at ${hub.mqttUrl}; temp dir ${workDir}`);
     if (options.dashboard) await probe.connect(hub.httpUrl, adminToken);
@@ -186,11 +194,17 @@ async function measureHub(options: CpuOptions, workDir: string, ids: string[]): 
       subscriber: () => (options.dashboard ? probe.events : 0),
       hasSubscriber: options.dashboard,
     });
-    return { run, logs: hub.logs };
-  } finally {
     probe.close();
+    stopped = true;
     const ended = await hub.stop();
     if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
+    // The profile covers the hub's whole life (start, provisioning, warm-up, window); the paced load dominates it.
+    const file = options.hubProfile && existsSync(profileDir) ? readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+    if (options.hubProfile && !file) log(`no CPU profile was written in ${profileDir} (the hub must exit normally to write one)`);
+    return { run, logs: hub.logs, profile: file ? summariseProfile(join(profileDir, file)) : undefined };
+  } finally {
+    probe.close();
+    if (!stopped) await hub.stop();
   }
 }
 
