@@ -111,6 +111,7 @@ export async function runTrial(system: IngestSystem, rate: number | undefined, o
   }, 2000);
   let report: LoadReport | undefined;
   let loadExitAt: number;
+  let stopped = false;
   const marks: { at: number; cpu: NodeJS.CpuUsage; pressure: PressureSample | undefined; procs: (ProcSample | undefined)[] }[] = [];
   const mark = (): void => {
     marks.push({
@@ -132,13 +133,14 @@ export async function runTrial(system: IngestSystem, rate: number | undefined, o
     // `publishing` resolves at the first progress line, about 1 s into the window.
     await sleep(Math.max(0, options.durationMs - 1000));
     const ended = await load.stop();
+    stopped = true;
     loadExitAt = Date.now();
     mark();
     report = ended.report;
-    if (!report) throw new Error(`${label}: the load generator gave no report (exit code ${ended.code}, signal ${ended.signal}); see ${options.workDir}`);
+    if (!report) throw new Error(`${label}: the load generator gave no report (exit code ${ended.code}, signal ${ended.signal}); rerun with --keep-data to keep its log`);
   } finally {
     clearInterval(progress);
-    await load.stop(); // no-op once it has ended; ends it on a failure path
+    if (!stopped) await load.stop(); // a failure path: the load generator must not outlive the trial
   }
 
   const expected = system.mustStore === 'acked' ? report.acked : report.sent;

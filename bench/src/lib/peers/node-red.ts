@@ -79,7 +79,7 @@ export async function ensureNodeRed(log: (message: string) => void = () => {}): 
 
   if (major === 4) log(`Node-RED 5 needs Node ≥ 22.9 and this is Node ${process.versions.node}: installing Node-RED 4`);
   const args = ['install', '--prefix', NODE_RED_PREFIX, '--no-audit', '--no-fund', `node-red@${major}`, CONTRIB_INFLUXDB];
-  log(`installing Node-RED for the bench (first use, about a minute): npm ${args.join(' ')}`);
+  log(`installing Node-RED for the bench (first use, 1-2 minutes): npm ${args.join(' ')}`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   // npm's own output goes to our stderr: it is the progress.
   const child = spawn(npm, args, { stdio: ['ignore', process.stderr, process.stderr] });
