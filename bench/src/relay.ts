@@ -320,6 +320,11 @@ async function runOne(servers: Servers, options: RelayOptions, target: Target, p
     const cut = run.hubCounters?.dashboardCutOff ? `, the hub cut the dashboard off ${run.hubCounters.dashboardCutOff}×` : '';
     log(`${label}: ${int(run.receivedPerSec)} msgs/s received; sent ${int(run.sent)}, acked ${int(run.acked)}, received ${int(received)}, lost ${int(run.lost)}${cut}`);
     return run;
+  } catch (err) {
+    // A peer that died shows up first as whatever touched it (/proc, its socket): name the death instead.
+    if (peer) await sleep(200);
+    const crashed = peer?.exitStatus();
+    throw crashed ? new Error(crashed) : err;
   } finally {
     if (load) await load.stop(5000);
     subscriber?.close();
