@@ -174,6 +174,8 @@ export async function runFanout(argv: readonly string[]): Promise<number> {
         log(`${name}: ${Math.round((Date.now() - from.at) / 1000)} s, ${load?.lastProgress?.ackedPerSec ?? '?'} acked/s, hub CPU ${pct(cpuPercent(from.hub as ProcSample, hubSampler.sample() ?? (from.hub as ProcSample)))}`);
       }
       const to = mark();
+      // The phase ends here: updates published from now on belong to no phase until the next one starts.
+      for (const c of children) c.send({ op: 'phase', name: `after-${name}`, fromT: to.at });
       return { from, to, ackedPerSec: ((loadAcked() - ackedFrom) * 1000) / (to.at - from.at) };
     };
 
@@ -193,12 +195,10 @@ export async function runFanout(argv: readonly string[]): Promise<number> {
     }
     log(filledMs === null ? `the hub did not start coalescing within ${options.fillTimeoutMs / 1000} s: measuring anyway` : `dashboard ${STALLED} stalled: the hub coalesces for it after ${(filledMs / 1000).toFixed(1)} s`);
     const slow = await runPhase('slow');
-    const endT = Date.now();
-    for (const c of children) c.send({ op: 'end', atT: endT });
+    for (const c of children) c.send({ op: 'end', atT: slow.to.at });
     const droppedAtEnd = (await hubDroppedEvents(hub.httpUrl, adminToken)) ?? 0;
     // Late events still count in their phase (by their `t`): give them a moment, then let the stalled one catch up.
     await sleep(2000);
-    for (const c of children) c.send({ op: 'phase', name: 'after', fromT: Date.now() + 3_600_000 });
     await children[0]?.request({ op: 'resume' }, 'resumed');
     await sleep(3000);
     const reports = await Promise.all(children.map((c) => c.report()));
