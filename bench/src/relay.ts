@@ -10,12 +10,13 @@
  * telemetry; bare aedes' is an MQTT client on `devices/+/telemetry`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { provisionDevices, writeCredentialsFile, type LatencySummary } from '@iot-hub/device-sim';
 import { columns } from './lib/columns.js';
+import { formatProfile, summariseProfile, type ProfileSummary } from './lib/cpu-profile.js';
 import { DashboardProbe } from './lib/dashboard-probe.js';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 import { int, mb, pct } from './lib/format.js';
@@ -39,6 +40,8 @@ export const RELAY_HELP = `npm run bench -- relay [options]
   --qos LIST           0, 1 or 0,1 (default 0,1)
   --inflight K         messages in flight per publisher (default 4)
   --hub-arg ARG        extra hub flag, repeatable (the hub runs with --device-rate 0)
+  --hub-profile        run the hub with --cpu-prof and print where its CPU went, over
+                       every hub run (narrow it with --publishers and --qos)
   --keep-data          keep the temp dir: hub data, hub.log, load logs
 `;
 
@@ -52,6 +55,7 @@ interface RelayOptions {
   qos: (0 | 1)[];
   inflight: number;
   hubArgs: string[];
+  hubProfile: boolean;
   keepData: boolean;
 }
 
@@ -70,6 +74,7 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions | 'help' {
     qos: { type: 'string' },
     inflight: { type: 'string' },
     'hub-arg': { type: 'string', multiple: true },
+    'hub-profile': { type: 'boolean' },
     'keep-data': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -84,6 +89,7 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions | 'help' {
     }),
     inflight: wholeFlag('inflight', values.inflight, 4),
     hubArgs: values['hub-arg'] ?? [],
+    hubProfile: values['hub-profile'] ?? false,
     keepData: values['keep-data'] ?? false,
   };
 }
@@ -139,11 +145,13 @@ export async function runRelay(argv: readonly string[]): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-relay-'));
   const adminToken = randomBytes(24).toString('hex');
   let hub: HubProcess | undefined;
+  const profileDir = join(workDir, 'profile');
   try {
     hub = await startHubProcess({
       dataDir: join(workDir, 'data'),
       adminToken,
       logFile: join(workDir, 'hub.log'),
+      nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
       // Relay measures the message path, not the per-device limit (100 msgs/s by default) that would cap 1 → 1.
       extraArgs: ['--device-rate', '0', ...options.hubArgs],
     });
@@ -171,8 +179,16 @@ export async function runRelay(argv: readonly string[]): Promise<number> {
       }
     }
 
-    const result = buildResult(options, machine, startedAt, runs, hub);
+    // Stopped before the report: its CPU profile is written as it exits.
+    const hubLogs = hub.logs;
+    const ended = await hub.stop();
+    hub = undefined;
+    if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
+    const profile = options.hubProfile ? readProfile(profileDir) : undefined;
+
+    const result = { ...buildResult(options, machine, startedAt, runs, hubLogs), hubProfile: profile };
     process.stdout.write(`\n${formatRelay(result)}\n`);
+    if (profile) process.stdout.write(`\n${formatProfile(profile)}\n`);
     mkdirSync(RESULTS_DIR, { recursive: true });
     const file = join(RESULTS_DIR, `relay-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
@@ -344,7 +360,13 @@ async function settle(subscriber: Subscriber, expected: number): Promise<void> {
   }
 }
 
-function buildResult(options: RelayOptions, machine: ReturnType<typeof machineInfo>, startedAt: Date, runs: RelayRun[], hub: HubProcess) {
+function readProfile(dir: string): ProfileSummary | undefined {
+  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  if (!file) log(`no CPU profile was written in ${dir} (the hub must exit normally to write one)`);
+  return file ? summariseProfile(join(dir, file)) : undefined;
+}
+
+function buildResult(options: RelayOptions, machine: ReturnType<typeof machineInfo>, startedAt: Date, runs: RelayRun[], hubLogs: HubProcess['logs']) {
   const scenarios = options.publishers.flatMap((publishers) =>
     options.qos.map((qos) => {
       const find = (target: Target) => runs.find((r) => r.target === target && r.publishers === publishers && r.qos === qos) as RelayRun;
@@ -372,7 +394,7 @@ function buildResult(options: RelayOptions, machine: ReturnType<typeof machineIn
     subscribers: { hub: 'one dashboard socket subscribed to every device\'s telemetry', 'bare aedes': 'one MQTT client (bench process) on devices/+/telemetry at the scenario\'s QoS' },
     scenarios,
     runs,
-    hubLogs: hub.logs,
+    hubLogs,
   };
 }
 
