@@ -23,6 +23,7 @@ import { machineInfo } from './lib/machine.js';
 import { startBareAedes } from './lib/peers/bare-aedes.js';
 import { startBareWs } from './lib/peers/bare-ws.js';
 import { cpuPercent, ProcSampler, readProc, type ProcSample } from './lib/proc-stats.js';
+import { readSched, waitingPercent } from './lib/run-delay.js';
 import { fleetIds, formatProvisioning, provisionWithOwnHub, type ProvisioningReport } from './lib/timed-provisioning.js';
 import { RESULTS_DIR } from './ingest.js';
 
@@ -120,6 +121,8 @@ interface WaveFigures {
   serverCpuPercent: number;
   /** The server's CPU time over the wave ÷ accepted: one core's worth of connects/s is 1000 ÷ this. */
   serverCpuMsPerConnect: number | null;
+  /** % of the wave the server's event loop was ready but waited for a CPU (other work on the machine). */
+  serverWaitingForCpuPercent: number | null;
   clientCpuPercent: number;
 }
 
@@ -229,6 +232,7 @@ async function storm(start: () => Promise<Server>, devices: { id: string; token:
         log(`${server.name}: dropped ${int(dropped)} connections; reconnecting`);
       }
       const marks: ProcSample[] = [readProc(server.pid), readProc(clients.pid)];
+      const sched0 = readSched(server.pid);
       const result = await clients.wave(
         {
           transport: options.transport,
@@ -242,7 +246,7 @@ async function storm(start: () => Promise<Server>, devices: { id: string; token:
         },
         (p) => log(`${server.name} ${wave}: ${int(p.accepted)} accepted, ${int(p.failed)} failed`),
       );
-      const figures = waveFigures(wave, result, marks[0] as ProcSample, readProc(server.pid), cpuPercent(marks[1] as ProcSample, readProc(clients.pid)));
+      const figures = waveFigures(wave, result, marks[0] as ProcSample, readProc(server.pid), cpuPercent(marks[1] as ProcSample, readProc(clients.pid)), waitingPercent(sched0, readSched(server.pid)));
       log(`${server.name} ${wave}: ${int(figures.accepted)} accepted at ${int(figures.connectsPerSec ?? 0)}/s, ${int(figures.failed)} failed`);
       waves.push(figures);
     }
@@ -264,7 +268,14 @@ async function storm(start: () => Promise<Server>, devices: { id: string; token:
   }
 }
 
-function waveFigures(wave: 'connect' | 'reconnect', r: WaveResult, serverFrom: ProcSample, serverTo: ProcSample, clientCpuPercent: number): WaveFigures {
+function waveFigures(
+  wave: 'connect' | 'reconnect',
+  r: WaveResult,
+  serverFrom: ProcSample,
+  serverTo: ProcSample,
+  clientCpuPercent: number,
+  serverWaitingForCpuPercent: number | null,
+): WaveFigures {
   const acceptWindowMs = r.lastAcceptedAt === null ? null : r.lastAcceptedAt - r.startedAt;
   const serverCpuMs = serverTo.cpuMs - serverFrom.cpuMs;
   return {
@@ -281,6 +292,7 @@ function waveFigures(wave: 'connect' | 'reconnect', r: WaveResult, serverFrom: P
     serverCpuPercent: cpuPercent(serverFrom, serverTo),
     serverCpuMsPerConnect: r.accepted > 0 ? serverCpuMs / r.accepted : null,
     clientCpuPercent,
+    serverWaitingForCpuPercent,
   };
 }
 
@@ -318,6 +330,7 @@ function formatResult(r: StormResult): string {
       rows.push([`${name}: accepted / failed`, `${int(w.accepted)} / ${int(w.failed)}${w.failed ? ` ${JSON.stringify(w.failedBy)}` : ''}`]);
       rows.push([`${name}: connect p50 / p99`, `${ms(w.connectLatencyMs?.p50)} / ${ms(w.connectLatencyMs?.p99)}${o.handshake === 'device' ? `, ready p99 ${ms(w.readyLatencyMs?.p99)}` : ''}`]);
       rows.push([`${name}: CPU server / client`, `${pct(w.serverCpuPercent)} / ${pct(w.clientCpuPercent)} (100 % = one core); server ${w.serverCpuMsPerConnect?.toFixed(2) ?? '-'} ms CPU per connect`]);
+      if (w.serverWaitingForCpuPercent !== null) rows.push([`${name}: server waiting for a CPU`, `${pct(w.serverWaitingForCpuPercent)} of the wave (the machine's other work)`]);
     }
     rows.push([`${s.server}: held at end / lost, peak RSS`, `${int(s.heldAtEnd)} / ${int(s.lost)}, ${mb(s.serverPeakRssBytes)}`]);
     if (s.serverLogs) rows.push([`${s.server}: warn / error log lines`, `${s.serverLogs.warn} / ${s.serverLogs.error}`]);

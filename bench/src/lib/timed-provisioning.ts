@@ -8,6 +8,7 @@
  */
 import { startHubProcess } from './hub-process.js';
 import { cpuPercent, readProc } from './proc-stats.js';
+import { readSched, waitingPercent } from './run-delay.js';
 import { HubApi, LatencyRecorder, mapConcurrent, type DeviceCredentials, type LatencySummary } from '@iot-hub/device-sim';
 
 export interface ProvisioningReport {
@@ -20,6 +21,8 @@ export interface ProvisioningReport {
   /** The hub's CPU over the batch (100 % = one core), and its CPU time per device provisioned. */
   hubCpuPercent: number;
   hubCpuMsPerDevice: number;
+  /** % of the time the hub's event loop was ready but waited for a CPU (other work on the machine). */
+  hubWaitingForCpuPercent: number | null;
 }
 
 /** Ids `${prefix}00001`… padded to the width of `count`. */
@@ -37,6 +40,7 @@ export async function provisionTimed(
 ): Promise<{ devices: DeviceCredentials[]; report: ProvisioningReport }> {
   const api = new HubApi(hub.httpUrl, adminToken, { timeoutMs: 60_000 });
   const cpu0 = readProc(hub.pid);
+  const sched0 = readSched(hub.pid);
   const latency = new LatencyRecorder();
   const started = performance.now();
   const devices = await mapConcurrent(ids, concurrency, async (id) => {
@@ -47,6 +51,7 @@ export async function provisionTimed(
   });
   const ms = performance.now() - started;
   const cpu1 = readProc(hub.pid);
+  const sched1 = readSched(hub.pid);
   return {
     devices,
     report: {
@@ -57,6 +62,7 @@ export async function provisionTimed(
       requestLatencyMs: latency.summary(),
       hubCpuPercent: cpuPercent(cpu0, cpu1),
       hubCpuMsPerDevice: (cpu1.cpuMs - cpu0.cpuMs) / ids.length,
+      hubWaitingForCpuPercent: waitingPercent(sched0, sched1),
     },
   };
 }
@@ -88,6 +94,7 @@ export function formatProvisioning(p: ProvisioningReport): string {
   const lat = p.requestLatencyMs;
   return (
     `${p.devices.toLocaleString('en-US')} in ${(p.ms / 1000).toFixed(1)} s = ${Math.round(p.perSec)}/s (${p.concurrency} in flight), ` +
-    `POST p50 / p99 ${lat?.p50.toFixed(0) ?? '-'} / ${lat?.p99.toFixed(0) ?? '-'} ms, hub CPU ${p.hubCpuPercent.toFixed(0)} % = ${p.hubCpuMsPerDevice.toFixed(2)} ms per device`
+    `POST p50 / p99 ${lat?.p50.toFixed(0) ?? '-'} / ${lat?.p99.toFixed(0) ?? '-'} ms, hub CPU ${p.hubCpuPercent.toFixed(0)} % = ${p.hubCpuMsPerDevice.toFixed(2)} ms per device` +
+    (p.hubWaitingForCpuPercent === null ? '' : `, waiting for a CPU ${p.hubWaitingForCpuPercent.toFixed(0)} %`)
   );
 }
