@@ -193,9 +193,16 @@ export async function runRelay(argv: readonly string[]): Promise<number> {
     const file = join(RESULTS_DIR, `relay-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`\nJSON: ${file}\n`);
-    const silent = runs.filter((r) => r.target === 'hub' && r.qos === 1 && r.lost > 0);
-    for (const r of silent) process.stderr.write(`[relay] LOSS: the hub acknowledged ${r.lost} QoS 1 messages (${r.publishers} → 1) that never reached the dashboard nor were announced as dropped\n`);
-    return silent.length > 0 ? 1 : 0;
+    // Acknowledged means stored (PUBACK follows the durable write); the dashboard may shed, but must say so or be cut off.
+    let problems = 0;
+    for (const r of runs.filter((x) => x.target === 'hub' && x.qos === 1 && x.hubCounters)) {
+      const notStored = r.acked - (r.hubCounters?.stored ?? 0);
+      if (notStored > 0) process.stderr.write(`[relay] LOSS: the hub acknowledged ${notStored} QoS 1 messages (${r.publishers} → 1) it did not store\n`);
+      const silent = r.lost > 0 && r.hubCounters?.dashboardCutOff === 0;
+      if (silent) process.stderr.write(`[relay] LOSS: ${r.lost} QoS 1 messages (${r.publishers} → 1) never reached the dashboard, which was neither told nor cut off\n`);
+      if (notStored > 0 || silent) problems++;
+    }
+    return problems > 0 ? 1 : 0;
   } finally {
     const ended = await hub?.stop();
     if (ended?.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
