@@ -49,6 +49,10 @@ export interface HubConfig {
   /** Sustained messages per second per device (0 = no limit), and how many it may send at once. */
   deviceRate: number;
   deviceBurst: number;
+  /** Push-back: device sockets are not read while the event loop is this late (ms, 0 = off) ... */
+  ingestMaxLagMs: number;
+  /** ... or while this many device messages are being handled (0 = no cap). */
+  ingestMaxInFlight: number;
   /** Open device connections (MQTT + device WebSocket) at most. */
   maxConnections: number;
   /** New device connections per second per client IP (0 = no limit), and how many at once. */
@@ -244,6 +248,8 @@ export const SETTINGS = [
   setting({ key: 'mqttsPort', flag: 'mqtts-port', env: 'HUB_MQTTS_PORT', default: '8883', parse: port, help: 'MQTT over TLS port, opened only with --tls-cert and --tls-key (0 = pick a free one)' }),
   setting({ key: 'deviceRate', flag: 'device-rate', env: 'HUB_DEVICE_RATE', default: '100', parse: intIn(0, 1_000_000, 'messages/s'), help: 'messages per second a device may send, sustained (0 = no limit); acknowledged ones wait, others are dropped with rate_limited' }),
   setting({ key: 'deviceBurst', flag: 'device-burst', env: 'HUB_DEVICE_BURST', default: '200', parse: intIn(1, 1_000_000, 'messages'), help: 'messages a device may send at once after a quiet spell, above --device-rate' }),
+  setting({ key: 'ingestMaxLagMs', flag: 'ingest-max-lag-ms', env: 'HUB_INGEST_MAX_LAG_MS', default: '50', parse: intIn(0, 10_000, 'ms'), help: 'push-back: once the event loop has been busy this long without a break, device sockets are not read until it catches up (0 = off)' }),
+  setting({ key: 'ingestMaxInFlight', flag: 'ingest-max-in-flight', env: 'HUB_INGEST_MAX_IN_FLIGHT', default: '10000', parse: intIn(0, 10_000_000, 'messages'), help: 'push-back: while this many device messages are being handled, device sockets are not read until half are done (0 = no cap)' }),
   setting({ key: 'maxConnections', flag: 'max-connections', env: 'HUB_MAX_CONNECTIONS', default: '10000', parse: intIn(1, 1_000_000, 'connections'), help: 'open device connections (MQTT + device WebSocket) at most; more are refused (CONNACK 3, HTTP 503)' }),
   setting({ key: 'ipConnectRate', flag: 'ip-connect-rate', env: 'HUB_IP_CONNECT_RATE', default: '100', parse: intIn(0, 1_000_000, 'connections/s'), help: 'new device connections per second from one IP address (0 = no limit); more are refused (CONNACK 3, HTTP 429)' }),
   setting({ key: 'ipConnectBurst', flag: 'ip-connect-burst', env: 'HUB_IP_CONNECT_BURST', default: '1000', parse: intIn(1, 1_000_000, 'connections'), help: 'new device connections one IP address may open at once, above --ip-connect-rate' }),

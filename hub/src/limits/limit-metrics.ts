@@ -1,12 +1,14 @@
 /**
  * /metrics for the device-side limits: messages held back or dropped by the
  * per-device rate, connections refused at the door, and device sockets
- * closed for breaking the WebSocket protocol, and operator login attempts.
+ * closed for breaking the WebSocket protocol, operator login attempts, and
+ * the global push-back (device sockets not read while the hub is behind).
  * Read at scrape time.
  */
-import { Counter, type Registry as PromRegistry } from 'prom-client';
+import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
 import type { ConnectionGuard } from './connection-guard.js';
 import type { DeviceRateLimiter } from './device-rate-limiter.js';
+import type { IngestGate } from './ingest-gate.js';
 import type { LoginLimiter } from './login-limiter.js';
 
 export interface LimitMetricSources {
@@ -16,6 +18,8 @@ export interface LimitMetricSources {
   wsProtocolErrors: ReadonlyMap<string, number>;
   /** Operator logins by outcome; absent, not exported. */
   logins?: Pick<LoginLimiter, 'counters'>;
+  /** Global push-back; absent, not exported. */
+  gate?: Pick<IngestGate, 'counters' | 'inFlight' | 'waitingSockets' | 'pausedSeconds'>;
 }
 
 export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSources): void {
@@ -52,6 +56,8 @@ export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSou
       for (const [code, n] of src.wsProtocolErrors) this.inc({ code }, n);
     },
   });
+  const gate = src.gate;
+  if (gate) registerGateMetrics(registry, gate);
   const logins = src.logins;
   if (logins) {
     new Counter({
@@ -67,4 +73,50 @@ export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSou
       },
     });
   }
+}
+
+function registerGateMetrics(registry: PromRegistry, gate: NonNullable<LimitMetricSources['gate']>): void {
+  new Counter({
+    name: 'iot_hub_ingest_paused_total',
+    help: 'Times the hub stopped reading device sockets because it was behind: lag (event loop busy past --ingest-max-lag-ms) or in_flight (--ingest-max-in-flight messages being handled)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(gate.counters.pauses)) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: 'iot_hub_ingest_paused_seconds_total',
+    help: 'Time during which at least one device socket waited to be read because the hub was behind',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(gate.pausedSeconds);
+    },
+  });
+  new Gauge({
+    name: 'iot_hub_ingest_in_flight',
+    help: 'Device messages read and not yet handled (stored or refused); reading stops at --ingest-max-in-flight',
+    registers: [registry],
+    collect() {
+      this.set(gate.inFlight);
+    },
+  });
+  new Gauge({
+    name: 'iot_hub_ingest_in_flight_max',
+    help: 'The highest number of device messages in flight at once since the hub started',
+    registers: [registry],
+    collect() {
+      this.set(gate.counters.maxInFlightSeen);
+    },
+  });
+  new Gauge({
+    name: 'iot_hub_ingest_waiting_sockets',
+    help: 'Device sockets waiting to be read because the hub is behind',
+    registers: [registry],
+    collect() {
+      this.set(gate.waitingSockets);
+    },
+  });
 }

@@ -7,7 +7,8 @@
  * Acknowledgement: aedes sends PUBACK right after `authorizePublish` calls
  * back, so the hook waits until the core has stored the message durably.
  * That wait is also the push-back: aedes reads no more from a socket while
- * its packets are in the hook.
+ * its packets are in the hook. The ingest gate adds the global part: while
+ * the hub as a whole is behind, no device socket is read at all.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
@@ -29,9 +30,11 @@ import type { CloseReason, DeviceLink } from '../../core/device-link.js';
 import type { ControlChannel } from '../../core/device-inbox.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
+import type { IngestGate } from '../../limits/ingest-gate.js';
 import { TLS_MIN_VERSION, type TlsFiles } from '../../net/tls.js';
 import { batchWritesThisTurn } from '../../net/write-batching.js';
 import { refuseMqttConnection } from './connection-refusal.js';
+import { gateReads } from './gated-reads.js';
 import { guardPacketSize } from './packet-size-guard.js';
 
 /** Room for the topic and headers on top of the payload limit. */
@@ -57,6 +60,8 @@ export interface MqttTransportOptions {
   guard?: ConnectionGuard;
   /** MQTT over TLS on its own port, beside plain MQTT [FP-3.1]. */
   tls?: TlsFiles & { port: number };
+  /** Global push-back: device sockets are not read while the hub is behind; absent = read whenever aedes asks. */
+  gate?: IngestGate;
 }
 
 class MqttDeviceLink implements DeviceLink {
@@ -196,6 +201,7 @@ export class MqttTransport {
       log.warn({ deviceId: session?.deviceId, remote: socket.remoteAddress, declared, limit: maxPacket }, 'MQTT packet over the size limit: connection closed');
       session?.fail(new ProtocolError('payload_too_large', `declared ${declared} bytes, limit ${maxPacket}`));
     });
+    if (this.options.gate) gateReads(socket, this.options.gate);
     broker.handle(socket);
   }
 
@@ -302,13 +308,17 @@ export class MqttTransport {
     }
     // Only presence is retained; a retained reading would replay stale data [FP-3.1].
     if (parsed.channel !== 'status') packet.retain = false;
+    const gate = this.options.gate;
+    gate?.begin();
     session.handle(message).then(
       () => {
+        gate?.end();
         // Durable now: the PUBACK that done() writes joins this turn's batch.
         batchWritesThisTurn(client.conn as Socket);
         done(null);
       },
       (err: unknown) => {
+        gate?.end();
         if (err instanceof ProtocolError && err.status < 500) return drop(err);
         // Not stored: no PUBACK. Closing makes the device resend after reconnecting.
         session.fail(err, { topic: originalTopic });

@@ -20,6 +20,7 @@ import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
+import type { IngestGate } from '../../limits/ingest-gate.js';
 import type { DeviceEntry } from '../../registry/registry.js';
 import { refuseUpgrade } from '../../net/upgrade-refusal.js';
 import { parseDeviceAuthorization } from './device-credentials.js';
@@ -53,6 +54,8 @@ export interface WsDeviceEndpointOptions {
   log: Logger;
   /** Admission of new connections (cap, per-IP rate); absent = every upgrade is taken. */
   guard?: ConnectionGuard;
+  /** Global push-back: device sockets are paused while the hub is behind; absent = per-socket push-back only. */
+  gate?: IngestGate;
 }
 
 type SendFrame = (ws: WebSocket, message: HubMessage) => void;
@@ -165,7 +168,7 @@ export class WsDeviceEndpoint {
   }
 
   private accept(ws: WebSocket, entry: DeviceEntry | null): void {
-    const { log } = this.options;
+    const { log, gate } = this.options;
     this.alive.set(ws, true);
     ws.on('pong', () => this.alive.set(ws, true));
     let session: DeviceSession | null = null;
@@ -198,6 +201,9 @@ export class WsDeviceEndpoint {
     };
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      // The hub is behind: this frame is handled, but the socket is read no further until the gate
+      // opens (frames ws has already read may still arrive meanwhile).
+      if (gate && !gate.admit(resumeIfDue)) ws.pause();
       let message: DeviceMessage;
       try {
         if (isBinary) throw new ProtocolError('invalid_message', 'binary frames are not accepted: send JSON text frames');
@@ -242,6 +248,7 @@ export class WsDeviceEndpoint {
 
     const handle = (s: DeviceSession, message: DeviceMessage) => {
       inFlight += 1;
+      gate?.begin();
       if (inFlight >= MAX_IN_FLIGHT) ws.pause();
       s.handle(message)
         .then(
@@ -254,13 +261,15 @@ export class WsDeviceEndpoint {
         )
         .finally(() => {
           inFlight -= 1;
+          gate?.end();
           resumeIfDue();
         });
       resumeIfDue();
     };
 
-    const resumeIfDue = () => {
-      if (inFlight < MAX_IN_FLIGHT && waiting === 0 && ws.isPaused) ws.resume();
+    // Called by the gate too, once the hub has caught up: it resumes only what this socket's own limits allow.
+    const resumeIfDue = (): void => {
+      if (inFlight < MAX_IN_FLIGHT && waiting === 0 && ws.isPaused && (!gate || gate.admit(resumeIfDue))) ws.resume();
     };
 
     // ws emits each protocol violation once, with a stable code, and closes with its status.
@@ -276,6 +285,7 @@ export class WsDeviceEndpoint {
 
     ws.on('close', (code: number) => {
       if (authTimer) clearTimeout(authTimer);
+      gate?.forget(resumeIfDue);
       // 1000/1001 from the device is an orderly goodbye; anything else is a lost connection.
       session?.end({ clean: code === WS_CLOSE.normal || code === WS_CLOSE.goingAway });
     });
