@@ -145,6 +145,7 @@ export async function runTrial(system: IngestSystem, rate: number | undefined, o
 
   const expected = system.mustStore === 'acked' ? report.acked : report.sent;
   const settle = await settleStore(system, before, expected, loadExitAt, options.settleTimeoutMs);
+  await settleDashboards(dashboards, dashBefore, settle.stored, options.settleTimeoutMs);
   const [start, end] = marks as [(typeof marks)[0], (typeof marks)[0]];
   const cpu: Record<string, number | null> = {};
   system.processes.forEach((p, i) => {
@@ -218,6 +219,13 @@ async function settleStore(system: IngestSystem, before: number, expected: numbe
     stored = now;
   }
   return { stored, lagMs: finalSeenAt - from };
+}
+
+/** Waits until every dashboard socket got (or was told it missed) each stored message of the trial, or saw nothing new for 2 s. */
+async function settleDashboards(dashboards: readonly DashboardProbe[], before: readonly { events: number; dropped: number }[], stored: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const behind = (): boolean => dashboards.some((d, i) => d.events + d.dropped - (before[i]?.events ?? 0) - (before[i]?.dropped ?? 0) < stored);
+  while (behind() && Date.now() < deadline && dashboards.some((d) => Date.now() - d.lastEventAt < 2000)) await sleep(100);
 }
 
 export interface SearchResult {
