@@ -335,7 +335,8 @@ function buildResult(input: BuildInput): { text: string; json: Record<string, un
   const afterSnap = input.after.snapshot;
   const afterText = afterSnap?.connections
     ? `${afterSnap.connections.mqtt + afterSnap.connections.ws} device connections, ${afterSnap.devicesOnline ?? '-'} devices online after ${(input.after.waitedMs / 1000).toFixed(1)} s` +
-      (afterSnap.connections.mqtt + afterSnap.connections.ws === 0 && afterSnap.devicesOnline === 0 ? ' (ok)' : ' (should be 0: a leak of sessions or presence)')
+      (afterSnap.connections.mqtt + afterSnap.connections.ws === 0 && afterSnap.devicesOnline === 0 ? ' (ok)' : ' (should be 0: a leak of sessions or presence)') +
+      `; handles ${afterSnap.activeHandles ?? '-'}, fds ${afterSnap.openFds ?? '-'}`
     : 'hub not reachable';
   const verdictText = verdict(rssTrend, heapTrend);
   const dashboard = { events: input.probe.events - input.dashboardBefore.events, dropped: input.probe.dropped - input.dashboardBefore.dropped };
