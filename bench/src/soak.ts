@@ -81,7 +81,7 @@ async function runSoak(options: SoakOptions): Promise<number> {
   let signals = 0;
   const onSignal = (): void => {
     if (++signals === 1) {
-      log('stopping early: the report follows (press Ctrl-C again to quit at once)');
+      log('stopping early; a report follows if the steady phase had begun (press Ctrl-C again to quit at once)');
       stop.abort();
       return;
     }
@@ -133,6 +133,7 @@ async function runSoak(options: SoakOptions): Promise<number> {
         `pool ${churn.poolSize('mqtt')} MQTT + ${churn.poolSize('ws')} WebSocket devices, alternately leaving cleanly and abruptly`);
     }
 
+    if (stop.signal.aborted) throw new Error('stopped during setup');
     // Stored telemetry is counted from here: the flat-out measurement (if any) is over.
     const readFrom = Date.now();
     const baseline = await scrapeHub(hub.httpUrl, adminToken); // also resets the event-loop histogram
@@ -170,6 +171,11 @@ async function runSoak(options: SoakOptions): Promise<number> {
     writeFileSync(resultFile, `${JSON.stringify(result.json, null, 2)}\n`);
     process.stdout.write(`\nJSON: ${resultFile}\n`);
     return result.exitCode;
+  } catch (err) {
+    // A terminal's Ctrl-C during setup also stops the hub, so setup fails: that is the Ctrl-C, not a fault.
+    if (!stop.signal.aborted) throw err;
+    log(`stopped by Ctrl-C before the steady phase began: nothing to report (${err instanceof Error ? err.message : String(err)})`);
+    return 130;
   } finally {
     await churn?.stop();
     if (load) await load.stop(5_000);
