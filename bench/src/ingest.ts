@@ -196,7 +196,7 @@ async function measureHub(options: IngestOptions, ids: readonly string[], influx
       devices: ids.length,
       idPrefix: ID_PREFIX,
       processes: [{ role: 'hub', pid: hub.pid }, ...(options.store === 'influx' && influxd ? [{ role: 'influxd', pid: influxd.pid }] : [])],
-      countStored: options.store === 'influx' ? () => countHubInflux(influxd as BenchInfluxd) : () => countHubSqlite(api, ids, startedAt - 60_000),
+      countStored: options.store === 'influx' ? (range) => countHubInflux(influxd as BenchInfluxd, range) : (range) => countHubSqlite(api, ids, range ?? { from: startedAt - 60_000, to: Date.now() + 60_000 }),
       mustStore: 'acked',
       dashboards,
     };
@@ -245,7 +245,7 @@ async function measureNodeRed(variant: 'stock' | 'tuned', options: IngestOptions
           { role: 'node-red', pid: nodeRed.pid },
           { role: 'influxd', pid: influxd.pid },
         ],
-        countStored: () => countPoints(influxd, database, `SELECT count("seq") FROM "telemetry" WHERE "device" =~ /^${ID_PREFIX}/`),
+        countStored: (range) => countPoints(influxd, database, `SELECT count("seq") FROM "telemetry" WHERE "device" =~ /^${ID_PREFIX}/${timeRange(range)}`),
         mustStore: 'sent',
       };
       const search = await searchMaxLossless((rate) => runTrial(system, rate, trialOptions), { fixedRate: options.rate, steps: options.searchSteps });
@@ -284,15 +284,20 @@ async function countPoints(influxd: BenchInfluxd, database: string, query: strin
   return row ? Number(row[1]) : 0;
 }
 
+/** An InfluxQL time condition for a range in epoch ms (none without a range). */
+function timeRange(range: { from: number; to: number } | undefined): string {
+  return range ? ` AND time >= ${Math.floor(range.from)}ms AND time <= ${Math.ceil(range.to)}ms` : '';
+}
+
 /** The hub writes 3 points per load message (temperature, humidity, t): its temperature points count the messages. */
-function countHubInflux(influxd: BenchInfluxd): Promise<number> {
-  return countPoints(influxd, HUB_DB, `SELECT count("value") FROM "raw"."telemetry" WHERE "device" =~ /^${ID_PREFIX}/ AND "metric" = 'temperature'`);
+function countHubInflux(influxd: BenchInfluxd, range: { from: number; to: number } | undefined): Promise<number> {
+  return countPoints(influxd, HUB_DB, `SELECT count("value") FROM "raw"."telemetry" WHERE "device" =~ /^${ID_PREFIX}/ AND "metric" = 'temperature'${timeRange(range)}`);
 }
 
 /** The SQLite store has no count endpoint: the sum of every device's history bucket counts. */
-async function countHubSqlite(api: HubApi, ids: readonly string[], from: number): Promise<number> {
+async function countHubSqlite(api: HubApi, ids: readonly string[], range: { from: number; to: number }): Promise<number> {
   const counts = await mapConcurrent(ids, 32, async (id) => {
-    const history = await api.history(id, { metric: 'temperature', from, maxPoints: 1 });
+    const history = await api.history(id, { metric: 'temperature', from: Math.floor(range.from), to: Math.ceil(range.to), maxPoints: 1 });
     return history.series.reduce((n, s) => n + s.points.reduce((m, p) => m + p.count, 0), 0);
   });
   return counts.reduce((a, b) => a + b, 0);

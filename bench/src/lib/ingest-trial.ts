@@ -39,8 +39,13 @@ export interface IngestSystem {
   idPrefix: string;
   /** Processes whose CPU is reported, by role ("hub", "influxd", "mosquitto", "node-red"). */
   processes: { role: string; pid: number }[];
-  /** Load messages stored so far (all trials). */
-  countStored(): Promise<number>;
+  /**
+   * Load messages stored so far, or only those whose timestamp (the
+   * system's receive time, or the send time for a peer) is in [from, to]
+   * (epoch ms): a trial counts its own messages, so a backlog of an earlier
+   * trial landing late cannot pass for this one's.
+   */
+  countStored(range?: { from: number; to: number }): Promise<number>;
   /** `acked`: the system acknowledges only what it stored (the hub); `sent`: it acknowledges on receipt (a broker). */
   mustStore: 'acked' | 'sent';
   /** Dashboard sockets watching the system's telemetry (the hub only). */
@@ -90,10 +95,11 @@ export interface TrialResult {
 /** Runs the load generator at `rate` (undefined: flat out) against a system and waits for its store to settle. */
 export async function runTrial(system: IngestSystem, rate: number | undefined, options: TrialOptions): Promise<TrialResult> {
   const label = `${system.name} @ ${rate === undefined ? 'flat out' : `${int(rate)} msgs/s`}`;
-  const before = await quietCount(system, options.settleTimeoutMs);
+  await quietStore(system, options.settleTimeoutMs);
   const dashboards = system.dashboards ?? [];
   const dashBefore = dashboards.map((d) => ({ events: d.events, dropped: d.dropped, latencies: d.latency.count }));
   options.log(`${label}: connecting ${int(system.devices)} devices`);
+  const loadStartedAt = Date.now();
   const load = startLoadProcess({
     hubUrl: system.hubUrl,
     mqttUrl: system.mqttUrl,
@@ -144,7 +150,9 @@ export async function runTrial(system: IngestSystem, rate: number | undefined, o
   }
 
   const expected = system.mustStore === 'acked' ? report.acked : report.sent;
-  const settle = await settleStore(system, before, expected, loadExitAt, options.settleTimeoutMs);
+  // Every message of this trial was sent, received and stamped between the spawn and the exit of its load generator.
+  const range = { from: loadStartedAt - RANGE_MARGIN_MS, to: loadExitAt + RANGE_MARGIN_MS };
+  const settle = await settleStore(system, range, expected, loadExitAt, options.settleTimeoutMs);
   await settleDashboards(dashboards, dashBefore, settle.stored, options.settleTimeoutMs);
   const [start, end] = marks as [(typeof marks)[0], (typeof marks)[0]];
   const cpu: Record<string, number | null> = {};
@@ -196,29 +204,34 @@ export async function runTrial(system: IngestSystem, rate: number | undefined, o
   return result;
 }
 
-/** The store's count once it stopped changing (a previous trial's backlog may still be landing after its settle timeout). */
-async function quietCount(system: IngestSystem, timeoutMs: number): Promise<number> {
+/** Slack around a trial's time range; trials are seconds apart (settle, then connecting the devices). */
+const RANGE_MARGIN_MS = 500;
+/** A store whose count did not move for this long is taken as final: what is missing then is lost. */
+const STALL_MS = 10_000;
+
+/** Waits until the store's total count stopped changing for 1 s: a backlog of an earlier trial would take CPU from this one. */
+async function quietStore(system: IngestSystem, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let count = await system.countStored();
   for (;;) {
-    await sleep(500);
+    await sleep(1000);
     const now = await system.countStored();
-    if (now === count || Date.now() > deadline) return now;
+    if (now === count || Date.now() > deadline) return;
     count = now;
   }
 }
 
-/** Polls the store until it holds `expected` new messages, stops growing for 5 s (loss), or the timeout. */
-async function settleStore(system: IngestSystem, before: number, expected: number, from: number, timeoutMs: number): Promise<{ stored: number; lagMs: number }> {
-  let stored = (await system.countStored()) - before;
-  let finalSeenAt = stored >= expected ? from : Date.now();
-  while (stored < expected && Date.now() - from < timeoutMs && Date.now() - finalSeenAt < 5000) {
+/** Polls the trial's count until it reaches `expected`, stops growing for STALL_MS (loss), or the timeout. */
+async function settleStore(system: IngestSystem, range: { from: number; to: number }, expected: number, loadExitAt: number, timeoutMs: number): Promise<{ stored: number; lagMs: number }> {
+  let stored = await system.countStored(range);
+  let finalSeenAt = stored >= expected ? loadExitAt : Date.now();
+  while (stored < expected && Date.now() - loadExitAt < timeoutMs && Date.now() - finalSeenAt < STALL_MS) {
     await sleep(500);
-    const now = (await system.countStored()) - before;
+    const now = await system.countStored(range);
     if (now !== stored) finalSeenAt = Date.now();
     stored = now;
   }
-  return { stored, lagMs: finalSeenAt - from };
+  return { stored, lagMs: finalSeenAt - loadExitAt };
 }
 
 /** Waits until every dashboard socket got (or was told it missed) each stored message of the trial, or saw nothing new for 2 s. */
