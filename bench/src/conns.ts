@@ -3,11 +3,14 @@
  * costs the hub, MQTT and WebSocket, against bare aedes and a bare `ws`
  * server holding the same number of connections from the same client.
  *
- * Per server and transport: a fresh server process, its RSS settled (median
- * of a window, see settled-rss.ts), N connections opened from a separate
- * client process (idle-clients.ts) and held, the RSS settled again;
- * per connection = (after − before) ÷ connections held. One transport at a
- * time: the hub and the client each have a 20,000 fd limit here.
+ * Per server and transport: a fresh server process, a full GC through its
+ * inspector (force-gc.ts) and its RSS settled (median of a window, see
+ * settled-rss.ts), N connections opened from a separate client process
+ * (idle-clients.ts) and held, GC and RSS again; per connection = (after −
+ * before) ÷ connections held. Without the GC a fresh process's start-up
+ * garbage, collected while the clients connect, hides part of their cost.
+ * One transport at a time: the hub and the client each have a 20,000 fd
+ * limit here.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +19,8 @@ import { join } from 'node:path';
 import { deviceWsUrl } from '@iot-hub/device-sim';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, wholeFlag } from './lib/flags.js';
 import { int, mb, pct, table } from './lib/format.js';
-import { startHubProcess } from './lib/hub-process.js';
+import { forceGc, withInspector } from './lib/force-gc.js';
+import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { IdleClientProcess, type WaveResult } from './lib/idle-client-process.js';
 import type { Handshake } from './lib/idle-mqtt.js';
 import { machineInfo } from './lib/machine.js';
@@ -45,6 +49,7 @@ export const CONNS_HELP = `npm run bench -- conns [options]
   --concurrency N           handshakes in progress at once (default 200)
   --settle D                wait before each RSS window (default 5s)
   --window D                RSS sampled every 250 ms over this, median kept (default 3s)
+  --no-gc                   no full GC (through the inspector) before each RSS window
   --connect-timeout D       a handshake not done by then fails (default 30s)
   --provision-concurrency N POST /api/devices in flight (default 100)
   --hub-arg ARG             extra hub flag, repeatable
@@ -66,6 +71,7 @@ interface ConnsOptions {
   hubArgs: string[];
   peers: boolean;
   keepData: boolean;
+  gc: boolean;
 }
 
 function parseConnsArgs(argv: readonly string[]): ConnsOptions | 'help' {
@@ -80,6 +86,7 @@ function parseConnsArgs(argv: readonly string[]): ConnsOptions | 'help' {
     'provision-concurrency': { type: 'string' },
     'hub-arg': { type: 'string', multiple: true },
     'no-peers': { type: 'boolean' },
+    'no-gc': { type: 'boolean' },
     'keep-data': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -102,6 +109,7 @@ function parseConnsArgs(argv: readonly string[]): ConnsOptions | 'help' {
     hubArgs: v['hub-arg'] ?? [],
     peers: !(v['no-peers'] ?? false),
     keepData: v['keep-data'] ?? false,
+    gc: !(v['no-gc'] ?? false),
   };
 }
 
@@ -113,6 +121,8 @@ interface Server {
   pid: number;
   url: string;
   stop(): Promise<unknown>;
+  /** The server's inspector, for a forced GC before each RSS window. */
+  inspectPort?: number;
   /** The hub only: its own view from /metrics. */
   metrics?: () => Promise<HubMemoryMetrics | undefined>;
 }
@@ -134,6 +144,8 @@ interface ServerRun {
   lost: number;
   rssBefore: SettledRss;
   rssAfter: SettledRss;
+  /** Whether a full GC ran before each RSS window. */
+  gcForced: { before: boolean; after: boolean };
   /** (after − before) ÷ held, from the medians. */
   bytesPerConnection: number | null;
   wave: Omit<WaveResult, 'op'>;
@@ -176,13 +188,26 @@ export async function runConns(argv: readonly string[]): Promise<number> {
     const credentials = devices.map((d) => ({ id: d.id, token: d.token }));
 
     for (const transport of options.transports) {
+      const startHub = (): Promise<HubProcess> => startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, `hub-${transport}.log`), extraArgs: hubFlags });
       const hub = async (): Promise<Server> => {
-        const h = await startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, `hub-${transport}.log`), extraArgs: hubFlags });
-        return { name: 'hub', pid: h.pid, url: transport === 'mqtt' ? h.mqttUrl : deviceWsUrl(h.httpUrl), stop: () => h.stop(), metrics: () => hubMemory(h.httpUrl, adminToken, transport) };
+        const { started: h, inspectPort } = options.gc ? await withInspector(startHub) : { started: await startHub(), inspectPort: undefined };
+        return {
+          name: 'hub',
+          pid: h.pid,
+          url: transport === 'mqtt' ? h.mqttUrl : deviceWsUrl(h.httpUrl),
+          stop: () => h.stop(),
+          ...(inspectPort === undefined ? {} : { inspectPort }),
+          metrics: () => hubMemory(h.httpUrl, adminToken, transport),
+        };
       };
       runs.push(await measure(hub, transport, options.handshake, credentials, options));
       if (options.peers) {
-        const peer = transport === 'mqtt' ? startBareAedes : startBareWs;
+        const startPeer = transport === 'mqtt' ? startBareAedes : startBareWs;
+        const peer = async (): Promise<Server> => {
+          if (!options.gc) return startPeer();
+          const { started, inspectPort } = await withInspector(startPeer);
+          return { name: started.name, pid: started.pid, url: started.url, stop: () => started.stop(), inspectPort };
+        };
         runs.push(await measure(peer, transport, options.handshake, credentials, options));
       }
     }
@@ -216,6 +241,7 @@ async function measure(
   try {
     const what = `${server.name} ${transport}`;
     log(`${what}: pid ${server.pid} at ${server.url}; RSS settling`);
+    const gcBefore = server.inspectPort !== undefined && (await forceGc(server.inspectPort));
     const rssBefore = await settledRss(server.pid, options.settleMs, options.windowMs);
     const hubMetricsBefore = await server.metrics?.();
     clients = new IdleClientProcess();
@@ -237,6 +263,7 @@ async function measure(
     const serverCpu = cpuPercent(marks[0] as ProcSample, readProc(server.pid));
     const clientCpu = cpuPercent(marks[1] as ProcSample, readProc(clients.pid));
     log(`${what}: ${int(wave.ready)} held in ${((wave.endedAt - wave.startedAt) / 1000).toFixed(1)} s, ${int(wave.failed)} failed; RSS settling`);
+    const gcAfter = server.inspectPort !== undefined && (await forceGc(server.inspectPort));
     const rssAfter = await settledRss(server.pid, options.settleMs, options.windowMs);
     const hubMetricsAfter = await server.metrics?.();
     const status = await clients.status();
@@ -250,6 +277,7 @@ async function measure(
       lost: status.lost,
       rssBefore,
       rssAfter,
+      gcForced: { before: gcBefore, after: gcAfter },
       bytesPerConnection: status.held > 0 ? (rssAfter.medianBytes - rssBefore.medianBytes) / status.held : null,
       wave: waveFigures,
       serverCpuPercentConnecting: serverCpu,
@@ -288,8 +316,11 @@ function buildResult(options: ConnsOptions, machine: ReturnType<typeof machineIn
   const comparisons = options.transports.map((transport) => {
     const hub = runs.find((r) => r.server === 'hub' && r.transport === transport);
     const peer = runs.find((r) => r.server !== 'hub' && r.transport === transport);
-    const ratio = hub?.bytesPerConnection != null && peer?.bytesPerConnection ? hub.bytesPerConnection / peer.bytesPerConnection : null;
-    return { transport, peer: peer?.server ?? null, hubBytesPerConnection: hub?.bytesPerConnection ?? null, peerBytesPerConnection: peer?.bytesPerConnection ?? null, ratio, target: TARGET_RATIO, met: ratio === null ? null : ratio <= TARGET_RATIO };
+    const hubBytes = hub?.bytesPerConnection ?? null;
+    const peerBytes = peer?.bytesPerConnection ?? null;
+    // A server whose RSS did not grow (too few connections for the noise of its heap) gives no ratio.
+    const ratio = hubBytes !== null && peerBytes !== null && hubBytes > 0 && peerBytes > 0 ? hubBytes / peerBytes : null;
+    return { transport, peer: peer?.server ?? null, hubBytesPerConnection: hubBytes, peerBytesPerConnection: peerBytes, ratio, target: TARGET_RATIO, met: ratio === null ? null : ratio <= TARGET_RATIO };
   });
   return {
     benchmark: 'conns',
@@ -299,7 +330,8 @@ function buildResult(options: ConnsOptions, machine: ReturnType<typeof machineIn
     options,
     hubFlags: ['--ip-connect-rate', '0', ...hubFlags],
     method:
-      'fresh server process per transport; RSS = median of VmRSS sampled every 250 ms over the window, after the settle wait, ' +
+      `fresh server process per transport; ${options.gc ? 'a full GC through the inspector (HeapProfiler.collectGarbage, twice), then ' : ''}` +
+      'RSS = median of VmRSS sampled every 250 ms over the window after the settle wait, ' +
       'before the clients connect and again once all are held; per connection = (after − before) ÷ held. Clients run in a separate process.',
     provisioning,
     runs,
@@ -322,7 +354,8 @@ function formatResult(r: ConnsResult): string {
   for (const run of r.runs) {
     const name = `${run.server} ${run.transport}`;
     rows.push([`${name}: held / failed / lost`, `${int(run.held)} / ${int(run.wave.failed)}${run.wave.failed ? ` ${JSON.stringify(run.wave.failedBy)}` : ''} / ${int(run.lost)}`]);
-    rows.push([`${name}: RSS before → after`, `${mb(run.rssBefore.medianBytes)} → ${mb(run.rssAfter.medianBytes)} (window ${mb(run.rssAfter.minBytes)}-${mb(run.rssAfter.maxBytes)})`]);
+    const gc = run.gcForced.before && run.gcForced.after ? ', after a full GC' : r.options.gc ? ', GC NOT forced (inspector unreachable)' : '';
+    rows.push([`${name}: RSS before → after`, `${mb(run.rssBefore.medianBytes)} → ${mb(run.rssAfter.medianBytes)} (window ${mb(run.rssAfter.minBytes)}-${mb(run.rssAfter.maxBytes)}${gc})`]);
     rows.push([`${name}: per connection`, kb(run.bytesPerConnection)]);
     if (run.hubMetricsBefore && run.hubMetricsAfter) {
       const heap = (run.hubMetricsAfter.heapUsedBytes ?? 0) - (run.hubMetricsBefore.heapUsedBytes ?? 0);
@@ -331,8 +364,9 @@ function formatResult(r: ConnsResult): string {
     rows.push([`${name}: CPU server / client`, `${pct(run.serverCpuPercentConnecting)} / ${pct(run.client.cpuPercentOfOneCore)} while connecting (100 % = one core)`]);
   }
   for (const c of r.comparisons) {
-    if (c.ratio === null) continue;
-    rows.push([`${c.transport}: hub ÷ ${c.peer}`, `${c.ratio.toFixed(2)} × (target ≤ ${c.target}: ${c.met ? 'met' : 'MISSED'})`]);
+    if (c.peer === null) continue;
+    if (c.ratio === null) rows.push([`${c.transport}: hub ÷ ${c.peer}`, 'not comparable: an RSS did not grow (too few devices to rise above the heap noise)']);
+    else rows.push([`${c.transport}: hub ÷ ${c.peer}`, `${c.ratio.toFixed(2)} × (target ≤ ${c.target}: ${c.met ? 'met' : 'MISSED'})`]);
   }
   return `${title}\n${table(rows)}`;
 }
