@@ -18,7 +18,10 @@
  *
  * A transport asks `admit(resume)` before each read; on false it reads
  * nothing and `resume` is called once, when it may read again, in the order
- * the sockets were refused (so every device gets its turn).
+ * the sockets were refused (so every device gets its turn). A socket with
+ * little waiting (`light`: a device sending a message now and then, not a
+ * flooder with its buffer full) goes before the others, so a quiet device
+ * waits one turn of the loop rather than a round of every flooder.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -40,8 +43,9 @@ export class IngestGate {
   private inFlightNow = 0;
   /** Set at maxInFlight, cleared at half of it. */
   private capped = false;
-  /** Resume callbacks of refused sockets, oldest first. */
+  /** Resume callbacks of refused sockets, oldest first; light ones apart, resumed first. */
   private waiting = new Set<() => void>();
+  private waitingLight = new Set<() => void>();
   private closedAt: number | null = null;
   private closedMsBefore = 0;
   /** For /metrics: times reading stopped, by why; the highest in-flight count seen. */
@@ -59,7 +63,7 @@ export class IngestGate {
 
   /** Sockets refused a read and waiting for their turn. */
   get waitingSockets(): number {
-    return this.waiting.size;
+    return this.waiting.size + this.waitingLight.size;
   }
 
   /** Total time during which some device socket was refused a read, in seconds. */
@@ -87,20 +91,21 @@ export class IngestGate {
   }
 
   /** May a device socket be read now? If not, `resume` is called once it may. */
-  admit(resume: () => void): boolean {
+  admit(resume: () => void, light = false): boolean {
     const why = this.behind();
     if (why === null) return true;
-    if (this.waiting.size === 0) {
+    if (this.waitingSockets === 0) {
       this.counters.pauses[why] += 1;
       this.closedAt ??= performance.now();
     }
-    this.waiting.add(resume);
+    (light ? this.waitingLight : this.waiting).add(resume);
     return false;
   }
 
   /** A socket that closed while waiting. */
   forget(resume: () => void): void {
     this.waiting.delete(resume);
+    this.waitingLight.delete(resume);
   }
 
   /** A device message was read and is being handled. */
@@ -127,13 +132,14 @@ export class IngestGate {
 
   /** Resumes waiting sockets, oldest first, for as long as the gate stays open. */
   private wake(): void {
-    if (this.waiting.size === 0 || this.behind() !== null) return;
+    if (this.waitingSockets === 0 || this.behind() !== null) return;
     this.release();
   }
 
   private release(): void {
-    const resumes = [...this.waiting];
+    const resumes = [...this.waitingLight, ...this.waiting];
     this.waiting = new Set();
+    this.waitingLight = new Set();
     if (this.closedAt !== null) {
       this.closedMsBefore += performance.now() - this.closedAt;
       this.closedAt = null;
