@@ -257,13 +257,17 @@ function phaseFigures(name: 'baseline' | 'slow', sockets: SocketReport[], expect
   const shares = per.map((d) => d.share);
   const cpu = (a: ProcSample | undefined, b: ProcSample | undefined): number | null => (a && b ? cpuPercent(a, b) : null);
   const wall = run.to.at - run.from.at;
+  const pooled = percentiles(measured.map((s) => s.phases[name] ?? EMPTY));
+  const hubCpu = cpu(run.from.hub, run.to.hub);
   const benchUsed = run.to.bench.user + run.to.bench.system - run.from.bench.user - run.from.bench.system;
   return {
     windowMs: wall,
     expectedUpdates: expected,
     loadAckedPerSec: run.ackedPerSec,
     dashboards: measured.length,
-    pooled: percentiles(measured.map((s) => s.phases[name] ?? EMPTY)),
+    pooled,
+    /** Hub CPU time over the phase ÷ frames the measured dashboards got for it: the fan-out's cost per frame, ingest included. */
+    hubCpuUsPerFrame: hubCpu !== null && pooled ? (hubCpu / 100) * wall * 1000 / pooled.count : null,
     perDashboard: {
       p50: { median: median(p50s), max: p50s.length ? Math.max(...p50s) : null },
       p99: { median: median(p99s), min: p99s.length ? Math.min(...p99s) : null, max: p99s.length ? Math.max(...p99s) : null },
@@ -272,7 +276,7 @@ function phaseFigures(name: 'baseline' | 'slow', sockets: SocketReport[], expect
       list: per,
     },
     cpuPercent: {
-      hub: cpu(run.from.hub, run.to.hub),
+      hub: hubCpu,
       load: cpu(run.from.load, run.to.load),
       dashboards: run.from.dashboards.map((f, i) => cpu(f, run.to.dashboards[i])),
       bench: (benchUsed / 1000 / wall) * 100,
@@ -335,6 +339,7 @@ function formatFanout(r: FanoutResult): string {
     ['per-dashboard p99: median / worst', both((x) => `${ms(x.perDashboard.p99.median ?? undefined)} / ${ms(x.perDashboard.p99.max ?? undefined)}`)],
     ['within 100 ms: all / worst dashboard', both((x) => `${share(x.perDashboard.shareWithin100ms.pooled)} / ${share(x.perDashboard.shareWithin100ms.min)}`)],
     ['CPU (100 % = one core)', both(cpus)],
+    ['hub CPU per frame delivered', both((x) => (x.hubCpuUsPerFrame === null ? '-' : `${x.hubCpuUsPerFrame.toFixed(2)} µs`))],
     ['machine waiting for CPU', both((x) => (x.machinePressure ? pct(x.machinePressure.cpuSome) : '-'))],
     ['stalled dashboard', `hub coalescing after ${r.stalledDashboard.hubCoalescingAfterMs === null ? 'never' : `${(r.stalledDashboard.hubCoalescingAfterMs / 1000).toFixed(1)} s`}, ${int(r.stalledDashboard.hubDroppedForSlowDashboards)} events replaced; after resuming: ${r.stalledDashboard.afterResume.overflowNotices} overflow notice(s), dropped ${int(r.stalledDashboard.afterResume.droppedReported)}`],
     ['target: all within 100 ms', `${r.targets.delivery.baselineMet ? 'met' : 'missed'}  |  ${r.targets.delivery.slowMet ? 'met' : 'missed'}`],
