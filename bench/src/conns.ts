@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { deviceWsUrl } from '@iot-hub/device-sim';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, wholeFlag } from './lib/flags.js';
 import { int, mb, pct, table } from './lib/format.js';
-import { forceGc, withInspector } from './lib/force-gc.js';
+import { forceGc, InspectorSession, withInspector } from './lib/force-gc.js';
+import { startHeapSampling, stopHeapSampling, type HeapSites } from './lib/heap-sampling.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { IdleClientProcess, type WaveResult } from './lib/idle-client-process.js';
 import type { Handshake } from './lib/idle-mqtt.js';
@@ -50,6 +51,9 @@ export const CONNS_HELP = `npm run bench -- conns [options]
   --settle D                wait before each RSS window (default 5s)
   --window D                RSS sampled every 250 ms over this, median kept (default 3s)
   --no-gc                   no full GC (through the inspector) before each RSS window
+  --hub-heap-profile        sample the hub's allocations over the connect (V8 sampling heap
+                            profiler) and print the sites of what is still alive once all are
+                            held; the profiler's own memory then counts in the hub's RSS
   --connect-timeout D       a handshake not done by then fails (default 30s)
   --provision-concurrency N POST /api/devices in flight (default 100)
   --hub-arg ARG             extra hub flag, repeatable
@@ -72,6 +76,7 @@ interface ConnsOptions {
   peers: boolean;
   keepData: boolean;
   gc: boolean;
+  hubHeapProfile: boolean;
 }
 
 function parseConnsArgs(argv: readonly string[]): ConnsOptions | 'help' {
@@ -87,10 +92,12 @@ function parseConnsArgs(argv: readonly string[]): ConnsOptions | 'help' {
     'hub-arg': { type: 'string', multiple: true },
     'no-peers': { type: 'boolean' },
     'no-gc': { type: 'boolean' },
+    'hub-heap-profile': { type: 'boolean' },
     'keep-data': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) return 'help';
+  if (v['hub-heap-profile'] && v['no-gc']) throw new BenchUsageError('--hub-heap-profile needs the inspector: drop --no-gc');
   const transports = (v.transports ?? 'mqtt,ws').split(',').map((t) => t.trim());
   for (const t of transports) if (t !== 'mqtt' && t !== 'ws') throw new BenchUsageError(`--transports takes mqtt and/or ws, got "${t}"`);
   if (v.handshake !== undefined && v.handshake !== 'device' && v.handshake !== 'connect') throw new BenchUsageError(`--handshake must be device or connect, got "${v.handshake}"`);
@@ -110,6 +117,7 @@ function parseConnsArgs(argv: readonly string[]): ConnsOptions | 'help' {
     peers: !(v['no-peers'] ?? false),
     keepData: v['keep-data'] ?? false,
     gc: !(v['no-gc'] ?? false),
+    hubHeapProfile: v['hub-heap-profile'] ?? false,
   };
 }
 
@@ -153,6 +161,8 @@ interface ServerRun {
   client: { cpuPercentOfOneCore: number; rssBytes: number };
   hubMetricsBefore?: HubMemoryMetrics;
   hubMetricsAfter?: HubMemoryMetrics;
+  /** --hub-heap-profile: live allocations by site once all are held. */
+  heapSites?: HeapSites;
 }
 
 export async function runConns(argv: readonly string[]): Promise<number> {
@@ -238,12 +248,17 @@ async function measure(
 ): Promise<ServerRun> {
   const server = await start();
   let clients: IdleClientProcess | undefined;
+  let profiler: InspectorSession | undefined;
   try {
     const what = `${server.name} ${transport}`;
     log(`${what}: pid ${server.pid} at ${server.url}; RSS settling`);
     const gcBefore = server.inspectPort !== undefined && (await forceGc(server.inspectPort));
     const rssBefore = await settledRss(server.pid, options.settleMs, options.windowMs);
     const hubMetricsBefore = await server.metrics?.();
+    if (options.hubHeapProfile && server.name === 'hub' && server.inspectPort !== undefined) {
+      profiler = await InspectorSession.open(server.inspectPort);
+      await startHeapSampling(profiler);
+    }
     clients = new IdleClientProcess();
     const marks: ProcSample[] = [readProc(server.pid), readProc(clients.pid)];
     const wave = await clients.wave(
@@ -264,6 +279,7 @@ async function measure(
     const clientCpu = cpuPercent(marks[1] as ProcSample, readProc(clients.pid));
     log(`${what}: ${int(wave.ready)} held in ${((wave.endedAt - wave.startedAt) / 1000).toFixed(1)} s, ${int(wave.failed)} failed; RSS settling`);
     const gcAfter = server.inspectPort !== undefined && (await forceGc(server.inspectPort));
+    const heapSites = profiler ? await stopHeapSampling(profiler) : undefined;
     const rssAfter = await settledRss(server.pid, options.settleMs, options.windowMs);
     const hubMetricsAfter = await server.metrics?.();
     const status = await clients.status();
@@ -284,8 +300,10 @@ async function measure(
       client: { cpuPercentOfOneCore: clientCpu, rssBytes: readProc(clients.pid).rssBytes },
       ...(hubMetricsBefore ? { hubMetricsBefore } : {}),
       ...(hubMetricsAfter ? { hubMetricsAfter } : {}),
+      ...(heapSites ? { heapSites } : {}),
     };
   } finally {
+    profiler?.close();
     await clients?.stop();
     await server.stop();
   }
@@ -368,5 +386,12 @@ function formatResult(r: ConnsResult): string {
     if (c.ratio === null) rows.push([`${c.transport}: hub ÷ ${c.peer}`, 'not comparable: an RSS did not grow (too few devices to rise above the heap noise)']);
     else rows.push([`${c.transport}: hub ÷ ${c.peer}`, `${c.ratio.toFixed(2)} × (target ≤ ${c.target}: ${c.met ? 'met' : 'MISSED'})`]);
   }
-  return `${title}\n${table(rows)}`;
+  const sites = r.runs
+    .filter((run) => run.heapSites)
+    .map((run) => {
+      const h = run.heapSites as HeapSites;
+      const lines = h.top.map((t) => `  ${(t.share * 100).toFixed(1).padStart(5)} %  ${kb(t.bytes / run.held).padStart(9)}/conn  ${t.site}  ← ${t.caller}`);
+      return `hub ${run.transport}: live memory by allocation site once ${int(run.held)} are held (sampled ${mb(h.totalBytes)}, ${kb(h.totalBytes / run.held)} per connection):\n${lines.join('\n')}`;
+    });
+  return [`${title}\n${table(rows)}`, ...sites].join('\n\n');
 }

@@ -36,39 +36,63 @@ export async function withInspector<T>(start: () => Promise<T>): Promise<{ start
   }
 }
 
-/** Two full collections (the second frees what the first left to finalizers); false when the inspector could not be reached. */
-export async function forceGc(inspectPort: number, timeoutMs = 30_000): Promise<boolean> {
-  let url: string | undefined;
-  try {
-    const res = await fetch(`http://127.0.0.1:${inspectPort}/json/list`, { signal: AbortSignal.timeout(timeoutMs) });
-    url = ((await res.json()) as { webSocketDebuggerUrl?: string }[])[0]?.webSocketDebuggerUrl;
-  } catch {
-    return false;
+/** One DevTools protocol session with a process's inspector: one call at a time is enough here. */
+export class InspectorSession {
+  readonly #ws: WebSocket;
+  #nextId = 1;
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
   }
-  if (!url) return false;
-  const ws = new WebSocket(url, { perMessageDeflate: false });
-  try {
+
+  static async open(inspectPort: number, timeoutMs = 30_000): Promise<InspectorSession> {
+    const res = await fetch(`http://127.0.0.1:${inspectPort}/json/list`, { signal: AbortSignal.timeout(timeoutMs) });
+    const url = ((await res.json()) as { webSocketDebuggerUrl?: string }[])[0]?.webSocketDebuggerUrl;
+    if (!url) throw new Error(`no inspector target on port ${inspectPort}`);
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 512 * 1024 * 1024 });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    for (const id of [1, 2]) {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no answer to HeapProfiler.collectGarbage')), timeoutMs);
-        const onMessage = (data: WebSocket.RawData): void => {
-          if ((JSON.parse(data.toString()) as { id?: number }).id !== id) return;
-          clearTimeout(timer);
-          ws.off('message', onMessage);
-          resolve();
-        };
-        ws.on('message', onMessage);
-        ws.send(JSON.stringify({ id, method: 'HeapProfiler.collectGarbage' }));
-      });
-    }
+    return new InspectorSession(ws);
+  }
+
+  call<T = unknown>(method: string, params: object = {}, timeoutMs = 60_000): Promise<T> {
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#ws.off('message', onMessage);
+        reject(new Error(`no answer to ${method} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onMessage = (data: WebSocket.RawData): void => {
+        const message = JSON.parse(data.toString()) as { id?: number; result?: T; error?: { message: string } };
+        if (message.id !== id) return;
+        clearTimeout(timer);
+        this.#ws.off('message', onMessage);
+        if (message.error) reject(new Error(`${method}: ${message.error.message}`));
+        else resolve(message.result as T);
+      };
+      this.#ws.on('message', onMessage);
+      this.#ws.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  close(): void {
+    this.#ws.terminate();
+  }
+}
+
+/** Two full collections (the second frees what the first left to finalizers); false when the inspector could not be reached. */
+export async function forceGc(inspectPort: number): Promise<boolean> {
+  let session: InspectorSession | undefined;
+  try {
+    session = await InspectorSession.open(inspectPort);
+    await session.call('HeapProfiler.collectGarbage');
+    await session.call('HeapProfiler.collectGarbage');
     return true;
   } catch {
     return false;
   } finally {
-    ws.terminate();
+    session?.close();
   }
 }
