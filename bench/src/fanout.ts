@@ -200,7 +200,12 @@ export async function runFanout(argv: readonly string[]): Promise<number> {
     // Late events still count in their phase (by their `t`): give them a moment, then let the stalled one catch up.
     await sleep(2000);
     await children[0]?.request({ op: 'resume' }, 'resumed');
-    await sleep(3000);
+    // It catches up on several MB first; the hub sends what it kept and the overflow notice after that.
+    for (let waited = 0; waited < 15_000; waited += 1000) {
+      await sleep(1000);
+      const stalled = (await children[0]?.report())?.sockets.find((s) => s.index === STALLED);
+      if (Object.values(stalled?.phases ?? {}).some((c) => c.overflows > 0)) break;
+    }
     const reports = await Promise.all(children.map((c) => c.report()));
     const loadEnd = await load.stop();
     load = undefined;
