@@ -350,5 +350,11 @@ function formatFanout(r: FanoutResult): string {
     ['target: all within 100 ms', `${r.targets.delivery.baselineMet ? 'met' : 'missed'}  |  ${r.targets.delivery.slowMet ? 'met' : 'missed'}`],
     ['target: others\' p99 moves ≤ 10 %', `${ms(iso.p99BaselineMs ?? undefined)} → ${ms(iso.p99SlowMs ?? undefined)} (${iso.change === null ? '-' : `${iso.change >= 0 ? '+' : ''}${(iso.change * 100).toFixed(1)} %`}): ${iso.met ? 'met' : 'missed'}`],
     ['hub peak RSS, warn / error lines', `${mb(r.hub.peakRssBytes)}, ${r.hub.logs.warn} / ${r.hub.logs.error}`],
-  ])}\n  (publish→push: receive time minus the payload's whole-ms t: up to 1 ms high)`;
+  ])}\n  (publish→push: receive time minus the payload's whole-ms t: up to 1 ms high)${contended([b.machinePressure, s.machinePressure])}`;
+}
+
+/** A warning when other work held the machine's CPUs: then the targets are not judged by this run. */
+export function contended(pressures: readonly ({ cpuSome: number } | null)[]): string {
+  const worst = Math.max(0, ...pressures.map((p) => p?.cpuSome ?? 0));
+  return worst > 50 ? `\n  WARNING: some task on the machine waited for a CPU ${pct(worst)} of the time (other work, or this run wanting more than the cores): compare runs on a quiet machine before judging the targets` : '';
 }

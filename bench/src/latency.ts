@@ -26,6 +26,7 @@ import { machineInfo } from './lib/machine.js';
 import { pressureShare, readPressure, type PressureShare } from './lib/pressure.js';
 import { cpuPercent, ProcSampler } from './lib/proc-stats.js';
 import { RESULTS_DIR } from './ingest.js';
+import { contended } from './fanout.js';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 
 export const LATENCY_DESCRIPTION = 'device publish → dashboard socket at 50 % and 80 % of max ingest: p50/p99';
@@ -273,5 +274,5 @@ function formatLatency(r: LatencyResultView): string {
     );
   }
   rows.push(['hub peak RSS, warn / error lines', `${mb(r.hub.peakRssBytes)}, ${r.hub.logs.warn} / ${r.hub.logs.error}`]);
-  return `latency: ${int(r.options.devices)} devices QoS 1 → 1 dashboard socket (${r.machine.cores} cores, Node ${r.machine.node})\n${table(rows)}`;
+  return `latency: ${int(r.options.devices)} devices QoS 1 → 1 dashboard socket (${r.machine.cores} cores, Node ${r.machine.node})\n${table(rows)}${contended(r.levels.map((l) => l.machinePressure))}`;
 }
