@@ -17,7 +17,6 @@ import { performance } from 'node:perf_hooks';
 import { provisionDevices, writeCredentialsFile, type LatencySummary } from '@iot-hub/device-sim';
 import { columns } from './lib/columns.js';
 import { formatProfile, summariseProfile, type ProfileSummary } from './lib/cpu-profile.js';
-import { DashboardProbe } from './lib/dashboard-probe.js';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 import { int, mb, pct } from './lib/format.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
@@ -26,8 +25,9 @@ import type { LoadProcess } from './lib/load-process.js';
 import { machineInfo } from './lib/machine.js';
 import { readHubCounters } from './lib/hub-counters.js';
 import { MqttSubscriber } from './lib/mqtt-subscriber.js';
+import { PrefixDashboardProbe } from './lib/prefix-dashboard-probe.js';
 import { startBareAedes } from './lib/peers/bare-aedes.js';
-import { cpuPercent, readProc } from './lib/proc-stats.js';
+import { cpuPercent, readProc, type ProcSample } from './lib/proc-stats.js';
 import { RESULTS_DIR } from './ingest.js';
 
 export const RELAY_DESCRIPTION = '1 → 1 and 100 → 1 publishers, QoS 0 and 1: hub (storage and fan-out on) vs bare aedes msgs/s';
@@ -39,6 +39,8 @@ export const RELAY_HELP = `npm run bench -- relay [options]
   --publishers LIST    publisher counts, comma separated (default 1,100)
   --qos LIST           0, 1 or 0,1 (default 0,1)
   --inflight K         messages in flight per publisher (default 4)
+  --settle-timeout D   longest wait after the load for the subscriber and the server
+                       to finish (default 60s)
   --hub-arg ARG        extra hub flag, repeatable (the hub runs with --device-rate 0)
   --hub-profile        run the hub with --cpu-prof and print where its CPU went, over
                        every hub run (narrow it with --publishers and --qos)
@@ -54,6 +56,7 @@ interface RelayOptions {
   publishers: number[];
   qos: (0 | 1)[];
   inflight: number;
+  settleTimeoutMs: number;
   hubArgs: string[];
   hubProfile: boolean;
   keepData: boolean;
@@ -73,6 +76,7 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions | 'help' {
     publishers: { type: 'string' },
     qos: { type: 'string' },
     inflight: { type: 'string' },
+    'settle-timeout': { type: 'string' },
     'hub-arg': { type: 'string', multiple: true },
     'hub-profile': { type: 'boolean' },
     'keep-data': { type: 'boolean' },
@@ -88,6 +92,7 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions | 'help' {
       return s === '0' ? 0 : 1;
     }),
     inflight: wholeFlag('inflight', values.inflight, 4),
+    settleTimeoutMs: durationFlag('settle-timeout', values['settle-timeout'], '60s'),
     hubArgs: values['hub-arg'] ?? [],
     hubProfile: values['hub-profile'] ?? false,
     keepData: values['keep-data'] ?? false,
@@ -115,8 +120,12 @@ interface RelayRun {
   received: number;
   /** Hub only: telemetry the hub shed for the slow dashboard socket and announced (`overflow` events). */
   droppedAnnounced: number;
-  /** acked − received − droppedAnnounced: messages that vanished without a word (a cut-off subscriber's among them). */
+  /** acked − received − droppedAnnounced: messages that vanished without a word (a cut-off subscriber's among them), or were still queued when the wait after the load ended. */
   lost: number;
+  /** The wait after the load (see settle()); timedOut: the server was still busy when it ended. */
+  settle: { ms: number; timedOut: boolean };
+  /** Hub only: telemetry of other runs' devices the dashboard got during this run (an earlier run's backlog). */
+  otherDevicesEvents?: number;
   /** Hub only, from its /metrics over the run: messages stored (points ÷ 3), events it dropped for the dashboard, dashboards it cut off. */
   hubCounters?: { stored: number; dashboardDropped: number; dashboardCutOff: number };
   publishToSubscriberMs: LatencySummary | null;
@@ -157,7 +166,7 @@ export async function runRelay(argv: readonly string[]): Promise<number> {
     });
     log(`hub pid ${hub.pid} at ${hub.mqttUrl}; temp dir ${workDir}`);
 
-    const ids = options.publishers.flatMap((n) => loadDeviceIds(prefixFor(n), n));
+    const ids = options.publishers.flatMap((n) => options.qos.flatMap((qos) => loadDeviceIds(prefixFor(n, qos), n)));
     const credentials = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: ids.map((id) => ({ id, kind: 'load-sensor' })), concurrency: 50 });
     const servers: Servers = {
       hub,
@@ -211,18 +220,21 @@ export async function runRelay(argv: readonly string[]): Promise<number> {
   }
 }
 
-const prefixFor = (publishers: number): string => `relay${publishers}-`;
+/** Each run has devices of its own, so that a hub still busy with an earlier run's backlog cannot inflate its count. */
+const prefixFor = (publishers: number, qos: 0 | 1): string => `relay${publishers}q${qos}-`;
 
 interface Subscriber {
   received(): number;
+  /** Hub only: events of devices outside this run. */
+  others?(): number;
   dropped(): number;
   lastReceivedAt(): number;
   latency(): LatencySummary | null;
   close(): void;
 }
 
-async function subscribeHub(servers: Servers): Promise<Subscriber> {
-  const probe = new DashboardProbe();
+async function subscribeHub(servers: Servers, prefix: string): Promise<Subscriber> {
+  const probe = new PrefixDashboardProbe(prefix);
   try {
     await probe.connect(servers.hub.httpUrl, servers.adminToken);
   } catch (err) {
@@ -231,6 +243,7 @@ async function subscribeHub(servers: Servers): Promise<Subscriber> {
   }
   return {
     received: () => probe.events,
+    others: () => probe.others,
     dropped: () => probe.dropped,
     lastReceivedAt: () => probe.lastEventAt,
     latency: () => probe.latency.summary(),
@@ -258,7 +271,7 @@ async function runOneOrRecord(servers: Servers, options: RelayOptions, target: T
     const error = err instanceof Error ? err.message : String(err);
     log(`${target}, ${publishers} → 1, QoS ${qos}: FAILED: ${error}`);
     return {
-      target, publishers, qos, error, windowMs: 0, receivedPerSec: 0, sent: 0, acked: 0, received: 0, droppedAnnounced: 0, lost: 0,
+      target, publishers, qos, error, windowMs: 0, receivedPerSec: 0, sent: 0, acked: 0, received: 0, droppedAnnounced: 0, lost: 0, settle: { ms: 0, timedOut: false },
       publishToSubscriberMs: null, cpu: { serverPercent: 0, loadGeneratorPercent: 0, subscriberPercent: 0 }, serverPeakRssBytes: 0, loadAverage1m: 0, loadErrors: {},
     };
   }
@@ -274,14 +287,14 @@ async function runOne(servers: Servers, options: RelayOptions, target: Target, p
   try {
     const serverPid = peer ? peer.pid : servers.hub.pid;
     const mqttUrl = peer ? peer.url : servers.hub.mqttUrl;
-    subscriber = peer ? await subscribeMqtt(peer.url, qos) : await subscribeHub(servers);
+    subscriber = peer ? await subscribeMqtt(peer.url, qos) : await subscribeHub(servers, prefixFor(publishers, qos));
     const countersBefore = peer ? undefined : await readHubCounters(servers.hub.httpUrl, servers.adminToken);
     load = startLoadCli({
       hubUrl: servers.hub.httpUrl,
       mqttUrl,
       credentialsFile: peer ? servers.peerCredentials : servers.hubCredentials,
       devices: publishers,
-      idPrefix: prefixFor(publishers),
+      idPrefix: prefixFor(publishers, qos),
       qos,
       inflight: options.inflight,
       maxDurationMs: options.warmupMs + options.durationMs + 60_000,
@@ -304,7 +317,7 @@ async function runOne(servers: Servers, options: RelayOptions, target: Target, p
     load = undefined;
     const report = stopped.report;
     if (!report) throw new Error(`the load generator gave no report (code ${stopped.code}, signal ${stopped.signal})`);
-    await settle(subscriber, report.acked);
+    const settled = await settle(subscriber, report.acked, serverPid, options.settleTimeoutMs);
     const crashed = peer?.exitStatus();
     if (crashed) throw new Error(crashed);
     const countersAfter = peer ? undefined : await readHubCounters(servers.hub.httpUrl, servers.adminToken);
@@ -322,6 +335,8 @@ async function runOne(servers: Servers, options: RelayOptions, target: Target, p
       received,
       droppedAnnounced: dropped,
       lost: report.acked - received - dropped,
+      settle: settled,
+      otherDevicesEvents: subscriber.others?.(),
       hubCounters:
         countersBefore && countersAfter
           ? {
@@ -358,12 +373,29 @@ async function runOne(servers: Servers, options: RelayOptions, target: Target, p
 /** A load message carries temperature, humidity and t: three stored points. */
 const POINTS_PER_MESSAGE = 3;
 
-/** Waits until the subscriber has everything the publishers got acknowledged, or nothing new came for 2 s (at most 30 s). */
-async function settle(subscriber: Subscriber, expected: number): Promise<void> {
+/**
+ * After the load: waits until the subscriber has everything that was
+ * acknowledged, or the server has gone quiet (under 5 % of a core for a
+ * second) with nothing new for 2 s, or `timeoutMs`. At QoS 0 flat out the
+ * kernel's socket buffers can hold far more than the server handles in the
+ * window, and the server works through them after the load has stopped.
+ */
+async function settle(subscriber: Subscriber, expected: number, serverPid: number, timeoutMs: number): Promise<{ ms: number; timedOut: boolean }> {
   const started = Date.now();
-  while (subscriber.received() + subscriber.dropped() < expected && Date.now() - started < 30_000) {
-    if (Date.now() - Math.max(subscriber.lastReceivedAt(), started) > 2000) break;
-    await sleep(100);
+  const samples: ProcSample[] = [];
+  for (;;) {
+    if (subscriber.received() + subscriber.dropped() >= expected) return { ms: Date.now() - started, timedOut: false };
+    if (Date.now() - started > timeoutMs) return { ms: Date.now() - started, timedOut: true };
+    try {
+      samples.push(readProc(serverPid));
+    } catch {
+      return { ms: Date.now() - started, timedOut: false }; // the server is gone: nothing more will come
+    }
+    const secondAgo = samples.find((x) => x.at >= Date.now() - 1000);
+    const last = samples[samples.length - 1] as ProcSample;
+    const quiet = secondAgo !== undefined && last.at - secondAgo.at >= 700 && cpuPercent(secondAgo, last) < 5;
+    if (quiet && Date.now() - Math.max(subscriber.lastReceivedAt(), started) > 2000) return { ms: Date.now() - started, timedOut: false };
+    await sleep(250);
   }
 }
 
@@ -442,6 +474,9 @@ export function formatRelay(r: RelayResult): string {
   const hubNotes = r.runs
     .filter((run) => run.hubCounters && (run.hubCounters.dashboardCutOff > 0 || run.hubCounters.dashboardDropped > 0))
     .map((run) => `  hub, ${run.publishers} → 1, QoS ${run.qos}: the hub dropped ${int(run.hubCounters?.dashboardDropped ?? 0)} events for the dashboard socket and cut it off ${run.hubCounters?.dashboardCutOff ?? 0}× (reading too slowly)`);
-  const notes = [...failures, ...hubNotes];
+  const busy = r.runs
+    .filter((run) => run.settle.timedOut)
+    .map((run) => `  ${run.target}, ${run.publishers} → 1, QoS ${run.qos}: still busy ${(run.settle.ms / 1000).toFixed(0)} s after the load stopped (queued in socket buffers); its "lost" counts what was still queued${run.target === 'hub' ? ', and the next run shared the CPU with that backlog' : ' (the process was then stopped)'}`);
+  const notes = [...failures, ...hubNotes, ...busy];
   return `${title}\n${targets}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}\nper run (CPU over the window, 100 % = one core; latency over every message received):\n${details}\n  hub warn / error log lines: ${r.hubLogs.warn} / ${r.hubLogs.error}`;
 }
