@@ -47,12 +47,23 @@ interface Row {
 
 export class SqliteRegistryStore implements RegistryStore {
   private db: Database.Database | null = null;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly file: string) {}
 
   private handle(): Database.Database {
     if (!this.db) throw new Error('SqliteRegistryStore used before open()');
     return this.db;
+  }
+
+  /** A statement prepared once per open file: preparing costs more than running these. */
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.statement(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   async open(): Promise<void> {
@@ -63,12 +74,13 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async close(): Promise<void> {
+    this.statements.clear();
     this.db?.close();
     this.db = null;
   }
 
   async loadAll(): Promise<DeviceRecord[]> {
-    const rows = this.handle().prepare('SELECT * FROM devices ORDER BY id').all() as Row[];
+    const rows = this.statement('SELECT * FROM devices ORDER BY id').all() as Row[];
     return rows.map((r) => ({
       id: r.id,
       kind: r.kind,
@@ -84,41 +96,39 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async insert(record: DeviceRecord): Promise<boolean> {
-    const result = this.handle()
-      .prepare(
-        `INSERT OR IGNORE INTO devices (id, kind, name, token_hash, token_issued_at, token_revoked_at, created_at, capabilities, last_seen, last_transport)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        record.id,
-        record.kind,
-        record.name,
-        record.tokenHash,
-        record.tokenIssuedAt,
-        record.tokenRevokedAt,
-        record.createdAt,
-        record.capabilities === null ? null : JSON.stringify(record.capabilities),
-        record.lastSeen,
-        record.lastTransport,
-      );
+    const result = this.statement(
+      `INSERT OR IGNORE INTO devices (id, kind, name, token_hash, token_issued_at, token_revoked_at, created_at, capabilities, last_seen, last_transport)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      record.id,
+      record.kind,
+      record.name,
+      record.tokenHash,
+      record.tokenIssuedAt,
+      record.tokenRevokedAt,
+      record.createdAt,
+      record.capabilities === null ? null : JSON.stringify(record.capabilities),
+      record.lastSeen,
+      record.lastTransport,
+    );
     return result.changes === 1;
   }
 
   async delete(id: string): Promise<boolean> {
-    return this.handle().prepare('DELETE FROM devices WHERE id = ?').run(id).changes === 1;
+    return this.statement('DELETE FROM devices WHERE id = ?').run(id).changes === 1;
   }
 
   async saveToken(id: string, tokenHash: string, issuedAt: number): Promise<boolean> {
-    const result = this.handle().prepare('UPDATE devices SET token_hash = ?, token_issued_at = ?, token_revoked_at = NULL WHERE id = ?').run(tokenHash, issuedAt, id);
+    const result = this.statement('UPDATE devices SET token_hash = ?, token_issued_at = ?, token_revoked_at = NULL WHERE id = ?').run(tokenHash, issuedAt, id);
     return result.changes === 1;
   }
 
   async revokeToken(id: string, revokedAt: number): Promise<boolean> {
-    return this.handle().prepare('UPDATE devices SET token_revoked_at = ? WHERE id = ?').run(revokedAt, id).changes === 1;
+    return this.statement('UPDATE devices SET token_revoked_at = ? WHERE id = ?').run(revokedAt, id).changes === 1;
   }
 
   async saveCapabilities(id: string, capabilities: Capabilities): Promise<void> {
-    this.handle().prepare('UPDATE devices SET capabilities = ? WHERE id = ?').run(JSON.stringify(capabilities), id);
+    this.statement('UPDATE devices SET capabilities = ? WHERE id = ?').run(JSON.stringify(capabilities), id);
   }
 
   async saveLastSeen(entries: readonly { id: string; lastSeen: number; transport: Transport | null }[]): Promise<void> {
