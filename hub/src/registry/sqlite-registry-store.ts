@@ -60,7 +60,7 @@ export class SqliteRegistryStore implements RegistryStore {
   private statement(sql: string): Database.Statement {
     let st = this.statements.get(sql);
     if (!st) {
-      st = this.statement(sql);
+      st = this.handle().prepare(sql);
       this.statements.set(sql, st);
     }
     return st;
