@@ -19,4 +19,5 @@ COPY --from=build /app /app
 VOLUME /data
 EXPOSE 8080 1883
 USER node
-CMD ["node", "hub/dist/main.js"]
+# A larger young generation: ~8 % less CPU per message (see README, Running the hub).
+CMD ["node", "--max-semi-space-size=32", "hub/dist/main.js"]
