@@ -8,6 +8,7 @@
  * one process must cost the client little CPU and memory.
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
+import { packet, str } from './mqtt-wire.js';
 
 /** Control packet types [MQTT-2.2.1]. */
 const CONNECT = 1;
@@ -44,30 +45,6 @@ export interface IdleMqttEvents {
   failed(reason: string): void;
   /** Closed after ready, not by us. */
   lost(): void;
-}
-
-function varint(n: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (n > 0);
-  return bytes;
-}
-
-function str(s: string): Buffer {
-  const body = Buffer.from(s, 'utf8');
-  const out = Buffer.allocUnsafe(2 + body.length);
-  out.writeUInt16BE(body.length, 0);
-  body.copy(out, 2);
-  return out;
-}
-
-function packet(firstByte: number, parts: readonly Buffer[]): Buffer {
-  const length = parts.reduce((n, p) => n + p.length, 0);
-  return Buffer.concat([Buffer.from([firstByte, ...varint(length)]), ...parts]);
 }
 
 /** CONNECT with user name, password, clean session and the will of [FP-6]: `devices/{id}/status`, QoS 1, retained. */

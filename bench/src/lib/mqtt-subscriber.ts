@@ -11,6 +11,7 @@
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { LatencyRecorder } from '@iot-hub/device-sim';
+import { packet, str } from './mqtt-wire.js';
 
 /** Control packet types [MQTT-2.2.1]. */
 const CONNECT = 1;
@@ -31,30 +32,6 @@ export interface MqttSubscriberOptions {
   username?: string;
   password?: string;
   connectTimeoutMs?: number;
-}
-
-function remainingLengthBytes(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return out;
-}
-
-function mqttString(s: string): Buffer {
-  const body = Buffer.from(s);
-  const out = Buffer.allocUnsafe(2 + body.length);
-  out.writeUInt16BE(body.length, 0);
-  body.copy(out, 2);
-  return out;
-}
-
-function packet(first: number, parts: readonly Buffer[]): Buffer {
-  const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([first, ...remainingLengthBytes(body.length)]), body]);
 }
 
 export class MqttSubscriber {
@@ -93,7 +70,7 @@ export class MqttSubscriber {
         sub.#onConnack = (code) => {
           if (code !== 0) return fail(new Error(`subscriber: CONNACK return code ${code}`));
           // [MQTT-3.8.1-1]: SUBSCRIBE has flags 0010; packet id 1, one topic filter.
-          socket.write(packet((SUBSCRIBE << 4) | 0x02, [Buffer.from([0, 1]), mqttString(options.topic), Buffer.from([options.qos])]));
+          socket.write(packet((SUBSCRIBE << 4) | 0x02, [Buffer.from([0, 1]), str(options.topic), Buffer.from([options.qos])]));
         };
         sub.#onSuback = (granted) => {
           clearTimeout(timer);
@@ -104,11 +81,11 @@ export class MqttSubscriber {
           const flags = 0x80 | 0x40 | 0x02; // user name, password, clean session
           socket.write(
             packet(CONNECT << 4, [
-              mqttString('MQTT'),
+              str('MQTT'),
               Buffer.from([4, flags, 0, 60]), // protocol level 3.1.1, keepalive 60 s
-              mqttString(options.clientId ?? `bench-sub-${process.pid}`),
-              mqttString(options.username ?? 'bench'),
-              mqttString(options.password ?? 'bench'),
+              str(options.clientId ?? `bench-sub-${process.pid}`),
+              str(options.username ?? 'bench'),
+              str(options.password ?? 'bench'),
             ]),
           );
         });

@@ -1,14 +1,17 @@
 /**
- * The few MQTT 3.1.1 packets the overload flooder writes by hand: CONNECT,
- * PUBLISH (QoS 0) and SUBSCRIBE. Encoded once, then written as raw bytes, so
- * the flooder costs almost nothing per message and has no flow control at
- * all (no client library in the way).
+ * MQTT 3.1.1 encoding for the benchmarks' hand-written clients (the
+ * overload flooder, idle devices, the relay subscriber): the primitives,
+ * and the few packets the flooder writes: CONNECT, PUBLISH (QoS 0) and
+ * SUBSCRIBE. Encoded once, then written as raw bytes, so the flooder costs
+ * almost nothing per message and has no flow control at all (no client
+ * library in the way).
  */
 
 /** Control packet types [MQTT-2.2.1]. */
 export const CONNACK = 2;
 
-function varint(n: number): number[] {
+/** The remaining-length field [MQTT-2.2.3]. */
+export function varint(n: number): number[] {
   const bytes: number[] = [];
   do {
     let byte = n % 128;
@@ -19,15 +22,19 @@ function varint(n: number): number[] {
   return bytes;
 }
 
-function str(s: string): Buffer {
+/** A UTF-8 string with its 16-bit length [MQTT-1.5.3]. */
+export function str(s: string): Buffer {
   const body = Buffer.from(s, 'utf8');
-  const len = Buffer.alloc(2);
-  len.writeUInt16BE(body.length);
-  return Buffer.concat([len, body]);
+  const out = Buffer.allocUnsafe(2 + body.length);
+  out.writeUInt16BE(body.length, 0);
+  body.copy(out, 2);
+  return out;
 }
 
-function packet(firstByte: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([firstByte, ...varint(body.length)]), body]);
+/** A whole packet: first byte, remaining length, then the parts. */
+export function packet(firstByte: number, parts: readonly Buffer[]): Buffer {
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  return Buffer.concat([Buffer.from([firstByte, ...varint(length)]), ...parts]);
 }
 
 /** CONNECT with a clean session; keepalive 0 (no PINGREQ needed) unless given [MQTT-3.1]. */
@@ -36,19 +43,19 @@ export function encodeConnect(clientId: string, username: string, password: stri
   keepalive.writeUInt16BE(keepaliveSec);
   // protocol name, level 4 (3.1.1), flags: user name, password, clean session
   const header = Buffer.concat([str('MQTT'), Buffer.from([4, 0x80 | 0x40 | 0x02]), keepalive]);
-  return packet(0x10, Buffer.concat([header, str(clientId), str(username), str(password)]));
+  return packet(0x10, [header, str(clientId), str(username), str(password)]);
 }
 
 /** PUBLISH QoS 0, not retained: no packet id, no acknowledgement [MQTT-3.3]. */
 export function encodePublishQos0(topic: string, payload: string): Buffer {
-  return packet(0x30, Buffer.concat([str(topic), Buffer.from(payload, 'utf8')]));
+  return packet(0x30, [str(topic), Buffer.from(payload, 'utf8')]);
 }
 
 /** SUBSCRIBE to one filter at QoS 0 [MQTT-3.8]. */
 export function encodeSubscribe(packetId: number, filter: string): Buffer {
   const id = Buffer.alloc(2);
   id.writeUInt16BE(packetId);
-  return packet(0x82, Buffer.concat([id, str(filter), Buffer.from([0])]));
+  return packet(0x82, [id, str(filter), Buffer.from([0])]);
 }
 
 /** `count` copies of `one` back to back: one write puts them all on the wire. */
