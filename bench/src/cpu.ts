@@ -23,8 +23,7 @@ import { benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flag
 import { int, mb, pct, table } from './lib/format.js';
 import { readHubCounters } from './lib/hub-counters.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
-import { loadDeviceIds } from './lib/load-cli-process.js';
-import { startLoadProcess, type LoadProcess } from './lib/load-process.js';
+import { loadDeviceIds, startLoadProcess, type LoadProcess } from './lib/load-process.js';
 import { machineInfo } from './lib/machine.js';
 import { MqttSubscriber } from './lib/mqtt-subscriber.js';
 import { startBareAedes } from './lib/peers/bare-aedes.js';

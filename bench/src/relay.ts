@@ -20,8 +20,7 @@ import { formatProfile, summariseProfile, type ProfileSummary } from './lib/cpu-
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 import { int, mb, pct } from './lib/format.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
-import { loadDeviceIds, startLoadCli } from './lib/load-cli-process.js';
-import type { LoadProcess } from './lib/load-process.js';
+import { loadDeviceIds, startLoadProcess, type LoadProcess } from './lib/load-process.js';
 import { machineInfo } from './lib/machine.js';
 import { readHubCounters } from './lib/hub-counters.js';
 import { MqttSubscriber } from './lib/mqtt-subscriber.js';
@@ -289,7 +288,7 @@ async function runOne(servers: Servers, options: RelayOptions, target: Target, p
     const mqttUrl = peer ? peer.url : servers.hub.mqttUrl;
     subscriber = peer ? await subscribeMqtt(peer.url, qos) : await subscribeHub(servers, prefixFor(publishers, qos));
     const countersBefore = peer ? undefined : await readHubCounters(servers.hub.httpUrl, servers.adminToken);
-    load = startLoadCli({
+    load = startLoadProcess({
       hubUrl: servers.hub.httpUrl,
       mqttUrl,
       credentialsFile: peer ? servers.peerCredentials : servers.hubCredentials,

@@ -1,6 +1,8 @@
 /**
  * device-sim's load mode (`device-sim load`) as a child process: telemetry
- * from pre-provisioned devices at a fixed rate, with its own event loop and
+ * from pre-provisioned devices at a fixed rate or flat out, QoS 1 (default)
+ * or 0, against the hub or a peer that accepts anyone (the credentials file
+ * then just names the devices), with its own event loop and
  * CPU, so a benchmark that times something else in this process is not
  * delayed by the load generator's work (and the two CPUs are measured apart).
  *
@@ -18,15 +20,20 @@ import type { LoadReport } from '@iot-hub/device-sim';
 export const DEVICE_SIM_CLI = fileURLToPath(new URL('../../../device-sim/dist/cli.js', import.meta.url));
 
 export interface LoadProcessOptions {
-  hubUrl: string;
+  /** Used by the CLI only to provision missing devices: none are missing with a credentials file. */
+  hubUrl?: string;
   mqttUrl: string;
   /** Credentials file (`{"devices":[{"id","token","kind"}]}`) holding every load device, so the CLI provisions nothing. */
   credentialsFile: string;
   devices: number;
   /** Ids are `${idPrefix}${n}` padded to the width of `devices`, as the CLI builds them. */
   idPrefix: string;
-  /** Aggregate msgs/s, QoS 1, 4 in flight per device. */
-  rate: number;
+  /** Aggregate msgs/s; flat out when absent. */
+  rate?: number;
+  /** Default 1. */
+  qos?: 0 | 1;
+  /** Messages in flight per device, default 4 (QoS 0: writes not yet taken by the kernel). */
+  inflight?: number;
   /** Upper bound of the publishing window; stop() usually ends it first. */
   maxDurationMs: number;
   /** Where the CLI's stderr (log and progress lines) goes. */
@@ -53,21 +60,27 @@ export interface LoadProcess {
   stop(timeoutMs?: number): Promise<{ report: LoadReport | undefined; code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Builds `${idPrefix}${n}` ids exactly as the CLI does, so a credentials file can hold them. */
+export function loadDeviceIds(idPrefix: string, devices: number): string[] {
+  const width = String(devices).length;
+  return Array.from({ length: devices }, (_, i) => `${idPrefix}${String(i + 1).padStart(width, '0')}`);
+}
+
 const PROGRESS = /^load\s+(\d+)s\s+sent (\d+)\s+acked (\d+).*?\s(\d+) acked\/s/;
 
 export function startLoadProcess(options: LoadProcessOptions): LoadProcess {
   const args = [
     DEVICE_SIM_CLI,
     'load',
-    '--hub', options.hubUrl,
+    '--hub', options.hubUrl ?? 'http://127.0.0.1:1',
     '--mqtt', options.mqttUrl,
     '--credentials', options.credentialsFile,
     '--devices', String(options.devices),
     '--id-prefix', options.idPrefix,
     '--duration', `${Math.ceil(options.maxDurationMs / 1000)}s`,
-    '--qos', '1',
-    '--inflight', '4',
-    '--rate', String(options.rate),
+    '--qos', String(options.qos ?? 1),
+    '--inflight', String(options.inflight ?? 4),
+    ...(options.rate === undefined ? [] : ['--rate', String(options.rate)]),
     '--json',
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
