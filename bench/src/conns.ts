@@ -31,6 +31,7 @@ import { cpuPercent, readProc, type ProcSample } from './lib/proc-stats.js';
 import { settledRss, type SettledRss } from './lib/settled-rss.js';
 import { fleetIds, formatProvisioning, provisionWithOwnHub, type ProvisioningReport } from './lib/timed-provisioning.js';
 import { RESULTS_DIR } from './ingest.js';
+import { fetchHubMetrics, metricSample } from './lib/hub-metrics.js';
 
 export const CONNS_DESCRIPTION = 'idle MQTT and WS devices held: memory per connection vs bare aedes and bare ws';
 
@@ -332,22 +333,12 @@ async function measure(
 
 /** The hub's connection count and V8 heap from its /metrics (prom-client default metrics). */
 async function hubMemory(httpUrl: string, adminToken: string, transport: Transport): Promise<HubMemoryMetrics | undefined> {
-  let text: string;
-  try {
-    const res = await fetch(`${httpUrl}/metrics`, { headers: { authorization: `Bearer ${adminToken}` }, signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) return undefined;
-    text = await res.text();
-  } catch {
-    return undefined;
-  }
-  const read = (name: string): number | undefined => {
-    const m = new RegExp(`^${name} ([0-9.eE+-]+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : undefined;
-  };
+  const text = await fetchHubMetrics(httpUrl, adminToken);
+  if (text === undefined) return undefined;
   return {
-    connections: read(`iot_hub_connections\\{kind="${transport}"\\}`),
-    heapUsedBytes: read('iot_hub_nodejs_heap_size_used_bytes'),
-    externalBytes: read('iot_hub_nodejs_external_memory_bytes'),
+    connections: metricSample(text, 'iot_hub_connections', `kind="${transport}"`),
+    heapUsedBytes: metricSample(text, 'iot_hub_nodejs_heap_size_used_bytes'),
+    externalBytes: metricSample(text, 'iot_hub_nodejs_external_memory_bytes'),
   };
 }
 

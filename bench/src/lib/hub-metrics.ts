@@ -23,19 +23,33 @@ export interface EventLoopDelay {
   maxMs: number;
 }
 
-/** Undefined when the hub has no such metrics (or /metrics cannot be read). */
-export async function scrapeEventLoopDelay(httpUrl: string, adminToken: string): Promise<EventLoopDelay | undefined> {
-  let text: string;
+/** The hub's /metrics text (admin token); undefined when it cannot be read within 10 s. */
+export async function fetchHubMetrics(httpUrl: string, adminToken: string): Promise<string | undefined> {
   try {
     const res = await fetch(`${httpUrl}/metrics`, { headers: { authorization: `Bearer ${adminToken}` }, signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) return undefined;
-    text = await res.text();
+    return res.ok ? await res.text() : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The value of one sample in Prometheus text: `name` is a regular
+ * expression source for the metric name, `labels` one for its exact label
+ * set (none: the sample may carry any labels).
+ */
+export function metricSample(text: string, name: string, labels?: string): number | undefined {
+  const m = new RegExp(`^${name}${labels === undefined ? '(?:\\{[^}]*\\})?' : `\\{${labels}\\}`} ([0-9.eE+-]+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Undefined when the hub has no such metrics (or /metrics cannot be read). */
+export async function scrapeEventLoopDelay(httpUrl: string, adminToken: string): Promise<EventLoopDelay | undefined> {
+  const text = await fetchHubMetrics(httpUrl, adminToken);
+  if (text === undefined) return undefined;
   const read = (stat: string): number | undefined => {
-    const m = new RegExp(`^\\w*nodejs_eventloop_lag_${stat}_seconds(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
-    return m ? Math.max(0, Number(m[1]) * 1000 - SAMPLING_INTERVAL_MS) : undefined;
+    const seconds = metricSample(text, `\\w*nodejs_eventloop_lag_${stat}_seconds`);
+    return seconds === undefined ? undefined : Math.max(0, seconds * 1000 - SAMPLING_INTERVAL_MS);
   };
   const [meanMs, p50Ms, p90Ms, p99Ms, maxMs] = ['mean', 'p50', 'p90', 'p99', 'max'].map(read);
   if (meanMs === undefined || p50Ms === undefined || p90Ms === undefined || p99Ms === undefined || maxMs === undefined) return undefined;

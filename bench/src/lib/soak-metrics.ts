@@ -8,7 +8,7 @@
  * reading covers exactly the interval since the previous one (see
  * hub-metrics.ts).
  */
-import { SAMPLING_INTERVAL_MS } from './hub-metrics.js';
+import { fetchHubMetrics, SAMPLING_INTERVAL_MS } from './hub-metrics.js';
 
 export interface HubSnapshot {
   /** Wall clock of the scrape (Date.now()). */
@@ -34,15 +34,8 @@ export interface HubSnapshot {
 
 /** Undefined when /metrics cannot be read (the hub is gone or too busy to answer within 10 s). */
 export async function scrapeHub(httpUrl: string, adminToken: string): Promise<HubSnapshot | undefined> {
-  let text: string;
-  try {
-    const res = await fetch(`${httpUrl}/metrics`, { headers: { authorization: `Bearer ${adminToken}` }, signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) return undefined;
-    text = await res.text();
-  } catch {
-    return undefined;
-  }
-  return parseMetrics(text, Date.now());
+  const text = await fetchHubMetrics(httpUrl, adminToken);
+  return text === undefined ? undefined : parseMetrics(text, Date.now());
 }
 
 /** Sum of every sample of `name` whose labels contain `labels` (e.g. `kind="mqtt"`); null when there is none. */
