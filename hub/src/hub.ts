@@ -74,7 +74,11 @@ export function defaultDashboardDir(): string {
  * down for a while (invariant 1).
  */
 function buildTelemetryStore(config: Readonly<HubConfig>, dataDir: string, log: Logger): TelemetryStore {
-  if (config.store === 'sqlite' || config.influxUrl === null) return new SqliteTelemetryStore({ file: join(dataDir, 'telemetry.db') });
+  if (config.store === 'sqlite' || config.influxUrl === null) {
+    return new SqliteTelemetryStore({ file: join(dataDir, 'telemetry.db') }, (message) =>
+      log.warn({ err: message }, 'checkpointing telemetry.db failed: SQLite checkpoints it in line instead'),
+    );
+  }
   const influx = new InfluxTelemetryStore({ url: config.influxUrl, rawRetention: config.influxRawRetention, rollupRetention: config.influxRollupRetention, log });
   const buffer = new TelemetryBuffer({ file: join(dataDir, 'influx-buffer.db'), maxBytes: config.influxBufferMaxMb * 1024 * 1024 }, (message) =>
     log.warn({ err: message }, 'checkpointing the telemetry buffer failed: SQLite checkpoints it in line instead'),
