@@ -11,12 +11,10 @@
  * page is touched once for many values. Both steps are transactions, so a
  * crash at any point loses nothing committed.
  *
- * The once-a-second move goes in slices of COMPACT_SLICE_ROWS, each in its
- * own turn of the event loop: at 10,000 msgs/s a second's journal is 30,000
- * values, and moving them in one transaction held every device, dashboard
- * and API request up for tens of milliseconds. A worker thread checkpoints
- * the WAL for the same reason (its fsyncs would otherwise land inside a
- * write).
+ * The move is one transaction on purpose: moving the journal in slices of
+ * 2,000 rows (one per turn of the event loop) cost 7 times the CPU, as each
+ * slice touched a page per series again. A worker thread checkpoints the
+ * WAL, so its fsyncs never land inside a write on the event loop.
  */
 import type Database from 'better-sqlite3';
 import type { HistorySeries } from '@iot-hub/protocol';
@@ -52,8 +50,6 @@ CREATE TABLE IF NOT EXISTS recent (
 `;
 
 const COMPACT_EVERY_MS = 1000;
-/** Journal rows moved per turn of the event loop by the background compaction. */
-const COMPACT_SLICE_ROWS = 2000;
 /** How often the worker thread checkpoints the WAL. */
 const CHECKPOINT_EVERY_MS = 1000;
 
@@ -69,7 +65,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private statements: ReturnType<SqliteTelemetryStore['prepare']> | null = null;
   private writeBatch: ((points: readonly TelemetryPoint[]) => void) | null = null;
   private compactTimer: NodeJS.Timeout | null = null;
-  private compactSlice: NodeJS.Immediate | null = null;
   private checkpointer: WalCheckpointer | null = null;
   /** Values in the journal since the last compaction (0 = nothing to do). */
   private journaled = 0;
@@ -94,36 +89,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
     // Whatever a crash left in the journal moves now.
     this.journaled = 1;
     this.compact();
-    this.compactTimer = setInterval(() => this.compactInSlices(), COMPACT_EVERY_MS);
+    this.compactTimer = setInterval(() => this.compact(), COMPACT_EVERY_MS);
     this.compactTimer.unref();
     this.checkpointer = new WalCheckpointer(this.options.file, CHECKPOINT_EVERY_MS, this.onCheckpointError);
-  }
-
-  /** The background move: one slice now, the next in a later turn, until the journal is empty. */
-  private compactInSlices(): void {
-    if (this.compactSlice) return;
-    const step = (): void => {
-      this.compactSlice = null;
-      if (this.journaled === 0 || !this.db) return;
-      this.compactOldest(COMPACT_SLICE_ROWS);
-      if (this.journaled > 0) this.compactSlice = setImmediate(step);
-    };
-    step();
-  }
-
-  /** Moves up to `rows` of the oldest journal rows (by rowid, so the newest write of a point still wins). */
-  private compactOldest(rows: number): void {
-    const st = this.stmts();
-    this.db!.transaction(() => {
-      const bound = (st.sliceBound.get(rows - 1) as { id: number } | undefined)?.id ?? (st.lastRecent.get() as { id: number | null }).id;
-      if (bound === null) {
-        this.journaled = 0;
-        return;
-      }
-      st.compactUpTo.run(bound);
-      const moved = st.clearUpTo.run(bound).changes;
-      this.journaled = Math.max(0, this.journaled - moved);
-    })();
   }
 
   /**
@@ -147,10 +115,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
       insertRecent: db.prepare('INSERT INTO recent (series_id, ts, value) VALUES (?, ?, ?)'),
       compactRecent: db.prepare('INSERT OR REPLACE INTO samples (series_id, ts, value) SELECT series_id, ts, value FROM recent ORDER BY series_id, ts, rowid'),
       clearRecent: db.prepare('DELETE FROM recent'),
-      sliceBound: db.prepare('SELECT rowid AS id FROM recent ORDER BY rowid LIMIT 1 OFFSET ?'),
-      lastRecent: db.prepare('SELECT max(rowid) AS id FROM recent'),
-      compactUpTo: db.prepare('INSERT OR REPLACE INTO samples (series_id, ts, value) SELECT series_id, ts, value FROM recent WHERE rowid <= ? ORDER BY series_id, ts, rowid'),
-      clearUpTo: db.prepare('DELETE FROM recent WHERE rowid <= ?'),
       seriesOfDevice: db.prepare('SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric'),
       countRange: db.prepare('SELECT count(*) AS n FROM samples WHERE series_id = ? AND ts BETWEEN ? AND ?'),
       rawRange: db.prepare('SELECT ts, value FROM samples WHERE series_id = ? AND ts BETWEEN ? AND ? ORDER BY ts'),
@@ -184,8 +148,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
   async close(): Promise<void> {
     if (this.compactTimer) clearInterval(this.compactTimer);
     this.compactTimer = null;
-    if (this.compactSlice) clearImmediate(this.compactSlice);
-    this.compactSlice = null;
     this.compact();
     const checkpointer = this.checkpointer;
     this.checkpointer = null;

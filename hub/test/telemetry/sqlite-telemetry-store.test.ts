@@ -34,14 +34,14 @@ t.test('sqlite: data survives close and reopen', async (t) => {
   t.same(await second.latest('d'), { m: { ts: 1000, value: 5 }, n: { ts: 1000, value: 6 } });
 });
 
-t.test('sqlite: the journal moves in slices in the background, and the newest write of a point still wins', async (t) => {
+t.test('sqlite: the journal moves into the clustered table in the background, and the newest write of a point wins', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'iot-hub-store-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'telemetry.db');
   const store = new SqliteTelemetryStore({ file });
   await store.open();
   t.teardown(() => store.close());
-  // More than one slice (2,000 rows); the same point written first and last, 5,000 rows apart.
+  // The same point written first and last, 5,000 rows apart.
   await store.write([{ deviceId: 'd', metric: 'm', ts: 1000, value: 1 }]);
   await store.write(Array.from({ length: 5000 }, (_, i) => ({ deviceId: 'other', metric: 'x', ts: 2000 + i, value: i })));
   await store.write([{ deviceId: 'd', metric: 'm', ts: 1000, value: 2 }]);
