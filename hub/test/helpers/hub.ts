@@ -32,6 +32,8 @@ export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export async function startTestHub(t: TapLike, overrides: Partial<HubConfig> = {}, dataDir?: string): Promise<TestHub> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'iot-hub-test-'));
+  // Before start(): a hub that fails to start must not leave its data dir behind.
+  if (!dataDir) t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const { config: base } = loadConfig([], {});
   const config: HubConfig = {
     ...base,
@@ -50,7 +52,6 @@ export async function startTestHub(t: TapLike, overrides: Partial<HubConfig> = {
     stopped = true;
     await hub.stop();
   };
-  if (!dataDir) t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   t.teardown(stop);
 
   const httpUrl = `http://127.0.0.1:${hub.httpPort}`;
