@@ -93,3 +93,13 @@ t.test('a buffer written by an older hub (one row per point) is converted in ord
   t.teardown(() => check.close());
   t.equal((check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'buffer'").get() as { n: number }).n, 0, 'the old table is gone');
 });
+
+t.test('deleting a device reaches every segment of a long backlog', async (t) => {
+  const buffer = await open(tempFile());
+  for (let i = 0; i < 150; i++) buffer.append(points(i % 2 ? 'keep' : 'gone', 3, 1_780_000_000_000 + i * 10));
+  buffer.removeDevice('gone');
+  t.equal(buffer.count, 75 * 3);
+  const left = pointsOf(buffer.read(0, Infinity));
+  t.equal(left.length, 225);
+  t.ok(left.every((p) => p.deviceId === 'keep'), 'nothing of the deleted device is left, even past the first page');
+});

@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS segments (
 
 /** Points per segment when older buffers (one row per point) are converted. */
 const MIGRATION_SEGMENT_POINTS = 5000;
+/** Segments read at once when deleting a device's lines. */
+const REWRITE_PAGE_SEGMENTS = 64;
 /** How often a worker thread checkpoints the WAL, so no append pays for it (see WalCheckpointer). */
 const CHECKPOINT_INTERVAL_MS = 1000;
 
@@ -83,6 +85,7 @@ export class TelemetryBuffer {
       remove: db.prepare('DELETE FROM segments WHERE id BETWEEN ? AND ?'),
       removed: db.prepare('SELECT coalesce(sum(points), 0) AS n FROM segments WHERE id BETWEEN ? AND ?'),
       all: db.prepare('SELECT id, points, lines FROM segments ORDER BY id'),
+      page: db.prepare('SELECT id, points, lines FROM segments WHERE id > ? ORDER BY id LIMIT ?'),
       update: db.prepare('UPDATE segments SET points = ?, lines = ? WHERE id = ?'),
       deleteOne: db.prepare('DELETE FROM segments WHERE id = ?'),
       count: db.prepare('SELECT sum(points) AS n FROM segments'),
@@ -182,12 +185,18 @@ export class TelemetryBuffer {
     const tag = deviceTagOf(deviceId);
     let removed = 0;
     this.db!.transaction(() => {
-      for (const row of st.all.all() as { id: number; points: number; lines: string }[]) {
-        if (!row.lines.includes(tag)) continue;
-        const kept = row.lines.split('\n').filter((line) => !line.includes(tag));
-        removed += row.points - kept.length;
-        if (kept.length === 0) st.deleteOne.run(row.id);
-        else st.update.run(kept.length, kept.join('\n'), row.id);
+      // A page of segments at a time: a backlog may be far larger than memory should hold.
+      for (let after = 0; ; ) {
+        const rows = st.page.all(after, REWRITE_PAGE_SEGMENTS) as { id: number; points: number; lines: string }[];
+        if (rows.length === 0) break;
+        after = rows[rows.length - 1]!.id;
+        for (const row of rows) {
+          if (!row.lines.includes(tag)) continue;
+          const kept = row.lines.split('\n').filter((line) => !line.includes(tag));
+          removed += row.points - kept.length;
+          if (kept.length === 0) st.deleteOne.run(row.id);
+          else st.update.run(kept.length, kept.join('\n'), row.id);
+        }
       }
     })();
     this.count -= removed;
