@@ -26,3 +26,4 @@ export { parseScenario, planScenario, ScenarioError, MAX_SCENARIO_DEVICES, type 
 export { Random, mulberry32, hashSeed } from './random.js';
 export { silentLogger, type SimLogger } from './log.js';
 export { formatLoadReport } from './load-report.js';
+export { MqttFrames } from './publishers/mqtt-frames.js';

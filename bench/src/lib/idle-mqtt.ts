@@ -8,6 +8,7 @@
  * one process must cost the client little CPU and memory.
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
+import { MqttFrames } from '@iot-hub/device-sim';
 import { packet, str } from './mqtt-wire.js';
 
 /** Control packet types [MQTT-2.2.1]. */
@@ -80,7 +81,7 @@ export class IdleMqttConnection {
   readonly #socket: Socket;
   readonly #options: IdleMqttOptions;
   readonly #events: IdleMqttEvents;
-  #rest: Buffer | undefined;
+  readonly #frames = new MqttFrames();
   #state: 'connecting' | 'handshaking' | 'ready' | 'done' = 'connecting';
   #waiting = 0;
 
@@ -122,29 +123,7 @@ export class IdleMqttConnection {
   }
 
   #onData(chunk: Buffer): void {
-    const buf = this.#rest ? Buffer.concat([this.#rest, chunk]) : chunk;
-    this.#rest = undefined;
-    let at = 0;
-    while (at < buf.length) {
-      // Fixed header: type byte, then the remaining length varint [MQTT-2.2.3].
-      let length = 0;
-      let multiplier = 1;
-      let i = at + 1;
-      let complete = false;
-      while (i < buf.length && i < at + 5) {
-        const byte = buf[i++] as number;
-        length += (byte & 0x7f) * multiplier;
-        multiplier *= 128;
-        if ((byte & 0x80) === 0) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete || i + length > buf.length) break;
-      this.#onPacket(buf[at] as number, buf.subarray(i, i + length));
-      at = i + length;
-    }
-    if (at < buf.length) this.#rest = Buffer.from(buf.subarray(at));
+    this.#frames.push(chunk, (first, body) => this.#onPacket(first, body));
   }
 
   #onPacket(first: number, body: Buffer): void {

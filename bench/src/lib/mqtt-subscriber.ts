@@ -10,7 +10,7 @@
  * subscribers cost about the same.
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { LatencyRecorder } from '@iot-hub/device-sim';
+import { LatencyRecorder, MqttFrames } from '@iot-hub/device-sim';
 import { packet, str } from './mqtt-wire.js';
 
 /** Control packet types [MQTT-2.2.1]. */
@@ -41,7 +41,7 @@ export class MqttSubscriber {
   /** Wall clock (Date.now()) of the last one. */
   lastReceivedAt = 0;
   readonly #socket: Socket;
-  #rest: Buffer | undefined;
+  readonly #frames = new MqttFrames();
   #corked = false;
   #pinger: NodeJS.Timeout | undefined;
   #onConnack: ((code: number) => void) | undefined;
@@ -124,29 +124,7 @@ export class MqttSubscriber {
   }
 
   #onData(chunk: Buffer): void {
-    const buf = this.#rest ? Buffer.concat([this.#rest, chunk]) : chunk;
-    let offset = 0;
-    for (;;) {
-      if (buf.length - offset < 2) break;
-      let length = 0;
-      let multiplier = 1;
-      let at = offset + 1;
-      let complete = false;
-      for (let i = 0; i < 4 && at < buf.length; i++) {
-        const byte = buf[at++] as number;
-        length += (byte & 0x7f) * multiplier;
-        multiplier *= 128;
-        if ((byte & 0x80) === 0) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete || at + length > buf.length) break;
-      this.#onPacket(buf[offset] as number, buf.subarray(at, at + length));
-      offset = at + length;
-    }
-    // Copy the partial packet so the big chunk it came in can be freed.
-    this.#rest = offset < buf.length ? Buffer.from(buf.subarray(offset)) : undefined;
+    this.#frames.push(chunk, (first, body) => this.#onPacket(first, body));
   }
 
   #onPacket(first: number, body: Buffer): void {

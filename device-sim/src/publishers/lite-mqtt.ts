@@ -7,6 +7,7 @@
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
 import type { LoadPublisher, PublisherConnectOptions } from './publisher.js';
+import { MqttFrames } from './mqtt-frames.js';
 
 /** Control packet types [MQTT-2.2.1]. */
 const CONNECT = 1;
@@ -75,7 +76,7 @@ export class LiteMqttPublisher implements LoadPublisher {
   readonly #pending = new Map<number, (err?: Error) => void>();
   readonly #keepaliveMs: number;
   #nextId = 1;
-  #rest: Buffer | undefined;
+  readonly #frames = new MqttFrames();
   #connected = false;
   #closed = false;
   #corked = false;
@@ -194,29 +195,7 @@ export class LiteMqttPublisher implements LoadPublisher {
   }
 
   #onData(chunk: Buffer): void {
-    const buf = this.#rest ? Buffer.concat([this.#rest, chunk]) : chunk;
-    let offset = 0;
-    for (;;) {
-      if (buf.length - offset < 2) break;
-      let length = 0;
-      let multiplier = 1;
-      let at = offset + 1;
-      let complete = false;
-      for (let i = 0; i < 4 && at < buf.length; i++) {
-        const byte = buf[at++] as number;
-        length += (byte & 0x7f) * multiplier;
-        multiplier *= 128;
-        if ((byte & 0x80) === 0) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete || at + length > buf.length) break;
-      this.#onPacket((buf[offset] as number) >> 4, (buf[offset] as number) & 0x0f, buf.subarray(at, at + length));
-      offset = at + length;
-    }
-    // Copy the partial packet so the big chunk it came in can be freed.
-    this.#rest = offset < buf.length ? Buffer.from(buf.subarray(offset)) : undefined;
+    this.#frames.push(chunk, (first, body) => this.#onPacket(first >> 4, first & 0x0f, body));
   }
 
   #onPacket(type: number, flags: number, body: Buffer): void {
