@@ -1,6 +1,6 @@
 /** Library API of @iot-hub/device-sim: fleets for the demo, load mode for benchmarks, and the parts to build more. */
 export { startFleet, planFleet, type Fleet, type FleetOptions, type FleetStats, type FleetTransport, type DevicePlan } from './fleet.js';
-export { runLoad, type LoadOptions, type LoadReport, type LoadDevice, type LoadPhase, type DeviceLoadCounts } from './load.js';
+export { runLoad, LOAD_CAPABILITIES, type LoadOptions, type LoadReport, type LoadDevice, type LoadPhase, type DeviceLoadCounts } from './load.js';
 export { parseDuration, UsageError } from './cli-args.js';
 export {
   provisionDevices,

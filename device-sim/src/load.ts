@@ -99,7 +99,8 @@ interface LoadConnection extends DeviceLoadCounts {
   pumpScheduled: boolean;
 }
 
-const LOAD_CAPABILITIES: Capabilities = {
+/** What a load device declares in its hello: the metrics of its payloads. */
+export const LOAD_CAPABILITIES: Capabilities = {
   kind: 'load-sensor',
   fw: 'device-sim-load',
   metrics: {

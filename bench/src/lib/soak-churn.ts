@@ -15,19 +15,10 @@
  * as an error, by message.
  */
 import type { Capabilities, Transport } from '@iot-hub/protocol';
-import { deviceWsUrl, MqttDevice, WsDevice, type DeviceCredentials, type FaultableConnection } from '@iot-hub/device-sim';
+import { deviceWsUrl, LOAD_CAPABILITIES, MqttDevice, WsDevice, type DeviceCredentials, type FaultableConnection } from '@iot-hub/device-sim';
 
-export const CHURN_CAPABILITIES: Capabilities = {
-  kind: 'soak-churn',
-  fw: 'bench-soak',
-  metrics: {
-    temperature: { type: 'number', unit: '°C', min: -40, max: 85 },
-    humidity: { type: 'number', unit: '%', min: 0, max: 100 },
-    t: { type: 'number', unit: 'ms', description: 'send time, epoch ms' },
-  },
-  commands: {},
-  heartbeatSec: 60,
-};
+/** A churn device declares what load devices do: it sends the same payloads. */
+export const CHURN_CAPABILITIES: Capabilities = { ...LOAD_CAPABILITIES, kind: 'soak-churn', fw: 'bench-soak' };
 
 export interface ChurnOptions {
   hubUrl: string;

@@ -9,23 +9,18 @@
  */
 import type { LatencySummary } from '@iot-hub/device-sim';
 import { int, mb, ms, pct, table } from './format.js';
+import type { HubSnapshot } from './soak-metrics.js';
+
+/** The /metrics figures an interval keeps; null when the scrape failed. */
+type ScrapedFigures = Pick<HubSnapshot, 'heapUsedBytes' | 'heapTotalBytes' | 'externalBytes' | 'eventLoopLag' | 'activeHandles' | 'openFds' | 'connections' | 'devicesOnline'>;
 
 /** One interval of the steady phase. */
-export interface IntervalRecord {
+export interface IntervalRecord extends ScrapedFigures {
   elapsedSec: number;
   at: number;
   /** From /proc (exact, always there while the hub runs). */
   hubRssBytes: number | null;
   hubCpuPercent: number | null;
-  /** From /metrics; null when the scrape failed. */
-  heapUsedBytes: number | null;
-  heapTotalBytes: number | null;
-  externalBytes: number | null;
-  eventLoopLag: { p50Ms: number; p99Ms: number; maxMs: number } | null;
-  activeHandles: number | null;
-  openFds: number | null;
-  connections: { mqtt: number; ws: number; dashboard: number } | null;
-  devicesOnline: number | null;
   /** Sockets this run holds open to the hub right now: load devices, churn sessions and the dashboard. */
   benchClients: number;
   ackedPerSec: number;
