@@ -1,8 +1,7 @@
 /** LiveConnection recovery: reconnects, backoff, overflow resync, refused auth and dead sockets, against a fake hub. */
 import t from 'tap';
 import type { DashboardEvent, DeviceView } from '@iot-hub/protocol';
-import { DeviceStore } from '../src/data/device-store.js';
-import { ALL_EVENTS, T0, connect, device, fakeHub, sleep, until, watch } from './helpers/fake-hub.js';
+import { ALL_EVENTS, T0, connect, device, fakeHub, feedStore, sleep, until, watch } from './helpers/fake-hub.js';
 
 t.test('reconnects after the hub drops the socket and resyncs with a fresh snapshot', async (t) => {
   const hub = await fakeHub(t);
@@ -78,10 +77,7 @@ t.test('overflow makes the client resubscribe; the new snapshot replaces the sto
   const hub = await fakeHub(t);
   hub.setSnapshot([device('a'), device('b')]);
   const connection = connect(t, hub.url);
-  const store = new DeviceStore();
-  t.teardown(() => store.dispose());
-  connection.on('snapshot', ({ devices, interest }) => store.applySnapshot(devices, interest.devices));
-  connection.on('event', (event) => store.applyEvent(event));
+  const store = feedStore(t, connection);
   const status = watch(connection);
   const live = status.next('live');
   connection.start();

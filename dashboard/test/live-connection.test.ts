@@ -4,7 +4,7 @@ import { DASHBOARD_SUBPROTOCOL, type DashboardEvent, type DeviceView } from '@io
 import { backoffDelay } from '../src/data/backoff.js';
 import { dashboardSocketUrl, LiveRequestError, sameInterest } from '../src/data/live-connection.js';
 import { DeviceStore } from '../src/data/device-store.js';
-import { ALL_EVENTS, T0, TOKEN, activeTimers, connect, device, fakeHub, sleep, until, watch } from './helpers/fake-hub.js';
+import { ALL_EVENTS, T0, TOKEN, activeTimers, connect, device, fakeHub, feedStore, sleep, until, watch } from './helpers/fake-hub.js';
 
 t.test('backoffDelay: exponential, jittered, between min and max', async (t) => {
   const opts = { minDelayMs: 500, maxDelayMs: 15_000 };
@@ -60,10 +60,7 @@ t.test('connects with the subprotocols, subscribes to everything, goes live and 
 t.test('feeds a device store: snapshot then events', async (t) => {
   const hub = await fakeHub(t);
   const connection = connect(t, hub.url);
-  const store = new DeviceStore();
-  t.teardown(() => store.dispose());
-  connection.on('snapshot', ({ devices, interest }) => store.applySnapshot(devices, interest.devices));
-  connection.on('event', (event) => store.applyEvent(event));
+  const store = feedStore(t, connection);
   const status = watch(connection);
   const live = status.next('live');
   connection.start();

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import WebSocket, { WebSocketServer } from 'ws';
 import { DASHBOARD_SUBPROTOCOL, type DashboardEvent, type DeviceView } from '@iot-hub/protocol';
+import { DeviceStore } from '../../src/data/device-store.js';
 import { LiveConnection, type LiveConnectionOptions, type LiveState, type LiveStatus } from '../../src/data/live-connection.js';
 
 export interface TapLike {
@@ -151,6 +152,15 @@ export function connect(t: TapLike, url: string, options: Partial<LiveConnection
   });
   t.teardown(() => connection.stop());
   return connection;
+}
+
+/** A device store fed by the connection's snapshots and events, as the app wires it. */
+export function feedStore(t: TapLike, connection: LiveConnection): DeviceStore {
+  const store = new DeviceStore();
+  t.teardown(() => store.dispose());
+  connection.on('snapshot', ({ devices, interest }) => store.applySnapshot(devices, interest.devices));
+  connection.on('event', (event) => store.applyEvent(event));
+  return store;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
