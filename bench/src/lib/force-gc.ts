@@ -9,19 +9,8 @@
  * spawn with this process's environment); the inspector listens on loopback
  * only and costs nothing until a client attaches.
  */
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from './free-port.js';
 import WebSocket from 'ws';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs `start` (which spawns the process) with the inspector on a free loopback port; returns its result and the port. */
 export async function withInspector<T>(start: () => Promise<T>): Promise<{ started: T; inspectPort: number }> {

@@ -9,16 +9,7 @@
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { MqttFrames } from '@iot-hub/device-sim';
-import { packet, str } from './mqtt-wire.js';
-
-/** Control packet types [MQTT-2.2.1]. */
-const CONNECT = 1;
-const CONNACK = 2;
-const PUBLISH = 3;
-const PUBACK = 4;
-const SUBSCRIBE = 8;
-const SUBACK = 9;
-const PINGREQ = 12;
+import { CONNECT, CONNACK, PUBLISH, PUBACK, SUBSCRIBE, SUBACK, PINGREQ, packet, str } from './mqtt-wire.js';
 
 /** Packet ids used by the handshake. */
 const SUBSCRIBE_ID = 1;

@@ -11,17 +11,7 @@
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { LatencyRecorder, MqttFrames } from '@iot-hub/device-sim';
-import { packet, str } from './mqtt-wire.js';
-
-/** Control packet types [MQTT-2.2.1]. */
-const CONNECT = 1;
-const CONNACK = 2;
-const PUBLISH = 3;
-const PUBACK = 4;
-const SUBSCRIBE = 8;
-const SUBACK = 9;
-const PINGREQ = 12;
-const DISCONNECT = 14;
+import { CONNECT, CONNACK, PUBLISH, PUBACK, SUBSCRIBE, SUBACK, PINGREQ, DISCONNECT, packet, str } from './mqtt-wire.js';
 
 export interface MqttSubscriberOptions {
   /** mqtt://host:port */

@@ -8,7 +8,14 @@
  */
 
 /** Control packet types [MQTT-2.2.1]. */
+export const CONNECT = 1;
 export const CONNACK = 2;
+export const PUBLISH = 3;
+export const PUBACK = 4;
+export const SUBSCRIBE = 8;
+export const SUBACK = 9;
+export const PINGREQ = 12;
+export const DISCONNECT = 14;
 
 /** The remaining-length field [MQTT-2.2.3]. */
 export function varint(n: number): number[] {

@@ -10,7 +10,8 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from '../free-port.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PeerProcess } from './peer.js';
@@ -96,19 +97,6 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
   }
 
   return { name, pid: child.pid as number, url: `mqtt://127.0.0.1:${port}`, config, stop };
-}
-
-/** A port the kernel had free a moment ago (a listener on port 0, closed again). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Whether a TCP connection to 127.0.0.1:port is accepted. */

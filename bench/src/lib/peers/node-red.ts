@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './mosquitto.js';
+import { freePort } from '../free-port.js';
 import type { PeerProcess } from './peer.js';
 
 /** bench/dist/lib/peers/node-red.js → bench/.peers/node-red/ */
