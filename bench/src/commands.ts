@@ -33,6 +33,7 @@ import {
 import { int, pct } from './lib/format.js';
 import { scrapeEventLoopDelay } from './lib/hub-metrics.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
+import { formatProfile, summariseProfile } from './lib/cpu-profile.js';
 import { startLoadProcess } from './lib/load-process.js';
 import { machineInfo } from './lib/machine.js';
 import { pressureShare, readPressure, type PressureSample } from './lib/pressure.js';
@@ -61,6 +62,8 @@ export const COMMANDS_HELP = `npm run bench -- commands [options]
                        latest flat-out ingest result in bench/results/; ${int(DEFAULT_LOAD_RATE)} when there is none)
   --command-timeout D  a command with no final state on the dashboard this long after its POST is lost (default 10s)
   --hub-arg ARG        extra hub flag, repeatable (e.g. --hub-arg=--log-level --hub-arg=warn)
+  --hub-profile        run the hub with --cpu-prof and print where its CPU went (all phases;
+                       costs the hub some CPU: compare with other profiled runs only)
   --keep-data          keep the hub's temp data dir and the hub and load generator logs
 `;
 
@@ -77,6 +80,7 @@ export function parseCommandsArgs(argv: readonly string[]): CommandsOptions | 'h
         'load-rate': { type: 'string' },
         'command-timeout': { type: 'string' },
         'hub-arg': { type: 'string', multiple: true },
+        'hub-profile': { type: 'boolean' },
         'keep-data': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       });
@@ -102,6 +106,7 @@ export function parseCommandsArgs(argv: readonly string[]): CommandsOptions | 'h
     loadRate: values['load-rate'] === undefined ? undefined : wholeFlag('load-rate', values['load-rate'], 0),
     commandTimeoutMs: durationFlag('command-timeout', values['command-timeout'], '10s'),
     hubArgs: values['hub-arg'] ?? [],
+    hubProfile: values['hub-profile'] ?? false,
     keepData: values['keep-data'] ?? false,
   };
 }
@@ -156,7 +161,14 @@ export async function runCommands(argv: readonly string[]): Promise<number> {
   log(`hub data dir and logs: ${workDir}`);
   if (loadRate) log(`load phase telemetry: ${int(loadRate.rate)} msgs/s (${loadRate.source})`);
 
-  const hub = await startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, 'hub.log'), extraArgs: options.hubArgs });
+  const profileDir = join(workDir, 'profile');
+  const hub = await startHubProcess({
+    dataDir: join(workDir, 'data'),
+    adminToken,
+    logFile: join(workDir, 'hub.log'),
+    extraArgs: options.hubArgs,
+    nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+  });
   const sampler = new ProcSampler(hub.pid);
   sampler.start(1000);
   let driver: CommandDriver | undefined;
@@ -219,10 +231,18 @@ export async function runCommands(argv: readonly string[]): Promise<number> {
     sampler.stop();
     const ended = await hub.stop();
     if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
+    if (options.hubProfile) printHubProfile(profileDir);
     if (options.keepData) log(`kept ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
   }
   return exitCode;
+}
+
+/** The profile covers the hub's whole life: start, provisioning and every phase. */
+function printHubProfile(profileDir: string): void {
+  const file = existsSync(profileDir) ? readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  if (!file) log(`no CPU profile was written in ${profileDir} (the hub must exit normally to write one)`);
+  else process.stdout.write(`\n${formatProfile(summariseProfile(join(profileDir, file)))}\n`);
 }
 
 /** Waits until the hub shows every responder online with the benchmark's command declared (its hello processed). */

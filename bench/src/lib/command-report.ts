@@ -33,6 +33,8 @@ export interface CommandsOptions {
   commandTimeoutMs: number;
   hubArgs: string[];
   keepData: boolean;
+  /** Run the hub under --cpu-prof and print the summary. */
+  hubProfile: boolean;
 }
 
 export interface ProgressSecond {
