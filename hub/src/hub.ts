@@ -36,7 +36,7 @@ import { LoginLimiter } from './limits/login-limiter.js';
 import { HttpsListener } from './net/https-listener.js';
 import { readTlsFiles } from './net/tls.js';
 import { refuseUpgrade } from './net/upgrade-refusal.js';
-import { SqliteTelemetryStore } from './telemetry/sqlite-telemetry-store.js';
+import { ThreadedSqliteTelemetryStore } from './telemetry/threaded/threaded-sqlite-store.js';
 import type { TelemetryStore } from './telemetry/telemetry-store.js';
 import { BufferedTelemetryStore } from './telemetry/buffer/buffered-telemetry-store.js';
 import { TelemetryBuffer } from './telemetry/buffer/telemetry-buffer.js';
@@ -75,7 +75,7 @@ export function defaultDashboardDir(): string {
  */
 function buildTelemetryStore(config: Readonly<HubConfig>, dataDir: string, log: Logger): TelemetryStore {
   if (config.store === 'sqlite' || config.influxUrl === null) {
-    return new SqliteTelemetryStore({ file: join(dataDir, 'telemetry.db') }, (message) =>
+    return new ThreadedSqliteTelemetryStore({ file: join(dataDir, 'telemetry.db') }, (message) =>
       log.warn({ err: message }, 'checkpointing telemetry.db failed: SQLite checkpoints it in line instead'),
     );
   }

@@ -53,6 +53,9 @@ const COMPACT_EVERY_MS = 1000;
 /** How often the worker thread checkpoints the WAL. */
 const CHECKPOINT_EVERY_MS = 1000;
 
+/** A series as stored: [id, device id, metric]. */
+export type SeriesDefinition = [id: number, deviceId: string, metric: string];
+
 export interface SqliteTelemetryStoreOptions {
   file: string;
   fullSync?: boolean;
@@ -64,6 +67,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly seriesIds = new Map<string, number>();
   private statements: ReturnType<SqliteTelemetryStore['prepare']> | null = null;
   private writeBatch: ((points: readonly TelemetryPoint[]) => void) | null = null;
+  private writeRowsBatch: ((series: readonly SeriesDefinition[], rows: Float64Array) => void) | null = null;
   private compactTimer: NodeJS.Timeout | null = null;
   private checkpointer: WalCheckpointer | null = null;
   /** Values in the journal since the last compaction (0 = nothing to do). */
@@ -85,6 +89,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const st = this.statements;
     this.writeBatch = db.transaction((points: readonly TelemetryPoint[]) => {
       for (const p of points) st.insertRecent.run(this.seriesId(p.deviceId, p.metric), p.ts, p.value);
+    });
+    this.writeRowsBatch = db.transaction((series: readonly SeriesDefinition[], rows: Float64Array) => {
+      for (const [id, deviceId, metric] of series) st.defineSeries.run(id, deviceId, metric);
+      for (let i = 0; i < rows.length; i += 3) st.insertRecent.run(rows[i], rows[i + 1], rows[i + 2]);
     });
     // Whatever a crash left in the journal moves now.
     this.journaled = 1;
@@ -112,6 +120,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private prepare(db: Database.Database) {
     return {
       insertSeries: db.prepare('INSERT INTO series (device_id, metric) VALUES (?, ?)'),
+      // A definition repeats in every write until one commits (see writeRows): the first one wins.
+      defineSeries: db.prepare('INSERT OR IGNORE INTO series (id, device_id, metric) VALUES (?, ?, ?)'),
+      allSeries: db.prepare('SELECT id, device_id, metric FROM series'),
       insertRecent: db.prepare('INSERT INTO recent (series_id, ts, value) VALUES (?, ?, ?)'),
       compactRecent: db.prepare('INSERT OR REPLACE INTO samples (series_id, ts, value) SELECT series_id, ts, value FROM recent ORDER BY series_id, ts, rowid'),
       clearRecent: db.prepare('DELETE FROM recent'),
@@ -156,6 +167,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.db = null;
     this.statements = null;
     this.writeBatch = null;
+    this.writeRowsBatch = null;
   }
 
   async write(points: readonly TelemetryPoint[]): Promise<void> {
@@ -171,12 +183,27 @@ export class SqliteTelemetryStore implements TelemetryStore {
     }
   }
 
+  /**
+   * The same as write(), for a writer that numbers series itself (the
+   * threaded store, so that only numbers cross threads): `rows` holds
+   * (series id, ts, value) triples, and `series` defines every id among them
+   * that the writer has not yet seen committed. Never mix with write() on
+   * one store: each numbers series on its own.
+   */
+  async writeRows(series: readonly SeriesDefinition[], rows: Float64Array): Promise<void> {
+    if (!this.writeRowsBatch) throw new Error('SqliteTelemetryStore used before open()');
+    this.writeRowsBatch(series, rows);
+    this.journaled += rows.length / 3;
+  }
+
+  /** Every series: id, device, metric. */
+  listSeries(): SeriesDefinition[] {
+    return (this.stmts().allSeries.all() as { id: number; device_id: string; metric: string }[]).map((r) => [r.id, r.device_id, r.metric]);
+  }
+
   private reloadSeriesIds(): void {
     this.seriesIds.clear();
-    for (const row of this.db?.prepare('SELECT id, device_id, metric FROM series').all() ?? []) {
-      const r = row as { id: number; device_id: string; metric: string };
-      this.seriesIds.set(seriesKey(r.device_id, r.metric), r.id);
-    }
+    for (const [id, deviceId, metric] of this.listSeries()) this.seriesIds.set(seriesKey(deviceId, metric), id);
   }
 
   async history(query: HistoryQuery): Promise<HistoryResult> {

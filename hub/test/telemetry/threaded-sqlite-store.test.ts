@@ -1,0 +1,85 @@
+import t, { type Test } from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { ThreadedSqliteTelemetryStore } from '../../src/telemetry/threaded/threaded-sqlite-store.js';
+import { runStoreContract } from './store-contract.js';
+
+function tempFile(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'iot-hub-threaded-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'telemetry.db');
+}
+
+async function openStore(t: Test, file = tempFile(t)): Promise<ThreadedSqliteTelemetryStore> {
+  const store = new ThreadedSqliteTelemetryStore({ file });
+  await store.open();
+  t.teardown(() => store.close());
+  return store;
+}
+
+runStoreContract(t, 'threaded sqlite', (t) => openStore(t));
+
+t.test('threaded sqlite: data survives close and reopen, and new series get ids of their own', async (t) => {
+  const file = tempFile(t);
+  const first = new ThreadedSqliteTelemetryStore({ file });
+  await first.open();
+  await first.write([{ deviceId: 'd', metric: 'm', ts: 1000, value: 5 }]);
+  await first.close();
+  const second = await openStore(t, file);
+  t.same(await second.latest('d'), { m: { ts: 1000, value: 5 } });
+  await second.write([{ deviceId: 'd', metric: 'n', ts: 1000, value: 6 }, { deviceId: 'e', metric: 'm', ts: 1000, value: 7 }]);
+  t.same(await second.latest('d'), { m: { ts: 1000, value: 5 }, n: { ts: 1000, value: 6 } });
+  t.same(await second.latest('e'), { m: { ts: 1000, value: 7 } });
+});
+
+t.test('threaded sqlite: a read posted after a write sees it, without waiting for the write', async (t) => {
+  const store = await openStore(t);
+  const written = store.write([{ deviceId: 'd', metric: 'm', ts: 1000, value: 1 }]);
+  const read = store.latest('d');
+  await written;
+  t.same(await read, { m: { ts: 1000, value: 1 } });
+});
+
+t.test('threaded sqlite: a series first seen in a failed write is defined by the next write that uses it', async (t) => {
+  const store = await openStore(t);
+  // NaN binds as NULL: the NOT NULL column fails the whole transaction, so the new series 'a' is not stored either.
+  await t.rejects(
+    store.write([
+      { deviceId: 'd', metric: 'a', ts: 1000, value: 1 },
+      { deviceId: 'x', metric: 'b', ts: Number.NaN, value: 1 },
+    ]),
+    /NOT NULL/,
+    'the store error reaches the caller',
+  );
+  t.same(await store.latest('d'), {}, 'nothing of the failed write is stored');
+  await store.write([{ deviceId: 'd', metric: 'a', ts: 2000, value: 2 }]);
+  t.same(await store.latest('d'), { a: { ts: 2000, value: 2 } }, 'the retry stored the series and its value');
+});
+
+t.test('threaded sqlite: a deleted device starts afresh, and other devices keep their data', async (t) => {
+  const store = await openStore(t);
+  await store.write([{ deviceId: 'd', metric: 'm', ts: 1000, value: 1 }, { deviceId: 'e', metric: 'm', ts: 1000, value: 2 }]);
+  await store.deleteDevice('d');
+  t.same(await store.latest('d'), {});
+  await store.write([{ deviceId: 'd', metric: 'm', ts: 3000, value: 3 }]);
+  t.same(await store.latest('d'), { m: { ts: 3000, value: 3 } });
+  t.same(await store.latest('e'), { m: { ts: 1000, value: 2 } });
+});
+
+t.test('threaded sqlite: when the store thread dies, calls in flight and later ones fail with the reason', async (t) => {
+  const store = await openStore(t);
+  // The only way to kill the thread from outside: its handle is private.
+  const worker = (store as unknown as { worker: Worker }).worker;
+  const inFlight = store.latest('d');
+  await worker.terminate();
+  await t.rejects(inFlight, /telemetry store thread exited/);
+  await t.rejects(store.write([{ deviceId: 'd', metric: 'm', ts: 1000, value: 1 }]), /telemetry store thread exited/);
+  await t.resolves(store.close(), 'close after the failure does not throw');
+});
+
+t.test('threaded sqlite: a file that cannot be opened fails open() with SQLite\'s reason', async (t) => {
+  const store = new ThreadedSqliteTelemetryStore({ file: join(tempFile(t), 'no-such-dir', 'telemetry.db') });
+  await t.rejects(store.open(), /unable to open|directory does not exist/i);
+});
