@@ -33,7 +33,7 @@ import {
 import { int, pct } from './lib/format.js';
 import { scrapeEventLoopDelay } from './lib/hub-metrics.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
-import { formatProfile, summariseProfile } from './lib/cpu-profile.js';
+import { formatProfile, summariseProfile, mainThreadProfile } from './lib/cpu-profile.js';
 import { startLoadProcess } from './lib/load-process.js';
 import { machineInfo } from './lib/machine.js';
 import { pressureShare, readPressure, type PressureSample } from './lib/pressure.js';
@@ -240,9 +240,9 @@ export async function runCommands(argv: readonly string[]): Promise<number> {
 
 /** The profile covers the hub's whole life: start, provisioning and every phase. */
 function printHubProfile(profileDir: string): void {
-  const file = existsSync(profileDir) ? readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  const file = mainThreadProfile(profileDir);
   if (!file) log(`no CPU profile was written in ${profileDir} (the hub must exit normally to write one)`);
-  else process.stdout.write(`\n${formatProfile(summariseProfile(join(profileDir, file)))}\n`);
+  else process.stdout.write(`\n${formatProfile(summariseProfile(file))}\n`);
 }
 
 /** Waits until the hub shows every responder online with the benchmark's command declared (its hello processed). */

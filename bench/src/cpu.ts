@@ -12,12 +12,12 @@
  * from aedes in that window.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { provisionDevices, writeCredentialsFile } from '@iot-hub/device-sim';
-import { formatProfile, summariseProfile, type ProfileSummary } from './lib/cpu-profile.js';
+import { formatProfile, summariseProfile, type ProfileSummary, mainThreadProfile } from './lib/cpu-profile.js';
 import { DashboardProbe } from './lib/dashboard-probe.js';
 import { benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 import { int, mb, pct, table } from './lib/format.js';
@@ -198,9 +198,9 @@ async function measureHub(options: CpuOptions, workDir: string, ids: string[]): 
     const ended = await hub.stop();
     if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
     // The profile covers the hub's whole life (start, provisioning, warm-up, window); the paced load dominates it.
-    const file = options.hubProfile && existsSync(profileDir) ? readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+    const file = options.hubProfile ? mainThreadProfile(profileDir) : undefined;
     if (options.hubProfile && !file) log(`no CPU profile was written in ${profileDir} (the hub must exit normally to write one)`);
-    return { run, logs: hub.logs, profile: file ? summariseProfile(join(profileDir, file)) : undefined };
+    return { run, logs: hub.logs, profile: file ? summariseProfile(file) : undefined };
   } finally {
     probe.close();
     if (!stopped) await hub.stop();

@@ -15,7 +15,7 @@
  * poller queries InfluxDB for its values.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -23,7 +23,7 @@ import type { HealthResponse } from '@iot-hub/protocol';
 import { LatencyRecorder, provisionDevices, runLoad, type LatencySummary, type LoadReport } from '@iot-hub/device-sim';
 import { RESULTS_DIR } from './ingest.js';
 import { int, ms, pct, table } from './lib/format.js';
-import { formatProfile, summariseProfile } from './lib/cpu-profile.js';
+import { formatProfile, summariseProfile, mainThreadProfile } from './lib/cpu-profile.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { startInfluxd, type BenchInfluxd } from './lib/influxd.js';
 import { machineInfo } from './lib/machine.js';
@@ -458,7 +458,7 @@ export function formatResult(r: InfluxResult): string {
 
 /** The hub's CPU profile, written when it exited: where its main thread spent the run. */
 function printProfile(dir: string): void {
-  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
-  if (file) process.stdout.write(`\n${formatProfile(summariseProfile(join(dir, file)))}\n`);
+  const file = mainThreadProfile(dir);
+  if (file) process.stdout.write(`\n${formatProfile(summariseProfile(file))}\n`);
   else log(`no CPU profile in ${dir} (the hub writes one only when it exits normally)`);
 }

@@ -15,13 +15,13 @@
  *                   counting the points in Node-RED's database
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { HubApi, mapConcurrent, provisionDevices, writeCredentialsFile } from '@iot-hub/device-sim';
-import { formatProfile, summariseProfile } from './lib/cpu-profile.js';
+import { formatProfile, summariseProfile, mainThreadProfile } from './lib/cpu-profile.js';
 import { DashboardProbe } from './lib/dashboard-probe.js';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 import { startHubProcess } from './lib/hub-process.js';
@@ -305,12 +305,12 @@ async function countHubSqlite(api: HubApi, ids: readonly string[], range: { from
 
 /** Prints the hub's CPU profile summary and adds it to the JSON result. */
 function reportProfile(dir: string, resultFile: string | undefined): void {
-  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  const file = mainThreadProfile(dir);
   if (!file) {
     log(`no CPU profile was written in ${dir} (the hub must exit normally to write one)`);
     return;
   }
-  const summary = summariseProfile(join(dir, file));
+  const summary = summariseProfile(file);
   process.stdout.write(`\n${formatProfile(summary)}\n`);
   if (resultFile) {
     const result = JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>;

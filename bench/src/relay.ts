@@ -10,13 +10,13 @@
  * telemetry; bare aedes' is an MQTT client on `devices/+/telemetry`.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { provisionDevices, writeCredentialsFile, type LatencySummary } from '@iot-hub/device-sim';
 import { columns } from './lib/columns.js';
-import { formatProfile, summariseProfile, type ProfileSummary } from './lib/cpu-profile.js';
+import { formatProfile, summariseProfile, type ProfileSummary, mainThreadProfile } from './lib/cpu-profile.js';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 import { int, mb, pct } from './lib/format.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
@@ -399,9 +399,9 @@ async function settle(subscriber: Subscriber, expected: number, serverPid: numbe
 }
 
 function readProfile(dir: string): ProfileSummary | undefined {
-  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  const file = mainThreadProfile(dir);
   if (!file) log(`no CPU profile was written in ${dir} (the hub must exit normally to write one)`);
-  return file ? summariseProfile(join(dir, file)) : undefined;
+  return file ? summariseProfile(file) : undefined;
 }
 
 function buildResult(options: RelayOptions, machine: ReturnType<typeof machineInfo>, startedAt: Date, runs: RelayRun[], hubLogs: HubProcess['logs']) {

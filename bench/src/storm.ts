@@ -9,11 +9,11 @@
  * what the machine and the client allow at the time.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deviceWsUrl } from '@iot-hub/device-sim';
-import { formatProfile, summariseProfile, type ProfileSummary } from './lib/cpu-profile.js';
+import { formatProfile, summariseProfile, type ProfileSummary, mainThreadProfile } from './lib/cpu-profile.js';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 import { int, mb, ms, pct, table } from './lib/format.js';
 import { startHubProcess } from './lib/hub-process.js';
@@ -208,12 +208,12 @@ export async function runStorm(argv: readonly string[]): Promise<number> {
 
 /** The hub's CPU profile, written when it exits on SIGTERM; it covers start, provisioning excluded, both waves and the hold. */
 function readProfile(dir: string): ProfileSummary | undefined {
-  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  const file = mainThreadProfile(dir);
   if (!file) {
     log(`no CPU profile in ${dir} (the hub must exit normally to write one)`);
     return undefined;
   }
-  return summariseProfile(join(dir, file));
+  return summariseProfile(file);
 }
 
 async function storm(start: () => Promise<Server>, devices: { id: string; token: string }[], options: StormOptions): Promise<ServerStorm> {

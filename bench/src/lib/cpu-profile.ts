@@ -3,7 +3,8 @@
  * per area (a package under node_modules, the hub's own code, node
  * internals, GC, idle), to say where the hub spends its CPU.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface ProfileNode {
   id: number;
@@ -120,4 +121,16 @@ export function formatProfile(s: ProfileSummary): string {
       ...(i < 5 ? f.callers.map((c) => `             ${pct(c.share)}  ← ${c.path}`) : []),
     ]),
   ].join('\n');
+}
+
+/**
+ * The main thread's profile in a --cpu-prof dir. Node writes one per thread
+ * (CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile): the hub's worker
+ * threads (the SQLite store, WAL checkpoints) have their own.
+ */
+export function mainThreadProfile(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const main = files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
+  return main === undefined ? undefined : join(dir, main);
 }
