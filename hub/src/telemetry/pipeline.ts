@@ -3,6 +3,11 @@
  * event loop are written in one transaction, and every caller learns when its
  * points are durable. Transports acknowledge a device (MQTT PUBACK, WS ack)
  * only after that, which is what keeps design invariant 1.
+ *
+ * A store that applies writes in the order they were made (a worker thread
+ * taking them from a queue) may have several in flight
+ * (`TelemetryStore.orderedWrites`): the next turn's batch goes out at once
+ * instead of waiting a thread round trip for the one before.
  */
 import { ProtocolError } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
@@ -22,7 +27,9 @@ export class TelemetryPipeline {
   private pending: TelemetryPoint[] = [];
   private waiters: Waiter[] = [];
   private scheduled = false;
-  private flushing: Promise<void> | null = null;
+  /** Writes in flight. */
+  private readonly flushing = new Set<Promise<void>>();
+  private readonly maxInFlight: number;
   private stopped = false;
   /** Points written since start; for /healthz and the benchmark. */
   written = 0;
@@ -34,7 +41,9 @@ export class TelemetryPipeline {
     private readonly store: TelemetryStore,
     private readonly log: Logger,
     private readonly options: PipelineOptions = { maxBatchPoints: 5000 },
-  ) {}
+  ) {
+    this.maxInFlight = store.orderedWrites ?? 1;
+  }
 
   /** Resolves once the points are durable; rejects with storage_unavailable if the write failed. */
   append(points: readonly TelemetryPoint[]): Promise<void> {
@@ -46,14 +55,16 @@ export class TelemetryPipeline {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.flushing) return;
+    if (this.scheduled || this.flushing.size >= this.maxInFlight) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.flushing = this.flush().finally(() => {
-        this.flushing = null;
+      if (this.waiters.length === 0) return;
+      const flight: Promise<void> = this.flush().finally(() => {
+        this.flushing.delete(flight);
         if (this.waiters.length > 0) this.schedule();
       });
+      this.flushing.add(flight);
     });
   }
 
@@ -84,13 +95,10 @@ export class TelemetryPipeline {
   /** Writes what is pending, then refuses new points. */
   async stop(): Promise<void> {
     this.stopped = true;
-    while (this.flushing || this.scheduled || this.waiters.length > 0) {
-      if (this.flushing) await this.flushing;
-      else if (this.waiters.length > 0) {
-        this.flushing = this.flush();
-        await this.flushing;
-        this.flushing = null;
-      } else await new Promise((r) => setImmediate(r));
+    while (this.flushing.size > 0 || this.scheduled || this.waiters.length > 0) {
+      if (this.flushing.size > 0) await Promise.all(this.flushing);
+      else if (this.waiters.length > 0) await this.flush();
+      else await new Promise((r) => setImmediate(r));
     }
   }
 }

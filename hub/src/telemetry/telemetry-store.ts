@@ -49,6 +49,12 @@ export interface TelemetryStore {
   /** Newest value of each metric of a device. */
   latest(deviceId: string): Promise<Record<string, StoredValue>>;
   deleteDevice(deviceId: string): Promise<void>;
+  /**
+   * Set by a store that applies writes in the order they were made, however
+   * many are in flight: how many the pipeline may have in flight at once.
+   * Absent: one at a time.
+   */
+  readonly orderedWrites?: number;
   /** Health detail for /healthz; stores without a backlog may omit it. */
   status?(): StoreStatus;
 }

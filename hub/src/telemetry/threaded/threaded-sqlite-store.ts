@@ -57,6 +57,8 @@ function workerEntry(workerData: StoreWorkerData): ConstructorParameters<typeof 
 
 export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   readonly kind = 'sqlite';
+  /** The worker takes calls one at a time in the order they were posted. */
+  readonly orderedWrites = 4;
   private worker: Worker | null = null;
   private readonly calls = new Map<number, PendingCall>();
   private nextCall = 1;
