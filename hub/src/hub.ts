@@ -75,8 +75,10 @@ export function defaultDashboardDir(): string {
  */
 function buildTelemetryStore(config: Readonly<HubConfig>, dataDir: string, log: Logger): TelemetryStore {
   if (config.store === 'sqlite' || config.influxUrl === null) {
-    return new ThreadedSqliteTelemetryStore({ file: join(dataDir, 'telemetry.db') }, (message) =>
-      log.warn({ err: message }, 'checkpointing telemetry.db failed: SQLite checkpoints it in line instead'),
+    return new ThreadedSqliteTelemetryStore(
+      { file: join(dataDir, 'telemetry.db') },
+      (message) => log.warn({ err: message }, 'checkpointing telemetry.db failed: SQLite checkpoints it in line instead'),
+      (err) => log.error({ err }, 'the telemetry store thread stopped: no telemetry is stored or acknowledged until the hub restarts'),
     );
   }
   const influx = new InfluxTelemetryStore({ url: config.influxUrl, rawRetention: config.influxRawRetention, rollupRetention: config.influxRollupRetention, log });

@@ -69,13 +69,17 @@ t.test('threaded sqlite: a deleted device starts afresh, and other devices keep 
 });
 
 t.test('threaded sqlite: when the store thread dies, calls in flight and later ones fail with the reason', async (t) => {
-  const store = await openStore(t);
+  const failures: string[] = [];
+  const store = new ThreadedSqliteTelemetryStore({ file: tempFile(t) }, undefined, (err) => failures.push(err.message));
+  await store.open();
+  t.teardown(() => store.close());
   // The only way to kill the thread from outside: its handle is private.
   const worker = (store as unknown as { worker: Worker }).worker;
   const inFlight = store.latest('d');
   await worker.terminate();
   await t.rejects(inFlight, /telemetry store thread exited/);
   await t.rejects(store.write([{ deviceId: 'd', metric: 'm', ts: 1000, value: 1 }]), /telemetry store thread exited/);
+  t.same(failures, ['the telemetry store thread exited (code 1)'], 'the owner is told once, with the reason');
   await t.resolves(store.close(), 'close after the failure does not throw');
 });
 

@@ -71,6 +71,8 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   constructor(
     private readonly options: ThreadedSqliteStoreOptions,
     private readonly onCheckpointError: (message: string) => void = () => {},
+    /** The thread died: every write fails from now on (devices are not acknowledged) until the hub restarts. */
+    private readonly onThreadFailure: (err: Error) => void = () => {},
   ) {}
 
   async open(): Promise<void> {
@@ -176,6 +178,7 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   private fail(err: Error): void {
     if (this.failure || !this.worker) return;
     this.failure = err;
+    this.onThreadFailure(err);
     for (const [call, pending] of this.calls) {
       this.settled(call);
       pending.reject(err);
