@@ -90,6 +90,11 @@ export class IngestGate {
     this.release();
   }
 
+  /** Whether admit() would let a socket read now (for a caller that makes its `resume` only when refused). */
+  get open(): boolean {
+    return this.behind() === null;
+  }
+
   /** May a device socket be read now? If not, `resume` is called once it may. */
   admit(resume: () => void, light = false): boolean {
     const why = this.behind();

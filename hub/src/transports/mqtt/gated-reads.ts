@@ -29,36 +29,60 @@ interface AedesClientState {
   connackSent?: boolean;
 }
 
+const GATE = Symbol('gatedReads');
+
+/** A socket's place at the gate; one function serves every socket (closures per socket came to about 0.5 KB). */
+interface GateState {
+  gate: IngestGate;
+  /** The read this wraps. */
+  inner: (size?: number) => unknown;
+  /** Bytes handed to aedes by the last read. */
+  lastRead: number;
+  /** Given to the gate when the socket is refused; made at the first refusal (an idle device never needs one). */
+  resume: (() => void) | null;
+}
+
+type GatedSocket = Socket & { [GATE]: GateState; client?: AedesClientState };
+
 export function gateReads(socket: Socket, gate: IngestGate): void {
-  const read = socket.read.bind(socket);
-  // 'readable' makes aedes read, and must only be emitted while it waits for one: emitted with packets
-  // still being handled, its batch count would go wrong.
-  const client = (): AedesClientState | undefined => (socket as Socket & { client?: AedesClientState }).client;
-  const idle = (): boolean => (client()?._parsingBatch ?? 0) === 0;
-  const resume = (): void => {
-    if (!socket.destroyed && idle()) socket.emit('readable');
-  };
-  let lastRead = 0;
-  const counted = (chunk: unknown): unknown => {
-    if (chunk !== null) lastRead = (chunk as Buffer).length;
-    return chunk;
-  };
-  socket.read = (size?: number): unknown => {
-    // read(0) only refills the stream's own bounded buffer from the kernel; it hands aedes no data.
-    if (size === 0) return read(0);
-    // Until CONNACK a connection is not held back: its CONNECT is small work, and a device that
-    // connects during a flood should not wait its turn behind every flooder for it. aedes queues
-    // at most a few packets that come before CONNACK (queueLimit), and reads no more meanwhile.
-    if (client()?.connackSent !== true && socket.readableLength <= MAX_READ_BYTES) return read(size);
-    if (!gate.admit(resume, lastRead < LIGHT_BYTES && socket.readableLength < LIGHT_BYTES)) return null;
-    if (socket.readableLength <= MAX_READ_BYTES) return counted(read(size));
-    const chunk = counted(read(MAX_READ_BYTES));
-    // aedes reads again once this chunk's packets are handled. When the chunk held no whole packet
-    // there are none, and the stream will not announce data it already holds: announce it.
-    process.nextTick(() => {
-      if (socket.readableLength > 0) resume();
-    });
-    return chunk;
-  };
-  socket.once('close', () => gate.forget(resume));
+  (socket as GatedSocket)[GATE] = { gate, inner: socket.read, lastRead: 0, resume: null };
+  socket.read = gatedRead;
+  socket.on('close', forgetAtGate);
+}
+
+/** Only while aedes waits for 'readable': emitted with packets still being handled, its batch count would go wrong. */
+function resumeReading(socket: GatedSocket): void {
+  if (!socket.destroyed && (socket.client?._parsingBatch ?? 0) === 0) socket.emit('readable');
+}
+
+function gatedRead(this: GatedSocket, size?: number): unknown {
+  const state = this[GATE];
+  // read(0) only refills the stream's own bounded buffer from the kernel; it hands aedes no data.
+  if (size === 0) return state.inner.call(this, 0);
+  // Until CONNACK a connection is not held back: its CONNECT is small work, and a device that
+  // connects during a flood should not wait its turn behind every flooder for it. aedes queues
+  // at most a few packets that come before CONNACK (queueLimit), and reads no more meanwhile.
+  if (this.client?.connackSent !== true && this.readableLength <= MAX_READ_BYTES) return state.inner.call(this, size);
+  if (!state.gate.open) {
+    state.resume ??= () => resumeReading(this);
+    if (!state.gate.admit(state.resume, state.lastRead < LIGHT_BYTES && this.readableLength < LIGHT_BYTES)) return null;
+  }
+  if (this.readableLength <= MAX_READ_BYTES) return counted(state, state.inner.call(this, size));
+  const chunk = counted(state, state.inner.call(this, MAX_READ_BYTES));
+  // aedes reads again once this chunk's packets are handled. When the chunk held no whole packet
+  // there are none, and the stream will not announce data it already holds: announce it.
+  process.nextTick(() => {
+    if (this.readableLength > 0) resumeReading(this);
+  });
+  return chunk;
+}
+
+function counted(state: GateState, chunk: unknown): unknown {
+  if (chunk !== null) state.lastRead = (chunk as Buffer).length;
+  return chunk;
+}
+
+function forgetAtGate(this: GatedSocket): void {
+  const state = this[GATE];
+  if (state.resume) state.gate.forget(state.resume);
 }
