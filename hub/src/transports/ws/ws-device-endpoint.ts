@@ -79,14 +79,15 @@ class WsDeviceLink implements DeviceLink {
 export class WsDeviceEndpoint {
   private readonly wss: WebSocketServer;
   private heartbeat: NodeJS.Timeout | null = null;
-  private readonly alive = new WeakMap<WebSocket, boolean>();
   readonly counters = { refusedUpgrades: 0, oversizedFrames: 0, outboundOverflows: 0 };
-  /** Device id of each authenticated socket, for logs. */
-  private readonly deviceIds = new WeakMap<WebSocket, string>();
   /** Sockets closed for breaking the WebSocket protocol, by ws error code (WS_ERR_INVALID_UTF8 …). */
   readonly protocolErrors = new Map<string, number>();
 
+  /** Shared by every connection of this endpoint. */
+  private readonly context: EndpointContext;
+
   constructor(private readonly options: WsDeviceEndpointOptions) {
+    this.context = { options, counters: this.counters, protocolErrors: this.protocolErrors, sendFrame: this.sendFrame };
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxPayloadBytes,
@@ -112,7 +113,7 @@ export class WsDeviceEndpoint {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > this.options.maxOutboundBytes) {
       this.counters.outboundOverflows += 1;
-      this.options.log.warn({ deviceId: this.deviceIds.get(ws), bufferedBytes: ws.bufferedAmount, limit: this.options.maxOutboundBytes }, 'device is not reading what the hub sends: closed with 1008');
+      this.options.log.warn({ deviceId: connectionOf(ws)?.deviceId, bufferedBytes: ws.bufferedAmount, limit: this.options.maxOutboundBytes }, 'device is not reading what the hub sends: closed with 1008');
       ws.close(CLOSE_NOT_READING, 'not reading');
       return;
     }
@@ -123,11 +124,13 @@ export class WsDeviceEndpoint {
     // Sockets that did not answer the previous ping are dead peers [FP-5].
     this.heartbeat = setInterval(() => {
       for (const ws of this.wss.clients) {
-        if (this.alive.get(ws) === false) {
+        const connection = connectionOf(ws);
+        if (!connection) continue;
+        if (!connection.alive) {
           ws.terminate();
           continue;
         }
-        this.alive.set(ws, false);
+        connection.alive = false;
         ws.ping();
       }
     }, HEARTBEAT_MS);
@@ -168,127 +171,196 @@ export class WsDeviceEndpoint {
   }
 
   private accept(ws: WebSocket, entry: DeviceEntry | null): void {
-    const { log, gate } = this.options;
-    this.alive.set(ws, true);
-    ws.on('pong', () => this.alive.set(ws, true));
-    let session: DeviceSession | null = null;
-    /** Messages being handled, and messages waiting for their turn under the rate limit. */
-    let inFlight = 0;
-    let waiting = 0;
-    let authTimer: NodeJS.Timeout | null = null;
+    const connection = new WsDeviceConnection(this.context, ws);
+    (ws as ConnectedSocket)[CONNECTION] = connection;
+    ws.on('pong', onPong);
+    ws.on('message', onMessage);
+    ws.on('error', onError);
+    ws.on('close', onClose);
+    if (entry) connection.begin(entry);
+    else connection.awaitAuth();
+  }
+}
 
-    const begin = (e: DeviceEntry) => {
-      this.deviceIds.set(ws, e.record.id);
-      const opened = this.options.gateway.open(e, new WsDeviceLink(ws, this.sendFrame));
-      session = opened;
-      this.sendFrame(ws, { v: 1, type: 'welcome', id: e.record.id, ts: Date.now() });
-      // After `welcome` a device takes commands and desired state [FP-4.4].
-      opened.markReady(['commands', 'desired']);
-    };
+/** What a connection needs of its endpoint: one object, shared by every connection. */
+interface EndpointContext {
+  options: WsDeviceEndpointOptions;
+  counters: WsDeviceEndpoint['counters'];
+  protocolErrors: Map<string, number>;
+  sendFrame: SendFrame;
+}
 
-    if (entry) begin(entry);
-    else {
-      authTimer = setTimeout(() => {
-        this.sendFrame(ws, { v: 1, type: 'error', code: 408, error: 'auth_timeout', message: 'send {"type":"auth","id":...,"token":...} first' });
-        ws.close(WS_CLOSE.authTimeout, 'auth timeout');
-      }, WS_AUTH_TIMEOUT_MS);
+const CONNECTION = Symbol('wsDeviceConnection');
+type ConnectedSocket = WebSocket & { [CONNECTION]: WsDeviceConnection };
+
+/*
+ * One listener function of each kind for every socket (ws calls them with
+ * the socket as `this`), rather than closures per socket: at 10,000
+ * connections those came to about a kilobyte each.
+ */
+/** Set in accept(), before any listener can run; undefined only for a socket the endpoint did not accept. */
+function connectionOf(ws: WebSocket): WsDeviceConnection | undefined {
+  return (ws as Partial<ConnectedSocket>)[CONNECTION];
+}
+function onPong(this: WebSocket): void {
+  connectionOf(this)?.pong();
+}
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  connectionOf(this)?.message(data, isBinary);
+}
+function onError(this: WebSocket, err: Error & { code?: string }): void {
+  connectionOf(this)?.error(err);
+}
+function onClose(this: WebSocket, code: number): void {
+  connectionOf(this)?.closed(code);
+}
+
+/** One device socket: authentication, push-back and the hand-over of its messages to its session. */
+class WsDeviceConnection {
+  /** Answered the last heartbeat ping (or has not been pinged yet). */
+  alive = true;
+  /** Once authenticated, for logs. */
+  deviceId: string | null = null;
+  private session: DeviceSession | null = null;
+  /** Messages being handled, and messages waiting for their turn under the rate limit. */
+  private inFlight = 0;
+  private waiting = 0;
+  private authTimer: NodeJS.Timeout | null = null;
+  /** Given to the gate when this socket is held back; made the first time (an idle device never needs one). */
+  private resumeCallback: (() => void) | null = null;
+
+  constructor(
+    private readonly ctx: EndpointContext,
+    private readonly ws: WebSocket,
+  ) {}
+
+  begin(e: DeviceEntry): void {
+    const { ctx, ws } = this;
+    this.deviceId = e.record.id;
+    const opened = ctx.options.gateway.open(e, new WsDeviceLink(ws, ctx.sendFrame));
+    this.session = opened;
+    ctx.sendFrame(ws, { v: 1, type: 'welcome', id: e.record.id, ts: Date.now() });
+    // After `welcome` a device takes commands and desired state [FP-4.4].
+    opened.markReady(['commands', 'desired']);
+  }
+
+  awaitAuth(): void {
+    this.authTimer = setTimeout(() => {
+      this.ctx.sendFrame(this.ws, { v: 1, type: 'error', code: 408, error: 'auth_timeout', message: 'send {"type":"auth","id":...,"token":...} first' });
+      this.ws.close(WS_CLOSE.authTimeout, 'auth timeout');
+    }, WS_AUTH_TIMEOUT_MS);
+  }
+
+  pong(): void {
+    this.alive = true;
+  }
+
+  private refuseFrame(error: ProtocolError, ref?: string | number): void {
+    const frame: HubMessage = { v: 1, type: 'error', code: error.status, error: error.error, message: error.message };
+    if (ref !== undefined) frame.ref = ref;
+    this.ctx.sendFrame(this.ws, frame);
+  }
+
+  message(data: RawData, isBinary: boolean): void {
+    const { ctx, ws } = this;
+    // The hub is behind: this frame is handled, but the socket is read no further until the gate
+    // opens (frames ws has already read may still arrive meanwhile).
+    if (!this.gateAdmits()) ws.pause();
+    let message: DeviceMessage;
+    try {
+      if (isBinary) throw new ProtocolError('invalid_message', 'binary frames are not accepted: send JSON text frames');
+      message = decodeDeviceMessage(rawToString(data));
+    } catch (err) {
+      if (this.session) this.session.fail(err);
+      else {
+        this.refuseFrame(err as ProtocolError);
+        ws.close(WS_CLOSE.unauthorized, 'authenticate first');
+      }
+      return;
     }
-
-    const refuseFrame = (error: ProtocolError, ref?: string | number) => {
-      const frame: HubMessage = { v: 1, type: 'error', code: error.status, error: error.error, message: error.message };
-      if (ref !== undefined) frame.ref = ref;
-      this.sendFrame(ws, frame);
-    };
-
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      // The hub is behind: this frame is handled, but the socket is read no further until the gate
-      // opens (frames ws has already read may still arrive meanwhile).
-      if (gate && !gate.admit(resumeIfDue)) ws.pause();
-      let message: DeviceMessage;
-      try {
-        if (isBinary) throw new ProtocolError('invalid_message', 'binary frames are not accepted: send JSON text frames');
-        message = decodeDeviceMessage(rawToString(data));
-      } catch (err) {
-        if (session) session.fail(err);
-        else {
-          refuseFrame(err as ProtocolError);
-          ws.close(WS_CLOSE.unauthorized, 'authenticate first');
-        }
+    if (!this.session) {
+      if (message.type !== 'auth') {
+        this.refuseFrame(new ProtocolError('unauthorized', 'the first frame must be {"type":"auth","id":...,"token":...}'), message.mid);
+        ws.close(WS_CLOSE.unauthorized, 'unauthorized');
         return;
       }
-      if (!session) {
-        if (message.type !== 'auth') {
-          refuseFrame(new ProtocolError('unauthorized', 'the first frame must be {"type":"auth","id":...,"token":...}'), message.mid);
-          ws.close(WS_CLOSE.unauthorized, 'unauthorized');
-          return;
-        }
-        const e = this.options.gateway.authenticate(message.id, message.token);
-        if (authTimer) clearTimeout(authTimer);
-        if (!e) {
-          this.counters.refusedUpgrades += 1;
-          log.warn({ deviceId: message.id }, 'device WebSocket auth frame refused');
-          refuseFrame(new ProtocolError('unauthorized'), message.mid);
-          ws.close(WS_CLOSE.unauthorized, 'unauthorized');
-          return;
-        }
-        begin(e);
+      const e = ctx.options.gateway.authenticate(message.id, message.token);
+      if (this.authTimer) clearTimeout(this.authTimer);
+      if (!e) {
+        ctx.counters.refusedUpgrades += 1;
+        ctx.options.log.warn({ deviceId: message.id }, 'device WebSocket auth frame refused');
+        this.refuseFrame(new ProtocolError('unauthorized'), message.mid);
+        ws.close(WS_CLOSE.unauthorized, 'unauthorized');
         return;
       }
-      const s: DeviceSession = session;
-      // Rate limit: a message that gets an answer (ack or pong) waits for its turn with the socket
-      // paused (push-back); one without `mid` over the rate is dropped [FP-8 rate_limited].
-      waiting += 1;
-      const admitted = s.admit(message.mid !== undefined || message.type === 'ping', () => {
-        waiting -= 1;
-        handle(s, message);
+      this.begin(e);
+      return;
+    }
+    const s: DeviceSession = this.session;
+    // Rate limit: a message that gets an answer (ack or pong) waits for its turn with the socket
+    // paused (push-back); one without `mid` over the rate is dropped [FP-8 rate_limited].
+    this.waiting += 1;
+    const admitted = s.admit(message.mid !== undefined || message.type === 'ping', () => {
+      this.waiting -= 1;
+      this.handle(s, message);
+    });
+    if (!admitted) this.waiting -= 1;
+    else if (this.waiting > 0) ws.pause();
+  }
+
+  private handle(s: DeviceSession, message: DeviceMessage): void {
+    const gate = this.ctx.options.gate;
+    this.inFlight += 1;
+    gate?.begin();
+    if (this.inFlight >= MAX_IN_FLIGHT) this.ws.pause();
+    s.handle(message)
+      .then(
+        () => {
+          // Through the session's link, so the inspector's feed sees pongs and acks too.
+          if (message.type === 'ping') s.link.send({ v: 1, type: 'pong', ts: Date.now() });
+          else if (message.mid !== undefined) s.link.send({ v: 1, type: 'ack', mid: message.mid });
+        },
+        (err: unknown) => s.fail(err, message.mid === undefined ? {} : { ref: message.mid }),
+      )
+      .finally(() => {
+        this.inFlight -= 1;
+        gate?.end();
+        this.resumeIfDue();
       });
-      if (!admitted) waiting -= 1;
-      else if (waiting > 0) ws.pause();
-    });
+    this.resumeIfDue();
+  }
 
-    const handle = (s: DeviceSession, message: DeviceMessage) => {
-      inFlight += 1;
-      gate?.begin();
-      if (inFlight >= MAX_IN_FLIGHT) ws.pause();
-      s.handle(message)
-        .then(
-          () => {
-            // Through the session's link, so the inspector's feed sees pongs and acks too.
-            if (message.type === 'ping') s.link.send({ v: 1, type: 'pong', ts: Date.now() });
-            else if (message.mid !== undefined) s.link.send({ v: 1, type: 'ack', mid: message.mid });
-          },
-          (err: unknown) => s.fail(err, message.mid === undefined ? {} : { ref: message.mid }),
-        )
-        .finally(() => {
-          inFlight -= 1;
-          gate?.end();
-          resumeIfDue();
-        });
-      resumeIfDue();
-    };
+  /** No gate, or it is open, or it takes this socket's callback for when it opens. */
+  private gateAdmits(): boolean {
+    const gate = this.ctx.options.gate;
+    if (!gate || gate.open) return true;
+    this.resumeCallback ??= () => this.resumeIfDue();
+    return gate.admit(this.resumeCallback);
+  }
 
-    // Called by the gate too, once the hub has caught up: it resumes only what this socket's own limits allow.
-    const resumeIfDue = (): void => {
-      if (inFlight < MAX_IN_FLIGHT && waiting === 0 && ws.isPaused && (!gate || gate.admit(resumeIfDue))) ws.resume();
-    };
+  // Called by the gate too, once the hub has caught up: it resumes only what this socket's own limits allow.
+  private resumeIfDue(): void {
+    if (this.inFlight < MAX_IN_FLIGHT && this.waiting === 0 && this.ws.isPaused && this.gateAdmits()) this.ws.resume();
+  }
 
-    // ws emits each protocol violation once, with a stable code, and closes with its status.
-    ws.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        this.counters.oversizedFrames += 1;
-        log.warn({ deviceId: session?.deviceId, limit: this.options.maxPayloadBytes }, 'device frame over the size limit: closed with 1009');
-      } else if (err.code?.startsWith('WS_ERR_')) {
-        this.protocolErrors.set(err.code, (this.protocolErrors.get(err.code) ?? 0) + 1);
-        log.warn({ deviceId: session?.deviceId, code: err.code, err: err.message }, 'device WebSocket protocol error: closed');
-      } else log.debug({ deviceId: session?.deviceId, err: err.message }, 'device WebSocket error');
-    });
+  // ws emits each protocol violation once, with a stable code, and closes with its status.
+  error(err: Error & { code?: string }): void {
+    const { ctx, session } = this;
+    const { log } = ctx.options;
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      ctx.counters.oversizedFrames += 1;
+      log.warn({ deviceId: session?.deviceId, limit: ctx.options.maxPayloadBytes }, 'device frame over the size limit: closed with 1009');
+    } else if (err.code?.startsWith('WS_ERR_')) {
+      ctx.protocolErrors.set(err.code, (ctx.protocolErrors.get(err.code) ?? 0) + 1);
+      log.warn({ deviceId: session?.deviceId, code: err.code, err: err.message }, 'device WebSocket protocol error: closed');
+    } else log.debug({ deviceId: session?.deviceId, err: err.message }, 'device WebSocket error');
+  }
 
-    ws.on('close', (code: number) => {
-      if (authTimer) clearTimeout(authTimer);
-      gate?.forget(resumeIfDue);
-      // 1000/1001 from the device is an orderly goodbye; anything else is a lost connection.
-      session?.end({ clean: code === WS_CLOSE.normal || code === WS_CLOSE.goingAway });
-    });
+  closed(code: number): void {
+    if (this.authTimer) clearTimeout(this.authTimer);
+    if (this.resumeCallback) this.ctx.options.gate?.forget(this.resumeCallback);
+    // 1000/1001 from the device is an orderly goodbye; anything else is a lost connection.
+    this.session?.end({ clean: code === WS_CLOSE.normal || code === WS_CLOSE.goingAway });
   }
 }
 
