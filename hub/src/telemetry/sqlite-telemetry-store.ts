@@ -27,6 +27,7 @@ import {
   type TelemetryStore,
 } from './telemetry-store.js';
 import { openSqlite } from '../db/open-sqlite.js';
+import { SeriesCatalog, type SeriesDefinition } from './series-catalog.js';
 import { WalCheckpointer } from '../db/wal-checkpointer.js';
 
 const SCHEMA = `
@@ -53,9 +54,6 @@ const COMPACT_EVERY_MS = 1000;
 /** How often the worker thread checkpoints the WAL. */
 const CHECKPOINT_EVERY_MS = 1000;
 
-/** A series as stored: [id, device id, metric]. */
-export type SeriesDefinition = [id: number, deviceId: string, metric: string];
-
 export interface SqliteTelemetryStoreOptions {
   file: string;
   fullSync?: boolean;
@@ -64,9 +62,9 @@ export interface SqliteTelemetryStoreOptions {
 export class SqliteTelemetryStore implements TelemetryStore {
   readonly kind = 'sqlite';
   private db: Database.Database | null = null;
-  private readonly seriesIds = new Map<string, number>();
+  /** Numbers series for write(); made at the first write (a writer that numbers them itself never needs it). */
+  private catalog: SeriesCatalog | null = null;
   private statements: ReturnType<SqliteTelemetryStore['prepare']> | null = null;
-  private writeBatch: ((points: readonly TelemetryPoint[]) => void) | null = null;
   private writeRowsBatch: ((series: readonly SeriesDefinition[], rows: Float64Array) => void) | null = null;
   private compactTimer: NodeJS.Timeout | null = null;
   private checkpointer: WalCheckpointer | null = null;
@@ -85,11 +83,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     db.exec(SCHEMA);
     this.db = db;
     this.statements = this.prepare(db);
-    this.reloadSeriesIds();
     const st = this.statements;
-    this.writeBatch = db.transaction((points: readonly TelemetryPoint[]) => {
-      for (const p of points) st.insertRecent.run(this.seriesId(p.deviceId, p.metric), p.ts, p.value);
-    });
     this.writeRowsBatch = db.transaction((series: readonly SeriesDefinition[], rows: Float64Array) => {
       for (const [id, deviceId, metric] of series) st.defineSeries.run(id, deviceId, metric);
       for (let i = 0; i < rows.length; i += 3) st.insertRecent.run(rows[i], rows[i + 1], rows[i + 2]);
@@ -119,8 +113,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   private prepare(db: Database.Database) {
     return {
-      insertSeries: db.prepare('INSERT INTO series (device_id, metric) VALUES (?, ?)'),
-      // A definition repeats in every write until one commits (see writeRows): the first one wins.
+      // A definition repeats in every write until one commits (SeriesCatalog): the first one wins.
       defineSeries: db.prepare('INSERT OR IGNORE INTO series (id, device_id, metric) VALUES (?, ?, ?)'),
       allSeries: db.prepare('SELECT id, device_id, metric FROM series'),
       insertRecent: db.prepare('INSERT INTO recent (series_id, ts, value) VALUES (?, ?, ?)'),
@@ -141,16 +134,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
     };
   }
 
-  private seriesId(deviceId: string, metric: string): number {
-    const key = seriesKey(deviceId, metric);
-    let id = this.seriesIds.get(key);
-    if (id === undefined) {
-      id = Number(this.stmts().insertSeries.run(deviceId, metric).lastInsertRowid);
-      this.seriesIds.set(key, id);
-    }
-    return id;
-  }
-
   private stmts() {
     if (!this.statements) throw new Error('SqliteTelemetryStore used before open()');
     return this.statements;
@@ -166,29 +149,24 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.db?.close();
     this.db = null;
     this.statements = null;
-    this.writeBatch = null;
+    this.catalog = null;
     this.writeRowsBatch = null;
   }
 
   async write(points: readonly TelemetryPoint[]): Promise<void> {
-    if (!this.writeBatch) throw new Error('SqliteTelemetryStore used before open()');
     if (points.length === 0) return;
-    try {
-      this.writeBatch(points);
-      this.journaled += points.length;
-    } catch (err) {
-      // The transaction rolled back: series ids created in it are gone too.
-      this.reloadSeriesIds();
-      throw err;
-    }
+    this.catalog ??= new SeriesCatalog(this.listSeries());
+    const batch = this.catalog.encode(points);
+    await this.writeRows(batch.series, batch.rows);
+    this.catalog.committed(batch);
   }
 
   /**
    * The same as write(), for a writer that numbers series itself (the
    * threaded store, so that only numbers cross threads): `rows` holds
    * (series id, ts, value) triples, and `series` defines every id among them
-   * that the writer has not yet seen committed. Never mix with write() on
-   * one store: each numbers series on its own.
+   * that the writer has not yet seen committed (SeriesCatalog). Never mix
+   * with write() on one store: each numbers series on its own.
    */
   async writeRows(series: readonly SeriesDefinition[], rows: Float64Array): Promise<void> {
     if (!this.writeRowsBatch) throw new Error('SqliteTelemetryStore used before open()');
@@ -199,11 +177,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
   /** Every series: id, device, metric. */
   listSeries(): SeriesDefinition[] {
     return (this.stmts().allSeries.all() as { id: number; device_id: string; metric: string }[]).map((r) => [r.id, r.device_id, r.metric]);
-  }
-
-  private reloadSeriesIds(): void {
-    this.seriesIds.clear();
-    for (const [id, deviceId, metric] of this.listSeries()) this.seriesIds.set(seriesKey(deviceId, metric), id);
   }
 
   async history(query: HistoryQuery): Promise<HistoryResult> {
@@ -255,12 +228,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
       st.deleteSamples.run(deviceId);
       st.deleteSeries.run(deviceId);
     })();
-    for (const key of [...this.seriesIds.keys()]) {
-      if (key.startsWith(deviceId + '\u0000')) this.seriesIds.delete(key);
-    }
+    this.catalog?.forgetDevice(deviceId);
   }
-}
-
-function seriesKey(deviceId: string, metric: string): string {
-  return deviceId + '\u0000' + metric;
 }

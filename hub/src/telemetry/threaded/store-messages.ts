@@ -1,6 +1,6 @@
 /** What ThreadedSqliteTelemetryStore and its worker thread say to each other. */
 import type { HistoryQuery } from '../telemetry-store.js';
-import type { SeriesDefinition } from '../sqlite-telemetry-store.js';
+import type { SeriesDefinition } from '../series-catalog.js';
 
 export interface StoreWorkerData {
   file: string;

@@ -8,10 +8,9 @@
  * the second core, and only a write's completion comes back to the loop.
  *
  * Only numbers cross the threads on the write path: this side numbers the
- * series itself and posts (series id, ts, value) triples in a transferred
- * Float64Array, with the definition of every series not yet seen committed.
- * A definition is repeated in each write until one commits, so a failed
- * write never leaves an id the database does not know.
+ * series (SeriesCatalog) and posts (series id, ts, value) triples in a
+ * transferred Float64Array, with the definition of every series not yet
+ * seen committed.
  *
  * Durability is the inner store's: a write resolves once its transaction has
  * committed on the worker thread.
@@ -19,7 +18,7 @@
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { SeriesDefinition } from '../sqlite-telemetry-store.js';
+import { SeriesCatalog, type SeriesDefinition } from '../series-catalog.js';
 import type { HistoryQuery, HistoryResult, StoredValue, TelemetryPoint, TelemetryStore } from '../telemetry-store.js';
 import type { StoreCall, StoreEvent, StoreReply, StoreRequest, StoreWorkerData } from './store-messages.js';
 
@@ -27,12 +26,6 @@ export interface ThreadedSqliteStoreOptions {
   file: string;
   /** synchronous=FULL: a committed write survives power loss too, at some write cost. */
   fullSync?: boolean;
-}
-
-interface Series {
-  definition: SeriesDefinition;
-  /** A write that defined it has committed. */
-  committed: boolean;
 }
 
 interface PendingCall {
@@ -62,9 +55,8 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   private worker: Worker | null = null;
   private readonly calls = new Map<number, PendingCall>();
   private nextCall = 1;
-  /** Every series by device and metric (`${deviceId}\0${metric}`). */
-  private readonly series = new Map<string, Series>();
-  private nextSeriesId = 1;
+  /** Numbers series on this side (made at open() from what the database holds). */
+  private catalog = new SeriesCatalog([]);
   /** Why the worker is gone, once it is: every later call fails with it. */
   private failure: Error | null = null;
 
@@ -92,12 +84,7 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
       this.worker = null;
       throw err;
     }
-    this.series.clear();
-    this.nextSeriesId = 1;
-    for (const definition of defined) {
-      this.series.set(seriesKey(definition[1], definition[2]), { definition, committed: true });
-      this.nextSeriesId = Math.max(this.nextSeriesId, definition[0] + 1);
-    }
+    this.catalog = new SeriesCatalog(defined);
   }
 
   async close(): Promise<void> {
@@ -113,23 +100,9 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
 
   async write(points: readonly TelemetryPoint[]): Promise<void> {
     if (points.length === 0) return;
-    const rows = new Float64Array(points.length * 3);
-    let defining: Set<Series> | null = null;
-    for (let i = 0; i < points.length; i++) {
-      const p = points[i] as TelemetryPoint;
-      const key = seriesKey(p.deviceId, p.metric);
-      let s = this.series.get(key);
-      if (!s) {
-        s = { definition: [this.nextSeriesId++, p.deviceId, p.metric], committed: false };
-        this.series.set(key, s);
-      }
-      if (!s.committed) (defining ??= new Set()).add(s);
-      rows[i * 3] = s.definition[0];
-      rows[i * 3 + 1] = p.ts;
-      rows[i * 3 + 2] = p.value;
-    }
-    await this.call({ op: 'writeRows', series: defining ? [...defining].map((s) => s.definition) : [], rows }, [rows.buffer]);
-    if (defining) for (const s of defining) s.committed = true;
+    const batch = this.catalog.encode(points);
+    await this.call({ op: 'writeRows', series: batch.series, rows: batch.rows }, [batch.rows.buffer]);
+    this.catalog.committed(batch);
   }
 
   async history(query: HistoryQuery): Promise<HistoryResult> {
@@ -143,7 +116,7 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   async deleteDevice(deviceId: string): Promise<void> {
     // Forgotten first: a write after this numbers the device's series afresh,
     // and the worker runs it after the delete.
-    for (const [key, s] of this.series) if (s.definition[1] === deviceId) this.series.delete(key);
+    this.catalog.forgetDevice(deviceId);
     await this.call({ op: 'deleteDevice', deviceId });
   }
 
@@ -184,8 +157,4 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
       pending.reject(err);
     }
   }
-}
-
-function seriesKey(deviceId: string, metric: string): string {
-  return deviceId + '\u0000' + metric;
 }
