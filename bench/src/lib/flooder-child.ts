@@ -104,8 +104,8 @@ async function setup(s: FloodSetup): Promise<void> {
     const sockets = await Promise.all(batch.map((d) => open(s.host, s.port, encodeConnect(d.id, d.id, d.token))));
     sockets.forEach((socket, j) => {
       if (typeof socket === 'string') return void refused.push(`${batch[j]?.id}: ${socket}`);
-      const packetBytes = one(batch[j]?.id as string).length;
-      const chunk = repeat(one(batch[j]?.id as string), Math.max(1, Math.floor(s.chunkBytes / packetBytes)));
+      const publish = one(batch[j]?.id as string);
+      const chunk = repeat(publish, Math.max(1, Math.floor(s.chunkBytes / publish.length)));
       socket.setNoDelay(true);
       socket.on('error', () => undefined);
       let flushed = 0;

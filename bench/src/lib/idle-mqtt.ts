@@ -9,7 +9,7 @@
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { MqttFrames } from '@iot-hub/device-sim';
-import { CONNECT, CONNACK, PUBLISH, PUBACK, SUBSCRIBE, SUBACK, PINGREQ, packet, str } from './mqtt-wire.js';
+import { CONNACK, PUBLISH, PUBACK, SUBSCRIBE, SUBACK, PINGREQ, encodeConnect, packet, str } from './mqtt-wire.js';
 
 /** Packet ids used by the handshake. */
 const SUBSCRIBE_ID = 1;
@@ -40,20 +40,8 @@ export interface IdleMqttEvents {
 }
 
 /** CONNECT with user name, password, clean session and the will of [FP-6]: `devices/{id}/status`, QoS 1, retained. */
-function encodeConnect(o: IdleMqttOptions): Buffer {
-  const flags = 0x80 | 0x40 | 0x20 | (1 << 3) | 0x04 | 0x02; // user, password, will retain, will QoS 1, will, clean session
-  const keepalive = Buffer.allocUnsafe(2);
-  keepalive.writeUInt16BE(o.keepaliveSec, 0);
-  return packet(CONNECT << 4, [
-    str('MQTT'),
-    Buffer.from([4, flags]), // protocol level 4 = 3.1.1
-    keepalive,
-    str(o.id),
-    str(`devices/${o.id}/status`),
-    str('{"status":"offline"}'),
-    str(o.id),
-    str(o.token),
-  ]);
+function encodeDeviceConnect(o: IdleMqttOptions): Buffer {
+  return encodeConnect(o.id, o.id, o.token, o.keepaliveSec, { topic: `devices/${o.id}/status`, payload: '{"status":"offline"}' });
 }
 
 function encodeHandshake(o: IdleMqttOptions): Buffer {
@@ -80,7 +68,7 @@ export class IdleMqttConnection {
     this.#options = options;
     this.#events = events;
     this.#socket = tcpConnect({ host: options.host, port: options.port, noDelay: true });
-    this.#socket.on('connect', () => this.#socket.write(encodeConnect(options)));
+    this.#socket.on('connect', () => this.#socket.write(encodeDeviceConnect(options)));
     this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.#socket.on('error', (err: NodeJS.ErrnoException) => this.#fail(err.code ?? 'socket error'));
     this.#socket.on('close', () => {

@@ -44,13 +44,22 @@ export function packet(firstByte: number, parts: readonly Buffer[]): Buffer {
   return Buffer.concat([Buffer.from([firstByte, ...varint(length)]), ...parts]);
 }
 
-/** CONNECT with a clean session; keepalive 0 (no PINGREQ needed) unless given [MQTT-3.1]. */
-export function encodeConnect(clientId: string, username: string, password: string, keepaliveSec = 0): Buffer {
+/** A will published at QoS 1, retained, when the connection is lost [MQTT-3.1.2.5]. */
+export interface RetainedWill {
+  topic: string;
+  payload: string;
+}
+
+/** CONNECT with a clean session; keepalive 0 (no PINGREQ needed) unless given; a will if given [MQTT-3.1]. */
+export function encodeConnect(clientId: string, username: string, password: string, keepaliveSec = 0, will?: RetainedWill): Buffer {
   const keepalive = Buffer.alloc(2);
   keepalive.writeUInt16BE(keepaliveSec);
-  // protocol name, level 4 (3.1.1), flags: user name, password, clean session
-  const header = Buffer.concat([str('MQTT'), Buffer.from([4, 0x80 | 0x40 | 0x02]), keepalive]);
-  return packet(0x10, [header, str(clientId), str(username), str(password)]);
+  // flags: user name, password, clean session; with a will: will retain, will QoS 1, will
+  const flags = 0x80 | 0x40 | 0x02 | (will ? 0x20 | (1 << 3) | 0x04 : 0);
+  // protocol name, level 4 (3.1.1), flags, keepalive
+  const header = Buffer.concat([str('MQTT'), Buffer.from([4, flags]), keepalive]);
+  const willParts = will ? [str(will.topic), str(will.payload)] : [];
+  return packet(CONNECT << 4, [header, str(clientId), ...willParts, str(username), str(password)]);
 }
 
 /** PUBLISH QoS 0, not retained: no packet id, no acknowledgement [MQTT-3.3]. */
