@@ -31,7 +31,7 @@ import {
   type ProgressSecond,
 } from './lib/command-report.js';
 import { int, pct } from './lib/format.js';
-import { scrapeEventLoopDelay } from './lib/hub-metrics.js';
+import { pushBackBetween, scrapeEventLoopDelay, scrapeIngestPushBack, type IngestPushBack } from './lib/hub-metrics.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { formatProfile, summariseProfile, mainThreadProfile } from './lib/cpu-profile.js';
 import { startLoadProcess } from './lib/load-process.js';
@@ -292,7 +292,7 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
   }
 
   log(`${name} phase: ${int(options.rate)} commands/s for ${(options.warmupMs / 1000).toFixed(0)} s warm-up + ${(options.durationMs / 1000).toFixed(0)} s measured`);
-  const marks: { hub?: ProcSample; load?: ProcSample; cpu?: NodeJS.CpuUsage; at?: number; loadAcked?: number; pressure?: PressureSample } = {};
+  const marks: { hub?: ProcSample; load?: ProcSample; cpu?: NodeJS.CpuUsage; at?: number; loadAcked?: number; pressure?: PressureSample; pushBack?: Promise<IngestPushBack | undefined> } = {};
   /** Once a second over the whole phase (warm-up included): what the progress line shows. */
   const seconds: ProgressSecond[] = [];
   let lastPressure = readPressure();
@@ -311,6 +311,7 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
         marks.pressure = readPressure();
         // Resets the hub's event-loop delay histogram: the scrape after the window covers the window.
         void scrapeEventLoopDelay(ctx.hub.httpUrl, ctx.adminToken);
+        marks.pushBack = scrapeIngestPushBack(ctx.hub.httpUrl, ctx.adminToken);
       },
       onProgress: (p) => {
         const s = sampler.samples;
@@ -349,6 +350,10 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
   const loadAckedEnd = load?.lastProgress?.acked;
   const machinePressure = pressureShare(marks.pressure, readPressure());
   const hubEventLoopDelay = (await scrapeEventLoopDelay(ctx.hub.httpUrl, ctx.adminToken)) ?? null;
+  const pushBackStart = await marks.pushBack;
+  const pushBackEnd = await scrapeIngestPushBack(ctx.hub.httpUrl, ctx.adminToken);
+  const pushBack = pushBackStart && pushBackEnd ? pushBackBetween(pushBackStart, pushBackEnd) : undefined;
+  const hubPushBack = pushBack && wallMs > 0 ? { ...pushBack, pausedPercent: (pushBack.pausedSeconds * 100_000) / wallMs } : null;
 
   let loadInfo: LoadPhaseInfo | undefined;
   if (load) {
@@ -371,6 +376,7 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
     benchCpuPercent: wallMs > 0 ? ((cpu.user + cpu.system) / 1000 / wallMs) * 100 : null,
     machinePressure,
     hubEventLoopDelay,
+    hubPushBack,
     load: loadInfo,
     seconds,
   });

@@ -9,7 +9,7 @@ import type { LoadReport } from '@iot-hub/device-sim';
 import { outcomeOf, summary, type CommandDriver, type Flight, type Outcome, type PhaseRun, type Summary } from './command-driver.js';
 import type { CommandProbe } from './command-probe.js';
 import { int, mb, pct } from './format.js';
-import type { EventLoopDelay } from './hub-metrics.js';
+import type { EventLoopDelay, IngestPushBack } from './hub-metrics.js';
 import type { HubProcess } from './hub-process.js';
 import type { machineInfo } from './machine.js';
 import type { PressureShare } from './pressure.js';
@@ -68,6 +68,7 @@ export function summarisePhase(
     benchCpuPercent: number | null;
     machinePressure: PressureShare | null;
     hubEventLoopDelay: EventLoopDelay | null;
+    hubPushBack: (IngestPushBack & { pausedPercent: number }) | null;
     load: LoadPhaseInfo | undefined;
     seconds: ProgressSecond[];
   },
@@ -127,6 +128,8 @@ export function summarisePhase(
     hubCpuPercent: extra.hubCpuPercent,
     /** The hub's event-loop delay over the measured window (its /metrics), beyond the 10 ms sampling interval. */
     hubEventLoopDelay: extra.hubEventLoopDelay,
+    /** Times the hub stopped reading device sockets from the measured window's start to the phase's end, by why, and the share of that time some socket waited (its ingest gate). */
+    hubPushBack: extra.hubPushBack,
     benchCpuPercent: extra.benchCpuPercent,
     /** Share of the measured window in which some task on the machine waited for a CPU / for I/O (Linux PSI). */
     machinePressure: extra.machinePressure,
@@ -218,6 +221,10 @@ export function formatResult(r: CommandsResult): string {
     row('hub event-loop delay p50 / p99 / max', (p) => {
       const d = p.hubEventLoopDelay;
       return d ? `${ms1(d.p50Ms)} / ${ms1(d.p99Ms)} / ${ms1(d.maxMs)} ms` : '-';
+    }),
+    row('hub stopped reading devices (lag / in flight)', (p) => {
+      const b = p.hubPushBack;
+      return b ? `${int(b.pausesLag)} / ${int(b.pausesInFlight)} times, ${pct(b.pausedPercent)} of the time` : '-';
     }),
     row('bench process CPU', (p) => (p.benchCpuPercent === null ? '-' : pct(p.benchCpuPercent))),
     row('load generator CPU', (p) => (p.load?.cpuPercent === null || p.load?.cpuPercent === undefined ? '-' : pct(p.load.cpuPercent))),

@@ -55,3 +55,30 @@ export async function scrapeEventLoopDelay(httpUrl: string, adminToken: string):
   if (meanMs === undefined || p50Ms === undefined || p90Ms === undefined || p99Ms === undefined || maxMs === undefined) return undefined;
   return { meanMs, p50Ms, p90Ms, p99Ms, maxMs };
 }
+
+/** The hub's push-back counters (its ingest gate), cumulative since it started. */
+export interface IngestPushBack {
+  pausesLag: number;
+  pausesInFlight: number;
+  pausedSeconds: number;
+}
+
+/** Undefined when the hub has no such metrics (push-back off, or /metrics cannot be read). */
+export async function scrapeIngestPushBack(httpUrl: string, adminToken: string): Promise<IngestPushBack | undefined> {
+  const text = await fetchHubMetrics(httpUrl, adminToken);
+  if (text === undefined) return undefined;
+  const pausesLag = metricSample(text, 'iot_hub_ingest_paused_total', 'reason="lag"');
+  const pausesInFlight = metricSample(text, 'iot_hub_ingest_paused_total', 'reason="in_flight"');
+  const pausedSeconds = metricSample(text, 'iot_hub_ingest_paused_seconds_total');
+  if (pausesLag === undefined || pausesInFlight === undefined || pausedSeconds === undefined) return undefined;
+  return { pausesLag, pausesInFlight, pausedSeconds };
+}
+
+/** What happened between two readings. */
+export function pushBackBetween(before: IngestPushBack, after: IngestPushBack): IngestPushBack {
+  return {
+    pausesLag: after.pausesLag - before.pausesLag,
+    pausesInFlight: after.pausesInFlight - before.pausesInFlight,
+    pausedSeconds: after.pausedSeconds - before.pausedSeconds,
+  };
+}
