@@ -61,6 +61,8 @@ export interface Hub {
 
 export interface HubDeps {
   log?: Logger;
+  /** The push-back gate, built from the config unless given (a test holds one closed). */
+  gate?: IngestGate;
 }
 
 /** dashboard/dist of this install: hub/dist/hub.js → ../../dashboard/dist. */
@@ -127,7 +129,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   });
   const tls = config.tlsCert !== null && config.tlsKey !== null ? readTlsFiles(config.tlsCert, config.tlsKey) : null;
   // Push-back for the whole hub: no device socket is read while its work is behind.
-  const gate = new IngestGate({ maxLagMs: config.ingestMaxLagMs, maxInFlight: config.ingestMaxInFlight });
+  const gate = deps.gate ?? new IngestGate({ maxLagMs: config.ingestMaxLagMs, maxInFlight: config.ingestMaxInFlight });
   const mqtt: MqttTransport = new MqttTransport({
     host: config.host,
     port: config.mqttPort,

@@ -1,4 +1,5 @@
 export { buildHub, defaultDashboardDir, HUB_VERSION, type Hub, type HubDeps } from './hub.js';
+export { IngestGate } from './limits/ingest-gate.js';
 export { loadConfig, helpText } from './config/load-config.js';
 export { ConfigError, SETTINGS, type HubConfig } from './config/settings.js';
 export { createLogger } from './log.js';

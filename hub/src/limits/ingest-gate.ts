@@ -25,6 +25,17 @@
  */
 import { performance } from 'node:perf_hooks';
 
+/**
+ * After the hub sends a device a command, that device's connection is read
+ * without waiting at the gate for this long: its result is what an operator
+ * is waiting for, and must not queue behind other devices' telemetry. A
+ * device gets this only by being sent a command, and its rate limit and the
+ * in-flight count still apply. (Desired state is not included: it goes to
+ * every device as it connects, and a reconnect storm must still be pushed
+ * back.)
+ */
+export const ANSWER_PRIORITY_MS = 10_000;
+
 /** How often the loop is expected to come round to its timers. */
 const TICK_MS = 10;
 
@@ -107,10 +118,14 @@ export class IngestGate {
     return false;
   }
 
-  /** A socket that closed while waiting. */
-  forget(resume: () => void): void {
-    this.waiting.delete(resume);
-    this.waitingLight.delete(resume);
+  /** A socket that closed while waiting, or that no longer waits; true if it was waiting. */
+  forget(resume: () => void): boolean {
+    const was = this.waiting.delete(resume) || this.waitingLight.delete(resume);
+    if (was && this.waitingSockets === 0 && this.closedAt !== null) {
+      this.closedMsBefore += performance.now() - this.closedAt;
+      this.closedAt = null;
+    }
+    return was;
   }
 
   /** A device message was read and is being handled. */

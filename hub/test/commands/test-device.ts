@@ -40,6 +40,8 @@ export interface TestDevice {
   /** Resolves when `count` commands in all have arrived. */
   waitForCommands(count: number): Promise<CommandMessage[]>;
   result(result: ResultInput): Promise<void>;
+  /** One reading; resolves once the hub acknowledged it (PUBACK / ack). */
+  telemetry(metrics: Record<string, number>): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ function mqttDevice(t: TapLike, hub: TestHub, id: string, token: string): TestDe
     hello: (declared = DECLARED) => publish('hello', { kind: 'thermostat', commands: declared }),
     waitForCommands: (count) => eventually(() => (commands.length >= count ? commands : null), 5000, `${count} commands at ${id}`),
     result: (r) => publish('results', r),
+    telemetry: (metrics) => publish('telemetry', { metrics }),
     async disconnect() {
       const c = client;
       client = null;
@@ -122,6 +125,7 @@ function wsDevice(t: TapLike, hub: TestHub, id: string, token: string): TestDevi
     hello: (declared = DECLARED) => send({ type: 'hello', kind: 'thermostat', commands: declared }),
     waitForCommands: (count) => eventually(() => (commands.length >= count ? commands : null), 5000, `${count} commands at ${id}`),
     result: (r) => send({ type: 'result', ...r }),
+    telemetry: (metrics) => send({ type: 'telemetry', metrics }),
     async disconnect() {
       const s = socket;
       socket = null;

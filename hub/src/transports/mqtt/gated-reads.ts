@@ -14,9 +14,14 @@
  * (a CONNECT, one QoS 1 publish) gets its own. A socket that read little
  * last time and has little waiting is such a device: its turn comes before
  * the flooders' (see IngestGate.admit).
+ *
+ * A device the hub has just sent a command skips the gate
+ * for a while (expectAnswer, ANSWER_PRIORITY_MS): its answer is read as soon
+ * as it comes.
  */
 import type { Socket } from 'node:net';
-import type { IngestGate } from '../../limits/ingest-gate.js';
+import { performance } from 'node:perf_hooks';
+import { ANSWER_PRIORITY_MS, type IngestGate } from '../../limits/ingest-gate.js';
 
 const MAX_READ_BYTES = 8 * 1024;
 /** Less than this read last time and waiting now: a device sending now and then, whose turn comes first. */
@@ -40,12 +45,14 @@ interface GateState {
   lastRead: number;
   /** Given to the gate when the socket is refused; made at the first refusal (an idle device never needs one). */
   resume: (() => void) | null;
+  /** performance.now() until which the socket is read without asking the gate (an answer is expected). */
+  answerDueBy: number;
 }
 
 type GatedSocket = Socket & { [GATE]: GateState; client?: AedesClientState };
 
 export function gateReads(socket: Socket, gate: IngestGate): void {
-  (socket as GatedSocket)[GATE] = { gate, inner: socket.read, lastRead: 0, resume: null };
+  (socket as GatedSocket)[GATE] = { gate, inner: socket.read, lastRead: 0, resume: null, answerDueBy: 0 };
   socket.read = gatedRead;
   socket.on('close', forgetAtGate);
 }
@@ -63,7 +70,7 @@ function gatedRead(this: GatedSocket, size?: number): unknown {
   // connects during a flood should not wait its turn behind every flooder for it. aedes queues
   // at most a few packets that come before CONNACK (queueLimit), and reads no more meanwhile.
   if (this.client?.connackSent !== true && this.readableLength <= MAX_READ_BYTES) return state.inner.call(this, size);
-  if (!state.gate.open) {
+  if (!state.gate.open && !(state.answerDueBy > 0 && performance.now() < state.answerDueBy)) {
     state.resume ??= () => resumeReading(this);
     if (!state.gate.admit(state.resume, state.lastRead < LIGHT_BYTES && this.readableLength < LIGHT_BYTES)) return null;
   }
@@ -75,6 +82,18 @@ function gatedRead(this: GatedSocket, size?: number): unknown {
     if (this.readableLength > 0) resumeReading(this);
   });
   return chunk;
+}
+
+/**
+ * The hub has sent this device a command: read it without waiting at the
+ * gate for ANSWER_PRIORITY_MS, so that its result is read as soon as it
+ * comes, and at once if it is waiting there now.
+ */
+export function expectAnswer(socket: Socket): void {
+  const state = (socket as GatedSocket)[GATE] as GateState | undefined;
+  if (!state) return;
+  state.answerDueBy = performance.now() + ANSWER_PRIORITY_MS;
+  if (state.resume && state.gate.forget(state.resume)) resumeReading(socket as GatedSocket);
 }
 
 function counted(state: GateState, chunk: unknown): unknown {

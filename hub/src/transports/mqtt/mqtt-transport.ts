@@ -34,7 +34,7 @@ import type { IngestGate } from '../../limits/ingest-gate.js';
 import { TLS_MIN_VERSION, type TlsFiles } from '../../net/tls.js';
 import { batchWritesThisTurn } from '../../net/write-batching.js';
 import { refuseMqttConnection } from './connection-refusal.js';
-import { gateReads } from './gated-reads.js';
+import { expectAnswer, gateReads } from './gated-reads.js';
 import { guardPacketSize } from './packet-size-guard.js';
 
 /** Room for the topic and headers on top of the payload limit. */
@@ -89,6 +89,7 @@ class MqttDeviceLink implements DeviceLink {
       return;
     }
     const channel = message.type === 'command' ? 'commands' : message.type === 'desired' ? 'desired' : 'errors';
+    if (channel === 'commands') expectAnswer(conn);
     // Errors are advisory (QoS 0); commands and desired state must arrive (QoS 1).
     const qos = channel === 'errors' ? 0 : 1;
     // Straight to this client, not through broker.publish: the broker's

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   ProtocolError,
@@ -20,7 +21,7 @@ import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
-import type { IngestGate } from '../../limits/ingest-gate.js';
+import { ANSWER_PRIORITY_MS, type IngestGate } from '../../limits/ingest-gate.js';
 import type { DeviceEntry } from '../../registry/registry.js';
 import { refuseUpgrade } from '../../net/upgrade-refusal.js';
 import { parseDeviceAuthorization } from './device-credentials.js';
@@ -69,6 +70,7 @@ class WsDeviceLink implements DeviceLink {
 
   send(message: HubMessage): void {
     this.sendFrame(this.ws, message);
+    if (message.type === 'command') connectionOf(this.ws)?.expectAnswer();
   }
 
   close(reason: CloseReason): void {
@@ -228,6 +230,8 @@ class WsDeviceConnection {
   private authTimer: NodeJS.Timeout | null = null;
   /** Given to the gate when this socket is held back; made the first time (an idle device never needs one). */
   private resumeCallback: (() => void) | null = null;
+  /** performance.now() until which this socket is read without asking the gate (an answer is expected). */
+  private answerDueBy = 0;
 
   constructor(
     private readonly ctx: EndpointContext,
@@ -330,10 +334,22 @@ class WsDeviceConnection {
     this.resumeIfDue();
   }
 
-  /** No gate, or it is open, or it takes this socket's callback for when it opens. */
+  /**
+   * The hub sent this device a command: read its answer
+   * without waiting at the gate for ANSWER_PRIORITY_MS, and at once if the
+   * socket is held back now.
+   */
+  expectAnswer(): void {
+    this.answerDueBy = performance.now() + ANSWER_PRIORITY_MS;
+    if (this.resumeCallback) this.ctx.options.gate?.forget(this.resumeCallback);
+    this.resumeIfDue();
+  }
+
+  /** No gate, or it is open, or an answer is expected, or it takes this socket's callback for when it opens. */
   private gateAdmits(): boolean {
     const gate = this.ctx.options.gate;
     if (!gate || gate.open) return true;
+    if (this.answerDueBy > 0 && performance.now() < this.answerDueBy) return true;
     this.resumeCallback ??= () => this.resumeIfDue();
     return gate.admit(this.resumeCallback);
   }
