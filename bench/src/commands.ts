@@ -29,10 +29,12 @@ import {
   type PhaseName,
   type PhaseResult,
   type ProgressSecond,
+  type ServerRun,
 } from './lib/command-report.js';
 import { int, pct } from './lib/format.js';
 import { pushBackBetween, scrapeEventLoopDelay, scrapeIngestPushBack, type IngestPushBack } from './lib/hub-metrics.js';
-import { startHubProcess, type HubProcess } from './lib/hub-process.js';
+import { startHubProcess } from './lib/hub-process.js';
+import { startBareCommandRelay } from './lib/peers/bare-command-relay.js';
 import { formatProfile, summariseProfile, mainThreadProfile } from './lib/cpu-profile.js';
 import { startLoadProcess } from './lib/load-process.js';
 import { machineInfo } from './lib/machine.js';
@@ -64,6 +66,8 @@ export const COMMANDS_HELP = `npm run bench -- commands [options]
   --hub-arg ARG        extra hub flag, repeatable (e.g. --hub-arg=--log-level --hub-arg=warn)
   --hub-profile        run the hub with --cpu-prof and print where its CPU went (all phases;
                        costs the hub some CPU: compare with other profiled runs only)
+  --no-peer            skip the bare command relay (the same phases through a server with no storage and
+                       no checks, measured after the hub: the floor this machine puts under the figures)
   --keep-data          keep the hub's temp data dir and the hub and load generator logs
 `;
 
@@ -82,6 +86,7 @@ export function parseCommandsArgs(argv: readonly string[]): CommandsOptions | 'h
         'hub-arg': { type: 'string', multiple: true },
         'hub-profile': { type: 'boolean' },
         'keep-data': { type: 'boolean' },
+        'no-peer': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       });
   if (values.help) return 'help';
@@ -108,6 +113,7 @@ export function parseCommandsArgs(argv: readonly string[]): CommandsOptions | 'h
     hubArgs: values['hub-arg'] ?? [],
     hubProfile: values['hub-profile'] ?? false,
     keepData: values['keep-data'] ?? false,
+    peer: !(values['no-peer'] ?? false),
   };
 }
 
@@ -157,10 +163,50 @@ export async function runCommands(argv: readonly string[]): Promise<number> {
   const machine = machineInfo();
   const startedAt = new Date();
   const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-'));
-  const adminToken = randomBytes(24).toString('hex');
   log(`hub data dir and logs: ${workDir}`);
   if (loadRate) log(`load phase telemetry: ${int(loadRate.rate)} msgs/s (${loadRate.source})`);
+  let exitCode = 0;
+  try {
+    const hub = await measureHub(options, loadRate?.rate, workDir);
+    if (hub.phases.some((p) => p.counts.succeeded !== p.counts.sent)) exitCode = 1;
+    let peer: ServerRun | null = null;
+    if (options.peer) {
+      log('the same phases through the bare command relay (no storage, no checks), every responder on MQTT');
+      peer = await measurePeer(options, loadRate?.rate, workDir);
+    }
+    const result = buildResult({ options, machine, startedAt, loadRate, hub, peer });
+    process.stdout.write(`\n${formatResult(result)}\n`);
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const resultFile = join(RESULTS_DIR, `commands-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`\nJSON: ${resultFile}\n`);
+    if (exitCode !== 0) log('some measured commands did not succeed: see "errors" in the JSON');
+  } finally {
+    if (options.keepData) log(`kept ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  }
+  return exitCode;
+}
 
+/** A server the phases run against: the hub, or the bare peer. */
+interface Target {
+  label: string;
+  pid: number;
+  httpUrl: string;
+  mqttUrl: string;
+  adminToken: string;
+  /** The hub's /metrics (event-loop delay, push-back); the peer has none. */
+  hasMetrics: boolean;
+  /** How many responders use the WebSocket (the peer has no device WebSocket). */
+  wsDevices: number;
+  /** Credentials for the responders and the load devices (the load's written to `loadCredentialsFile`). */
+  credentials(responderIds: string[], loadIds: string[], loadCredentialsFile: string): Promise<DeviceCredentials[]>;
+  /** Resolves once the server can take commands for every responder. */
+  ready(responders: readonly DeviceCredentials[]): Promise<void>;
+}
+
+async function measureHub(options: CommandsOptions, loadRate: number | undefined, workDir: string): Promise<ServerRun> {
+  const adminToken = randomBytes(24).toString('hex');
   const profileDir = join(workDir, 'profile');
   const hub = await startHubProcess({
     dataDir: join(workDir, 'data'),
@@ -169,73 +215,118 @@ export async function runCommands(argv: readonly string[]): Promise<number> {
     extraArgs: options.hubArgs,
     nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
   });
-  const sampler = new ProcSampler(hub.pid);
+  log(`hub pid ${hub.pid} at ${hub.httpUrl} and ${hub.mqttUrl}`);
+  try {
+    const provision = (devices: { id: string; kind: string }[]) => provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices, concurrency: 100 });
+    const run = await measure(options, loadRate, workDir, {
+      label: 'hub',
+      pid: hub.pid,
+      httpUrl: hub.httpUrl,
+      mqttUrl: hub.mqttUrl,
+      adminToken,
+      hasMetrics: true,
+      wsDevices: options.wsDevices,
+      async credentials(responderIds, loadIds, loadCredentialsFile) {
+        const responders = await provision(responderIds.map((id) => ({ id, kind: 'bench-responder' })));
+        if (loadIds.length > 0) await writeCredentialsFile(loadCredentialsFile, await provision(loadIds.map((id) => ({ id, kind: 'load-sensor' }))));
+        return responders;
+      },
+      ready: (responders) => waitForCapabilities(new HubApi(hub.httpUrl, adminToken), responders),
+    });
+    return { ...run, logs: hub.logs };
+  } finally {
+    const ended = await hub.stop();
+    if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
+    if (options.hubProfile) printHubProfile(profileDir);
+  }
+}
+
+async function measurePeer(options: CommandsOptions, loadRate: number | undefined, workDir: string): Promise<ServerRun> {
+  const peer = await startBareCommandRelay();
+  try {
+    return await measure(options, loadRate, workDir, {
+      label: peer.name,
+      pid: peer.pid,
+      httpUrl: peer.httpUrl,
+      mqttUrl: peer.mqttUrl,
+      adminToken: 'none',
+      hasMetrics: false,
+      wsDevices: 0,
+      async credentials(responderIds, loadIds, loadCredentialsFile) {
+        // It checks no credentials: any token will do.
+        if (loadIds.length > 0) await writeCredentialsFile(loadCredentialsFile, loadIds.map((id) => ({ id, kind: 'load-sensor', token: 'none' })));
+        return responderIds.map((id) => ({ id, kind: 'bench-responder', token: 'none' }));
+      },
+      // Its devices send hello and subscribe as they connect; no registry to wait for.
+      ready: () => sleep(500),
+    });
+  } catch (err) {
+    // A peer that died says why better than the error its death caused here.
+    const status = peer.exitStatus();
+    throw status ? new Error(status) : err;
+  } finally {
+    await peer.stop();
+  }
+}
+
+/** Connects the responders and a dashboard socket to `target` and runs every phase. */
+async function measure(options: CommandsOptions, loadRate: number | undefined, workDir: string, target: Target): Promise<Omit<ServerRun, 'logs'>> {
+  const sampler = new ProcSampler(target.pid);
   sampler.start(1000);
   let driver: CommandDriver | undefined;
   const probe = new CommandProbe((command, at) => driver?.dashboardEvent(command, at));
   let fleet: ResponderFleet | undefined;
-  let exitCode = 0;
   try {
-    log(`hub pid ${hub.pid} at ${hub.httpUrl} and ${hub.mqttUrl}`);
-    await probe.connect(hub.httpUrl, adminToken);
-
+    await probe.connect(target.httpUrl, target.adminToken);
     const provisionStart = Date.now();
     const responderIds = deviceIds('cmd-', options.devices);
-    const responders = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: responderIds.map((id) => ({ id, kind: 'bench-responder' })), concurrency: 100 });
-    const loadCredentialsFile = join(workDir, 'load-devices.json');
-    if (loadRate) {
-      const loadDevices = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: deviceIds('load-', options.loadDevices).map((id) => ({ id, kind: 'load-sensor' })), concurrency: 100 });
-      await writeCredentialsFile(loadCredentialsFile, loadDevices);
-    }
+    const loadCredentialsFile = join(workDir, `load-devices-${target.pid}.json`);
+    const responders = await target.credentials(responderIds, loadRate === undefined ? [] : deviceIds('load-', options.loadDevices), loadCredentialsFile);
     const provisionMs = Date.now() - provisionStart;
-    log(`provisioned ${options.devices + (loadRate ? options.loadDevices : 0)} devices in ${(provisionMs / 1000).toFixed(1)} s`);
+    log(`${target.label}: provisioned ${options.devices + (loadRate === undefined ? 0 : options.loadDevices)} devices in ${(provisionMs / 1000).toFixed(1)} s`);
 
     const connectStart = Date.now();
     fleet = await ResponderFleet.start({
-      hubUrl: hub.httpUrl,
-      mqttUrl: hub.mqttUrl,
+      hubUrl: target.httpUrl,
+      mqttUrl: target.mqttUrl,
       devices: responders,
-      wsDevices: options.wsDevices,
+      wsDevices: target.wsDevices,
       onCommand: (deviceId, command, at) => driver?.deviceReceived(deviceId, command, at),
     });
-    await waitForCapabilities(new HubApi(hub.httpUrl, adminToken), responders);
+    await target.ready(responders);
     const connectMs = Date.now() - connectStart;
-    log(`${fleet.count('mqtt')} MQTT and ${fleet.count('ws')} WebSocket responders online and declared "${RESPONDER_COMMAND}" in ${(connectMs / 1000).toFixed(1)} s`);
+    log(`${target.label}: ${fleet.count('mqtt')} MQTT and ${fleet.count('ws')} WebSocket responders online and declared "${RESPONDER_COMMAND}" in ${(connectMs / 1000).toFixed(1)} s`);
 
     const responderFleet = fleet;
     driver = new CommandDriver({
-      httpUrl: hub.httpUrl,
-      adminToken,
+      httpUrl: target.httpUrl,
+      adminToken: target.adminToken,
       deviceIds: responderIds,
       transportOf: (id) => responderFleet.transportOf(id),
       command: RESPONDER_COMMAND,
       timeoutMs: options.commandTimeoutMs,
     });
-
     const phases: PhaseResult[] = [];
     for (const name of options.phases) {
-      phases.push(await runPhase(name, { options, hub, adminToken, sampler, driver, workDir, loadCredentialsFile, loadRate: loadRate?.rate ?? 0 }));
-      if (phases.some((p) => p.counts.succeeded !== p.counts.sent)) exitCode = 1;
+      phases.push(await runPhase(name, { options, target, sampler, driver, workDir, loadCredentialsFile, loadRate: loadRate ?? 0 }));
     }
-    const result = buildResult({ options, machine, startedAt, loadRate, phases, fleet, driver, probe, hub, sampler, provisionMs, connectMs });
-    process.stdout.write(`\n${formatResult(result)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const resultFile = join(RESULTS_DIR, `commands-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${resultFile}\n`);
-    if (exitCode !== 0) log('some measured commands did not succeed: see "errors" in the JSON');
+    return {
+      label: target.label,
+      phases,
+      responders: { mqtt: fleet.count('mqtt'), ws: fleet.count('ws'), stats: fleet.stats },
+      provisionMs,
+      connectMs,
+      unmatched: driver.strays,
+      dashboard: { commandEvents: probe.events, overflows: probe.overflows, dropped: probe.dropped },
+      peakRssBytes: sampler.peakRssBytes,
+      timeline: sampler.samples.map((s, i, all) => ({ at: s.at, cpuPercent: i === 0 ? null : cpuPercent(all[i - 1] as ProcSample, s), rssBytes: s.rssBytes })),
+    };
   } finally {
     driver?.close();
     probe.close();
     await fleet?.stop();
     sampler.stop();
-    const ended = await hub.stop();
-    if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
-    if (options.hubProfile) printHubProfile(profileDir);
-    if (options.keepData) log(`kept ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
   }
-  return exitCode;
 }
 
 /** The profile covers the hub's whole life: start, provisioning and every phase. */
@@ -261,8 +352,7 @@ async function waitForCapabilities(api: HubApi, devices: readonly DeviceCredenti
 
 interface PhaseContext {
   options: CommandsOptions;
-  hub: HubProcess;
-  adminToken: string;
+  target: Target;
   sampler: ProcSampler;
   driver: CommandDriver;
   workDir: string;
@@ -275,10 +365,10 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
   let load: ReturnType<typeof startLoadProcess> | undefined;
   let loadSampler: ProcSampler | undefined;
   if (name === 'load') {
-    log(`load phase: starting device-sim load (${int(options.loadDevices)} devices, ${int(ctx.loadRate)} msgs/s)`);
+    log(`${ctx.target.label}: load phase: starting device-sim load (${int(options.loadDevices)} devices, ${int(ctx.loadRate)} msgs/s)`);
     load = startLoadProcess({
-      hubUrl: ctx.hub.httpUrl,
-      mqttUrl: ctx.hub.mqttUrl,
+      hubUrl: ctx.target.httpUrl,
+      mqttUrl: ctx.target.mqttUrl,
       credentialsFile: ctx.loadCredentialsFile,
       devices: options.loadDevices,
       idPrefix: 'load-',
@@ -291,7 +381,7 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
     loadSampler.start(1000);
   }
 
-  log(`${name} phase: ${int(options.rate)} commands/s for ${(options.warmupMs / 1000).toFixed(0)} s warm-up + ${(options.durationMs / 1000).toFixed(0)} s measured`);
+  log(`${ctx.target.label}: ${name} phase: ${int(options.rate)} commands/s for ${(options.warmupMs / 1000).toFixed(0)} s warm-up + ${(options.durationMs / 1000).toFixed(0)} s measured`);
   const marks: { hub?: ProcSample; load?: ProcSample; cpu?: NodeJS.CpuUsage; at?: number; loadAcked?: number; pressure?: PressureSample; pushBack?: Promise<IngestPushBack | undefined> } = {};
   /** Once a second over the whole phase (warm-up included): what the progress line shows. */
   const seconds: ProgressSecond[] = [];
@@ -310,8 +400,10 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
         marks.loadAcked = load?.lastProgress?.acked;
         marks.pressure = readPressure();
         // Resets the hub's event-loop delay histogram: the scrape after the window covers the window.
-        void scrapeEventLoopDelay(ctx.hub.httpUrl, ctx.adminToken);
-        marks.pushBack = scrapeIngestPushBack(ctx.hub.httpUrl, ctx.adminToken);
+        if (ctx.target.hasMetrics) {
+          void scrapeEventLoopDelay(ctx.target.httpUrl, ctx.target.adminToken);
+          marks.pushBack = scrapeIngestPushBack(ctx.target.httpUrl, ctx.target.adminToken);
+        }
       },
       onProgress: (p) => {
         const s = sampler.samples;
@@ -331,9 +423,9 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
           machinePressure: share,
         });
         log(
-          `${name} ${(p.elapsedMs / 1000).toFixed(0).padStart(3)}s${p.warmingUp ? ' (warm-up)' : ''}  sent ${p.sent}  finished ${p.finished}  in flight ${p.inFlight}` +
+          `${ctx.target.label === 'hub' ? '' : `${ctx.target.label} `}${name} ${(p.elapsedMs / 1000).toFixed(0).padStart(3)}s${p.warmingUp ? ' (warm-up)' : ''}  sent ${p.sent}  finished ${p.finished}  in flight ${p.inFlight}` +
             (p.lastSecond ? `  round trip p50 ${p.lastSecond.p50.toFixed(1)} ms p99 ${p.lastSecond.p99.toFixed(1)} ms` : '') +
-            (hubCpu === undefined ? '' : `  hub CPU ${pct(hubCpu)}`) +
+            (hubCpu === undefined ? '' : `  ${ctx.target.label === 'hub' ? 'hub' : 'server'} CPU ${pct(hubCpu)}`) +
             (lp ? `  telemetry ${int(lp.ackedPerSec)} acked/s` : '') +
             (share ? `  machine waiting for CPU ${pct(share.cpuSome)} I/O ${pct(share.ioSome)}` : ''),
         );
@@ -349,9 +441,10 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
   const wallMs = Date.now() - (marks.at ?? Date.now());
   const loadAckedEnd = load?.lastProgress?.acked;
   const machinePressure = pressureShare(marks.pressure, readPressure());
-  const hubEventLoopDelay = (await scrapeEventLoopDelay(ctx.hub.httpUrl, ctx.adminToken)) ?? null;
+  const { hasMetrics, httpUrl, adminToken } = ctx.target;
+  const hubEventLoopDelay = hasMetrics ? ((await scrapeEventLoopDelay(httpUrl, adminToken)) ?? null) : null;
   const pushBackStart = await marks.pushBack;
-  const pushBackEnd = await scrapeIngestPushBack(ctx.hub.httpUrl, ctx.adminToken);
+  const pushBackEnd = hasMetrics ? await scrapeIngestPushBack(httpUrl, adminToken) : undefined;
   const pushBack = pushBackStart && pushBackEnd ? pushBackBetween(pushBackStart, pushBackEnd) : undefined;
   const hubPushBack = pushBack && wallMs > 0 ? { ...pushBack, pausedPercent: (pushBack.pausedSeconds * 100_000) / wallMs } : null;
 

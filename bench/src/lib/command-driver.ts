@@ -46,6 +46,9 @@ export interface Flight {
   deliveredAt?: number;
   doneAt?: number;
   finalState?: CommandState;
+  /** The hub's own clock (epoch ms, from the dashboard event): when it created the command, and when it reached its final state. */
+  hubCreatedAt?: number;
+  hubEndedAt?: number;
   /** Why it did not succeed: HTTP error, network error, no final state in time, or the hub's `error`. */
   error?: string;
 }
@@ -150,6 +153,8 @@ export class CommandDriver {
     this.#learnId(flight, command.id);
     flight.doneAt = at;
     flight.finalState = command.state;
+    if (typeof command.createdAt === 'number') flight.hubCreatedAt = command.createdAt;
+    if (typeof command.updatedAt === 'number') flight.hubEndedAt = command.updatedAt;
     if (command.state !== 'succeeded') flight.error = `${command.state}${command.error ? `: ${command.error}` : ''}`;
     this.#finishIfComplete(flight);
   }

@@ -5,16 +5,15 @@
  * targets, and the CPU, event-loop and machine figures beside them.
  */
 import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { LoadReport } from '@iot-hub/device-sim';
-import { outcomeOf, summary, type CommandDriver, type Flight, type Outcome, type PhaseRun, type Summary } from './command-driver.js';
-import type { CommandProbe } from './command-probe.js';
+import { outcomeOf, summary, type Flight, type Outcome, type PhaseRun, type Summary } from './command-driver.js';
 import { int, mb, pct } from './format.js';
 import type { EventLoopDelay, IngestPushBack } from './hub-metrics.js';
-import type { HubProcess } from './hub-process.js';
+import type { HubLogCounts } from './hub-process.js';
 import type { machineInfo } from './machine.js';
 import type { PressureShare } from './pressure.js';
-import { cpuPercent, type ProcSample, type ProcSampler } from './proc-stats.js';
-import type { ResponderFleet } from './responders.js';
+import type { ResponderStats } from './responders.js';
 
 /** Issue 5: p99 of the round trip (POST → dashboard shows the final state). */
 export const TARGET_P99_MS = { idle: 5, load: 25 } as const;
@@ -35,6 +34,8 @@ export interface CommandsOptions {
   keepData: boolean;
   /** Run the hub under --cpu-prof and print the summary. */
   hubProfile: boolean;
+  /** Run the same phases through the bare command relay after the hub. */
+  peer: boolean;
 }
 
 export interface ProgressSecond {
@@ -58,6 +59,9 @@ export interface LoadPhaseInfo {
   /** Acked msgs/s over the measured window, from its progress lines. */
   ackedPerSecMeasured: number | null;
 }
+
+/** performance.now() of this process as epoch ms, to compare with the hub's timestamps. */
+const epoch = (at: number | undefined): number | undefined => (at === undefined ? undefined : performance.timeOrigin + at);
 
 export function summarisePhase(
   name: PhaseName,
@@ -119,6 +123,17 @@ export function summarisePhase(
       /** The device has the command → the dashboard shows `succeeded` (result path: device result → hub → dashboard). */
       deviceToDashboard: between(ok, (f) => f.deliveredAt, (f) => f.doneAt),
     },
+    /**
+     * The round trip cut at the hub's own timestamps (createdAt, updatedAt
+     * of the final state: epoch ms, so each leg is ±1 ms): where the time
+     * was spent. Null for a server that gives no such times.
+     */
+    legsMs: {
+      postToHub: between(ok, (f) => epoch(f.sentAt), (f) => f.hubCreatedAt),
+      hubToDevice: between(ok, (f) => f.hubCreatedAt, (f) => epoch(f.deliveredAt)),
+      deviceToHub: between(ok, (f) => epoch(f.deliveredAt), (f) => f.hubEndedAt),
+      hubToDashboard: between(ok, (f) => f.hubEndedAt, (f) => epoch(f.doneAt)),
+    },
     roundTripByTransport: {
       mqtt: roundTrip(ok.filter((f) => f.transport === 'mqtt')),
       ws: roundTrip(ok.filter((f) => f.transport === 'ws')),
@@ -145,23 +160,34 @@ export function summarisePhase(
 
 export type PhaseResult = ReturnType<typeof summarisePhase>;
 
+/** Everything measured against one server (the hub or the bare peer). */
+export interface ServerRun {
+  label: string;
+  phases: PhaseResult[];
+  responders: { mqtt: number; ws: number; stats: ResponderStats };
+  provisionMs: number;
+  connectMs: number;
+  /** Command messages or dashboard events that matched no command in flight. */
+  unmatched: { device: number; dashboard: number };
+  dashboard: { commandEvents: number; overflows: number; dropped: number };
+  peakRssBytes: number;
+  /** Once a second: the server's CPU and RSS. */
+  timeline: { at: number; cpuPercent: number | null; rssBytes: number }[];
+  /** The hub's warn and error log lines; the peer logs nothing. */
+  logs?: HubLogCounts;
+}
+
 export interface BuildInput {
   options: CommandsOptions;
   machine: ReturnType<typeof machineInfo>;
   startedAt: Date;
   loadRate: { rate: number; source: string } | undefined;
-  phases: PhaseResult[];
-  fleet: ResponderFleet;
-  driver: CommandDriver;
-  probe: CommandProbe;
-  hub: HubProcess;
-  sampler: ProcSampler;
-  provisionMs: number;
-  connectMs: number;
+  hub: ServerRun;
+  peer: ServerRun | null;
 }
 
 export function buildResult(input: BuildInput) {
-  const { fleet, probe, sampler } = input;
+  const { hub } = input;
   return {
     benchmark: 'commands',
     startedAt: input.startedAt.toISOString(),
@@ -170,22 +196,21 @@ export function buildResult(input: BuildInput) {
     options: { ...input.options, store: 'sqlite (default)' },
     targets: { idleP99Ms: TARGET_P99_MS.idle, loadP99Ms: TARGET_P99_MS.load },
     loadRate: input.loadRate ?? null,
-    setup: { responders: { mqtt: fleet.count('mqtt'), ws: fleet.count('ws') }, provisionMs: input.provisionMs, connectMs: input.connectMs },
-    phases: input.phases,
-    responders: fleet.stats,
-    unmatched: input.driver.strays,
-    dashboard: { commandEvents: probe.events, overflows: probe.overflows, dropped: probe.dropped },
-    hub: {
-      peakRssBytes: sampler.peakRssBytes,
-      logs: input.hub.logs,
-      timeline: sampler.samples.map((s, i, all) => ({ at: s.at, cpuPercent: i === 0 ? null : cpuPercent(all[i - 1] as ProcSample, s), rssBytes: s.rssBytes })),
-    },
+    setup: { responders: { mqtt: hub.responders.mqtt, ws: hub.responders.ws }, provisionMs: hub.provisionMs, connectMs: hub.connectMs },
+    phases: hub.phases,
+    responders: hub.responders.stats,
+    unmatched: hub.unmatched,
+    dashboard: hub.dashboard,
+    hub: { peakRssBytes: hub.peakRssBytes, logs: hub.logs ?? { warn: 0, error: 0, samples: [] }, timeline: hub.timeline },
+    /** The same phases through the bare command relay (no storage, no checks; every responder on MQTT), measured after the hub. */
+    peer: input.peer,
   };
 }
 
 export type CommandsResult = ReturnType<typeof buildResult>;
 
 const ms1 = (n: number): string => n.toFixed(1);
+const legDist = (s: Summary | null): string => (s ? `${ms1(s.p50)} / ${ms1(s.p99)} ms` : '-');
 const dist = (s: Summary | null): string => (s ? `${ms1(s.p50)} / ${ms1(s.p95)} / ${ms1(s.p99)} / ${ms1(s.max)} ms` : '-');
 
 export function formatResult(r: CommandsResult): string {
@@ -210,6 +235,10 @@ export function formatResult(r: CommandsResult): string {
     row('POST→device    p50 / p95 / p99 / max', (p) => dist(p.latencyMs.postToDevice)),
     row('round trip     p50 / p95 / p99 / max', (p) => dist(p.latencyMs.roundTrip)),
     row('  (POST→dashboard shows succeeded)', () => ''),
+    row('  by the hub\'s clock, p50 / p99: POST → hub', (p) => legDist(p.legsMs.postToHub)),
+    row('    hub → device', (p) => legDist(p.legsMs.hubToDevice)),
+    row('    device → hub has the result', (p) => legDist(p.legsMs.deviceToHub)),
+    row('    hub → dashboard', (p) => legDist(p.legsMs.hubToDashboard)),
     row('round trip p99 vs target', (p) =>
       p.latencyMs.roundTrip ? `${ms1(p.latencyMs.roundTrip.p99)} ms ≤ ${p.target.p99Ms} ms: ${p.target.met ? 'met' : 'MISSED'}` : `≤ ${p.target.p99Ms} ms: no data`,
     ),
@@ -230,31 +259,59 @@ export function formatResult(r: CommandsResult): string {
     row('load generator CPU', (p) => (p.load?.cpuPercent === null || p.load?.cpuPercent === undefined ? '-' : pct(p.load.cpuPercent))),
     row('machine load average (1 min) at the end', (p) => p.loadAvgAtEnd.toFixed(2)),
     row('machine waiting for CPU / for I/O', (p) => (p.machinePressure ? `${pct(p.machinePressure.cpuSome)} / ${pct(p.machinePressure.ioSome)} of the time` : '-')),
+    ...(r.peer ? peerRows(r.phases, r.peer.phases) : []),
   ];
-  const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((cells) => (cells[c] ?? '').length)));
-  const lines = rows.map((cells) => `  ${cells.map((cell, c) => cell.padEnd(widths[c] as number)).join('   ')}`.trimEnd());
+  // A one-cell row is a section heading: printed whole, not counted in the column widths.
+  const tabled = rows.filter((cells) => cells.length > 1);
+  const widths = (rows[0] as string[]).map((_, c) => Math.max(...tabled.map((cells) => (cells[c] ?? '').length)));
+  const lines = rows.map((cells) => `  ${cells.map((cell, c) => (cells.length > 1 ? cell.padEnd(widths[c] as number) : cell)).join('   ')}`.trimEnd());
   const footer = [
     `hub peak RSS ${mb(r.hub.peakRssBytes)}; hub warn / error log lines ${r.hub.logs.warn} / ${r.hub.logs.error}; ` +
       `dashboard overflows ${r.dashboard.overflows}; responder disconnects ${r.responders.disconnects}`,
   ];
   if (r.loadRate) footer.push(`load rate: ${r.loadRate.source}`);
-  for (const p of r.phases) {
+  const runs = [{ label: '', phases: r.phases }, ...(r.peer ? [{ label: `${r.peer.label}: `, phases: r.peer.phases }] : [])];
+  for (const { label, p } of runs.flatMap((run) => run.phases.map((p) => ({ label: run.label, p })))) {
     const reached = p.load?.ackedPerSecMeasured;
     if (p.load && reached !== null && reached !== undefined && reached < 0.9 * p.load.targetRate) {
       footer.push(
-        `WARNING: telemetry reached only ${pct((reached / p.load.targetRate) * 100)} of the rate asked: the "under load" figures are at that lower load ` +
+        `WARNING: ${label}telemetry reached only ${pct((reached / p.load.targetRate) * 100)} of the rate asked: the "under load" figures are at that lower load ` +
           '(the hub or this machine could not carry it; see hub CPU and the load average)',
       );
     }
     const report = p.load?.report;
     if (report && report.connectFailed > 0) {
       footer.push(
-        `WARNING: ${int(report.connectFailed)} of ${int(report.devices)} telemetry devices could not connect ` +
+        `WARNING: ${label}${int(report.connectFailed)} of ${int(report.devices)} telemetry devices could not connect ` +
           `(${Object.keys(report.errors)[0] ?? 'no reason given'}): the load came from fewer devices`,
       );
     }
-    if (p.load && !report) footer.push(`WARNING: the load generator gave no report (exit code ${p.load.exit.code}, signal ${p.load.exit.signal})`);
-    if (p.schedule.slips > 0) footer.push(`${p.name}: the command schedule slipped ${p.schedule.slips} times (this process was held up over 50 ms)`);
+    if (p.load && !report) footer.push(`WARNING: ${label}the load generator gave no report (exit code ${p.load.exit.code}, signal ${p.load.exit.signal})`);
+    if (p.schedule.slips > 0) footer.push(`${label}${p.name}: the command schedule slipped ${p.schedule.slips} times (this process was held up over 50 ms)`);
   }
   return `${title}\n${lines.join('\n')}\n  ${footer.join('\n  ')}`;
+}
+
+/**
+ * The bare command relay's figures under the hub's, phase by phase (the
+ * peer ran the same phases, in the same order), and the hub's round trip
+ * as a multiple of the peer's.
+ */
+function peerRows(hub: readonly PhaseResult[], peer: readonly PhaseResult[]): string[][] {
+  const row = (label: string, cell: (p: PhaseResult, i: number) => string): string[] => [label, ...hub.map((_, i) => (peer[i] ? cell(peer[i], i) : '-'))];
+  const times = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(1)}×` : '-');
+  return [
+    ['bare command relay, same phases (no storage, no checks, every responder on MQTT):'],
+    row('  telemetry acked/s', (p) => (p.load ? (p.load.ackedPerSecMeasured === null ? '-' : int(p.load.ackedPerSecMeasured)) : 'none')),
+    row('  succeeded / failed / HTTP error / lost', (p) => `${int(p.counts.succeeded)} / ${int(p.counts.failed)} / ${int(p.counts['http-error'])} / ${int(p.counts.lost)}`),
+    row('  round trip     p50 / p95 / p99 / max', (p) => dist(p.latencyMs.roundTrip)),
+    row('  server CPU', (p) => (p.hubCpuPercent === null ? '-' : pct(p.hubCpuPercent))),
+    row('  load generator CPU', (p) => (p.load?.cpuPercent === null || p.load?.cpuPercent === undefined ? '-' : pct(p.load.cpuPercent))),
+    row('  machine waiting for CPU', (p) => (p.machinePressure ? `${pct(p.machinePressure.cpuSome)} of the time` : '-')),
+    row('hub ÷ bare, round trip p50 / p99', (p, i) => {
+      const h = hub[i]?.latencyMs.roundTrip;
+      const b = p.latencyMs.roundTrip;
+      return `${times(h?.p50, b?.p50)} / ${times(h?.p99, b?.p99)}`;
+    }),
+  ];
 }

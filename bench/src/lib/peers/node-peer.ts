@@ -1,7 +1,8 @@
 /**
  * Starts a peer server script (one of this folder's `*-server.js`) as a
  * child Node process and learns its port from the first line it prints on
- * stdout. Shared by the bare aedes and bare ws peers, so both are started,
+ * stdout (a peer with several listeners prints them all on that line,
+ * separated by spaces). Shared by the bare aedes and bare ws peers, so both are started,
  * watched and stopped the same way.
  */
 import { spawn } from 'node:child_process';
@@ -19,6 +20,8 @@ export interface NodePeerOptions {
 }
 
 export interface NodePeerProcess extends PeerProcess {
+  /** Every port the peer printed (most print one; `url` is built from the first). */
+  ports: readonly number[];
   /** Undefined while the peer runs; how it ended (and the end of its stderr) once it has exited by itself. */
   exitStatus(): string | undefined;
 }
@@ -45,7 +48,7 @@ export async function startNodePeer(options: NodePeerOptions): Promise<NodePeerP
     });
   });
   const timeoutMs = options.startTimeoutMs ?? 10_000;
-  const port = await new Promise<number>((resolve, reject) => {
+  const ports = await new Promise<number[]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${options.name} did not print its port within ${timeoutMs} ms`)), timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
@@ -58,8 +61,8 @@ export async function startNodePeer(options: NodePeerOptions): Promise<NodePeerP
     const lines = createInterface({ input: child.stdout });
     lines.once('line', (line) => {
       clearTimeout(timer);
-      const n = Number(line.trim());
-      if (Number.isInteger(n) && n > 0) resolve(n);
+      const printed = line.trim().split(/\s+/).map(Number);
+      if (printed.every((n) => Number.isInteger(n) && n > 0)) resolve(printed);
       else reject(new Error(`${options.name} printed "${line}" instead of its port`));
     });
   }).catch((err: unknown) => {
@@ -72,7 +75,8 @@ export async function startNodePeer(options: NodePeerOptions): Promise<NodePeerP
   return {
     name: options.name,
     pid: child.pid as number,
-    url: options.url(port),
+    url: options.url(ports[0] as number),
+    ports,
     exitStatus: () => exitStatus,
     async stop() {
       stopping = true;
