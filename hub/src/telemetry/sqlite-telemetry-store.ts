@@ -59,13 +59,19 @@ export interface SqliteTelemetryStoreOptions {
   fullSync?: boolean;
 }
 
+/** One write's rows, (series id, ts, value) triples, and the definitions of series it may be the first to use. */
+export interface RowsWrite {
+  series: readonly SeriesDefinition[];
+  rows: Float64Array;
+}
+
 export class SqliteTelemetryStore implements TelemetryStore {
   readonly kind = 'sqlite';
   private db: Database.Database | null = null;
   /** Numbers series for write(); made at the first write (a writer that numbers them itself never needs it). */
   private catalog: SeriesCatalog | null = null;
   private statements: ReturnType<SqliteTelemetryStore['prepare']> | null = null;
-  private writeRowsBatch: ((series: readonly SeriesDefinition[], rows: Float64Array) => void) | null = null;
+  private writeRowsBatch: ((writes: readonly RowsWrite[]) => void) | null = null;
   private compactTimer: NodeJS.Timeout | null = null;
   private checkpointer: WalCheckpointer | null = null;
   /** Values in the journal since the last compaction (0 = nothing to do). */
@@ -84,9 +90,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.db = db;
     this.statements = this.prepare(db);
     const st = this.statements;
-    this.writeRowsBatch = db.transaction((series: readonly SeriesDefinition[], rows: Float64Array) => {
-      for (const [id, deviceId, metric] of series) st.defineSeries.run(id, deviceId, metric);
-      for (let i = 0; i < rows.length; i += 3) st.insertRecent.run(rows[i], rows[i + 1], rows[i + 2]);
+    this.writeRowsBatch = db.transaction((writes: readonly RowsWrite[]) => {
+      for (const { series, rows } of writes) {
+        for (const [id, deviceId, metric] of series) st.defineSeries.run(id, deviceId, metric);
+        for (let i = 0; i < rows.length; i += 3) st.insertRecent.run(rows[i], rows[i + 1], rows[i + 2]);
+      }
     });
     // Whatever a crash left in the journal moves now.
     this.journaled = 1;
@@ -169,9 +177,18 @@ export class SqliteTelemetryStore implements TelemetryStore {
    * with write() on one store: each numbers series on its own.
    */
   async writeRows(series: readonly SeriesDefinition[], rows: Float64Array): Promise<void> {
+    this.writeRowsTogether([{ series, rows }]);
+  }
+
+  /**
+   * Several writes in one transaction (one commit): all of them are durable,
+   * or none. The store thread merges the writes that queued up while it was
+   * busy this way.
+   */
+  writeRowsTogether(writes: readonly RowsWrite[]): void {
     if (!this.writeRowsBatch) throw new Error('SqliteTelemetryStore used before open()');
-    this.writeRowsBatch(series, rows);
-    this.journaled += rows.length / 3;
+    this.writeRowsBatch(writes);
+    for (const { rows } of writes) this.journaled += rows.length / 3;
   }
 
   /** Every series: id, device, metric. */

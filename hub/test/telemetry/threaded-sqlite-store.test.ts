@@ -87,3 +87,28 @@ t.test('threaded sqlite: a file that cannot be opened fails open() with SQLite\'
   const store = new ThreadedSqliteTelemetryStore({ file: join(tempFile(t), 'no-such-dir', 'telemetry.db') });
   await t.rejects(store.open(), /unable to open|directory does not exist/i);
 });
+
+t.test('threaded sqlite: writes that queue while the thread is busy share one commit, and all land', async (t) => {
+  const store = await openStore(t);
+  // A read first keeps the thread busy while the writes queue up behind it.
+  const read = store.history({ deviceId: 'd', metrics: null, from: 0, to: 10_000, maxPoints: 100 });
+  const writes = Array.from({ length: 20 }, (_, i) => store.write([{ deviceId: 'd', metric: 'm', ts: 1000 + i, value: i }]));
+  await read;
+  await Promise.all(writes);
+  t.ok(store.commits >= 1 && store.commits < writes.length, `20 writes in ${store.commits} commits`);
+  const stored = await store.history({ deviceId: 'd', metrics: ['m'], from: 0, to: 10_000, maxPoints: 100 });
+  t.same(stored.series[0]?.points.map((p) => p.avg), Array.from({ length: 20 }, (_, i) => i), 'every write is stored');
+});
+
+t.test('threaded sqlite: a bad write merged with good ones fails alone', async (t) => {
+  const store = await openStore(t);
+  const read = store.latest('d');
+  const good1 = store.write([{ deviceId: 'd', metric: 'm', ts: 1000, value: 1 }]);
+  const bad = store.write([{ deviceId: 'd', metric: 'm', ts: Number.NaN, value: 2 }]);
+  const good2 = store.write([{ deviceId: 'd', metric: 'n', ts: 1000, value: 3 }]);
+  await read;
+  await t.rejects(bad, /NOT NULL/, 'the bad write fails');
+  await good1;
+  await good2;
+  t.same(await store.latest('d'), { m: { ts: 1000, value: 1 }, n: { ts: 1000, value: 3 } }, 'the others are stored');
+});

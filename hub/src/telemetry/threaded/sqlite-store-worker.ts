@@ -3,23 +3,32 @@
  * SqliteTelemetryStore, driven by messages. Calls run one at a time, in the
  * order they were posted, so a write posted before a read is in what the
  * read sees.
+ *
+ * Group commit: the calls that arrived while the thread was busy are taken
+ * together, and consecutive writes among them go in one transaction, one
+ * commit, instead of one commit each. A commit is most of a small write's
+ * cost, so under load the thread keeps up with more for less; with one
+ * device waiting on its acks, the writes that queued behind a commit land
+ * with the next one. Each write is still answered only once its commit is
+ * done. When a merged transaction fails, its writes go again one by one, so
+ * that only the bad one fails.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteTelemetryStore } from '../sqlite-telemetry-store.js';
 import type { StoreCall, StoreEvent, StoreReply, StoreWorkerData } from './store-messages.js';
 
+type WriteCall = Extract<StoreCall, { op: 'writeRows' }>;
+
+if (!parentPort) throw new Error('sqlite-store-worker runs as a worker thread of ThreadedSqliteTelemetryStore');
 const port = parentPort;
-if (!port) throw new Error('sqlite-store-worker runs as a worker thread of ThreadedSqliteTelemetryStore');
 const { file, fullSync } = workerData as StoreWorkerData;
 const store = new SqliteTelemetryStore({ file, fullSync }, (message) => port.postMessage({ checkpointError: message } satisfies StoreEvent));
 
-async function run(call: StoreCall): Promise<unknown> {
+async function run(call: Exclude<StoreCall, WriteCall>): Promise<unknown> {
   switch (call.op) {
     case 'open':
       await store.open();
       return store.listSeries();
-    case 'writeRows':
-      return store.writeRows(call.series, call.rows);
     case 'history':
       return store.history(call.query);
     case 'latest':
@@ -31,17 +40,67 @@ async function run(call: StoreCall): Promise<unknown> {
   }
 }
 
-let queue: Promise<void> = Promise.resolve();
+function failure(err: unknown): { name: string; message: string } {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { name: e.name, message: e.message };
+}
+
+/** Calls posted and not yet run, oldest first. */
+let queue: StoreCall[] = [];
+let draining = false;
+
 port.on('message', (call: StoreCall) => {
-  queue = queue.then(async () => {
-    let reply: StoreReply;
-    try {
-      reply = { call: call.call, ok: true, value: await run(call) };
-    } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      reply = { call: call.call, ok: false, error: { name: e.name, message: e.message } };
-    }
-    port.postMessage(reply);
-    if (call.op === 'close') port.close();
-  });
+  queue.push(call);
+  if (draining) return;
+  draining = true;
+  // After the messages already delivered in this turn have been queued too.
+  setImmediate(() => void drain());
 });
+
+async function drain(): Promise<void> {
+  while (queue.length > 0) {
+    const calls = queue;
+    queue = [];
+    for (let i = 0; i < calls.length; ) {
+      const call = calls[i] as StoreCall;
+      if (call.op === 'writeRows') {
+        let end = i + 1;
+        while (end < calls.length && (calls[end] as StoreCall).op === 'writeRows') end++;
+        writeTogether(calls.slice(i, end) as WriteCall[]);
+        i = end;
+        continue;
+      }
+      let reply: StoreReply;
+      try {
+        reply = { call: call.call, ok: true, value: await run(call) };
+      } catch (err) {
+        reply = { call: call.call, ok: false, error: failure(err) };
+      }
+      port.postMessage(reply);
+      if (call.op === 'close') {
+        port.close();
+        return;
+      }
+      i++;
+    }
+  }
+  draining = false;
+}
+
+/** Commits so far; each write's reply carries the number of the commit that made it durable. */
+let commits = 0;
+
+function writeTogether(writes: readonly WriteCall[]): void {
+  try {
+    store.writeRowsTogether(writes);
+    commits += 1;
+    for (const w of writes) port.postMessage({ call: w.call, ok: true, value: commits } satisfies StoreReply);
+  } catch (err) {
+    // One bad write must not fail the others it was merged with: each goes again on its own.
+    if (writes.length > 1) {
+      for (const w of writes) writeTogether([w]);
+      return;
+    }
+    port.postMessage({ call: (writes[0] as WriteCall).call, ok: false, error: failure(err) } satisfies StoreReply);
+  }
+}

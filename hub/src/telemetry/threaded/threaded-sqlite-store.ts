@@ -59,6 +59,8 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   private catalog = new SeriesCatalog([]);
   /** Why the worker is gone, once it is: every later call fails with it. */
   private failure: Error | null = null;
+  private commitCount = 0;
+  private lastCommit = 0;
 
   constructor(
     private readonly options: ThreadedSqliteStoreOptions,
@@ -101,8 +103,18 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   async write(points: readonly TelemetryPoint[]): Promise<void> {
     if (points.length === 0) return;
     const batch = this.catalog.encode(points);
-    await this.call({ op: 'writeRows', series: batch.series, rows: batch.rows }, [batch.rows.buffer]);
+    const commit = (await this.call({ op: 'writeRows', series: batch.series, rows: batch.rows }, [batch.rows.buffer])) as number;
     this.catalog.committed(batch);
+    // Replies come in order, so a new number is a new commit.
+    if (commit !== this.lastCommit) {
+      this.lastCommit = commit;
+      this.commitCount += 1;
+    }
+  }
+
+  /** Transactions the thread committed for writes: fewer than the writes when it merged those that queued up. */
+  get commits(): number {
+    return this.commitCount;
   }
 
   async history(query: HistoryQuery): Promise<HistoryResult> {
