@@ -70,6 +70,7 @@ export function summarisePhase(
   extra: {
     hubCpuPercent: number | null;
     benchCpuPercent: number | null;
+    benchEventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number } | null;
     machinePressure: PressureShare | null;
     hubEventLoopDelay: EventLoopDelay | null;
     hubPushBack: (IngestPushBack & { pausedPercent: number }) | null;
@@ -146,6 +147,8 @@ export function summarisePhase(
     /** Times the hub stopped reading device sockets from the measured window's start to the phase's end, by why, and the share of that time some socket waited (its ingest gate). */
     hubPushBack: extra.hubPushBack,
     benchCpuPercent: extra.benchCpuPercent,
+    /** This process's event-loop delay over the measured window (1 ms resolution, so 1 ms is the floor): part of every time it took. */
+    benchEventLoopDelay: extra.benchEventLoopDelay,
     /** Share of the measured window in which some task on the machine waited for a CPU / for I/O (Linux PSI). */
     machinePressure: extra.machinePressure,
     /** 1-minute load average at the end of the phase: other work on the machine shows here. */
@@ -256,6 +259,10 @@ export function formatResult(r: CommandsResult): string {
       return b ? `${int(b.pausesLag)} / ${int(b.pausesInFlight)} times, ${pct(b.pausedPercent)} of the time` : '-';
     }),
     row('bench process CPU', (p) => (p.benchCpuPercent === null ? '-' : pct(p.benchCpuPercent))),
+    row('bench process event-loop delay p50 / p99 / max', (p) => {
+      const d = p.benchEventLoopDelay;
+      return d ? `${ms1(d.p50Ms)} / ${ms1(d.p99Ms)} / ${ms1(d.maxMs)} ms` : '-';
+    }),
     row('load generator CPU', (p) => (p.load?.cpuPercent === null || p.load?.cpuPercent === undefined ? '-' : pct(p.load.cpuPercent))),
     row('machine load average (1 min) at the end', (p) => p.loadAvgAtEnd.toFixed(2)),
     row('machine waiting for CPU / for I/O', (p) => (p.machinePressure ? `${pct(p.machinePressure.cpuSome)} / ${pct(p.machinePressure.ioSome)} of the time` : '-')),
