@@ -79,8 +79,11 @@ function buildTelemetryStore(config: Readonly<HubConfig>, dataDir: string, log: 
   if (config.store === 'sqlite' || config.influxUrl === null) {
     return new ThreadedSqliteTelemetryStore(
       { file: join(dataDir, 'telemetry.db') },
-      (message) => log.warn({ err: message }, 'checkpointing telemetry.db failed: SQLite checkpoints it in line instead'),
-      (err) => log.error({ err }, 'the telemetry store thread stopped: no telemetry is stored or acknowledged until the hub restarts'),
+      {
+        onCheckpointError: (message) => log.warn({ err: message }, 'checkpointing telemetry.db failed: SQLite checkpoints it in line instead'),
+        onThreadFailure: (err) => log.error({ err }, 'the telemetry store thread stopped: no telemetry is stored or acknowledged until it is started again'),
+        onThreadRestarted: () => log.info('the telemetry store thread is running again: telemetry is stored and acknowledged'),
+      },
     );
   }
   const influx = new InfluxTelemetryStore({ url: config.influxUrl, rawRetention: config.influxRawRetention, rollupRetention: config.influxRollupRetention, log });

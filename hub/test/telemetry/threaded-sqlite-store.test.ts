@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { ThreadedSqliteTelemetryStore } from '../../src/telemetry/threaded/threaded-sqlite-store.js';
 import { runStoreContract } from './store-contract.js';
+import { eventually } from '../helpers/clients.js';
 
 function tempFile(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'iot-hub-threaded-'));
@@ -68,19 +69,44 @@ t.test('threaded sqlite: a deleted device starts afresh, and other devices keep 
   t.same(await store.latest('e'), { m: { ts: 1000, value: 2 } });
 });
 
-t.test('threaded sqlite: when the store thread dies, calls in flight and later ones fail with the reason', async (t) => {
+t.test('threaded sqlite: when the store thread dies, calls fail with the reason until a new thread takes over', async (t) => {
   const failures: string[] = [];
-  const store = new ThreadedSqliteTelemetryStore({ file: tempFile(t) }, undefined, (err) => failures.push(err.message));
+  let restarted = 0;
+  const store = new ThreadedSqliteTelemetryStore(
+    { file: tempFile(t), restartDelayMs: 200 },
+    { onThreadFailure: (err) => failures.push(err.message), onThreadRestarted: () => void (restarted += 1) },
+  );
   await store.open();
   t.teardown(() => store.close());
+  await store.write([{ deviceId: 'd', metric: 'm', ts: 1000, value: 1 }]);
   // The only way to kill the thread from outside: its handle is private.
   const worker = (store as unknown as { worker: Worker }).worker;
   const inFlight = store.latest('d');
   await worker.terminate();
   await t.rejects(inFlight, /telemetry store thread exited/);
-  await t.rejects(store.write([{ deviceId: 'd', metric: 'm', ts: 1000, value: 1 }]), /telemetry store thread exited/);
+  await t.rejects(store.write([{ deviceId: 'd', metric: 'n', ts: 2000, value: 2 }]), /telemetry store thread exited/, 'refused while it is down');
   t.same(failures, ['the telemetry store thread exited (code 1)'], 'the owner is told once, with the reason');
+
+  await eventually(() => restarted === 1, 5000, 'a new thread');
+  t.not((store as unknown as { worker: Worker }).worker, worker, 'a new thread, not the dead one');
+  t.same(await store.latest('d'), { m: { ts: 1000, value: 1 } }, 'what was committed before is there');
+  // A new series after the restart, and the old one again: numbered from what the file holds.
+  await store.write([{ deviceId: 'd', metric: 'n', ts: 3000, value: 3 }, { deviceId: 'e', metric: 'm', ts: 3000, value: 4 }]);
+  await store.write([{ deviceId: 'd', metric: 'm', ts: 3000, value: 5 }]);
+  t.same(await store.latest('d'), { m: { ts: 3000, value: 5 }, n: { ts: 3000, value: 3 } });
+  t.same(await store.latest('e'), { m: { ts: 3000, value: 4 } });
+  t.equal(failures.length, 1, 'no failure after the restart');
+});
+
+t.test('threaded sqlite: a store closed while its thread is down starts no new one', async (t) => {
+  let restarted = 0;
+  const store = new ThreadedSqliteTelemetryStore({ file: tempFile(t), restartDelayMs: 100 }, { onThreadRestarted: () => void (restarted += 1) });
+  await store.open();
+  await (store as unknown as { worker: Worker }).worker.terminate();
   await t.resolves(store.close(), 'close after the failure does not throw');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(restarted, 0);
+  await t.rejects(store.latest('d'), /used before open\(\) or after close\(\)/);
 });
 
 t.test('threaded sqlite: a file that cannot be opened fails open() with SQLite\'s reason', async (t) => {

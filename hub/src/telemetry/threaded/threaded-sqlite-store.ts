@@ -13,7 +13,9 @@
  * seen committed.
  *
  * Durability is the inner store's: a write resolves once its transaction has
- * committed on the worker thread.
+ * committed on the worker thread. If the thread dies, calls fail (devices
+ * are not acknowledged, so they send again) and a new thread is started
+ * after a wait that doubles while starts fail.
  */
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,7 +28,20 @@ export interface ThreadedSqliteStoreOptions {
   file: string;
   /** synchronous=FULL: a committed write survives power loss too, at some write cost. */
   fullSync?: boolean;
+  /** First wait before a dead thread is started again; it doubles after each failed start, up to 30 s (default 1 s). */
+  restartDelayMs?: number;
 }
+
+export interface ThreadedSqliteStoreHooks {
+  /** The thread's background WAL checkpoint failed (SQLite then checkpoints in line). */
+  onCheckpointError?: (message: string) => void;
+  /** The thread died, or failed to start again: writes fail (devices are not acknowledged) until it is back. */
+  onThreadFailure?: (err: Error) => void;
+  /** A new thread took over after a failure: writes work again. */
+  onThreadRestarted?: () => void;
+}
+
+const MAX_RESTART_DELAY_MS = 30_000;
 
 interface PendingCall {
   resolve: (value: unknown) => void;
@@ -57,46 +72,81 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   private nextCall = 1;
   /** Numbers series on this side (made at open() from what the database holds). */
   private catalog = new SeriesCatalog([]);
-  /** Why the worker is gone, once it is: every later call fails with it. */
+  /** Why the worker is gone, while it is: every call fails with it until a new thread is up. */
   private failure: Error | null = null;
   private commitCount = 0;
   private lastCommit = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private restartDelayMs: number;
+  private closed = false;
+  /** open() succeeded: from then on a dead thread is started again (a failed open() is the caller's to report). */
+  private opened = false;
 
   constructor(
     private readonly options: ThreadedSqliteStoreOptions,
-    private readonly onCheckpointError: (message: string) => void = () => {},
-    /** The thread died: every write fails from now on (devices are not acknowledged) until the hub restarts. */
-    private readonly onThreadFailure: (err: Error) => void = () => {},
-  ) {}
+    private readonly hooks: ThreadedSqliteStoreHooks = {},
+  ) {
+    this.restartDelayMs = options.restartDelayMs ?? 1000;
+  }
 
   async open(): Promise<void> {
+    this.closed = false;
+    await this.startWorker();
+    this.opened = true;
+  }
+
+  /** A new thread on the file, its series loaded into a fresh catalog; rejects (with no thread left) if it cannot open the file. */
+  private async startWorker(): Promise<void> {
     const workerData: StoreWorkerData = { file: this.options.file, fullSync: this.options.fullSync ?? false };
     const worker = new Worker(...workerEntry(workerData));
     this.worker = worker;
-    this.failure = null;
+    this.lastCommit = 0;
     worker.unref();
-    worker.on('message', (m: StoreReply | StoreEvent) => this.onMessage(m));
-    worker.on('error', (err) => this.fail(new Error(`the telemetry store thread failed: ${err.message}`)));
-    worker.on('exit', (code) => this.fail(new Error(`the telemetry store thread exited (code ${code})`)));
+    // Only this thread's events count: an old one's late 'exit' must not fail its successor.
+    worker.on('message', (m: StoreReply | StoreEvent) => {
+      if (this.worker === worker) this.onMessage(m);
+    });
+    worker.on('error', (err) => {
+      if (this.worker === worker) this.fail(new Error(`the telemetry store thread failed: ${err.message}`));
+    });
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.fail(new Error(`the telemetry store thread exited (code ${code})`));
+    });
     let defined: SeriesDefinition[];
     try {
-      defined = (await this.call({ op: 'open' })) as SeriesDefinition[];
+      defined = (await this.send(worker, { op: 'open' })) as SeriesDefinition[];
     } catch (err) {
-      await worker.terminate();
       this.worker = null;
+      await worker.terminate();
       throw err;
     }
+    // Series numbered for writes that never committed are dropped with the old catalog. Calls
+    // were refused until now (failure still set), so no write was numbered by the old one meanwhile.
     this.catalog = new SeriesCatalog(defined);
+    this.failure = null;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.opened = false;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     const worker = this.worker;
-    if (!worker) return;
+    if (!worker) {
+      this.failure = null;
+      return;
+    }
     try {
       if (!this.failure) await this.call({ op: 'close' });
     } finally {
       this.worker = null;
+      this.failure = null;
       await worker.terminate();
+      // A thread being started again when the store closed: its open call will get no reply.
+      for (const [call, pending] of this.calls) {
+        this.settled(call);
+        pending.reject(new Error('the telemetry store was closed'));
+      }
     }
   }
 
@@ -136,6 +186,10 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
     const worker = this.worker;
     if (this.failure) return Promise.reject(this.failure);
     if (!worker) return Promise.reject(new Error('ThreadedSqliteTelemetryStore used before open() or after close()'));
+    return this.send(worker, request, transfer);
+  }
+
+  private send(worker: Worker, request: StoreRequest, transfer: ArrayBuffer[] = []): Promise<unknown> {
     const call = this.nextCall++;
     return new Promise((resolve, reject) => {
       // An unref'd worker with a call in flight would let the process exit under the await.
@@ -146,7 +200,7 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   }
 
   private onMessage(m: StoreReply | StoreEvent): void {
-    if ('checkpointError' in m) return this.onCheckpointError(m.checkpointError);
+    if ('checkpointError' in m) return this.hooks.onCheckpointError?.(m.checkpointError);
     const pending = this.calls.get(m.call);
     if (!pending) return;
     this.settled(m.call);
@@ -159,14 +213,51 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
     if (this.calls.size === 0) this.worker?.unref();
   }
 
-  /** The worker is gone: every call in flight and every later one fails. */
+  /** The worker is gone: every call in flight and every later one fails, until a new thread is started. */
   private fail(err: Error): void {
-    if (this.failure || !this.worker) return;
-    this.failure = err;
-    this.onThreadFailure(err);
+    if (!this.worker) return;
+    // A thread that dies while it is being started again fails that start (its open call), no more.
+    const first = this.failure === null;
+    if (first) {
+      this.failure = err;
+      this.hooks.onThreadFailure?.(err);
+    }
     for (const [call, pending] of this.calls) {
       this.settled(call);
       pending.reject(err);
     }
+    if (first) this.scheduleRestart();
+  }
+
+  /**
+   * A new thread after a wait, doubling while starts fail. What was
+   * committed is on disk, and a write that failed was not acknowledged, so
+   * its device sends it again: nothing is lost meanwhile.
+   */
+  private scheduleRestart(): void {
+    if (this.closed || !this.opened || this.restartTimer) return;
+    const delay = this.restartDelayMs;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.closed) return;
+      const dead = this.worker;
+      this.worker = null;
+      void dead?.terminate();
+      this.startWorker().then(
+        () => {
+          if (this.closed) return;
+          this.restartDelayMs = this.options.restartDelayMs ?? 1000;
+          this.hooks.onThreadRestarted?.();
+        },
+        (err: unknown) => {
+          if (this.closed) return;
+          this.restartDelayMs = Math.min(MAX_RESTART_DELAY_MS, this.restartDelayMs * 2);
+          this.failure = new Error(`the telemetry store thread could not be started again: ${(err as Error).message}`);
+          this.hooks.onThreadFailure?.(this.failure);
+          this.scheduleRestart();
+        },
+      );
+    }, delay);
+    this.restartTimer.unref();
   }
 }
