@@ -33,7 +33,7 @@ import {
   type ServerRun,
 } from './lib/command-report.js';
 import { int, pct } from './lib/format.js';
-import { pushBackBetween, scrapeEventLoopDelay, scrapeIngestPushBack, type IngestPushBack } from './lib/hub-metrics.js';
+import { eventLoopDelayIn, fetchHubMetrics, ingestPushBackIn, pushBackBetween, type IngestPushBack } from './lib/hub-metrics.js';
 import { startHubProcess } from './lib/hub-process.js';
 import { startBareCommandRelay } from './lib/peers/bare-command-relay.js';
 import { formatProfile, summariseProfile, mainThreadProfile } from './lib/cpu-profile.js';
@@ -406,10 +406,9 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
         marks.loadAcked = load?.lastProgress?.acked;
         marks.pressure = readPressure();
         // Resets the hub's event-loop delay histogram: the scrape after the window covers the window.
-        if (ctx.target.hasMetrics) {
-          void scrapeEventLoopDelay(ctx.target.httpUrl, ctx.target.adminToken);
-          marks.pushBack = scrapeIngestPushBack(ctx.target.httpUrl, ctx.target.adminToken);
-        }
+        // One scrape: it resets the hub's event-loop delay histogram (the one after the window
+        // covers the window) and reads the push-back counters. Each scrape costs the hub some CPU.
+        if (ctx.target.hasMetrics) marks.pushBack = fetchHubMetrics(ctx.target.httpUrl, ctx.target.adminToken).then((text) => (text === undefined ? undefined : ingestPushBackIn(text)));
       },
       onProgress: (p) => {
         const s = sampler.samples;
@@ -449,9 +448,10 @@ async function runPhase(name: PhaseName, ctx: PhaseContext): Promise<PhaseResult
   const loadAckedEnd = load?.lastProgress?.acked;
   const machinePressure = pressureShare(marks.pressure, readPressure());
   const { hasMetrics, httpUrl, adminToken } = ctx.target;
-  const hubEventLoopDelay = hasMetrics ? ((await scrapeEventLoopDelay(httpUrl, adminToken)) ?? null) : null;
+  const endText = hasMetrics ? await fetchHubMetrics(httpUrl, adminToken) : undefined;
+  const hubEventLoopDelay = (endText === undefined ? undefined : eventLoopDelayIn(endText)) ?? null;
   const pushBackStart = await marks.pushBack;
-  const pushBackEnd = hasMetrics ? await scrapeIngestPushBack(httpUrl, adminToken) : undefined;
+  const pushBackEnd = endText === undefined ? undefined : ingestPushBackIn(endText);
   const pushBack = pushBackStart && pushBackEnd ? pushBackBetween(pushBackStart, pushBackEnd) : undefined;
   const hubPushBack = pushBack && wallMs > 0 ? { ...pushBack, pausedPercent: (pushBack.pausedSeconds * 100_000) / wallMs } : null;
 

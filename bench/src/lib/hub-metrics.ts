@@ -46,7 +46,11 @@ export function metricSample(text: string, name: string, labels?: string): numbe
 /** Undefined when the hub has no such metrics (or /metrics cannot be read). */
 export async function scrapeEventLoopDelay(httpUrl: string, adminToken: string): Promise<EventLoopDelay | undefined> {
   const text = await fetchHubMetrics(httpUrl, adminToken);
-  if (text === undefined) return undefined;
+  return text === undefined ? undefined : eventLoopDelayIn(text);
+}
+
+/** The event-loop delay in one /metrics text; undefined when it has none. */
+export function eventLoopDelayIn(text: string): EventLoopDelay | undefined {
   const read = (stat: string): number | undefined => {
     const seconds = metricSample(text, `\\w*nodejs_eventloop_lag_${stat}_seconds`);
     return seconds === undefined ? undefined : Math.max(0, seconds * 1000 - SAMPLING_INTERVAL_MS);
@@ -63,10 +67,8 @@ export interface IngestPushBack {
   pausedSeconds: number;
 }
 
-/** Undefined when the hub has no such metrics (push-back off, or /metrics cannot be read). */
-export async function scrapeIngestPushBack(httpUrl: string, adminToken: string): Promise<IngestPushBack | undefined> {
-  const text = await fetchHubMetrics(httpUrl, adminToken);
-  if (text === undefined) return undefined;
+/** The push-back counters in one /metrics text; undefined when it has none. */
+export function ingestPushBackIn(text: string): IngestPushBack | undefined {
   const pausesLag = metricSample(text, 'iot_hub_ingest_paused_total', 'reason="lag"');
   const pausesInFlight = metricSample(text, 'iot_hub_ingest_paused_total', 'reason="in_flight"');
   const pausedSeconds = metricSample(text, 'iot_hub_ingest_paused_seconds_total');
