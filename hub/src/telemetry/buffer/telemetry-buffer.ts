@@ -92,6 +92,11 @@ export class TelemetryBuffer {
       minId: db.prepare('SELECT min(id) AS id FROM segments'),
       maxId: db.prepare("SELECT seq AS id FROM sqlite_sequence WHERE name = 'segments'"),
       oldest: db.prepare('SELECT min_ts AS ts FROM segments ORDER BY id LIMIT 1'),
+      // Prepared once: db.pragma() prepares its statement on every call, and the quota is
+      // checked at every append (a third of a small append's cost when it did).
+      pageCount: db.prepare('PRAGMA page_count').pluck(),
+      freelistCount: db.prepare('PRAGMA freelist_count').pluck(),
+      pageSize: db.prepare('PRAGMA page_size').pluck(),
     };
   }
 
@@ -132,10 +137,10 @@ export class TelemetryBuffer {
 
   /** Bytes the table uses (freed pages are reused, so they do not count). */
   usedBytes(): number {
-    const db = this.db;
-    if (!db) return 0;
-    const pages = (db.pragma('page_count', { simple: true }) as number) - (db.pragma('freelist_count', { simple: true }) as number);
-    return pages * (db.pragma('page_size', { simple: true }) as number);
+    const st = this.st;
+    if (!st) return 0;
+    const pages = (st.pageCount.get() as number) - (st.freelistCount.get() as number);
+    return pages * (st.pageSize.get() as number);
   }
 
   get full(): boolean {
