@@ -34,7 +34,17 @@ import { performance } from 'node:perf_hooks';
  * every device as it connects, and a reconnect storm must still be pushed
  * back.)
  */
-export const ANSWER_PRIORITY_MS = 10_000;
+const ANSWER_PRIORITY_MS = 10_000;
+
+/** The answer deadline of a connection sent a command now: read past the gate until then. */
+export function answerDeadline(): number {
+  return performance.now() + ANSWER_PRIORITY_MS;
+}
+
+/** Whether a connection with this answer deadline (0: none) is still read past the gate. */
+export function awaitingAnswer(deadline: number): boolean {
+  return deadline > 0 && performance.now() < deadline;
+}
 
 /** How often the loop is expected to come round to its timers. */
 const TICK_MS = 10;
@@ -121,10 +131,7 @@ export class IngestGate {
   /** A socket that closed while waiting, or that no longer waits; true if it was waiting. */
   forget(resume: () => void): boolean {
     const was = this.waiting.delete(resume) || this.waitingLight.delete(resume);
-    if (was && this.waitingSockets === 0 && this.closedAt !== null) {
-      this.closedMsBefore += performance.now() - this.closedAt;
-      this.closedAt = null;
-    }
+    if (was && this.waitingSockets === 0) this.stopPausedClock();
     return was;
   }
 
@@ -156,14 +163,18 @@ export class IngestGate {
     this.release();
   }
 
+  /** No socket waits any more: the paused time stops adding up. */
+  private stopPausedClock(): void {
+    if (this.closedAt === null) return;
+    this.closedMsBefore += performance.now() - this.closedAt;
+    this.closedAt = null;
+  }
+
   private release(): void {
     const resumes = [...this.waitingLight, ...this.waiting];
     this.waiting = new Set();
     this.waitingLight = new Set();
-    if (this.closedAt !== null) {
-      this.closedMsBefore += performance.now() - this.closedAt;
-      this.closedAt = null;
-    }
+    this.stopPausedClock();
     // A resumed socket reads at once; once the gate closes again the rest are refused and queue up anew.
     for (const resume of resumes) resume();
   }

@@ -11,7 +11,7 @@ import type { TelemetryPoint } from './telemetry-store.js';
 /** A series as stored: [id, device id, metric]. */
 export type SeriesDefinition = [id: number, deviceId: string, metric: string];
 
-/** A batch ready for SqliteTelemetryStore.writeRows(), and what to mark committed once it is. */
+/** A batch ready for SqliteTelemetryStore.writeRowsTogether(), and what to mark committed once it is. */
 export interface EncodedBatch {
   rows: Float64Array<ArrayBuffer>;
   series: SeriesDefinition[];

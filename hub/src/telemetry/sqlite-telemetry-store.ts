@@ -165,25 +165,19 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (points.length === 0) return;
     this.catalog ??= new SeriesCatalog(this.listSeries());
     const batch = this.catalog.encode(points);
-    await this.writeRows(batch.series, batch.rows);
+    this.writeRowsTogether([batch]);
     this.catalog.committed(batch);
   }
 
   /**
    * The same as write(), for a writer that numbers series itself (the
-   * threaded store, so that only numbers cross threads): `rows` holds
-   * (series id, ts, value) triples, and `series` defines every id among them
-   * that the writer has not yet seen committed (SeriesCatalog). Never mix
-   * with write() on one store: each numbers series on its own.
-   */
-  async writeRows(series: readonly SeriesDefinition[], rows: Float64Array): Promise<void> {
-    this.writeRowsTogether([{ series, rows }]);
-  }
-
-  /**
-   * Several writes in one transaction (one commit): all of them are durable,
-   * or none. The store thread merges the writes that queued up while it was
-   * busy this way.
+   * threaded store, so that only numbers cross threads): each write's `rows`
+   * holds (series id, ts, value) triples, and its `series` defines every id
+   * among them that the writer has not yet seen committed (SeriesCatalog).
+   * All the writes go in one transaction (one commit): all of them are
+   * durable, or none; the store thread merges the writes that queued up
+   * while it was busy this way. Never mix with write() on one store: each
+   * numbers series on its own.
    */
   writeRowsTogether(writes: readonly RowsWrite[]): void {
     if (!this.writeRowsBatch) throw new Error('SqliteTelemetryStore used before open()');

@@ -77,6 +77,8 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   private commitCount = 0;
   private lastCommit = 0;
   private restartTimer: NodeJS.Timeout | null = null;
+  private readonly firstRestartDelayMs: number;
+  /** The wait before the next start: doubles while starts fail. */
   private restartDelayMs: number;
   private closed = false;
   /** open() succeeded: from then on a dead thread is started again (a failed open() is the caller's to report). */
@@ -86,7 +88,8 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
     private readonly options: ThreadedSqliteStoreOptions,
     private readonly hooks: ThreadedSqliteStoreHooks = {},
   ) {
-    this.restartDelayMs = options.restartDelayMs ?? 1000;
+    this.firstRestartDelayMs = options.restartDelayMs ?? 1000;
+    this.restartDelayMs = this.firstRestartDelayMs;
   }
 
   async open(): Promise<void> {
@@ -246,7 +249,7 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
       this.startWorker().then(
         () => {
           if (this.closed) return;
-          this.restartDelayMs = this.options.restartDelayMs ?? 1000;
+          this.restartDelayMs = this.firstRestartDelayMs;
           this.hooks.onThreadRestarted?.();
         },
         (err: unknown) => {

@@ -20,8 +20,7 @@
  * as it comes.
  */
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { ANSWER_PRIORITY_MS, type IngestGate } from '../../limits/ingest-gate.js';
+import { answerDeadline, awaitingAnswer, type IngestGate } from '../../limits/ingest-gate.js';
 
 const MAX_READ_BYTES = 8 * 1024;
 /** Less than this read last time and waiting now: a device sending now and then, whose turn comes first. */
@@ -45,7 +44,7 @@ interface GateState {
   lastRead: number;
   /** Given to the gate when the socket is refused; made at the first refusal (an idle device never needs one). */
   resume: (() => void) | null;
-  /** performance.now() until which the socket is read without asking the gate (an answer is expected). */
+  /** Until when the socket is read without asking the gate (an answer is expected; answerDeadline()). */
   answerDueBy: number;
 }
 
@@ -70,7 +69,7 @@ function gatedRead(this: GatedSocket, size?: number): unknown {
   // connects during a flood should not wait its turn behind every flooder for it. aedes queues
   // at most a few packets that come before CONNACK (queueLimit), and reads no more meanwhile.
   if (this.client?.connackSent !== true && this.readableLength <= MAX_READ_BYTES) return state.inner.call(this, size);
-  if (!state.gate.open && !(state.answerDueBy > 0 && performance.now() < state.answerDueBy)) {
+  if (!state.gate.open && !awaitingAnswer(state.answerDueBy)) {
     state.resume ??= () => resumeReading(this);
     if (!state.gate.admit(state.resume, state.lastRead < LIGHT_BYTES && this.readableLength < LIGHT_BYTES)) return null;
   }
@@ -92,7 +91,7 @@ function gatedRead(this: GatedSocket, size?: number): unknown {
 export function expectAnswer(socket: Socket): void {
   const state = (socket as GatedSocket)[GATE] as GateState | undefined;
   if (!state) return;
-  state.answerDueBy = performance.now() + ANSWER_PRIORITY_MS;
+  state.answerDueBy = answerDeadline();
   if (state.resume && state.gate.forget(state.resume)) resumeReading(socket as GatedSocket);
 }
 

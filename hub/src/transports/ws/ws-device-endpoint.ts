@@ -5,7 +5,6 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { performance } from 'node:perf_hooks';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   ProtocolError,
@@ -21,7 +20,7 @@ import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
-import { ANSWER_PRIORITY_MS, type IngestGate } from '../../limits/ingest-gate.js';
+import { answerDeadline, awaitingAnswer, type IngestGate } from '../../limits/ingest-gate.js';
 import type { DeviceEntry } from '../../registry/registry.js';
 import { refuseUpgrade } from '../../net/upgrade-refusal.js';
 import { parseDeviceAuthorization } from './device-credentials.js';
@@ -230,7 +229,7 @@ class WsDeviceConnection {
   private authTimer: NodeJS.Timeout | null = null;
   /** Given to the gate when this socket is held back; made the first time (an idle device never needs one). */
   private resumeCallback: (() => void) | null = null;
-  /** performance.now() until which this socket is read without asking the gate (an answer is expected). */
+  /** Until when this socket is read without asking the gate (an answer is expected; answerDeadline()). */
   private answerDueBy = 0;
 
   constructor(
@@ -340,7 +339,7 @@ class WsDeviceConnection {
    * socket is held back now.
    */
   expectAnswer(): void {
-    this.answerDueBy = performance.now() + ANSWER_PRIORITY_MS;
+    this.answerDueBy = answerDeadline();
     if (this.resumeCallback) this.ctx.options.gate?.forget(this.resumeCallback);
     this.resumeIfDue();
   }
@@ -349,7 +348,7 @@ class WsDeviceConnection {
   private gateAdmits(): boolean {
     const gate = this.ctx.options.gate;
     if (!gate || gate.open) return true;
-    if (this.answerDueBy > 0 && performance.now() < this.answerDueBy) return true;
+    if (awaitingAnswer(this.answerDueBy)) return true;
     this.resumeCallback ??= () => this.resumeIfDue();
     return gate.admit(this.resumeCallback);
   }
