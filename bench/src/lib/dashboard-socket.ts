@@ -20,7 +20,7 @@ export abstract class DashboardSocketProbe {
    * A probe that needs no more of a frame than that it came may take it here
    * without parsing it (true: taken). Frames it leaves are parsed as usual.
    */
-  protected takeUnparsed(_data: Buffer, _at: number): boolean {
+  protected takeUnparsed(_data: Buffer): boolean {
     return false;
   }
 
@@ -37,7 +37,7 @@ export abstract class DashboardSocketProbe {
     const subscribed = new Promise<void>((resolve, reject) => {
       ws.on('message', (data: Buffer) => {
         const at = performance.now();
-        if (this.takeUnparsed(data, at)) return;
+        if (this.takeUnparsed(data)) return;
         const frame = JSON.parse(data.toString()) as DashboardServerFrame;
         if ('event' in frame) {
           if (frame.event === 'overflow') {
