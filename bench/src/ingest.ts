@@ -30,7 +30,7 @@ import { buildIngestResult, formatIngestResult, type PeerRun } from './lib/inges
 import { runTrial, searchMaxLossless, type IngestSystem, type SearchResult, type TrialOptions } from './lib/ingest-trial.js';
 import { machineInfo } from './lib/machine.js';
 import { startMosquitto } from './lib/peers/mosquitto.js';
-import { startNodeRed } from './lib/peers/node-red.js';
+import { NODE_RED_BATCH_MS, startNodeRed } from './lib/peers/node-red.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
 
 export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
@@ -165,7 +165,10 @@ export async function runIngest(argv: readonly string[]): Promise<number> {
 /** The hub with its store, provisioned devices and dashboard sockets, through the search. */
 async function measureHub(options: IngestOptions, ids: readonly string[], influxd: BenchInfluxd | undefined, trialOptions: TrialOptions, profileDir: string) {
   const adminToken = randomBytes(24).toString('hex');
-  const storeArgs = options.store === 'influx' ? ['--store', 'influx', '--influx-url', `${(influxd as BenchInfluxd).baseUrl}/${HUB_DB}`] : [];
+  // The same time bound as the Node-RED flow's batches (the hub's default is 1 s): the last
+  // partial batch of a trial then waits as long in both, and stored msgs/s counts that wait.
+  const storeArgs =
+    options.store === 'influx' ? ['--store', 'influx', '--influx-url', `${(influxd as BenchInfluxd).baseUrl}/${HUB_DB}`, '--influx-flush-ms', String(NODE_RED_BATCH_MS)] : [];
   const hub = await startHubProcess({
     dataDir: join(trialOptions.workDir, 'hub-data'),
     adminToken,

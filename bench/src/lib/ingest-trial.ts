@@ -208,6 +208,12 @@ export async function runTrial(system: IngestSystem, rate: number | undefined, o
 const RANGE_MARGIN_MS = 500;
 /** A store whose count did not move for this long is taken as final: what is missing then is lost. */
 const STALL_MS = 10_000;
+/**
+ * How often the store's count is read while it catches up. The time it took
+ * counts in stored msgs/s, so a coarse poll would add up to one interval to
+ * every system that was still writing when the load ended.
+ */
+const SETTLE_POLL_MS = 100;
 
 /** Waits until the store's total count stopped changing for 1 s: a backlog of an earlier trial would take CPU from this one. */
 async function quietStore(system: IngestSystem, timeoutMs: number): Promise<void> {
@@ -226,7 +232,7 @@ async function settleStore(system: IngestSystem, range: { from: number; to: numb
   let stored = await system.countStored(range);
   let finalSeenAt = stored >= expected ? loadExitAt : Date.now();
   while (stored < expected && Date.now() - loadExitAt < timeoutMs && Date.now() - finalSeenAt < STALL_MS) {
-    await sleep(500);
+    await sleep(SETTLE_POLL_MS);
     const now = await system.countStored(range);
     if (now !== stored) finalSeenAt = Date.now();
     stored = now;

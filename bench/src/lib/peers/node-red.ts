@@ -29,6 +29,9 @@ import type { PeerProcess } from './peer.js';
 /** bench/dist/lib/peers/node-red.js → bench/.peers/node-red/ */
 export const NODE_RED_PREFIX = fileURLToPath(new URL('../../../.peers/node-red/', import.meta.url));
 const CONTRIB_INFLUXDB = 'node-red-contrib-influxdb@0.7';
+/** The flow's batch bounds (issue 8): 1,000 points, or whatever gathered in 200 ms. */
+export const NODE_RED_BATCH_POINTS = 1000;
+export const NODE_RED_BATCH_MS = 200;
 
 export interface NodeRedOptions {
   /** mqtt://127.0.0.1:PORT of the broker the `mqtt in` node subscribes through. */
@@ -224,7 +227,7 @@ export async function startNodeRed(options: NodeRedOptions): Promise<NodeRedPeer
   let port: number;
   try {
     port = await freePort();
-    const flows = nodeRedFlows({ ...options, batchPoints: options.batchPoints ?? 1000, batchMs: options.batchMs ?? 200 });
+    const flows = nodeRedFlows({ ...options, batchPoints: options.batchPoints ?? NODE_RED_BATCH_POINTS, batchMs: options.batchMs ?? NODE_RED_BATCH_MS });
     writeFileSync(join(dir, 'flows.json'), `${JSON.stringify(flows, null, 2)}\n`);
     // The influxdb config node reads this.credentials.username: an empty entry for it (plain text, no secret).
     writeFileSync(join(dir, 'flows_cred.json'), `${JSON.stringify({ 'cfg-influxdb': { username: '', password: '' } })}\n`);
