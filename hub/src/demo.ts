@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env -S node --max-semi-space-size=64
 /**
  * `npm run demo`: the hub on its embedded defaults plus a simulated home,
  * in one process, with nothing else to install. Prints the dashboard URL

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env -S node --max-semi-space-size=64
 /**
  * The hub's command line: reads config, starts the hub, handles signals.
  * The only place that binds ports, touches process.env and exits.

@@ -44,7 +44,7 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
   if (!existsSync(HUB_MAIN)) throw new Error(`${HUB_MAIN} is missing: build the hub first (npm run build)`);
   const args = [
     // As `npm start` runs it (package.json): a 32 MB young generation.
-    '--max-semi-space-size=32',
+    '--max-semi-space-size=64',
     ...(options.nodeArgs ?? []),
     HUB_MAIN,
     '--http-port', '0',
