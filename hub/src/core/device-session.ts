@@ -186,13 +186,18 @@ export class DeviceSession {
       accepted.push({ ts, metrics: s.metrics });
     }
     if (points.length === 0) return waitFor ? Promise.all(waitFor).then(() => undefined) : Promise.resolve();
+    // Live values go out as the reading arrives, beside the write (design: the
+    // pipeline and the fan-out are parallel branches), not after its commit:
+    // a dashboard then sees it within the turn instead of one store round
+    // trip later. If the write fails, the device is not acknowledged and sends
+    // it again, so a dashboard may see that reading twice; the store never does.
+    for (const a of accepted) {
+      this.deps.registry.recordLatest(this.entry, a.ts, a.metrics);
+      this.deps.events.emit('telemetry', { deviceId: this.deviceId, ts: a.ts, metrics: a.metrics });
+    }
     const written = this.deps.pipeline.append(points).then(
       () => {
         for (const seq of seqs) track.pending.delete(seq);
-        for (const a of accepted) {
-          this.deps.registry.recordLatest(this.entry, a.ts, a.metrics);
-          this.deps.events.emit('telemetry', { deviceId: this.deviceId, ts: a.ts, metrics: a.metrics });
-        }
       },
       (err: unknown) => {
         // Not stored, so not acknowledged: the device will resend these, and

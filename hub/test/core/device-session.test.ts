@@ -30,13 +30,27 @@ class RecordingLink implements DeviceLink {
   }
 }
 
-/** Delegates to the real store; `failNext` makes the next write throw as a full disk would. */
+/**
+ * Delegates to the real store; `failNext` makes the next write throw as a
+ * full disk would, and `hold()` keeps writes waiting (a slow disk) until
+ * the function it returns is called.
+ */
 class FlakyStore {
   failNext = 0;
+  private held: Promise<void> | null = null;
   constructor(readonly inner: TelemetryStore) {}
+  hold(): () => void {
+    let release = (): void => {};
+    this.held = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.held = null;
+      release();
+    };
+  }
   wrap(): TelemetryStore {
     return Object.assign(Object.create(this.inner) as TelemetryStore, {
       write: async (points: readonly TelemetryPoint[]) => {
+        if (this.held) await this.held;
         if (this.failNext > 0) {
           this.failNext -= 1;
           throw new Error('SQLITE_FULL: database or disk is full');
@@ -74,7 +88,9 @@ async function setup(t: Test) {
   const link = new RecordingLink();
   const session = gateway.open(entry, link);
   const stored = async () => (await telemetry.history({ deviceId: 'dev', metrics: null, from: 0, to: Date.now() + 60_000, maxPoints: 1000 })).series[0]?.points.map((p) => p.avg) ?? [];
-  return { session, link, flaky, stored, entry };
+  const live: { ts: number; metrics: Record<string, unknown> }[] = [];
+  events.on(live, 'telemetry', (e) => live.push({ ts: e.ts, metrics: e.metrics }));
+  return { session, link, flaky, stored, entry, live };
 }
 
 const reading = (seq: number, v: number): TelemetryMessage => ({ type: 'telemetry', seq, metrics: { v } });
@@ -88,6 +104,30 @@ t.test('a write that fails is not acknowledged, and its resend is stored, not ta
   await session.handle(reading(1, 10));
   t.same(await stored(), [10], 'the resend is stored');
   t.equal(entry.stats.duplicates, 0);
+});
+
+t.test('a reading goes live as it arrives, while its write is still in flight', async (t) => {
+  const { session, flaky, stored, live, entry } = await setup(t);
+  const release = flaky.hold();
+  let acknowledged = false;
+  const handled = session.handle(reading(1, 7)).then(() => (acknowledged = true));
+  await new Promise((resolve) => setImmediate(resolve)); // the pipeline's turn: its write is now held
+  t.match(live, [{ metrics: { v: 7 } }], 'the live feed has it');
+  t.match(entry.latest, { v: { value: 7 } }, 'so do the latest values');
+  t.equal(acknowledged, false, 'not acknowledged before it is stored');
+  t.same(await stored(), [], 'not stored yet');
+  release();
+  await handled;
+  t.same(await stored(), [7], 'stored once released, then acknowledged');
+});
+
+t.test('a reading whose write fails was live once, and its resend goes live and is stored', async (t) => {
+  const { session, flaky, stored, live } = await setup(t);
+  flaky.failNext = 1;
+  await t.rejects(session.handle(reading(1, 3)), ProtocolError);
+  await session.handle(reading(1, 3));
+  t.equal(live.length, 2, 'seen live at each arrival');
+  t.same(await stored(), [3], 'stored once');
 });
 
 t.test('a duplicate of a message still being written is acknowledged only with it', async (t) => {
