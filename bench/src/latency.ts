@@ -274,5 +274,23 @@ function formatLatency(r: LatencyResultView): string {
     );
   }
   rows.push(['hub peak RSS, warn / error lines', `${mb(r.hub.peakRssBytes)}, ${r.hub.logs.warn} / ${r.hub.logs.error}`]);
-  return `latency: ${int(r.options.devices)} devices QoS 1 → 1 dashboard socket (${r.machine.cores} cores, Node ${r.machine.node})\n${table(rows)}${contended(r.levels.map((l) => l.machinePressure))}`;
+  return `latency: ${int(r.options.devices)} devices QoS 1 → 1 dashboard socket (${r.machine.cores} cores, Node ${r.machine.node})\n${table(rows)}${saturated(r.levels, m !== null)}${contended(r.levels.map((l) => l.machinePressure))}`;
+}
+
+/** Share of the asked rate under which a level is reported as past what the hub carried. */
+const CARRIED_SHARE = 0.95;
+
+/**
+ * A note for levels the hub did not keep up with: their latency is queueing, not the hub's
+ * path. A max measured flat out overstates what the hub carries paced: there a device's 4
+ * messages in flight share a read and an acknowledgement write, paced each costs its own.
+ */
+function saturated(levels: readonly LevelResult[], maxMeasured: boolean): string {
+  const over = levels.filter((l) => l.ackedPerSec < l.rateAsked * CARRIED_SHARE);
+  if (over.length === 0) return '';
+  const which = over.map((l) => `${l.level} % (${pct((100 * l.ackedPerSec) / l.rateAsked)} of the rate acked)`).join(', ');
+  const why = maxMeasured
+    ? 'the max is measured flat out, where reads and acknowledgements coalesce per device, and paced messages cost more each'
+    : 'the rate asked was more than it carries paced';
+  return `\n  NOTE: the hub did not keep up at ${which}: ${why}, so these levels measure a saturated hub`;
 }
