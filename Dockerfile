@@ -19,5 +19,5 @@ COPY --from=build /app /app
 VOLUME /data
 EXPOSE 8080 1883
 USER node
-# A larger young generation: ~8 % less CPU per message (see README, Running the hub).
+# A larger young generation: messages in flight die young (see README, Running the hub).
 CMD ["node", "--max-semi-space-size=64", "hub/dist/main.js"]

@@ -43,7 +43,7 @@ export interface HubProcess {
 export async function startHubProcess(options: HubProcessOptions): Promise<HubProcess> {
   if (!existsSync(HUB_MAIN)) throw new Error(`${HUB_MAIN} is missing: build the hub first (npm run build)`);
   const args = [
-    // As `npm start` runs it (package.json): a 32 MB young generation.
+    // As `npm start` runs it (package.json): a 64 MB semi-space.
     '--max-semi-space-size=64',
     ...(options.nodeArgs ?? []),
     HUB_MAIN,
