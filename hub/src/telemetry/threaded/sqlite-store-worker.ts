@@ -61,30 +61,34 @@ async function drain(): Promise<void> {
   while (queue.length > 0) {
     const calls = queue;
     queue = [];
-    for (let i = 0; i < calls.length; ) {
-      const call = calls[i] as StoreCall;
+    // Consecutive writes gather here and commit together when another call (or the end) comes.
+    let writes: WriteCall[] = [];
+    for (const call of calls) {
       if (call.op === 'writeRows') {
-        let end = i + 1;
-        while (end < calls.length && (calls[end] as StoreCall).op === 'writeRows') end++;
-        writeTogether(calls.slice(i, end) as WriteCall[]);
-        i = end;
+        writes.push(call);
         continue;
       }
-      let reply: StoreReply;
-      try {
-        reply = { call: call.call, ok: true, value: await run(call) };
-      } catch (err) {
-        reply = { call: call.call, ok: false, error: failure(err) };
-      }
-      port.postMessage(reply);
-      if (call.op === 'close') {
-        port.close();
-        return;
-      }
-      i++;
+      if (writes.length > 0) writeTogether(writes);
+      writes = [];
+      if (!(await answer(call))) return;
     }
+    if (writes.length > 0) writeTogether(writes);
   }
   draining = false;
+}
+
+/** Runs one call that is not a write and posts its reply; false once the store is closed. */
+async function answer(call: Exclude<StoreCall, WriteCall>): Promise<boolean> {
+  let reply: StoreReply;
+  try {
+    reply = { call: call.call, ok: true, value: await run(call) };
+  } catch (err) {
+    reply = { call: call.call, ok: false, error: failure(err) };
+  }
+  port.postMessage(reply);
+  if (call.op !== 'close') return true;
+  port.close();
+  return false;
 }
 
 /** Commits so far; each write's reply carries the number of the commit that made it durable. */
