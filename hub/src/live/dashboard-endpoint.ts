@@ -32,8 +32,10 @@ import type { Registry } from '../registry/registry.js';
 import { refuseUpgrade } from '../net/upgrade-refusal.js';
 import { FanoutWriter, Outbox } from './outbox.js';
 
-/** Above this many buffered bytes telemetry for the client is coalesced (newest per device wins). */
+/** Above this many bytes sent and not yet read, telemetry for the client is coalesced (newest per device wins). */
 const SOFT_BUFFER_BYTES = 1024 * 1024;
+/** How often (in bytes written) a ping asks how far the client has read: 16 per soft bound. */
+const PROBE_BYTES = 64 * 1024;
 /** Above this the client is disconnected. */
 const HARD_BUFFER_BYTES = 8 * 1024 * 1024;
 const MAX_REQUEST_BYTES = 64 * 1024;
@@ -78,7 +80,7 @@ export class DashboardEndpoint {
   private heartbeat: NodeJS.Timeout | null = null;
   readonly counters = { refusedUpgrades: 0, droppedEvents: 0, slowDisconnects: 0 };
   private readonly writer = new FanoutWriter(
-    { softBytes: SOFT_BUFFER_BYTES, hardBytes: HARD_BUFFER_BYTES, maxCoalesced: MAX_COALESCED, drainPollMs: DRAIN_POLL_MS },
+    { softBytes: SOFT_BUFFER_BYTES, probeBytes: PROBE_BYTES, hardBytes: HARD_BUFFER_BYTES, maxCoalesced: MAX_COALESCED, drainPollMs: DRAIN_POLL_MS },
     {
       dropped: (count) => (this.counters.droppedEvents += count),
       tooSlow: (buffered) => {
@@ -197,7 +199,10 @@ export class DashboardEndpoint {
   private accept(ws: WebSocket, principal: Principal, stillValid: () => boolean): void {
     const sub: Subscriber = { ws, principal, stillValid, allDevices: new Set(), perDevice: new Map(), outbox: new Outbox(ws), alive: true };
     this.subscribers.set(ws, sub);
-    ws.on('pong', () => (sub.alive = true));
+    ws.on('pong', (data: Buffer) => {
+      sub.alive = true;
+      this.writer.pong(sub.outbox, data);
+    });
     ws.on('message', (data: RawData, isBinary: boolean) => this.onRequest(sub, data, isBinary));
     ws.on('close', () => {
       this.writer.closed(sub.outbox);

@@ -7,16 +7,27 @@
  * instead of 200 `ws.send` calls (a string encoded, a header allocated and
  * two socket writes each) per event.
  *
- * A socket that reads too slowly (more than `softBytes` waiting in its send
- * buffer) stops getting telemetry and raw messages: for each (device, kind)
+ * A socket that reads too slowly (more than `softBytes` sent and not yet
+ * read) stops getting telemetry and raw messages: for each (device, kind)
  * only the newest frame is kept for it (at most `maxCoalesced` of them),
- * each replaced or refused frame is counted as dropped, and once the buffer
- * has drained the kept frames go out followed by `{"event": "overflow",
+ * each replaced or refused frame is counted as dropped, and once it has
+ * caught up the kept frames go out followed by `{"event": "overflow",
  * "dropped": N}`, which tells the client to resync. Other kinds (presence,
  * device, command, state) are rare and must not be lost: they are always
  * written. Past `hardBytes` the socket is closed. So a slow dashboard costs
  * the hub a bounded map, never an unbounded queue, and never holds anyone
  * else up (design invariant 5).
+ *
+ * "Not yet read" cannot be seen in the hub's own send buffer alone: the
+ * kernel takes several MB for a socket whose peer stopped reading (its send
+ * buffer and the peer's receive buffer: 4 MB in outbox.test.ts, about 50 s
+ * of a 1,000-device dashboard) before anything waits in Node. So the writer asks: after every
+ * `probeBytes` written it sends a WebSocket ping tagged with a number, and
+ * the client's pong (every browser and `ws` answer pings by themselves, in
+ * order, once they have read everything before it) proves it has read up
+ * to that point. Unread = written - what the last answered ping covered,
+ * an upper bound that a reading client keeps near `probeBytes`. One ping
+ * is outstanding at a time, so a dead client costs one.
  *
  * The frames are written to the socket under `ws` (its `_socket` field),
  * beside what `ws.send` writes for replies. That is safe because the server
@@ -38,8 +49,10 @@ export interface OutFrame {
 }
 
 export interface OutboxLimits {
-  /** Above this many bytes waiting in a socket's send buffer it is behind: frames are coalesced. */
+  /** Above this many bytes sent and not yet read (or waiting in the send buffer) it is behind: frames are coalesced. */
   softBytes: number;
+  /** A ping goes out after this many bytes written, to learn how much the client has read. */
+  probeBytes: number;
   /** Above this the socket is closed. */
   hardBytes: number;
   /** Most (device, kind) frames kept for one lagging socket; newer keys past it are dropped. */
@@ -64,6 +77,21 @@ export class Outbox {
   /** Frames this socket did not get since its last overflow notice (or resync). */
   dropped = 0;
   drainTimer: NodeJS.Timeout | null = null;
+  /** Bytes the writer put on the socket. */
+  written = 0;
+  /** `written` when the last answered ping went out: the client has read at least this much. */
+  read = 0;
+  /** The ping waiting for its pong: its tag, and `written` when it went out. */
+  probe: { tag: string; at: number } | null = null;
+  /** `written` when the last ping went out. */
+  probedAt = 0;
+  private probes = 0;
+
+  /** The next ping's tag, unique on this socket. */
+  nextTag(): string {
+    this.probes += 1;
+    return `o${this.probes}`;
+  }
 
   constructor(readonly ws: WebSocket) {}
 
@@ -115,6 +143,19 @@ export class FanoutWriter {
     this.write(box, -1);
   }
 
+  /** A pong arrived: if it answers our ping, the client has read everything before that ping. */
+  pong(box: Outbox, data: Buffer): void {
+    const probe = box.probe;
+    if (probe === null || data.toString() !== probe.tag) return;
+    box.probe = null;
+    box.read = probe.at;
+    const lagging = box.kept.size > 0 || box.dropped > 0;
+    if (!lagging) return;
+    // Catching up: ask again at once rather than after probeBytes more, so the kept frames go out a round trip later.
+    if (box.written > box.read) this.sendProbe(box);
+    if (!this.behind(box)) this.write(box, -1);
+  }
+
   /** The socket closed: forget what waits for it. */
   closed(box: Outbox): void {
     if (box.drainTimer) clearTimeout(box.drainTimer);
@@ -154,13 +195,13 @@ export class FanoutWriter {
       return;
     }
     const socket = (ws as unknown as { _socket: Socket })._socket;
-    if (buffered > this.limits.softBytes) {
+    if (this.behind(box)) {
       const urgent: Buffer[] = [];
       for (const frame of pending) {
         if (frame.coalesce) this.keep(box, frame);
         else urgent.push(frame.bytes);
       }
-      if (urgent.length > 0) socket.write(urgent.length === 1 ? (urgent[0] as Buffer) : Buffer.concat(urgent));
+      if (urgent.length > 0) this.send(box, socket, urgent.length === 1 ? (urgent[0] as Buffer) : Buffer.concat(urgent));
       this.watchDrain(box);
       return;
     }
@@ -173,11 +214,31 @@ export class FanoutWriter {
     }
     if (parts.length === 0 && pending.length > 0 && pending.length === turnLength) {
       this.shared ??= turnLength === 1 ? (pending[0] as OutFrame).bytes : Buffer.concat(pending.map((f) => f.bytes));
-      socket.write(this.shared);
+      this.send(box, socket, this.shared);
       return;
     }
     for (const frame of pending) parts.push(frame.bytes);
-    if (parts.length > 0) socket.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+    if (parts.length > 0) this.send(box, socket, parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+  }
+
+  /** Bytes sent and not yet read past the soft bound, by the last answered ping or the send buffer itself. */
+  private behind(box: Outbox): boolean {
+    return box.written - box.read > this.limits.softBytes || box.ws.bufferedAmount > this.limits.softBytes;
+  }
+
+  private send(box: Outbox, socket: Socket, bytes: Buffer): void {
+    socket.write(bytes);
+    box.written += bytes.length;
+    if (box.probe === null && box.written - box.probedAt >= this.limits.probeBytes) this.sendProbe(box);
+  }
+
+  /** A ping after everything written so far; its pong moves `read` up to here. */
+  private sendProbe(box: Outbox): void {
+    if (box.ws.readyState !== WebSocket.OPEN) return;
+    const tag = box.nextTag();
+    box.probe = { tag, at: box.written };
+    box.probedAt = box.written;
+    box.ws.ping(tag);
   }
 
   /** Newest wins per (device, kind); a key past the bound is dropped. */
@@ -201,7 +262,7 @@ export class FanoutWriter {
       box.drainTimer = null;
       const ws = box.ws;
       if (ws.readyState !== WebSocket.OPEN || (box.kept.size === 0 && box.dropped === 0)) return;
-      if (ws.bufferedAmount > this.limits.softBytes) {
+      if (this.behind(box)) {
         box.drainTimer = setTimeout(poll, this.limits.drainPollMs);
         return;
       }
