@@ -51,12 +51,12 @@ async function pair(t: Test): Promise<Pair> {
   return { writer, box, client, clientSocket: (client as unknown as { _socket: Socket })._socket, received, dropped };
 }
 
-/** One event-loop turn's worth of telemetry frames, ~150 bytes each, device ids cycling. */
+/** One event-loop turn's worth of telemetry frames, ~140 bytes each, device ids cycling. */
 function pushTurn(p: Pair, seq: { n: number }, frames: number): void {
   for (let i = 0; i < frames; i++) {
     const n = seq.n++;
     const deviceId = `dev-${n % DEVICES}`;
-    const frame = p.writer.frame({ event: 'telemetry', deviceId, ts: n, metrics: { reading: n, padding: 'x'.repeat(80) } }, { kind: 'telemetry', deviceId });
+    const frame = p.writer.frame({ event: 'telemetry', deviceId, ts: n, metrics: { reading: n, humidity: 40.123456, pressure: 1013.25678, voltage: 3.3012345 } }, { kind: 'telemetry', deviceId });
     p.writer.enqueue(p.box, frame);
   }
 }
