@@ -21,13 +21,13 @@
  * "Not yet read" cannot be seen in the hub's own send buffer alone: the
  * kernel takes several MB for a socket whose peer stopped reading (its send
  * buffer and the peer's receive buffer: 4 MB in outbox.test.ts, about 50 s
- * of a 1,000-device dashboard) before anything waits in Node. So the writer asks: after every
- * `probeBytes` written it sends a WebSocket ping tagged with a number, and
- * the client's pong (every browser and `ws` answer pings by themselves, in
- * order, once they have read everything before it) proves it has read up
- * to that point. Unread = written - what the last answered ping covered,
- * an upper bound that a reading client keeps near `probeBytes`. One ping
- * is outstanding at a time, so a dead client costs one.
+ * of a 1,000-device dashboard) before anything waits in Node. So the writer
+ * asks: after every `probeBytes` written it sends a WebSocket ping tagged
+ * with a number, and the client's pong (browsers and `ws` answer pings by
+ * themselves, once they have read everything before them) proves it has
+ * read up to that point. Unread = written - what the last answered ping
+ * covered, an upper bound that a reading client keeps near `probeBytes`.
+ * One ping is outstanding at a time, so a dead client costs one.
  *
  * The frames are written to the socket under `ws` (its `_socket` field),
  * beside what `ws.send` writes for replies. That is safe because the server
