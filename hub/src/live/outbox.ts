@@ -83,8 +83,6 @@ export class Outbox {
   read = 0;
   /** The ping waiting for its pong: its tag, and `written` when it went out. */
   probe: { tag: string; at: number } | null = null;
-  /** `written` when the last ping went out. */
-  probedAt = 0;
   private probes = 0;
 
   /** The next ping's tag, unique on this socket. */
@@ -229,7 +227,8 @@ export class FanoutWriter {
   private send(box: Outbox, socket: Socket, bytes: Buffer): void {
     socket.write(bytes);
     box.written += bytes.length;
-    if (box.probe === null && box.written - box.probedAt >= this.limits.probeBytes) this.sendProbe(box);
+    // With no ping outstanding, `read` is where the last one went out.
+    if (box.probe === null && box.written - box.read >= this.limits.probeBytes) this.sendProbe(box);
   }
 
   /** A ping after everything written so far; its pong moves `read` up to here. */
@@ -237,7 +236,6 @@ export class FanoutWriter {
     if (box.ws.readyState !== WebSocket.OPEN) return;
     const tag = box.nextTag();
     box.probe = { tag, at: box.written };
-    box.probedAt = box.written;
     box.ws.ping(tag);
   }
 
