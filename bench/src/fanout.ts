@@ -19,6 +19,7 @@ import { provisionDevices, writeCredentialsFile } from '@iot-hub/device-sim';
 import { DashboardChild, median, percentiles, type Percentiles } from './lib/dashboard-children.js';
 import type { ChildReport, PhaseCounts, SocketReport } from './lib/fanout-dashboards.js';
 import { int, mb, ms, pct, table } from './lib/format.js';
+import { fetchHubMetrics, metricSample } from './lib/hub-metrics.js';
 import { startHubProcess } from './lib/hub-process.js';
 import { startLoadProcess, type LoadProcess } from './lib/load-process.js';
 import { machineInfo } from './lib/machine.js';
@@ -86,22 +87,14 @@ const ISOLATION_LIMIT = 0.1;
 
 /** Counter of events the hub did not deliver to slow dashboards, from /metrics. */
 async function hubDroppedEvents(httpUrl: string, adminToken: string): Promise<number | undefined> {
-  return hubMetric(httpUrl, adminToken, /^iot_hub_dashboard_dropped_events_total(?:\{[^}]*\})? ([0-9.eE+-]+)$/m);
+  const text = await fetchHubMetrics(httpUrl, adminToken);
+  return text === undefined ? undefined : metricSample(text, 'iot_hub_dashboard_dropped_events_total');
 }
 
 /** Dashboard sockets the hub holds open, from /metrics: shows whether the stalled one was still connected. */
 async function hubDashboardSockets(httpUrl: string, adminToken: string): Promise<number | undefined> {
-  return hubMetric(httpUrl, adminToken, /^iot_hub_connections\{kind="dashboard"\} ([0-9.eE+-]+)$/m);
-}
-
-async function hubMetric(httpUrl: string, adminToken: string, pattern: RegExp): Promise<number | undefined> {
-  try {
-    const res = await fetch(`${httpUrl}/metrics`, { headers: { authorization: `Bearer ${adminToken}` }, signal: AbortSignal.timeout(5000) });
-    const m = pattern.exec(await res.text());
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
+  const text = await fetchHubMetrics(httpUrl, adminToken);
+  return text === undefined ? undefined : metricSample(text, 'iot_hub_connections', 'kind="dashboard"');
 }
 
 interface CpuMarks {
