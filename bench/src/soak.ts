@@ -362,6 +362,7 @@ function buildResult(input: BuildInput): { text: string; json: Record<string, un
     acked: { load: loadAcked, churn: churn.stats.telemetryAcked },
     ackedPerSecMean: steadySec > 0 ? acked / steadySec : 0,
     targetRate: input.rate.msgsPerSec,
+    puback: input.loadEnd.report?.ackLatencyMs ?? null,
     stored: readback.stored,
     storedNote: readback.note,
     churn: { connects: churn.totalConnects, mqtt: churn.stats.connects.mqtt, ws: churn.stats.connects.ws, leftClean: churn.stats.leftClean, leftAbrupt: churn.stats.leftAbrupt, skipped: churn.stats.skipped, errors: churn.stats.errors },

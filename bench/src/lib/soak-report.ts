@@ -131,6 +131,8 @@ export interface SummaryInput {
   acked: { load: number; churn: number };
   ackedPerSecMean: number;
   targetRate: number;
+  /** The load devices' publish → PUBACK, over the whole run (null when the load process gave no report). */
+  puback: LatencySummary | null;
   stored: number | null;
   storedNote: string;
   churn: { connects: number; mqtt: number; ws: number; leftClean: number; leftAbrupt: number; skipped: number; errors: number };
@@ -157,6 +159,7 @@ export function formatSummary(s: SummaryInput): string {
     ['event-loop delay p99, median / worst interval', `${ms(s.eventLoopP99.median ?? undefined)} / ${ms(s.eventLoopP99.worst ?? undefined)}`],
     ['hub CPU, mean', s.hubCpuMean === null ? '-' : `${pct(s.hubCpuMean)} (100 % = one core)`],
     ['acked msgs/s, mean', `${int(s.ackedPerSecMean)} (load at ${int(s.targetRate)}, plus churn)`],
+    ['publish→PUBACK p50 / p90 / p99 / max', s.puback ? `${ms(s.puback.p50)} / ${ms(s.puback.p90)} / ${ms(s.puback.p99)} / ${ms(s.puback.max)}` : '-'],
     ['acked: load + churn', `${int(s.acked.load)} + ${int(s.acked.churn)} = ${int(acked)}`],
     ['stored (history API)', s.stored === null ? '-' : int(s.stored)],
     ['loss: acked − stored', loss],
