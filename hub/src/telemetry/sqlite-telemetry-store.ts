@@ -14,13 +14,14 @@
  *
  * The move goes in slices, one transaction each, so writes commit between
  * them. As one transaction it held the thread, and every acknowledgement
- * queued behind it, for 100-300 ms a second at 6,000 messages/s (18,000
- * values): the soak's PUBACK p90 was 120-170 ms. The journal is first
- * copied, sorted, into an in-memory table, and the slices take consecutive
- * ranges of that copy, so a series' page is still touched once per move.
- * (Slices taken from the journal in arrival order cost 7 times the CPU:
- * each touched a page per series again.) A worker thread checkpoints the
- * WAL, so its fsyncs never land inside a write.
+ * queued behind it, for the whole move: at 6,000 messages/s (18,000 values)
+ * the soak's PUBACK p90 was 119-174 ms, and 40-71 ms with slices (bench
+ * README, "Since the fourth pass"). The journal is first copied, sorted,
+ * into an in-memory table, and the slices take consecutive ranges of that
+ * copy, so a series' page is still touched once per move. (Slices taken
+ * from the journal in arrival order cost 7 times the CPU: each touched a
+ * page per series again.) A worker thread checkpoints the WAL, so its
+ * fsyncs never land inside a write.
  */
 import type Database from 'better-sqlite3';
 import type { HistorySeries } from '@iot-hub/protocol';
