@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,22 +59,31 @@ t.test('sqlite: the journal moves into the clustered table in the background, an
   t.same(peek.prepare("SELECT value FROM samples JOIN series ON series.id = series_id WHERE device_id = 'd'").all(), [{ value: 2 }]);
 });
 
-t.test('sqlite: a move of the journal goes in slices, writes commit between them, and the newest write of a point still wins', async (t) => {
+/** A store in a temp dir whose moves start every 20 ms and go 10 rows at a time, and `scalar`: the column `n` of a query on its file, from a read-only connection. */
+async function storeWithTinySlices(t: Test): Promise<{ store: SqliteTelemetryStore; scalar: (sql: string) => number }> {
   const dir = mkdtempSync(join(tmpdir(), 'iot-hub-store-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'telemetry.db');
   const store = new SqliteTelemetryStore({ file, moveEveryMs: 20, moveSliceRows: 10 });
   await store.open();
   t.teardown(() => store.close());
-  await store.write([{ deviceId: 'd', metric: 'm', ts: 1000, value: 1 }]);
-  await store.write(Array.from({ length: 2000 }, (_, i) => ({ deviceId: 'other', metric: 'x', ts: 2000 + i, value: i })));
-
   const peek = new Database(file, { readonly: true });
   t.teardown(() => peek.close());
-  const count = (table: string): number => (peek.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-  // The slices run one per turn of the event loop: look between them.
+  return { store, scalar: (sql) => (peek.prepare(sql).get() as { n: number }).n };
+}
+
+/** Until a move is half done: some rows in `samples`, the journal not yet emptied. The slices run one per turn of the event loop: look between them. */
+async function untilHalfMoved(scalar: (sql: string) => number, deadline: number): Promise<void> {
+  while (!(scalar('SELECT count(*) AS n FROM samples') > 0 && scalar('SELECT count(*) AS n FROM recent') > 0) && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+}
+
+t.test('sqlite: a move of the journal goes in slices, writes commit between them, and the newest write of a point still wins', async (t) => {
+  const { store, scalar } = await storeWithTinySlices(t);
+  const count = (table: string): number => scalar(`SELECT count(*) AS n FROM ${table}`);
+  await store.write([{ deviceId: 'd', metric: 'm', ts: 1000, value: 1 }]);
+  await store.write(Array.from({ length: 2000 }, (_, i) => ({ deviceId: 'other', metric: 'x', ts: 2000 + i, value: i })));
   const deadline = Date.now() + 10_000;
-  while (!(count('samples') > 0 && count('recent') > 0) && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  await untilHalfMoved(scalar, deadline);
   const moved = count('samples');
   t.ok(moved > 0 && moved < 2001, `caught a move half done (${moved} of 2001 rows moved)`);
 
@@ -87,7 +96,7 @@ t.test('sqlite: a move of the journal goes in slices, writes commit between them
   while ((count('recent') > 0 || count('samples') < 2001) && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 20));
   t.equal(count('recent'), 0, 'the journal emptied');
   t.equal(count('samples'), 2001, 'every row moved once');
-  t.same(peek.prepare("SELECT value FROM samples JOIN series ON series.id = series_id WHERE device_id = 'd'").all(), [{ value: 2 }], 'the newest write of the point won');
+  t.equal(scalar("SELECT value AS n FROM samples JOIN series ON series.id = series_id WHERE device_id = 'd'"), 2, 'the newest write of the point won');
 });
 
 t.test('sqlite: a store killed (SIGKILL) halfway through a move loses nothing and duplicates nothing', async (t) => {
@@ -142,23 +151,14 @@ setInterval(() => {}, 1000);
 });
 
 t.test('sqlite: a device deleted halfway through a move does not come back with its remaining slices', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'iot-hub-store-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'telemetry.db');
-  const store = new SqliteTelemetryStore({ file, moveEveryMs: 20, moveSliceRows: 10 });
-  await store.open();
-  t.teardown(() => store.close());
+  const { store, scalar } = await storeWithTinySlices(t);
   await store.write(Array.from({ length: 1000 }, (_, i) => ({ deviceId: i % 2 ? 'gone' : 'kept', metric: 'x', ts: 2000 + i, value: i })));
-
-  const peek = new Database(file, { readonly: true });
-  t.teardown(() => peek.close());
-  const count = (sql: string): number => (peek.prepare(sql).get() as { n: number }).n;
   const deadline = Date.now() + 10_000;
-  while (!(count('SELECT count(*) AS n FROM samples') > 0 && count('SELECT count(*) AS n FROM recent') > 0) && Date.now() < deadline) await new Promise((r) => setImmediate(r));
-  t.ok(count('SELECT count(*) AS n FROM recent') > 0, 'caught a move half done');
+  await untilHalfMoved(scalar, deadline);
+  t.ok(scalar('SELECT count(*) AS n FROM recent') > 0, 'caught a move half done');
   await store.deleteDevice('gone');
-  while (count('SELECT count(*) AS n FROM recent') > 0 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 20));
-  t.equal(count('SELECT count(*) AS n FROM samples WHERE series_id NOT IN (SELECT id FROM series)'), 0, 'no row of the deleted device was moved back');
-  t.equal(count("SELECT count(*) AS n FROM samples JOIN series ON series.id = series_id WHERE device_id = 'kept'"), 500, 'the other device has all its rows');
+  while (scalar('SELECT count(*) AS n FROM recent') > 0 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 20));
+  t.equal(scalar('SELECT count(*) AS n FROM samples WHERE series_id NOT IN (SELECT id FROM series)'), 0, 'no row of the deleted device was moved back');
+  t.equal(scalar("SELECT count(*) AS n FROM samples JOIN series ON series.id = series_id WHERE device_id = 'kept'"), 500, 'the other device has all its rows');
   t.same(await store.latest('gone'), {});
 });
