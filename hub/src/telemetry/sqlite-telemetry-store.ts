@@ -104,13 +104,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private journaled = 0;
   private move: Move | null = null;
   private sliceRows: number;
-  private readonly fixedSliceRows: number | undefined;
 
   constructor(
     private readonly options: SqliteTelemetryStoreOptions,
     private readonly onCheckpointError: (message: string) => void = () => {},
   ) {
-    this.fixedSliceRows = options.moveSliceRows;
     this.sliceRows = options.moveSliceRows ?? FIRST_SLICE_ROWS;
   }
 
@@ -154,10 +152,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const upTo = (st.lastRecent.get() as { id: number | null }).id;
     if (upTo === null) return false;
     st.clearMoving.run();
-    st.copyRecent.run(upTo);
-    const range = st.movingRange.get() as { first: number | null; last: number | null };
-    if (range.first === null || range.last === null) return false;
-    this.move = { upTo, next: range.first, last: range.last };
+    // Into an empty table: the copy's rowids are 1..n, in the sorted order.
+    const copied = st.copyRecent.run(upTo).changes;
+    if (copied === 0) return false;
+    this.move = { upTo, next: 1, last: copied };
     return true;
   }
 
@@ -169,7 +167,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const started = performance.now();
       const rows = this.sliceRows;
       this.moveSlice(rows);
-      if (this.fixedSliceRows === undefined) this.adaptSlice(rows, performance.now() - started);
+      if (this.options.moveSliceRows === undefined) this.adaptSlice(rows, performance.now() - started);
       if (this.move) this.scheduleSlice();
     });
   }
@@ -177,7 +175,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   /** Sizes the next slice so it takes about SLICE_TARGET_MS, changing by at most 2× at a time. */
   private adaptSlice(rows: number, ms: number): void {
     const wanted = ms > 0 ? (rows * SLICE_TARGET_MS) / ms : rows * 2;
-    this.sliceRows = Math.round(Math.min(MAX_SLICE_ROWS, Math.max(MIN_SLICE_ROWS, Math.min(rows * 2, Math.max(rows / 2, wanted)))));
+    this.sliceRows = Math.round(clamp(clamp(wanted, rows / 2, rows * 2), MIN_SLICE_ROWS, MAX_SLICE_ROWS));
   }
 
   /** Moves the next `rows` rows of the move in progress in one transaction; the last slice also empties the journal up to the move's end. */
@@ -213,7 +211,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
       insertRecent: db.prepare('INSERT INTO recent (series_id, ts, value) VALUES (?, ?, ?)'),
       lastRecent: db.prepare('SELECT max(rowid) AS id FROM recent'),
       copyRecent: db.prepare('INSERT INTO moving (series_id, ts, value) SELECT series_id, ts, value FROM recent WHERE rowid <= ? ORDER BY series_id, ts, rowid'),
-      movingRange: db.prepare('SELECT min(rowid) AS first, max(rowid) AS last FROM moving'),
       moveRows: db.prepare('INSERT OR REPLACE INTO samples (series_id, ts, value) SELECT series_id, ts, value FROM moving WHERE rowid BETWEEN ? AND ? ORDER BY rowid'),
       clearRecentUpTo: db.prepare('DELETE FROM recent WHERE rowid <= ?'),
       clearMoving: db.prepare('DELETE FROM moving'),
@@ -334,4 +331,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
     })();
     this.catalog?.forgetDevice(deviceId);
   }
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
 }
