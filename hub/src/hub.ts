@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
-import { buildApi } from './api/app.js';
+import { buildApi, type RouteEntry } from './api/app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { CommandService } from './commands/command-service.js';
 import { Accounts } from './auth/accounts.js';
@@ -56,6 +56,8 @@ export interface Hub {
   readonly mqttsPort: number | null;
   /** The admin token generated at this start, if any: print it once. */
   readonly generatedAdminToken: string | null;
+  /** The HTTP routes as Fastify registered them (method, pattern), implicit HEAD routes included. */
+  readonly httpRoutes: readonly RouteEntry[];
   readonly log: Logger;
 }
 
@@ -237,6 +239,9 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     },
     get generatedAdminToken() {
       return adminAuth.generatedToken;
+    },
+    get httpRoutes() {
+      return api.routeTable;
     },
 
     async start() {

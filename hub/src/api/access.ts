@@ -21,7 +21,7 @@ declare module 'fastify' {
 }
 
 /** Reached without authentication: logging in is how one gets it. */
-const PUBLIC = new Set(['/api/auth/login']);
+const PUBLIC = new Set(['POST /api/auth/login']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface AccessOptions {
@@ -58,7 +58,7 @@ export function registerAccessControl(app: FastifyInstance, options: AccessOptio
     const route = request.routeOptions.url;
     const guarded = (p: string | undefined): boolean => p !== undefined && (p.startsWith('/api/') || p === '/metrics');
     if (!guarded(path) && !guarded(route)) return;
-    if (PUBLIC.has(route ?? path)) return;
+    if (PUBLIC.has(`${request.method} ${route ?? path}`)) return;
 
     let principal: Principal | null = null;
     const header = request.headers.authorization;

@@ -57,6 +57,19 @@ export interface ApiDeps {
 /** Largest JSON request body the API reads. */
 const MAX_BODY_BYTES = 64 * 1024;
 
+/** A route as Fastify registered it, implicit ones (HEAD for every GET) included. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered, read by tests that must cover each one (the role matrix). */
+    routeTable: readonly RouteEntry[];
+  }
+}
+
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
     // Typed as Fastify's base logger so routes need not carry pino's generic.
@@ -68,6 +81,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: true },
     // Unknown fields are refused (a typo like "nmae" should not pass silently).
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+  });
+  const routeTable: RouteEntry[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
   });
   app.setErrorHandler(errorHandler);
   registerWebHeaders(app, deps.corsOrigins);

@@ -44,7 +44,8 @@ const ADMIN_READS = new Set(['GET /api/users']);
  * Fails closed: a new state-changing route needs admin until it is listed.
  */
 export function roleFor(method: string, route: string): Role | null {
-  const key = `${method} ${route}`;
+  // Fastify answers HEAD with the GET handler (exposeHeadRoutes): it must need what GET needs.
+  const key = `${method === 'HEAD' ? 'GET' : method} ${route}`;
   if (SELF.has(key)) return null;
   if (ADMIN_READS.has(key)) return 'admin';
   if (method === 'GET' || method === 'HEAD') return 'viewer';
