@@ -21,6 +21,7 @@ import type { StateService } from '../state/state-service.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import { registerAccessControl } from './access.js';
 import { errorHandler } from './api-error.js';
+import { registerRefusalAudit } from './audit-refusals.js';
 import { registerWebHeaders } from './web-headers.js';
 import { authRoutes } from './routes/auth.js';
 import { auditRoutes } from './routes/audit.js';
@@ -90,6 +91,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.setErrorHandler(errorHandler);
   registerWebHeaders(app, deps.corsOrigins);
   registerAccessControl(app, { accounts: deps.accounts, allowedOrigins: deps.allowedOrigins });
+  registerRefusalAudit(app, deps);
 
   healthRoutes(app, deps);
   authRoutes(app, deps);

@@ -148,7 +148,8 @@ t.test('creating and cancelling are audited with the actor, the command id and w
   const commandEntries = entries.filter((e) => e.action.startsWith('command.'));
   t.match(commandEntries, [
     { action: 'command.cancel', actor: 'admin', deviceId: device.id, commandId: command.id, details: { name: 'boost' }, outcome: 'ok' },
+    { action: 'command.create', actor: 'admin', deviceId: device.id, commandId: null, details: { name: 'nope', params: {} }, outcome: 'unknown_command' },
     { action: 'command.create', actor: 'admin', deviceId: device.id, commandId: command.id, details: { name: 'boost', params: { minutes: 10 } }, outcome: 'cancelled' },
   ]);
-  t.equal(commandEntries.length, 2, 'one create (the retry and the refused request add none) and one cancel');
+  t.equal(commandEntries.length, 3, 'one create, the refused one with its code (the retry adds none), and one cancel');
 });

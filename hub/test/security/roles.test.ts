@@ -80,6 +80,15 @@ t.test('users: admins add and delete them; a deleted user is signed out', async 
   t.equal((await ada.api('DELETE', '/api/users/bob')).status, 204);
   t.equal((await bob.api('GET', '/api/devices')).status, 401, 'their session ended with them');
   t.equal((await ada.api('DELETE', '/api/users/ada')).status, 409, 'not oneself');
-  const audit = (await hub.api('GET', '/api/audit?actor=ada')).body as { entries: Array<{ action: string }> };
-  t.same(audit.entries.map((e) => e.action), ['user.delete', 'user.create']);
+  const audit = (await hub.api('GET', '/api/audit?actor=ada')).body as { entries: Array<{ action: string; outcome: string }> };
+  t.same(
+    audit.entries.map((e) => [e.action, e.outcome]),
+    [
+      ['user.delete', 'conflict'],
+      ['user.delete', 'ok'],
+      ['user.create', 'conflict'],
+      ['user.create', 'ok'],
+    ],
+    'refusals with their code; malformed requests (400) not at all',
+  );
 });

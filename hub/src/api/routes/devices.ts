@@ -1,4 +1,4 @@
-/** Device resources: provision, list, read, delete. Provisioning and deleting are audited. */
+/** Device resources: provision, list, read, delete. Provisioning and deleting are audited (refusals by audit-refusals.ts). */
 import { DEVICE_ID_PATTERN, NAME_PATTERN, ProtocolError, type DeviceListResponse, type ProvisionRequest, type ProvisionResponse } from '@iot-hub/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
@@ -22,14 +22,7 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post<{ Body: ProvisionRequest }>('/api/devices', { schema: provisionSchema }, async (request, reply) => {
     const { id, kind, name } = request.body;
     const details = { kind, ...(name === undefined ? {} : { name }) };
-    let provisioned;
-    try {
-      provisioned = await registry.provision(request.body);
-    } catch (err) {
-      if (err instanceof ProtocolError) audit.record({ actor: request.actor, action: 'device.create', deviceId: id, details, outcome: err.error });
-      throw err;
-    }
-    const { entry, token } = provisioned;
+    const { entry, token } = await registry.provision(request.body);
     audit.record({ actor: request.actor, action: 'device.create', deviceId: id, details, outcome: 'ok' });
     const body: ProvisionResponse = { ...registry.view(entry), token };
     void reply.status(201).header('location', `/api/devices/${encodeURIComponent(entry.record.id)}`);
@@ -56,10 +49,7 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.delete<{ Params: { id: string } }>('/api/devices/:id', async (request, reply) => {
     const { id } = request.params;
     const entry = registry.get(id);
-    if (!entry) {
-      audit.record({ actor: request.actor, action: 'device.delete', deviceId: id, details: {}, outcome: 'not_found' });
-      throw new ProtocolError('not_found', `no device ${JSON.stringify(id)}`);
-    }
+    if (!entry) throw new ProtocolError('not_found', `no device ${JSON.stringify(id)}`);
     await registry.remove(id);
     // A deleted device is cut off at once; its token no longer authenticates.
     gateway.disconnect(id, 'deleted');

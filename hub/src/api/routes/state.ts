@@ -63,17 +63,10 @@ export function stateRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (request): Promise<DeviceStateView> => {
       const { id } = request.params;
       const { state: patch, ifVersion } = request.body;
-      const details = (version: number): Record<string, unknown> => ({ state: patch, ...(ifVersion === undefined ? {} : { ifVersion }), version });
-      try {
-        const view = await state.patchDesired(id, request.body);
-        audit.record({ actor: request.actor, action: 'state.desired', deviceId: id, details: details(view.version), outcome: 'ok' });
-        return view;
-      } catch (err) {
-        if (err instanceof ProtocolError) {
-          audit.record({ actor: request.actor, action: 'state.desired', deviceId: id, details: details(state.view(id).version), outcome: err.error });
-        }
-        throw err;
-      }
+      const view = await state.patchDesired(id, request.body);
+      const details = { state: patch, ...(ifVersion === undefined ? {} : { ifVersion }), version: view.version };
+      audit.record({ actor: request.actor, action: 'state.desired', deviceId: id, details, outcome: 'ok' });
+      return view;
     },
   );
 }
