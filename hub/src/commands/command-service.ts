@@ -92,10 +92,14 @@ export class CommandService implements CommandInbox {
    */
   async open(now = Date.now()): Promise<void> {
     this.store.open();
-    for (const [state, n] of Object.entries(this.store.countByState())) this.counts.set(state as CommandState, n);
+    // A device deleted just before a crash may have left its commands: they go now, before any read.
+    for (const deviceId of this.store.deviceIds()) {
+      if (!this.options.registry.get(deviceId)) this.store.deleteDevice(deviceId);
+    }
+    this.recount();
     const changes: Change[] = [];
     for (const r of this.store.loadPending()) {
-      const next = this.overdue(r, now) ?? (this.options.registry.get(r.deviceId) ? null : withState(r, 'cancelled', now, { error: 'device deleted' }));
+      const next = this.overdue(r, now);
       this.remember(r);
       if (next) changes.push({ prev: r, next });
       else this.arm(r, now);
@@ -280,17 +284,38 @@ export class CommandService implements CommandInbox {
     return 'late';
   }
 
+  /**
+   * A deleted device takes its commands with it (README: DELETE removes the
+   * device and its history), idempotency keys included, so a device later
+   * provisioned under the same id inherits none of them. Pending ones end
+   * `cancelled` first, so dashboards and the audit log see how they ended.
+   */
   private deviceRemoved(deviceId: string): void {
     const queue = this.byDevice.get(deviceId);
-    if (!queue) return;
-    const now = Date.now();
-    const changes = [...queue.values()].map((r) => ({ prev: r, next: withState(r, 'cancelled', now, { error: 'device deleted' }) }));
-    try {
-      this.commit(changes);
-    } catch (err) {
-      // They stay pending and end by their timers instead.
-      this.options.log.error({ err, deviceId }, 'cancelling the commands of a deleted device failed');
+    if (queue) {
+      const now = Date.now();
+      const changes = [...queue.values()].map((r) => ({ prev: r, next: withState(r, 'cancelled', now, { error: 'device deleted' }) }));
+      try {
+        this.commit(changes);
+      } catch (err) {
+        this.options.log.error({ err, deviceId }, 'cancelling the commands of a deleted device failed');
+      }
+      for (const r of [...queue.values()]) this.forget(r);
     }
+    try {
+      const deleted = this.store.deleteDevice(deviceId);
+      this.recount();
+      this.options.log.info({ deviceId, deleted }, 'commands of a deleted device removed');
+    } catch (err) {
+      // Left rows go at the next start (open() removes commands of unknown devices).
+      this.options.log.error({ err, deviceId }, 'removing the commands of a deleted device failed');
+    }
+  }
+
+  /** Counts by state from the store: at open() and after a deletion, never per change. */
+  private recount(): void {
+    this.counts.clear();
+    for (const [state, n] of Object.entries(this.store.countByState())) this.counts.set(state as CommandState, n);
   }
 
   /** Writes `sent` (or one more delivery), then sends; a queued command past expiresAt expires instead. */

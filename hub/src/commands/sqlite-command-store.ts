@@ -84,6 +84,9 @@ function prepare(db: Database.Database) {
     page: db.prepare('SELECT * FROM commands WHERE device_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
     pending: db.prepare(`SELECT * FROM commands WHERE state IN ${PENDING_STATES} ORDER BY seq`),
     countByState: db.prepare('SELECT state, COUNT(*) AS n FROM commands GROUP BY state'),
+    deleteDevice: db.prepare('DELETE FROM commands WHERE device_id = ?'),
+    // Served by commands_by_device: one step per device, not per command.
+    deviceIds: db.prepare('SELECT DISTINCT device_id FROM commands'),
   };
 }
 
@@ -158,6 +161,16 @@ export class SqliteCommandStore {
   /** Commands that have not ended, in creation order. */
   loadPending(): CommandRecord[] {
     return (this.stmt.pending.all() as Row[]).map(fromRow);
+  }
+
+  /** Removes every command of a device, idempotency keys with them; returns how many. */
+  deleteDevice(deviceId: string): number {
+    return this.stmt.deleteDevice.run(deviceId).changes;
+  }
+
+  /** Every device that has commands stored. */
+  deviceIds(): string[] {
+    return (this.stmt.deviceIds.all() as { device_id: string }[]).map((r) => r.device_id);
   }
 
   countByState(): Partial<Record<CommandState, number>> {
