@@ -32,6 +32,7 @@ import { TelemetryPipeline } from './telemetry/pipeline.js';
 import { ConnectionGuard } from './limits/connection-guard.js';
 import { DeviceRateLimiter } from './limits/device-rate-limiter.js';
 import { IngestGate } from './limits/ingest-gate.js';
+import { AccountLockout } from './limits/account-lockout.js';
 import { LoginLimiter } from './limits/login-limiter.js';
 import { HttpsListener } from './net/https-listener.js';
 import { readTlsFiles } from './net/tls.js';
@@ -164,6 +165,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     log: log.child({ part: 'accounts' }),
   });
   const loginLimiter = new LoginLimiter(config.loginRate);
+  const accountLockout = new AccountLockout({ freeFailures: config.loginAccountFailures, maxLockSec: config.loginLockoutMaxSec });
   const dashboards = new DashboardEndpoint({
     registry,
     events,
@@ -194,7 +196,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     };
   };
   accounts.onRevoked(() => dashboards.recheck());
-  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, gate } });
+  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate } });
   const api = buildApi({
     registry,
     gateway,
@@ -204,6 +206,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     audit,
     accounts,
     loginLimiter,
+    accountLockout,
     secureCookies: tls !== null,
     allowedOrigins: config.allowedOrigins,
     corsOrigins: config.corsOrigins,

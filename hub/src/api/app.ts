@@ -14,6 +14,7 @@ import type { Accounts } from '../auth/accounts.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { CommandService } from '../commands/command-service.js';
 import type { DeviceGateway } from '../core/device-gateway.js';
+import type { AccountLockout } from '../limits/account-lockout.js';
 import type { LoginLimiter } from '../limits/login-limiter.js';
 import type { HubMetrics } from '../metrics.js';
 import type { Registry } from '../registry/registry.js';
@@ -43,6 +44,7 @@ export interface ApiDeps {
   audit: AuditLog;
   accounts: Accounts;
   loginLimiter: LoginLimiter;
+  accountLockout: AccountLockout;
   /** TLS is on: the session cookie is marked Secure. */
   secureCookies: boolean;
   /** Origins besides the hub's own that may send cookie-authenticated changes. */

@@ -63,6 +63,10 @@ export interface HubConfig {
   sessionMaxHours: number;
   /** Login attempts per minute from one IP address (0 = no limit). */
   loginRate: number;
+  /** Failed logins in a row one account name takes before it is locked (0 = no per-account limit) ... */
+  loginAccountFailures: number;
+  /** ... for 1, 2, 4 … seconds per further failure, at most this long. */
+  loginLockoutMaxSec: number;
   /** Origins whose pages may call the HTTP API (CORS); empty = none. */
   corsOrigins: string[];
   /** The first admin account, created at start while there are no users. */
@@ -258,6 +262,8 @@ export const SETTINGS = [
   setting({ key: 'sessionIdleMin', flag: 'session-idle-min', env: 'HUB_SESSION_IDLE_MIN', default: '720', parse: intIn(1, 525_600, 'minutes'), help: 'a login session ends after this many minutes without a request' }),
   setting({ key: 'sessionMaxHours', flag: 'session-max-hours', env: 'HUB_SESSION_MAX_HOURS', default: '168', parse: intIn(1, 8760, 'hours'), help: 'a login session ends this many hours after login, used or not' }),
   setting({ key: 'loginRate', flag: 'login-rate', env: 'HUB_LOGIN_RATE', default: '10', parse: intIn(0, 100_000, 'attempts/min'), help: 'login attempts per minute from one IP address (0 = no limit); more get 429' }),
+  setting({ key: 'loginAccountFailures', flag: 'login-account-failures', env: 'HUB_LOGIN_ACCOUNT_FAILURES', default: '5', parse: intIn(0, 1000, 'failures'), help: 'failed logins in a row to one account name, from any address, before each further failure locks it (0 = no per-account limit); locked tries get 429' }),
+  setting({ key: 'loginLockoutMaxSec', flag: 'login-lockout-max-sec', env: 'HUB_LOGIN_LOCKOUT_MAX_SEC', default: '300', parse: intIn(1, 3600, 's'), help: 'longest lock of an account name after failed logins; locks grow 1, 2, 4 … s per failure up to this' }),
   setting({ key: 'adminUser', flag: 'admin-user', env: 'HUB_ADMIN_USER', default: null, parse: username, help: 'with --admin-password: creates this admin account at start when there are no users yet' }),
   setting({ key: 'adminPassword', flag: 'admin-password', env: 'HUB_ADMIN_PASSWORD', default: null, parse: password, help: 'password of --admin-user (8+ characters); prefer the env var to the flag, which other local users can see' }),
 ] as const;

@@ -9,6 +9,7 @@ import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
 import type { ConnectionGuard } from './connection-guard.js';
 import type { DeviceRateLimiter } from './device-rate-limiter.js';
 import type { IngestGate } from './ingest-gate.js';
+import type { AccountLockout } from './account-lockout.js';
 import type { LoginLimiter } from './login-limiter.js';
 
 export interface LimitMetricSources {
@@ -18,6 +19,8 @@ export interface LimitMetricSources {
   wsProtocolErrors: ReadonlyMap<string, number>;
   /** Operator logins by outcome; absent, not exported. */
   logins?: Pick<LoginLimiter, 'counters'>;
+  /** Per-account login locks; absent, not exported. */
+  accountLockout?: Pick<AccountLockout, 'counters' | 'lockedCount'>;
   /** Global push-back; absent, not exported. */
   gate?: Pick<IngestGate, 'counters' | 'inFlight' | 'waitingSockets' | 'pausedSeconds'>;
 }
@@ -59,10 +62,11 @@ export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSou
   const gate = src.gate;
   if (gate) registerGateMetrics(registry, gate);
   const logins = src.logins;
+  const lockout = src.accountLockout;
   if (logins) {
     new Counter({
       name: 'iot_hub_login_attempts_total',
-      help: 'Operator login attempts by outcome: ok, failed (unknown user or wrong password) or rate_limited (over --login-rate from one IP, 429)',
+      help: 'Operator login attempts by outcome: ok, failed (unknown user or wrong password), rate_limited (over --login-rate from one IP, 429) or account_locked (the name is locked after --login-account-failures failures, 429)',
       labelNames: ['outcome'],
       registers: [registry],
       collect() {
@@ -70,9 +74,11 @@ export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSou
         this.inc({ outcome: 'ok' }, logins.counters.ok);
         this.inc({ outcome: 'failed' }, logins.counters.failed);
         this.inc({ outcome: 'rate_limited' }, logins.counters.rateLimited);
+        if (lockout) this.inc({ outcome: 'account_locked' }, lockout.counters.refused);
       },
     });
   }
+  if (lockout) registerLockoutMetrics(registry, lockout);
 }
 
 function registerGateMetrics(registry: PromRegistry, gate: NonNullable<LimitMetricSources['gate']>): void {
@@ -117,6 +123,26 @@ function registerGateMetrics(registry: PromRegistry, gate: NonNullable<LimitMetr
     registers: [registry],
     collect() {
       this.set(gate.waitingSockets);
+    },
+  });
+}
+
+function registerLockoutMetrics(registry: PromRegistry, lockout: NonNullable<LimitMetricSources['accountLockout']>): void {
+  new Counter({
+    name: 'iot_hub_login_account_locks_total',
+    help: 'Times an account name was locked after failed logins in a row (--login-account-failures, up to --login-lockout-max-sec)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(lockout.counters.locks);
+    },
+  });
+  new Gauge({
+    name: 'iot_hub_login_locked_accounts',
+    help: 'Account names locked right now after failed logins',
+    registers: [registry],
+    collect() {
+      this.set(lockout.lockedCount());
     },
   });
 }
