@@ -30,7 +30,7 @@ interface TapLike {
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
-export async function startTestHub(t: TapLike, overrides: Partial<HubConfig> = {}, dataDir?: string, deps: Omit<HubDeps, 'log'> = {}): Promise<TestHub> {
+export async function startTestHub(t: TapLike, overrides: Partial<HubConfig> = {}, dataDir?: string, deps: HubDeps = {}): Promise<TestHub> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'iot-hub-test-'));
   // Before start(): a hub that fails to start must not leave its data dir behind.
   if (!dataDir) t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,7 +44,8 @@ export async function startTestHub(t: TapLike, overrides: Partial<HubConfig> = {
     logLevel: (process.env.HUB_TEST_LOG as HubConfig['logLevel'] | undefined) ?? 'silent',
     ...overrides,
   };
-  const hub = buildHub(Object.freeze(config), { ...deps, log: createLogger(config.logLevel) });
+  // A test may pass its own logger (the real one, writing to a stream it reads).
+  const hub = buildHub(Object.freeze(config), { ...deps, log: deps.log ?? createLogger(config.logLevel) });
   await hub.start();
   let stopped = false;
   const stop = async () => {

@@ -5,6 +5,10 @@
  * registered teardown kill it and remove the dirs. kill()/pause() let outage
  * tests take it away and restart() brings it back on the same port and data.
  *
+ * With `auth`, the server requires credentials (http auth-enabled) and
+ * that user is created as admin at first start; urlFor() then carries them
+ * as userinfo, as an operator's --influx-url would, and query()/write() send them.
+ *
  * A missing binary skips the test loudly locally and fails it under CI=true
  * (design.md, testing principles).
  */
@@ -19,7 +23,7 @@ export const INFLUXD = process.env.INFLUXD_PATH ?? '/usr/bin/influxd';
 export interface Influxd {
   /** http://127.0.0.1:PORT */
   baseUrl: string;
-  /** Hub-style URL naming a database: http://127.0.0.1:PORT/db */
+  /** Hub-style URL naming a database: http://[user:pass@]127.0.0.1:PORT/db */
   urlFor(database: string): string;
   /** SIGKILL: a crash of the server (data stays on disk). */
   kill(): Promise<void>;
@@ -43,8 +47,13 @@ interface TapLike {
   fail(message: string): void;
 }
 
+export interface InfluxdOptions {
+  /** Require this admin user's credentials on every request. */
+  auth?: { username: string; password: string };
+}
+
 /** null when the binary is missing: the test was skipped (or failed under CI). */
-export async function startInfluxd(t: TapLike): Promise<Influxd | null> {
+export async function startInfluxd(t: TapLike, options: InfluxdOptions = {}): Promise<Influxd | null> {
   if (!existsSync(INFLUXD)) {
     const reason = `${INFLUXD} is missing: install the Debian package influxdb to run the InfluxDB tests`;
     if (process.env.CI === 'true') t.fail(reason);
@@ -71,12 +80,15 @@ export async function startInfluxd(t: TapLike): Promise<Influxd | null> {
       '[http]',
       `  bind-address = "127.0.0.1:${httpPort}"`,
       '  log-enabled = false',
+      `  auth-enabled = ${options.auth ? 'true' : 'false'}`,
       '[continuous_queries]',
       '  log-enabled = false',
       '',
     ].join('\n'),
   );
   const baseUrl = `http://127.0.0.1:${httpPort}`;
+  const { auth } = options;
+  const authHeaders: Record<string, string> = auth ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
   let child: ChildProcess | null = null;
   let output = '';
 
@@ -117,21 +129,28 @@ export async function startInfluxd(t: TapLike): Promise<Influxd | null> {
   };
   t.teardown(stop);
   await launch();
+  if (auth) {
+    // Allowed without credentials only while the server has no users.
+    const q = `CREATE USER "${auth.username}" WITH PASSWORD '${auth.password}' WITH ALL PRIVILEGES`;
+    const res = await fetch(`${baseUrl}/query`, { method: 'POST', body: new URLSearchParams({ q }) });
+    if (res.status !== 200) throw new Error(`creating the influxd admin failed: ${res.status} ${await res.text()}`);
+  }
 
   return {
     baseUrl,
-    urlFor: (database) => `${baseUrl}/${database}`,
+    urlFor: (database) =>
+      auth ? `http://${encodeURIComponent(auth.username)}:${encodeURIComponent(auth.password)}@127.0.0.1:${httpPort}/${database}` : `${baseUrl}/${database}`,
     kill,
     restart: launch,
     stop,
     async query(q, database) {
       const body = new URLSearchParams({ q, epoch: 'ms', ...(database ? { db: database } : {}) });
-      const res = await fetch(`${baseUrl}/query`, { method: 'POST', body });
+      const res = await fetch(`${baseUrl}/query`, { method: 'POST', body, headers: authHeaders });
       return (await res.json()) as InfluxQueryResponse;
     },
     async write(database, lines, rp) {
       const params = new URLSearchParams({ db: database, precision: 'ms', ...(rp ? { rp } : {}) });
-      const res = await fetch(`${baseUrl}/write?${params.toString()}`, { method: 'POST', body: lines });
+      const res = await fetch(`${baseUrl}/write?${params.toString()}`, { method: 'POST', body: lines, headers: authHeaders });
       return { status: res.status, body: await res.text() };
     },
   };
