@@ -25,6 +25,7 @@ import { EventBus } from './core/events.js';
 import { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
+import type { UncaughtErrors } from './process-guard.js';
 import { Registry } from './registry/registry.js';
 import { SqliteRegistryStore } from './registry/sqlite-registry-store.js';
 import { StateService } from './state/state-service.js';
@@ -35,6 +36,7 @@ import { IngestGate } from './limits/ingest-gate.js';
 import { LoginLimiter } from './limits/login-limiter.js';
 import { HttpsListener } from './net/https-listener.js';
 import { readTlsFiles } from './net/tls.js';
+import { absorbSocketErrors } from './net/socket-errors.js';
 import { refuseUpgrade } from './net/upgrade-refusal.js';
 import { ThreadedSqliteTelemetryStore } from './telemetry/threaded/threaded-sqlite-store.js';
 import type { TelemetryStore } from './telemetry/telemetry-store.js';
@@ -63,6 +65,8 @@ export interface HubDeps {
   log?: Logger;
   /** The push-back gate, built from the config unless given (a test holds one closed). */
   gate?: IngestGate;
+  /** Counts of errors that reached the process guard (main.ts installs it); exported in /metrics when given. */
+  uncaught?: UncaughtErrors;
 }
 
 /** dashboard/dist of this install: hub/dist/hub.js → ../../dashboard/dist. */
@@ -192,7 +196,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     };
   };
   accounts.onRevoked(() => dashboards.recheck());
-  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, gate } });
+  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, uncaught: deps.uncaught, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, gate } });
   const api = buildApi({
     registry,
     gateway,
@@ -211,6 +215,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     log: log.child({ part: 'http' }),
   });
   api.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // First, before any check: Node took its own error listener off this socket (see socket-errors.ts).
+    absorbSocketErrors(socket);
     const path = (req.url ?? '').split('?')[0];
     if (path === '/ws/device') return wsDevices.handleUpgrade(req, socket, head);
     if (path === '/ws/dashboard') return dashboards.handleUpgrade(req, socket, head);

@@ -10,6 +10,7 @@ import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { absorbSocketErrors } from './socket-errors.js';
 import { TLS_MIN_VERSION, type TlsFiles } from './tls.js';
 
 export class HttpsListener {
@@ -24,6 +25,7 @@ export class HttpsListener {
   /** Resolves with the bound port. */
   async listen(host: string, port: number): Promise<number> {
     const server = createServer({ cert: this.files.cert, key: this.files.key, minVersion: TLS_MIN_VERSION });
+    server.on('connection', absorbSocketErrors);
     server.on('request', (req, res) => this.target.emit('request', req, res));
     server.on('upgrade', (req, socket, head) => this.target.emit('upgrade', req, socket, head));
     server.on('tlsClientError', (err, socket) => this.log.debug({ err: err.message, remote: socket.remoteAddress }, 'HTTPS handshake failed'));

@@ -32,6 +32,7 @@ import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { IngestGate } from '../../limits/ingest-gate.js';
 import { TLS_MIN_VERSION, type TlsFiles } from '../../net/tls.js';
+import { absorbSocketErrors } from '../../net/socket-errors.js';
 import { batchWritesThisTurn } from '../../net/write-batching.js';
 import { refuseMqttConnection } from './connection-refusal.js';
 import { expectAnswer, gateReads } from './gated-reads.js';
@@ -160,6 +161,7 @@ export class MqttTransport {
       const tlsServer = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: TLS_MIN_VERSION }, (socket) => this.accept(socket));
       // Refused before the handshake: an over-limit client is not worth its cost.
       tlsServer.on('connection', (socket: Socket) => {
+        absorbSocketErrors(socket);
         if (this.options.guard?.admit(socket.remoteAddress, 'mqtt')) socket.destroy();
       });
       tlsServer.on('tlsClientError', (err, socket) => log.debug({ err: err.message, remote: socket.remoteAddress }, 'MQTT TLS handshake failed'));
@@ -186,6 +188,7 @@ export class MqttTransport {
 
   /** Every device socket, plain or TLS, starts here. */
   private accept(socket: Socket | TLSSocket): void {
+    absorbSocketErrors(socket);
     const { log, guard } = this.options;
     const broker = this.broker;
     if (!broker) return void socket.destroy();
