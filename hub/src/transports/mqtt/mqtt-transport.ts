@@ -32,6 +32,7 @@ import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { IngestGate } from '../../limits/ingest-gate.js';
 import { TLS_MIN_VERSION, type TlsFiles } from '../../net/tls.js';
+import { LogThrottle } from '../../log-throttle.js';
 import { absorbSocketErrors } from '../../net/socket-errors.js';
 import { batchWritesThisTurn } from '../../net/write-batching.js';
 import { refuseMqttConnection } from './connection-refusal.js';
@@ -128,10 +129,14 @@ export class MqttTransport {
   private readonly sockets = new Set<Socket>();
   /** Sockets being answered CONNACK 3 (see refuseMqttConnection). */
   private readonly refusing = new Set<Socket>();
+  /** Refusals an outsider can repeat at will are logged at most once per interval per kind. */
+  private readonly throttledLog: LogThrottle;
   /** Counters for /healthz and metrics. */
   readonly counters = { oversizedPackets: 0, refusedConnects: 0, droppedPublishes: 0, refusedSubscriptions: 0, outboundOverflows: 0 };
 
-  constructor(private readonly options: MqttTransportOptions) {}
+  constructor(private readonly options: MqttTransportOptions) {
+    this.throttledLog = new LogThrottle(options.log);
+  }
 
   get connectionCount(): number {
     return this.sockets.size;
@@ -142,6 +147,15 @@ export class MqttTransport {
     const broker = await Aedes.createBroker({
       id: 'iot-hub',
       maxClientsIdLength: 64,
+      preConnect: (client, packet, done) => {
+        if (!acceptProtocolLevel(packet)) {
+          this.counters.refusedConnects += 1;
+          this.throttledLog.warn('protocol-level', { remote: (client.conn as Socket).remoteAddress, level: packet.protocolVersion }, 'MQTT connection refused: CONNACK 1, only MQTT 3.1.1 (level 4) is spoken');
+          // Marked 0: aedes' own check [MQTT-3.1.2-2] answers CONNACK 1 (unacceptable protocol version) and closes.
+          (packet as { protocolVersion: number }).protocolVersion = 0;
+        }
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
@@ -391,6 +405,14 @@ export class MqttTransport {
     if (!parsed || parsed.deviceId !== client.id || !hubChannelSet.has(parsed.channel)) return null;
     return packet;
   }
+}
+
+/** [MQTT-3.1.2-2] The protocol level of MQTT 3.1.1. */
+const MQTT_3_1_1_LEVEL = 4;
+
+/** Devices speak MQTT 3.1.1 only [FP-3.1]; aedes would also take MQTT 3.1 (MQIsdp, level 3). */
+function acceptProtocolLevel(packet: { protocolVersion?: number }): boolean {
+  return packet.protocolVersion === MQTT_3_1_1_LEVEL;
 }
 
 /** `devices/{id}/{hello|telemetry|state|results|status|ping}` of the device itself [FP-3.1]. */
