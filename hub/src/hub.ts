@@ -178,7 +178,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       const principal = sessionId === null ? null : (accounts.session(sessionId)?.principal ?? null);
       return principal && { principal, stillValid: () => accounts.session(sessionId!, Date.now(), false) !== null };
     },
-    allowedOrigins: config.allowedOrigins,
+    origins: { allowed: config.allowedOrigins, secure: tls !== null },
     log: log.child({ part: 'dashboard' }),
   });
   const startedAt = Date.now();

@@ -42,7 +42,7 @@ export interface ApiDeps {
   audit: AuditLog;
   accounts: Accounts;
   loginLimiter: LoginLimiter;
-  /** TLS is on: the session cookie is marked Secure. */
+  /** TLS is on: the session cookie is marked Secure, and the hub's own origin is https. */
   secureCookies: boolean;
   /** Origins besides the hub's own that may send cookie-authenticated changes. */
   allowedOrigins: readonly string[];
@@ -71,7 +71,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
   app.setErrorHandler(errorHandler);
   registerWebHeaders(app, deps.corsOrigins);
-  registerAccessControl(app, { accounts: deps.accounts, allowedOrigins: deps.allowedOrigins });
+  registerAccessControl(app, { accounts: deps.accounts, origins: { allowed: deps.allowedOrigins, secure: deps.secureCookies } });
 
   healthRoutes(app, deps);
   authRoutes(app, deps);

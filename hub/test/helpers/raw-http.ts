@@ -27,7 +27,7 @@ export function openRaw(t: TapLike, port: number, localAddress = '127.0.0.1'): P
 export function upgradeRequest(path: string, headers: Record<string, string> = {}): string {
   const lines = [
     `GET ${path} HTTP/1.1`,
-    'Host: 127.0.0.1',
+    ...('Host' in headers ? [] : ['Host: 127.0.0.1']),
     'Connection: Upgrade',
     'Upgrade: websocket',
     'Sec-WebSocket-Version: 13',
@@ -64,4 +64,21 @@ export async function sendAndLeave(t: TapLike, port: number, request: string, ho
 export function statusOf(answer: string): number | null {
   const match = /^HTTP\/1\.1 (\d{3})/.exec(answer);
   return match ? Number(match[1]) : null;
+}
+
+/** Sends one request and resolves with the whole answer once the hub closes, switches protocols (101) or `ms` pass. */
+export async function exchange(t: TapLike, port: number, request: string, ms = 3000): Promise<string> {
+  const socket = await openRaw(t, port);
+  let answer = '';
+  await new Promise((r) => {
+    socket.on('data', (c: Buffer) => {
+      answer += c.toString('latin1');
+      if (statusOf(answer) === 101 && answer.includes('\r\n\r\n')) r(undefined);
+    });
+    socket.once('close', r);
+    setTimeout(r, ms).unref();
+    socket.write(request);
+  });
+  socket.destroy();
+  return answer;
 }
