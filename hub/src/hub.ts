@@ -31,6 +31,7 @@ import { SqliteRegistryStore } from './registry/sqlite-registry-store.js';
 import { StateService } from './state/state-service.js';
 import { TelemetryPipeline } from './telemetry/pipeline.js';
 import { ConnectionGuard } from './limits/connection-guard.js';
+import { UnauthenticatedConnections } from './limits/unauthenticated-connections.js';
 import { DeviceRateLimiter } from './limits/device-rate-limiter.js';
 import { IngestGate } from './limits/ingest-gate.js';
 import { LoginLimiter } from './limits/login-limiter.js';
@@ -132,8 +133,9 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     maxConnections: config.maxConnections,
     ipConnectRate: config.ipConnectRate,
     ipConnectBurst: config.ipConnectBurst,
-    openConnections: (): number => mqtt.connectionCount + wsDevices.connectionCount,
+    openConnections: (): number => gateway.sessionCount,
   });
+  const unauthenticated = new UnauthenticatedConnections({ maxTotal: config.maxUnauthenticated, maxPerIp: config.maxUnauthenticatedPerIp, timeoutMs: config.authTimeoutMs });
   const tls = config.tlsCert !== null && config.tlsKey !== null ? readTlsFiles(config.tlsCert, config.tlsKey) : null;
   // Push-back for the whole hub: no device socket is read while its work is behind.
   const gate = deps.gate ?? new IngestGate({ maxLagMs: config.ingestMaxLagMs, maxInFlight: config.ingestMaxInFlight });
@@ -144,11 +146,12 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     maxOutboundBytes: config.maxDeviceOutboundKb * 1024,
     gateway,
     guard,
+    unauthenticated,
     gate,
     ...(tls ? { tls: { ...tls, port: config.mqttsPort } } : {}),
     log: log.child({ part: 'mqtt' }),
   });
-  const wsDevices: WsDeviceEndpoint = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, maxOutboundBytes: config.maxDeviceOutboundKb * 1024, gateway, guard, gate, log: log.child({ part: 'ws-device' }) });
+  const wsDevices: WsDeviceEndpoint = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, maxOutboundBytes: config.maxDeviceOutboundKb * 1024, gateway, guard, unauthenticated, gate, log: log.child({ part: 'ws-device' }) });
 
   // The admin token is read from the data dir at start(); until then nothing verifies.
   let adminAuth: AdminAuth = { verify: () => false, generatedToken: null };
@@ -196,7 +199,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     };
   };
   accounts.onRevoked(() => dashboards.recheck());
-  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, uncaught: deps.uncaught, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, gate } });
+  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, uncaught: deps.uncaught, limits: { rateLimiter, guard, unauthenticated, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, gate } });
   const api = buildApi({
     registry,
     gateway,
@@ -285,6 +288,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await wsDevices.stop();
       gateway.stop();
       await mqtt.stop();
+      unauthenticated.stop();
       gate.stop();
       await https?.close();
       await api.close();

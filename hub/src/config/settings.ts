@@ -4,6 +4,7 @@
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { WS_AUTH_TIMEOUT_MS } from '@iot-hub/protocol';
 import { parseRetention } from '../telemetry/influx/influx-schema.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -53,8 +54,13 @@ export interface HubConfig {
   ingestMaxLagMs: number;
   /** ... or while this many device messages are being handled (0 = no cap). */
   ingestMaxInFlight: number;
-  /** Open device connections (MQTT + device WebSocket) at most. */
+  /** Authenticated device connections (MQTT + device WebSocket) at most. */
   maxConnections: number;
+  /** Time a new device connection has to authenticate (MQTT CONNECT, WebSocket `auth`). */
+  authTimeoutMs: number;
+  /** Device connections not yet authenticated, in all and from one IP address. */
+  maxUnauthenticated: number;
+  maxUnauthenticatedPerIp: number;
   /** New device connections per second per client IP (0 = no limit), and how many at once. */
   ipConnectRate: number;
   ipConnectBurst: number;
@@ -250,7 +256,10 @@ export const SETTINGS = [
   setting({ key: 'deviceBurst', flag: 'device-burst', env: 'HUB_DEVICE_BURST', default: '200', parse: intIn(1, 1_000_000, 'messages'), help: 'messages a device may send at once after a quiet spell, above --device-rate' }),
   setting({ key: 'ingestMaxLagMs', flag: 'ingest-max-lag-ms', env: 'HUB_INGEST_MAX_LAG_MS', default: '50', parse: intIn(0, 10_000, 'ms'), help: 'push-back: once the event loop has been busy this long without a break, device sockets are not read until it catches up (0 = off)' }),
   setting({ key: 'ingestMaxInFlight', flag: 'ingest-max-in-flight', env: 'HUB_INGEST_MAX_IN_FLIGHT', default: '5000', parse: intIn(0, 10_000_000, 'messages'), help: 'push-back: while this many device messages are being handled, device sockets are not read until half are done (0 = no cap)' }),
-  setting({ key: 'maxConnections', flag: 'max-connections', env: 'HUB_MAX_CONNECTIONS', default: '10000', parse: intIn(1, 1_000_000, 'connections'), help: 'open device connections (MQTT + device WebSocket) at most; more are refused (CONNACK 3, HTTP 503)' }),
+  setting({ key: 'maxConnections', flag: 'max-connections', env: 'HUB_MAX_CONNECTIONS', default: '10000', parse: intIn(1, 1_000_000, 'connections'), help: 'authenticated device connections (MQTT + device WebSocket) at most; more are refused (CONNACK 3, HTTP 503, or close 1013 after a WebSocket auth frame)' }),
+  setting({ key: 'authTimeoutMs', flag: 'auth-timeout-ms', env: 'HUB_AUTH_TIMEOUT_MS', default: String(WS_AUTH_TIMEOUT_MS), parse: intIn(500, 60_000, 'ms'), help: 'time a new device connection has to authenticate (MQTT CONNECT, TLS handshake, WebSocket auth frame); then it is closed' }),
+  setting({ key: 'maxUnauthenticated', flag: 'max-unauthenticated', env: 'HUB_MAX_UNAUTHENTICATED', default: '1000', parse: intIn(1, 1_000_000, 'connections'), help: 'device connections not yet authenticated, from all addresses; past it a new one closes the oldest. Apart from --max-connections' }),
+  setting({ key: 'maxUnauthenticatedPerIp', flag: 'max-unauthenticated-per-ip', env: 'HUB_MAX_UNAUTHENTICATED_PER_IP', default: '100', parse: intIn(1, 1_000_000, 'connections'), help: 'device connections not yet authenticated from one IP address; more are refused (CONNACK 3, HTTP 429)' }),
   setting({ key: 'ipConnectRate', flag: 'ip-connect-rate', env: 'HUB_IP_CONNECT_RATE', default: '100', parse: intIn(0, 1_000_000, 'connections/s'), help: 'new device connections per second from one IP address (0 = no limit); more are refused (CONNACK 3, HTTP 429)' }),
   setting({ key: 'ipConnectBurst', flag: 'ip-connect-burst', env: 'HUB_IP_CONNECT_BURST', default: '1000', parse: intIn(1, 1_000_000, 'connections'), help: 'new device connections one IP address may open at once, above --ip-connect-rate' }),
   setting({ key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUB_ALLOWED_ORIGINS', default: '', parse: origins, help: 'comma-separated public origins of the hub (scheme://host[:port]) and other pages allowed to open the dashboard socket and to send cookie-authenticated changes; once set, a hub reached by a DNS name must be listed' }),

@@ -31,6 +31,7 @@ import type { ControlChannel } from '../../core/device-inbox.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { IngestGate } from '../../limits/ingest-gate.js';
+import type { PendingConnection, UnauthenticatedClose, UnauthenticatedConnections } from '../../limits/unauthenticated-connections.js';
 import { TLS_MIN_VERSION, type TlsFiles } from '../../net/tls.js';
 import { LogThrottle } from '../../log-throttle.js';
 import { absorbSocketErrors } from '../../net/socket-errors.js';
@@ -45,6 +46,7 @@ const PACKET_OVERHEAD_BYTES = 1024;
 const DROPPED_TOPIC = '$hub/dropped';
 /** [MQTT-3.2.2.3] CONNACK return codes. */
 const CONNACK_IDENTIFIER_REJECTED = 2;
+const CONNACK_SERVER_UNAVAILABLE = 3;
 const CONNACK_BAD_USERNAME_OR_PASSWORD = 4;
 const CONNACK_NOT_AUTHORIZED = 5;
 
@@ -60,6 +62,8 @@ export interface MqttTransportOptions {
   log: Logger;
   /** Admission of new connections (cap, per-IP rate); absent = every connection is taken. */
   guard?: ConnectionGuard;
+  /** Sockets that have not authenticated yet: their deadline and caps, apart from the device budget. */
+  unauthenticated: UnauthenticatedConnections;
   /** MQTT over TLS on its own port, beside plain MQTT [FP-3.1]. */
   tls?: TlsFiles & { port: number };
   /** Global push-back: device sockets are not read while the hub is behind; absent = read whenever aedes asks. */
@@ -126,6 +130,8 @@ export class MqttTransport {
   private server: Server | null = null;
   private tlsServer: Server | null = null;
   private readonly sessions = new WeakMap<Client, DeviceSession>();
+  /** Sockets that have not authenticated yet, with their place among the unauthenticated. */
+  private readonly pendingOf = new WeakMap<Socket, PendingConnection>();
   private readonly sockets = new Set<Socket>();
   /** Sockets being answered CONNACK 3 (see refuseMqttConnection). */
   private readonly refusing = new Set<Socket>();
@@ -172,7 +178,9 @@ export class MqttTransport {
     this.server = await this.listen(createServer((socket) => this.accept(socket)), this.options.port);
     const { tls } = this.options;
     if (tls) {
-      const tlsServer = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: TLS_MIN_VERSION }, (socket) => this.accept(socket));
+      // A handshake gets the same time as a CONNECT: Node's default (120 s) would let idle sockets pile up.
+      const tlsOptions = { cert: tls.cert, key: tls.key, minVersion: TLS_MIN_VERSION, handshakeTimeout: this.options.unauthenticated.timeoutMs };
+      const tlsServer = createTlsServer(tlsOptions, (socket) => this.accept(socket));
       // Refused before the handshake: an over-limit client is not worth its cost.
       tlsServer.on('connection', (socket: Socket) => {
         absorbSocketErrors(socket);
@@ -215,6 +223,14 @@ export class MqttTransport {
       socket.once('close', () => this.refusing.delete(socket));
       return refuseMqttConnection(socket);
     }
+    const pending = this.options.unauthenticated.enter(socket.remoteAddress, 'mqtt', (why) => this.closeUnauthenticated(socket, why));
+    if (!pending) {
+      this.throttledLog.warn('unauthenticated-per-ip', { remote: socket.remoteAddress }, 'MQTT connection refused: CONNACK 3, this address holds too many connections that have not sent CONNECT (--max-unauthenticated-per-ip)');
+      this.refusing.add(socket);
+      socket.once('close', () => this.refusing.delete(socket));
+      return refuseMqttConnection(socket);
+    }
+    this.pendingOf.set(socket, pending);
     this.sockets.add(socket);
     socket.on('close', this.onSocketClose);
     // Nagle adds up to 40 ms stalls to small MQTT packets (field notes).
@@ -227,11 +243,24 @@ export class MqttTransport {
 
   /** One 'close' listener for every socket, called with the socket as `this`. */
   private readonly onSocketClose: (this: Socket) => void = (() => {
-    const sockets = this.sockets;
+    const { sockets, pendingOf } = this;
+    const leave = (pending: PendingConnection): void => this.options.unauthenticated.leave(pending);
     return function (this: Socket): void {
       sockets.delete(this);
+      const pending = pendingOf.get(this);
+      if (pending) leave(pending);
     };
   })();
+
+  /** No CONNECT accepted within --auth-timeout-ms, or the oldest of too many such sockets. */
+  private closeUnauthenticated(socket: Socket, why: UnauthenticatedClose): void {
+    this.throttledLog.warn(
+      `unauthenticated-${why}`,
+      { remote: socket.remoteAddress, why },
+      why === 'timeout' ? 'MQTT connection closed: no CONNECT accepted within --auth-timeout-ms' : 'MQTT connection closed: the oldest of --max-unauthenticated connections without CONNECT',
+    );
+    socket.destroy();
+  }
 
   /** One function for every socket's size guard (a closure per socket costs memory at 10,000 connections). */
   private readonly onPacketTooLarge = (socket: Socket, declared: number): void => {
@@ -292,6 +321,12 @@ export class MqttTransport {
       return refuse(CONNACK_NOT_AUTHORIZED, `will topic ${JSON.stringify(will.topic)} is not under devices/${username}/{hello|telemetry|state|results|status|ping}`);
     }
 
+    // The device budget counts authenticated devices only; one replacing its own connection takes no new place.
+    if (this.options.guard?.admitAuthenticated('mqtt', this.options.gateway.session(username) !== undefined)) {
+      return refuse(CONNACK_SERVER_UNAVAILABLE, 'the hub is at --max-connections devices');
+    }
+    const pending = this.pendingOf.get(client.conn as Socket);
+    if (pending) this.options.unauthenticated.leave(pending);
     const session = this.options.gateway.open(entry, new MqttDeviceLink(client, username, this.options.log, this.options.maxOutboundBytes, this.countOutboundOverflow));
     this.sessions.set(client, session);
     endSessionOnClose(client, session);
