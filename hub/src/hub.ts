@@ -35,6 +35,8 @@ import { UnauthenticatedConnections } from './limits/unauthenticated-connections
 import { DeviceRateLimiter } from './limits/device-rate-limiter.js';
 import { IngestGate } from './limits/ingest-gate.js';
 import { LoginLimiter } from './limits/login-limiter.js';
+import { HttpConnectionLimiter } from './net/http-connection-limiter.js';
+import { httpServerTimeouts } from './net/http-timeouts.js';
 import { HttpsListener } from './net/https-listener.js';
 import { readTlsFiles } from './net/tls.js';
 import { absorbSocketErrors } from './net/socket-errors.js';
@@ -185,6 +187,9 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     log: log.child({ part: 'dashboard' }),
   });
   const startedAt = Date.now();
+  // HTTP connections are capped below the descriptor limit, so slow clients cannot take every descriptor (slowloris).
+  const httpLimiter = new HttpConnectionLimiter({ maxTotal: config.maxHttpConnections, maxPerIp: config.maxHttpConnectionsPerIp }, log.child({ part: 'http' }));
+  const httpTimeouts = httpServerTimeouts(config.httpHeadersTimeoutMs);
 
   const health = (): HealthResponse => {
     const conns = gateway.countByTransport();
@@ -199,7 +204,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     };
   };
   accounts.onRevoked(() => dashboards.recheck());
-  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, uncaught: deps.uncaught, limits: { rateLimiter, guard, unauthenticated, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, gate } });
+  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, uncaught: deps.uncaught, limits: { rateLimiter, guard, unauthenticated, http: httpLimiter, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, gate } });
   const api = buildApi({
     registry,
     gateway,
@@ -215,18 +220,26 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     dashboardDir: config.dashboardDir ?? defaultDashboardDir(),
     health,
     metrics,
+    timeouts: httpTimeouts,
     log: log.child({ part: 'http' }),
   });
+  if (!tls) httpLimiter.attach(api.server, true);
+  httpLimiter.watchTimeouts(api.server);
   api.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // First, before any check: Node took its own error listener off this socket (see socket-errors.ts).
     absorbSocketErrors(socket);
     const path = (req.url ?? '').split('?')[0];
-    if (path === '/ws/device') return wsDevices.handleUpgrade(req, socket, head);
-    if (path === '/ws/dashboard') return dashboards.handleUpgrade(req, socket, head);
+    if (path === '/ws/device' || path === '/ws/dashboard') {
+      (path === '/ws/device' ? wsDevices : dashboards).handleUpgrade(req, socket, head);
+      // Upgraded (ws completes the handshake at once; a refusal has ended the socket): from now on
+      // the device or dashboard limits count it, not the HTTP ones.
+      if (!socket.writableEnded && !socket.destroyed) httpLimiter.handOver(socket);
+      return;
+    }
     refuseUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${path ?? ''}: use /ws/device or /ws/dashboard`);
   });
   // With a certificate the HTTP port speaks only HTTPS (and so WSS).
-  const https = tls ? new HttpsListener(api.server, tls, log.child({ part: 'http' })) : null;
+  const https = tls ? new HttpsListener(api.server, tls, log.child({ part: 'http' }), { ...httpTimeouts, handshakeTimeout: config.authTimeoutMs }, httpLimiter) : null;
 
   let httpPort = -1;
   let mqttPort = -1;

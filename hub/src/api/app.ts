@@ -19,6 +19,7 @@ import type { HubMetrics } from '../metrics.js';
 import type { Registry } from '../registry/registry.js';
 import type { StateService } from '../state/state-service.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
+import type { httpServerTimeouts } from '../net/http-timeouts.js';
 import { registerAccessControl } from './access.js';
 import { errorHandler } from './api-error.js';
 import { registerWebHeaders } from './web-headers.js';
@@ -52,6 +53,8 @@ export interface ApiDeps {
   health: () => HealthResponse;
   metrics: HubMetrics;
   log: Logger;
+  /** Header, request and keep-alive timeouts of the HTTP server (http-timeouts.ts). */
+  timeouts: ReturnType<typeof httpServerTimeouts>;
 }
 
 /** Largest JSON request body the API reads. */
@@ -64,6 +67,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // Per-request logs at 20k msgs/s of devices would drown the useful ones.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_BODY_BYTES,
+    // Slow clients must not hold connections (slowloris): Node's own timeouts, checked every second.
+    http: deps.timeouts,
+    requestTimeout: deps.timeouts.requestTimeout,
+    keepAliveTimeout: deps.timeouts.keepAliveTimeout,
     // Query strings like ?metric=a&metric=b arrive as arrays.
     routerOptions: { ignoreTrailingSlash: true },
     // Unknown fields are refused (a typo like "nmae" should not pass silently).

@@ -9,6 +9,7 @@ import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
 import type { ConnectionGuard } from './connection-guard.js';
 import type { DeviceRateLimiter } from './device-rate-limiter.js';
 import type { IngestGate } from './ingest-gate.js';
+import type { HttpConnectionLimiter } from '../net/http-connection-limiter.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { UnauthenticatedConnections } from './unauthenticated-connections.js';
 
@@ -17,6 +18,8 @@ export interface LimitMetricSources {
   guard: Pick<ConnectionGuard, 'refused'>;
   /** Connections not yet authenticated; absent, not exported. */
   unauthenticated?: Pick<UnauthenticatedConnections, 'counters' | 'size'>;
+  /** HTTP connections open and refused; absent, not exported. */
+  http?: Pick<HttpConnectionLimiter, 'counters' | 'size' | 'timeouts'>;
   /** Device WebSocket closes by ws error code (WS_ERR_INVALID_UTF8 …). */
   wsProtocolErrors: ReadonlyMap<string, number>;
   /** Operator logins by outcome; absent, not exported. */
@@ -52,6 +55,36 @@ export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSou
   });
   const unauthenticated = src.unauthenticated;
   if (unauthenticated) registerUnauthenticatedMetrics(registry, unauthenticated);
+  const http = src.http;
+  if (http) {
+    new Gauge({
+      name: 'iot_hub_http_connections',
+      help: 'Open HTTP connections (not counting those upgraded to WebSockets); capped by --max-http-connections',
+      registers: [registry],
+      collect() {
+        this.set(http.size);
+      },
+    });
+    new Counter({
+      name: 'iot_hub_http_connections_refused_total',
+      help: 'HTTP connections refused: per_ip (--max-http-connections-per-ip, 429) or total (--max-http-connections, 503)',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(http.counters)) this.inc({ reason }, n);
+      },
+    });
+    new Counter({
+      name: 'iot_hub_http_request_timeouts_total',
+      help: 'HTTP requests closed with 408: headers not within --http-headers-timeout-ms, or the whole request not within 30 s',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(http.timeouts);
+      },
+    });
+  }
   new Counter({
     name: 'iot_hub_ws_protocol_errors_total',
     help: 'Device WebSockets closed for breaking the WebSocket protocol, by ws error code (invalid UTF-8 1007, too many fragments 1008, RSV1 without compression 1002, ...)',
