@@ -25,17 +25,22 @@ import { EventBus } from './core/events.js';
 import { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
+import type { UncaughtErrors } from './process-guard.js';
 import { Registry } from './registry/registry.js';
 import { SqliteRegistryStore } from './registry/sqlite-registry-store.js';
 import { StateService } from './state/state-service.js';
 import { TelemetryPipeline } from './telemetry/pipeline.js';
 import { ConnectionGuard } from './limits/connection-guard.js';
+import { UnauthenticatedConnections } from './limits/unauthenticated-connections.js';
 import { DeviceRateLimiter } from './limits/device-rate-limiter.js';
 import { IngestGate } from './limits/ingest-gate.js';
 import { AccountLockout } from './limits/account-lockout.js';
 import { LoginLimiter } from './limits/login-limiter.js';
+import { HttpConnectionLimiter } from './net/http-connection-limiter.js';
+import { httpServerTimeouts } from './net/http-timeouts.js';
 import { HttpsListener } from './net/https-listener.js';
 import { readTlsFiles } from './net/tls.js';
+import { absorbSocketErrors } from './net/socket-errors.js';
 import { refuseUpgrade } from './net/upgrade-refusal.js';
 import { ThreadedSqliteTelemetryStore } from './telemetry/threaded/threaded-sqlite-store.js';
 import type { TelemetryStore } from './telemetry/telemetry-store.js';
@@ -66,6 +71,8 @@ export interface HubDeps {
   log?: Logger;
   /** The push-back gate, built from the config unless given (a test holds one closed). */
   gate?: IngestGate;
+  /** Counts of errors that reached the process guard (main.ts installs it); exported in /metrics when given. */
+  uncaught?: UncaughtErrors;
 }
 
 /** dashboard/dist of this install: hub/dist/hub.js → ../../dashboard/dist. */
@@ -131,8 +138,9 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     maxConnections: config.maxConnections,
     ipConnectRate: config.ipConnectRate,
     ipConnectBurst: config.ipConnectBurst,
-    openConnections: (): number => mqtt.connectionCount + wsDevices.connectionCount,
+    openConnections: (): number => gateway.sessionCount,
   });
+  const unauthenticated = new UnauthenticatedConnections({ maxTotal: config.maxUnauthenticated, maxPerIp: config.maxUnauthenticatedPerIp, timeoutMs: config.authTimeoutMs });
   const tls = config.tlsCert !== null && config.tlsKey !== null ? readTlsFiles(config.tlsCert, config.tlsKey) : null;
   // Push-back for the whole hub: no device socket is read while its work is behind.
   const gate = deps.gate ?? new IngestGate({ maxLagMs: config.ingestMaxLagMs, maxInFlight: config.ingestMaxInFlight });
@@ -143,11 +151,12 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     maxOutboundBytes: config.maxDeviceOutboundKb * 1024,
     gateway,
     guard,
+    unauthenticated,
     gate,
     ...(tls ? { tls: { ...tls, port: config.mqttsPort } } : {}),
     log: log.child({ part: 'mqtt' }),
   });
-  const wsDevices: WsDeviceEndpoint = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, maxOutboundBytes: config.maxDeviceOutboundKb * 1024, gateway, guard, gate, log: log.child({ part: 'ws-device' }) });
+  const wsDevices: WsDeviceEndpoint = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, maxOutboundBytes: config.maxDeviceOutboundKb * 1024, gateway, guard, unauthenticated, gate, log: log.child({ part: 'ws-device' }) });
 
   // The admin token is read from the data dir at start(); until then nothing verifies.
   let adminAuth: AdminAuth = { verify: () => false, generatedToken: null };
@@ -178,10 +187,13 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       const principal = sessionId === null ? null : (accounts.session(sessionId)?.principal ?? null);
       return principal && { principal, stillValid: () => accounts.session(sessionId!, Date.now(), false) !== null };
     },
-    allowedOrigins: config.allowedOrigins,
+    origins: { allowed: config.allowedOrigins, secure: tls !== null },
     log: log.child({ part: 'dashboard' }),
   });
   const startedAt = Date.now();
+  // HTTP connections are capped below the descriptor limit, so slow clients cannot take every descriptor (slowloris).
+  const httpLimiter = new HttpConnectionLimiter({ maxTotal: config.maxHttpConnections, maxPerIp: config.maxHttpConnectionsPerIp }, log.child({ part: 'http' }));
+  const httpTimeouts = httpServerTimeouts(config.httpHeadersTimeoutMs);
 
   const health = (): HealthResponse => {
     const conns = gateway.countByTransport();
@@ -196,7 +208,18 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     };
   };
   accounts.onRevoked(() => dashboards.recheck());
-  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate } });
+  const metrics = createMetrics({
+    registry,
+    gateway,
+    pipeline,
+    store: telemetryStore,
+    mqtt,
+    wsDevices,
+    dashboards,
+    commands,
+    uncaught: deps.uncaught,
+    limits: { rateLimiter, guard, unauthenticated, http: httpLimiter, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate },
+  });
   const api = buildApi({
     registry,
     gateway,
@@ -213,16 +236,26 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     dashboardDir: config.dashboardDir ?? defaultDashboardDir(),
     health,
     metrics,
+    timeouts: httpTimeouts,
     log: log.child({ part: 'http' }),
   });
+  if (!tls) httpLimiter.attach(api.server, true);
+  httpLimiter.watchTimeouts(api.server);
   api.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // First, before any check: Node took its own error listener off this socket (see socket-errors.ts).
+    absorbSocketErrors(socket);
     const path = (req.url ?? '').split('?')[0];
-    if (path === '/ws/device') return wsDevices.handleUpgrade(req, socket, head);
-    if (path === '/ws/dashboard') return dashboards.handleUpgrade(req, socket, head);
+    if (path === '/ws/device' || path === '/ws/dashboard') {
+      (path === '/ws/device' ? wsDevices : dashboards).handleUpgrade(req, socket, head);
+      // Upgraded (ws completes the handshake at once; a refusal has ended the socket): from now on
+      // the device or dashboard limits count it, not the HTTP ones.
+      if (!socket.writableEnded && !socket.destroyed) httpLimiter.handOver(socket);
+      return;
+    }
     refuseUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${path ?? ''}: use /ws/device or /ws/dashboard`);
   });
   // With a certificate the HTTP port speaks only HTTPS (and so WSS).
-  const https = tls ? new HttpsListener(api.server, tls, log.child({ part: 'http' })) : null;
+  const https = tls ? new HttpsListener(api.server, tls, log.child({ part: 'http' }), { ...httpTimeouts, handshakeTimeout: config.authTimeoutMs }, httpLimiter) : null;
 
   let httpPort = -1;
   let mqttPort = -1;
@@ -287,6 +320,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await wsDevices.stop();
       gateway.stop();
       await mqtt.stop();
+      unauthenticated.stop();
       gate.stop();
       await https?.close();
       await api.close();

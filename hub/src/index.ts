@@ -4,3 +4,4 @@ export { loadConfig, helpText } from './config/load-config.js';
 export { ConfigError, SETTINGS, type HubConfig } from './config/settings.js';
 export { createLogger } from './log.js';
 export { runUserCommand } from './cli/user-command.js';
+export { installProcessGuard, UncaughtErrors } from './process-guard.js';

@@ -6,6 +6,7 @@
 import { loadConfig, helpText } from './config/load-config.js';
 import { ConfigError } from './config/settings.js';
 import { buildHub } from './hub.js';
+import { UncaughtErrors, installProcessGuard } from './process-guard.js';
 import { runUserCommand } from './cli/user-command.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -29,7 +30,9 @@ async function main(): Promise<void> {
     process.stdout.write(helpText() + '\n');
     return;
   }
-  const hub = buildHub(loaded.config);
+  const uncaught = new UncaughtErrors();
+  const hub = buildHub(loaded.config, { uncaught });
+  installProcessGuard(process, hub.log, uncaught);
   try {
     await hub.start();
   } catch (err) {

@@ -11,6 +11,7 @@ import { registerLimitMetrics, type LimitMetricSources } from './limits/limit-me
 import type { Registry } from './registry/registry.js';
 import type { TelemetryPipeline } from './telemetry/pipeline.js';
 import type { TelemetryStore } from './telemetry/telemetry-store.js';
+import type { UncaughtErrors } from './process-guard.js';
 import type { MqttTransport } from './transports/mqtt/mqtt-transport.js';
 import type { WsDeviceEndpoint } from './transports/ws/ws-device-endpoint.js';
 
@@ -27,6 +28,8 @@ export interface MetricSources {
   commands?: Pick<CommandService, 'countByState' | 'resultCounts'>;
   /** Device rate limit, connection admission and WebSocket protocol errors; absent, not exported. */
   limits?: LimitMetricSources;
+  /** Errors caught by the process guard (main.ts); absent, not exported. */
+  uncaught?: UncaughtErrors | undefined;
 }
 
 export interface HubMetrics {
@@ -171,6 +174,19 @@ export function createMetrics(src: MetricSources): HubMetrics {
   counterFrom(registry, 'iot_hub_dashboard_slow_disconnects_total', 'Dashboards disconnected past the buffer cap', () => src.dashboards.counters.slowDisconnects);
 
   if (src.limits) registerLimitMetrics(registry, src.limits);
+  const uncaught = src.uncaught;
+  if (uncaught) {
+    new Counter({
+      name: 'iot_hub_uncaught_errors_total',
+      help: 'Exceptions and promise rejections nothing handled, logged by the process guard instead of ending the process (each is a bug)',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(uncaught.counts)) this.inc({ kind }, n);
+      },
+    });
+  }
 
   return { contentType: registry.contentType, render: () => registry.metrics() };
 }

@@ -55,7 +55,11 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
     // Every bench device connects from 127.0.0.1, so the per-address
     // admission limit (a defence against one host opening connections in a
     // loop) would refuse a fleet that is simply large. Extra args may set it.
+    // The same holds for the per-address caps on connections still
+    // authenticating (a fleet opens hundreds at once) and on HTTP connections.
     '--ip-connect-rate', '0',
+    '--max-unauthenticated-per-ip', '1000000',
+    '--max-http-connections-per-ip', '0',
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

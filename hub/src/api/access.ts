@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Accounts } from '../auth/accounts.js';
 import { bearerToken } from '../auth/admin-token.js';
-import { SESSION_COOKIE, originAllowed, readCookie } from '../auth/http-auth.js';
+import { SESSION_COOKIE, originAllowed, readCookie, type OriginPolicy } from '../auth/http-auth.js';
 import { roleAtLeast, roleFor, type Principal } from '../auth/roles.js';
 
 declare module 'fastify' {
@@ -26,7 +26,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface AccessOptions {
   accounts: Accounts;
-  allowedOrigins: readonly string[];
+  origins: OriginPolicy;
 }
 
 function unauthorized(reply: FastifyReply, message: string): FastifyReply {
@@ -39,15 +39,15 @@ function forbidden(reply: FastifyReply, message: string): FastifyReply {
 }
 
 /** A state change sent with the session cookie must come from the hub's own pages (or an allowed origin). */
-export function sameOriginProblem(request: FastifyRequest, allowedOrigins: readonly string[]): string | null {
+export function sameOriginProblem(request: FastifyRequest, origins: OriginPolicy): string | null {
   const origin = request.headers.origin;
   if (origin === undefined) return 'a request with the session cookie that changes something must carry an Origin header';
-  if (!originAllowed(origin, request.headers.host, allowedOrigins)) return `origin ${origin} may not send changes with the session cookie (see --allowed-origins)`;
+  if (!originAllowed(origin, request.headers.host, origins)) return `origin ${origin} may not send changes with the session cookie (see --allowed-origins)`;
   return null;
 }
 
 export function registerAccessControl(app: FastifyInstance, options: AccessOptions): void {
-  const { accounts, allowedOrigins } = options;
+  const { accounts, origins } = options;
   app.decorateRequest('actor', '');
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionId', null);
@@ -76,7 +76,7 @@ export function registerAccessControl(app: FastifyInstance, options: AccessOptio
       principal = session.principal;
       request.sessionId = sessionId;
       if (!SAFE_METHODS.has(request.method)) {
-        const problem = sameOriginProblem(request, allowedOrigins);
+        const problem = sameOriginProblem(request, origins);
         if (problem !== null) return forbidden(reply, problem);
       }
     }

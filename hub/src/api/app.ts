@@ -20,6 +20,7 @@ import type { HubMetrics } from '../metrics.js';
 import type { Registry } from '../registry/registry.js';
 import type { StateService } from '../state/state-service.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
+import type { httpServerTimeouts } from '../net/http-timeouts.js';
 import { registerAccessControl } from './access.js';
 import { errorHandler } from './api-error.js';
 import { registerRefusalAudit } from './audit-refusals.js';
@@ -45,7 +46,7 @@ export interface ApiDeps {
   accounts: Accounts;
   loginLimiter: LoginLimiter;
   accountLockout: AccountLockout;
-  /** TLS is on: the session cookie is marked Secure. */
+  /** TLS is on: the session cookie is marked Secure, and the hub's own origin is https. */
   secureCookies: boolean;
   /** Origins besides the hub's own that may send cookie-authenticated changes. */
   allowedOrigins: readonly string[];
@@ -55,6 +56,8 @@ export interface ApiDeps {
   health: () => HealthResponse;
   metrics: HubMetrics;
   log: Logger;
+  /** Header, request and keep-alive timeouts of the HTTP server (http-timeouts.ts). */
+  timeouts: ReturnType<typeof httpServerTimeouts>;
 }
 
 /** Largest JSON request body the API reads. */
@@ -80,6 +83,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // Per-request logs at 20k msgs/s of devices would drown the useful ones.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_BODY_BYTES,
+    // Slow clients must not hold connections (slowloris): Node's own timeouts, checked every second.
+    http: deps.timeouts,
+    requestTimeout: deps.timeouts.requestTimeout,
+    keepAliveTimeout: deps.timeouts.keepAliveTimeout,
     // Query strings like ?metric=a&metric=b arrive as arrays.
     routerOptions: { ignoreTrailingSlash: true },
     // Unknown fields are refused (a typo like "nmae" should not pass silently).
@@ -92,7 +99,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
   app.setErrorHandler(errorHandler);
   registerWebHeaders(app, deps.corsOrigins);
-  registerAccessControl(app, { accounts: deps.accounts, allowedOrigins: deps.allowedOrigins });
+  registerAccessControl(app, { accounts: deps.accounts, origins: { allowed: deps.allowedOrigins, secure: deps.secureCookies } });
   registerRefusalAudit(app, deps);
 
   healthRoutes(app, deps);

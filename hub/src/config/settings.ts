@@ -4,6 +4,8 @@
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { WS_AUTH_TIMEOUT_MS } from '@iot-hub/protocol';
+import { softFileDescriptorLimit } from '../net/fd-limit.js';
 import { parseRetention } from '../telemetry/influx/influx-schema.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -33,7 +35,7 @@ export interface HubConfig {
   maxPayloadBytes: number;
   /** Unread hub → device data (KiB) a device connection may hold before it is closed. */
   maxDeviceOutboundKb: number;
-  /** Origins allowed to open the dashboard socket besides the hub's own. */
+  /** The hub's public origins, and other pages allowed to open the dashboard socket and send cookie-authenticated changes. */
   allowedOrigins: string[];
   /** Time a device has to answer a sent command, unless the request says otherwise. */
   commandTimeoutMs: number;
@@ -53,8 +55,18 @@ export interface HubConfig {
   ingestMaxLagMs: number;
   /** ... or while this many device messages are being handled (0 = no cap). */
   ingestMaxInFlight: number;
-  /** Open device connections (MQTT + device WebSocket) at most. */
+  /** Authenticated device connections (MQTT + device WebSocket) at most. */
   maxConnections: number;
+  /** Time a new device connection has to authenticate (MQTT CONNECT, WebSocket `auth`). */
+  authTimeoutMs: number;
+  /** Device connections not yet authenticated, in all and from one IP address. */
+  maxUnauthenticated: number;
+  maxUnauthenticatedPerIp: number;
+  /** Open HTTP connections (API, dashboard, WebSocket upgrades not yet done), in all and from one IP (0 = no per-IP cap). */
+  maxHttpConnections: number;
+  maxHttpConnectionsPerIp: number;
+  /** Time an HTTP client has to send a request's headers. */
+  httpHeadersTimeoutMs: number;
   /** New device connections per second per client IP (0 = no limit), and how many at once. */
   ipConnectRate: number;
   ipConnectBurst: number;
@@ -156,6 +168,19 @@ const intIn =
     return n;
   };
 
+/** Without a readable descriptor limit, this many HTTP connections at most. */
+const DEFAULT_HTTP_CONNECTIONS = 1024;
+
+/**
+ * `auto`: a quarter of the soft descriptor limit (RLIMIT_NOFILE), leaving the
+ * rest for device connections, the stores and the hub's own files.
+ */
+const httpConnections: Parser<number> = (raw) => {
+  if (raw !== 'auto') return intIn(1, 1_000_000, 'connections')(raw);
+  const soft = softFileDescriptorLimit();
+  return soft === null ? DEFAULT_HTTP_CONNECTIONS : Math.max(64, Math.floor(soft / 4));
+};
+
 const origins: Parser<string[]> = (raw) =>
   raw
     .split(',')
@@ -254,10 +279,16 @@ export const SETTINGS = [
   setting({ key: 'deviceBurst', flag: 'device-burst', env: 'HUB_DEVICE_BURST', default: '200', parse: intIn(1, 1_000_000, 'messages'), help: 'messages a device may send at once after a quiet spell, above --device-rate' }),
   setting({ key: 'ingestMaxLagMs', flag: 'ingest-max-lag-ms', env: 'HUB_INGEST_MAX_LAG_MS', default: '50', parse: intIn(0, 10_000, 'ms'), help: 'push-back: once the event loop has been busy this long without a break, device sockets are not read until it catches up (0 = off)' }),
   setting({ key: 'ingestMaxInFlight', flag: 'ingest-max-in-flight', env: 'HUB_INGEST_MAX_IN_FLIGHT', default: '5000', parse: intIn(0, 10_000_000, 'messages'), help: 'push-back: while this many device messages are being handled, device sockets are not read until half are done (0 = no cap)' }),
-  setting({ key: 'maxConnections', flag: 'max-connections', env: 'HUB_MAX_CONNECTIONS', default: '10000', parse: intIn(1, 1_000_000, 'connections'), help: 'open device connections (MQTT + device WebSocket) at most; more are refused (CONNACK 3, HTTP 503)' }),
+  setting({ key: 'maxConnections', flag: 'max-connections', env: 'HUB_MAX_CONNECTIONS', default: '10000', parse: intIn(1, 1_000_000, 'connections'), help: 'authenticated device connections (MQTT + device WebSocket) at most; more are refused (CONNACK 3, HTTP 503, or close 1013 after a WebSocket auth frame)' }),
+  setting({ key: 'authTimeoutMs', flag: 'auth-timeout-ms', env: 'HUB_AUTH_TIMEOUT_MS', default: String(WS_AUTH_TIMEOUT_MS), parse: intIn(500, 60_000, 'ms'), help: 'time a new device connection has to authenticate (MQTT CONNECT, TLS handshake, WebSocket auth frame); then it is closed' }),
+  setting({ key: 'maxUnauthenticated', flag: 'max-unauthenticated', env: 'HUB_MAX_UNAUTHENTICATED', default: '1000', parse: intIn(1, 1_000_000, 'connections'), help: 'device connections not yet authenticated, from all addresses; past it a new one closes the oldest. Apart from --max-connections' }),
+  setting({ key: 'maxUnauthenticatedPerIp', flag: 'max-unauthenticated-per-ip', env: 'HUB_MAX_UNAUTHENTICATED_PER_IP', default: '100', parse: intIn(1, 1_000_000, 'connections'), help: 'device connections not yet authenticated from one IP address; more are refused (CONNACK 3, HTTP 429)' }),
   setting({ key: 'ipConnectRate', flag: 'ip-connect-rate', env: 'HUB_IP_CONNECT_RATE', default: '100', parse: intIn(0, 1_000_000, 'connections/s'), help: 'new device connections per second from one IP address (0 = no limit); more are refused (CONNACK 3, HTTP 429)' }),
   setting({ key: 'ipConnectBurst', flag: 'ip-connect-burst', env: 'HUB_IP_CONNECT_BURST', default: '1000', parse: intIn(1, 1_000_000, 'connections'), help: 'new device connections one IP address may open at once, above --ip-connect-rate' }),
-  setting({ key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUB_ALLOWED_ORIGINS', default: '', parse: origins, help: 'comma-separated extra origins allowed to open the dashboard socket and to send cookie-authenticated changes' }),
+  setting({ key: 'maxHttpConnections', flag: 'max-http-connections', env: 'HUB_MAX_HTTP_CONNECTIONS', default: 'auto', parse: httpConnections, help: 'open HTTP connections at most, from all addresses; more are answered 503 and closed. auto = a quarter of the soft open-files limit (ulimit -n), or 1024 if it cannot be read' }),
+  setting({ key: 'maxHttpConnectionsPerIp', flag: 'max-http-connections-per-ip', env: 'HUB_MAX_HTTP_CONNECTIONS_PER_IP', default: '64', parse: intIn(0, 1_000_000, 'connections'), help: 'open HTTP connections at most from one IP address (0 = no limit; raise it behind a reverse proxy); more are answered 429 and closed' }),
+  setting({ key: 'httpHeadersTimeoutMs', flag: 'http-headers-timeout-ms', env: 'HUB_HTTP_HEADERS_TIMEOUT_MS', default: '10000', parse: intIn(1000, 300_000, 'ms'), help: 'time an HTTP client has to send the headers of a request (then 408 and closed); a whole request has max(30 s, this)' }),
+  setting({ key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUB_ALLOWED_ORIGINS', default: '', parse: origins, help: 'comma-separated public origins of the hub (scheme://host[:port]) and other pages allowed to open the dashboard socket and to send cookie-authenticated changes; once set, a hub reached by a DNS name must be listed' }),
   setting({ key: 'corsOrigins', flag: 'cors-origins', env: 'HUB_CORS_ORIGINS', default: '', parse: origins, help: 'comma-separated origins whose pages may call the HTTP API with a bearer token (CORS; off when empty)' }),
   setting({ key: 'sessionIdleMin', flag: 'session-idle-min', env: 'HUB_SESSION_IDLE_MIN', default: '720', parse: intIn(1, 525_600, 'minutes'), help: 'a login session ends after this many minutes without a request' }),
   setting({ key: 'sessionMaxHours', flag: 'session-max-hours', env: 'HUB_SESSION_MAX_HOURS', default: '168', parse: intIn(1, 8760, 'hours'), help: 'a login session ends this many hours after login, used or not' }),

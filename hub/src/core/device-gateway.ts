@@ -72,6 +72,11 @@ export class DeviceGateway {
     return session?.isReadyFor(channel) ? session.link : undefined;
   }
 
+  /** Authenticated device connections open now. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
   countByTransport(): Record<Transport, number> {
     const counts: Record<Transport, number> = { mqtt: 0, ws: 0 };
     for (const s of this.sessions.values()) counts[s.link.transport] += 1;

@@ -1,20 +1,23 @@
 /**
  * Admission of new device connections, MQTT and WebSocket alike, before any
- * work is spent on them: a cap on open connections, and a rate of new
+ * work is spent on them: a cap on authenticated device connections (checked
+ * at the door, and again when a connection authenticates), and a rate of new
  * connections per client IP (token bucket), so one host reconnecting in a
- * loop cannot starve the others.
+ * loop cannot starve the others. Connections that have not authenticated yet
+ * are bounded apart (unauthenticated-connections.ts): they never take a
+ * device's place.
  */
 import type { Transport } from '@iot-hub/protocol';
 import { TokenBucket } from './token-bucket.js';
 
 export interface ConnectionGuardOptions {
-  /** Open device connections (MQTT + device WebSocket) at most. */
+  /** Authenticated device connections (MQTT + device WebSocket) at most. */
   maxConnections: number;
   /** New connections per second per client IP; 0 = no limit. */
   ipConnectRate: number;
   /** New connections an IP may open at once. */
   ipConnectBurst: number;
-  /** Device connections open now. */
+  /** Authenticated device connections open now. */
   openConnections: () => number;
 }
 
@@ -38,6 +41,16 @@ export class ConnectionGuard {
     const refusal = this.check(ip ?? 'unknown', now);
     if (refusal) this.refused[transport][refusal] += 1;
     return refusal;
+  }
+
+  /**
+   * A connection has just authenticated: null = it may become a device
+   * connection. A device replacing its own connection takes no new place.
+   */
+  admitAuthenticated(transport: Transport, replacing: boolean): ConnectionRefusal | null {
+    if (replacing || this.options.openConnections() < this.options.maxConnections) return null;
+    this.refused[transport]['max-connections'] += 1;
+    return 'max-connections';
   }
 
   private check(ip: string, now: number): ConnectionRefusal | null {

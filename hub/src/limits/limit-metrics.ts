@@ -10,11 +10,17 @@ import type { ConnectionGuard } from './connection-guard.js';
 import type { DeviceRateLimiter } from './device-rate-limiter.js';
 import type { IngestGate } from './ingest-gate.js';
 import type { AccountLockout } from './account-lockout.js';
+import type { HttpConnectionLimiter } from '../net/http-connection-limiter.js';
 import type { LoginLimiter } from './login-limiter.js';
+import type { UnauthenticatedConnections } from './unauthenticated-connections.js';
 
 export interface LimitMetricSources {
   rateLimiter: Pick<DeviceRateLimiter, 'counters'>;
   guard: Pick<ConnectionGuard, 'refused'>;
+  /** Connections not yet authenticated; absent, not exported. */
+  unauthenticated?: Pick<UnauthenticatedConnections, 'counters' | 'size'>;
+  /** HTTP connections open and refused; absent, not exported. */
+  http?: Pick<HttpConnectionLimiter, 'counters' | 'size' | 'timeouts'>;
   /** Device WebSocket closes by ws error code (WS_ERR_INVALID_UTF8 …). */
   wsProtocolErrors: ReadonlyMap<string, number>;
   /** Operator logins by outcome; absent, not exported. */
@@ -39,7 +45,7 @@ export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSou
   });
   new Counter({
     name: 'iot_hub_connections_refused_total',
-    help: 'Device connections refused before authentication: at --max-connections or over --ip-connect-rate (MQTT CONNACK 3, WebSocket 503/429)',
+    help: 'Device connections refused: at --max-connections, over --ip-connect-rate, or past --max-unauthenticated-per-ip (MQTT CONNACK 3, WebSocket 503/429, or close 1013 after auth)',
     labelNames: ['transport', 'reason'],
     registers: [registry],
     collect() {
@@ -47,8 +53,41 @@ export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSou
       for (const [transport, reasons] of Object.entries(src.guard.refused)) {
         for (const [reason, n] of Object.entries(reasons)) this.inc({ transport, reason: reason.replace('-', '_') }, n);
       }
+      for (const [transport, n] of Object.entries(src.unauthenticated?.counters.refused ?? {})) this.inc({ transport, reason: 'unauthenticated_per_ip' }, n);
     },
   });
+  const unauthenticated = src.unauthenticated;
+  if (unauthenticated) registerUnauthenticatedMetrics(registry, unauthenticated);
+  const http = src.http;
+  if (http) {
+    new Gauge({
+      name: 'iot_hub_http_connections',
+      help: 'Open HTTP connections (not counting those upgraded to WebSockets); capped by --max-http-connections',
+      registers: [registry],
+      collect() {
+        this.set(http.size);
+      },
+    });
+    new Counter({
+      name: 'iot_hub_http_connections_refused_total',
+      help: 'HTTP connections refused: per_ip (--max-http-connections-per-ip, 429) or total (--max-http-connections, 503)',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(http.counters)) this.inc({ reason }, n);
+      },
+    });
+    new Counter({
+      name: 'iot_hub_http_request_timeouts_total',
+      help: 'HTTP requests closed with 408: headers not within --http-headers-timeout-ms, or the whole request not within 30 s',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(http.timeouts);
+      },
+    });
+  }
   new Counter({
     name: 'iot_hub_ws_protocol_errors_total',
     help: 'Device WebSockets closed for breaking the WebSocket protocol, by ws error code (invalid UTF-8 1007, too many fragments 1008, RSV1 without compression 1002, ...)',
@@ -79,6 +118,28 @@ export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSou
     });
   }
   if (lockout) registerLockoutMetrics(registry, lockout);
+}
+
+function registerUnauthenticatedMetrics(registry: PromRegistry, src: NonNullable<LimitMetricSources['unauthenticated']>): void {
+  new Gauge({
+    name: 'iot_hub_unauthenticated_connections',
+    help: 'Device connections open and not yet authenticated (bounded by --max-unauthenticated)',
+    registers: [registry],
+    collect() {
+      this.set(src.size);
+    },
+  });
+  new Counter({
+    name: 'iot_hub_unauthenticated_closed_total',
+    help: 'Device connections closed before authenticating: timeout (nothing within --auth-timeout-ms) or evicted (the oldest, past --max-unauthenticated)',
+    labelNames: ['transport', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [transport, n] of Object.entries(src.counters.timedOut)) this.inc({ transport, reason: 'timeout' }, n);
+      for (const [transport, n] of Object.entries(src.counters.evicted)) this.inc({ transport, reason: 'evicted' }, n);
+    },
+  });
 }
 
 function registerGateMetrics(registry: PromRegistry, gate: NonNullable<LimitMetricSources['gate']>): void {

@@ -25,7 +25,7 @@ import {
 } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import { bearerToken } from '../auth/admin-token.js';
-import { originAllowed } from '../auth/http-auth.js';
+import { originAllowed, type OriginPolicy } from '../auth/http-auth.js';
 import { roleAtLeast, type Principal, type Role } from '../auth/roles.js';
 import type { EventBus } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
@@ -70,7 +70,8 @@ export interface DashboardEndpointOptions {
    * the `bearer.{token}` subprotocol, else the session cookie in `cookie`.
    */
   authenticate(token: string | null, cookie: string | undefined): { principal: Principal; stillValid: () => boolean } | null;
-  allowedOrigins: readonly string[];
+  /** The hub's own origin (scheme from TLS) and --allowed-origins. */
+  origins: OriginPolicy;
   log: Logger;
 }
 
@@ -166,7 +167,7 @@ export class DashboardEndpoint {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Origin first: a cross-site page rides the browser's cookie, so a valid session proves nothing (invariant 3).
     const origin = req.headers.origin;
-    if (origin !== undefined && !originAllowed(origin, req.headers.host, this.options.allowedOrigins)) {
+    if (origin !== undefined && !originAllowed(origin, req.headers.host, this.options.origins)) {
       return this.refuse(socket, req, 403, 'forbidden', `origin ${origin} is not allowed (see --allowed-origins)`);
     }
     const token = bearerToken(req.headers.authorization) ?? tokenFromProtocols(req.headers['sec-websocket-protocol']);

@@ -10,6 +10,9 @@ import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { HttpConnectionLimiter } from './http-connection-limiter.js';
+import type { httpServerTimeouts } from './http-timeouts.js';
+import { absorbSocketErrors } from './socket-errors.js';
 import { TLS_MIN_VERSION, type TlsFiles } from './tls.js';
 
 export class HttpsListener {
@@ -19,13 +22,22 @@ export class HttpsListener {
     private readonly target: HttpServer,
     private readonly files: TlsFiles,
     private readonly log: Logger,
+    /** The plain server's timeouts (http-timeouts.ts), and the time a TLS handshake may take. */
+    private readonly timeouts: ReturnType<typeof httpServerTimeouts> & { handshakeTimeout: number },
+    /** Counts and caps this listener's connections. */
+    private readonly limiter: HttpConnectionLimiter,
   ) {}
 
   /** Resolves with the bound port. */
   async listen(host: string, port: number): Promise<number> {
-    const server = createServer({ cert: this.files.cert, key: this.files.key, minVersion: TLS_MIN_VERSION });
+    const server = createServer({ cert: this.files.cert, key: this.files.key, minVersion: TLS_MIN_VERSION, ...this.timeouts });
+    server.on('connection', absorbSocketErrors);
+    // Over a cap the connection is closed before the handshake: not worth its cost.
+    this.limiter.attach(server, false);
     server.on('request', (req, res) => this.target.emit('request', req, res));
     server.on('upgrade', (req, socket, head) => this.target.emit('upgrade', req, socket, head));
+    // Bad requests and timeouts are answered (and counted) by the target's listeners, as on plain HTTP.
+    server.on('clientError', (err, socket) => this.target.emit('clientError', err, socket));
     server.on('tlsClientError', (err, socket) => this.log.debug({ err: err.message, remote: socket.remoteAddress }, 'HTTPS handshake failed'));
     this.server = server;
     await new Promise<void>((resolve, reject) => {

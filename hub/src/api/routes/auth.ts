@@ -29,7 +29,7 @@ export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
     void reply.header('cache-control', 'no-store');
     // Login CSRF: a foreign page must not sign the browser in to an account of its choosing.
     const origin = request.headers.origin;
-    if (origin !== undefined && !originAllowed(origin, request.headers.host, allowedOrigins)) {
+    if (origin !== undefined && !originAllowed(origin, request.headers.host, { allowed: allowedOrigins, secure: secureCookies })) {
       throw new ProtocolError('forbidden', `origin ${origin} may not sign in (see --allowed-origins)`);
     }
     if (!loginLimiter.allow(request.ip)) {

@@ -31,7 +31,10 @@ import type { ControlChannel } from '../../core/device-inbox.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { IngestGate } from '../../limits/ingest-gate.js';
+import type { PendingConnection, UnauthenticatedClose, UnauthenticatedConnections } from '../../limits/unauthenticated-connections.js';
 import { TLS_MIN_VERSION, type TlsFiles } from '../../net/tls.js';
+import { LogThrottle } from '../../log-throttle.js';
+import { absorbSocketErrors } from '../../net/socket-errors.js';
 import { batchWritesThisTurn } from '../../net/write-batching.js';
 import { refuseMqttConnection } from './connection-refusal.js';
 import { expectAnswer, gateReads } from './gated-reads.js';
@@ -43,6 +46,7 @@ const PACKET_OVERHEAD_BYTES = 1024;
 const DROPPED_TOPIC = '$hub/dropped';
 /** [MQTT-3.2.2.3] CONNACK return codes. */
 const CONNACK_IDENTIFIER_REJECTED = 2;
+const CONNACK_SERVER_UNAVAILABLE = 3;
 const CONNACK_BAD_USERNAME_OR_PASSWORD = 4;
 const CONNACK_NOT_AUTHORIZED = 5;
 
@@ -58,6 +62,8 @@ export interface MqttTransportOptions {
   log: Logger;
   /** Admission of new connections (cap, per-IP rate); absent = every connection is taken. */
   guard?: ConnectionGuard;
+  /** Sockets that have not authenticated yet: their deadline and caps, apart from the device budget. */
+  unauthenticated: UnauthenticatedConnections;
   /** MQTT over TLS on its own port, beside plain MQTT [FP-3.1]. */
   tls?: TlsFiles & { port: number };
   /** Global push-back: device sockets are not read while the hub is behind; absent = read whenever aedes asks. */
@@ -124,13 +130,19 @@ export class MqttTransport {
   private server: Server | null = null;
   private tlsServer: Server | null = null;
   private readonly sessions = new WeakMap<Client, DeviceSession>();
+  /** Sockets that have not authenticated yet, with their place among the unauthenticated. */
+  private readonly pendingOf = new WeakMap<Socket, PendingConnection>();
   private readonly sockets = new Set<Socket>();
   /** Sockets being answered CONNACK 3 (see refuseMqttConnection). */
   private readonly refusing = new Set<Socket>();
+  /** Refusals an outsider can repeat at will are logged at most once per interval per kind. */
+  private readonly throttledLog: LogThrottle;
   /** Counters for /healthz and metrics. */
   readonly counters = { oversizedPackets: 0, refusedConnects: 0, droppedPublishes: 0, refusedSubscriptions: 0, outboundOverflows: 0 };
 
-  constructor(private readonly options: MqttTransportOptions) {}
+  constructor(private readonly options: MqttTransportOptions) {
+    this.throttledLog = new LogThrottle(options.log);
+  }
 
   get connectionCount(): number {
     return this.sockets.size;
@@ -141,6 +153,15 @@ export class MqttTransport {
     const broker = await Aedes.createBroker({
       id: 'iot-hub',
       maxClientsIdLength: 64,
+      preConnect: (client, packet, done) => {
+        if (!acceptProtocolLevel(packet)) {
+          this.counters.refusedConnects += 1;
+          this.throttledLog.warn('protocol-level', { remote: (client.conn as Socket).remoteAddress, level: packet.protocolVersion }, 'MQTT connection refused: CONNACK 1, only MQTT 3.1.1 (level 4) is spoken');
+          // Marked 0: aedes' own check [MQTT-3.1.2-2] answers CONNACK 1 (unacceptable protocol version) and closes.
+          (packet as { protocolVersion: number }).protocolVersion = 0;
+        }
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
@@ -157,9 +178,12 @@ export class MqttTransport {
     this.server = await this.listen(createServer((socket) => this.accept(socket)), this.options.port);
     const { tls } = this.options;
     if (tls) {
-      const tlsServer = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: TLS_MIN_VERSION }, (socket) => this.accept(socket));
+      // A handshake gets the same time as a CONNECT: Node's default (120 s) would let idle sockets pile up.
+      const tlsOptions = { cert: tls.cert, key: tls.key, minVersion: TLS_MIN_VERSION, handshakeTimeout: this.options.unauthenticated.timeoutMs };
+      const tlsServer = createTlsServer(tlsOptions, (socket) => this.accept(socket));
       // Refused before the handshake: an over-limit client is not worth its cost.
       tlsServer.on('connection', (socket: Socket) => {
+        absorbSocketErrors(socket);
         if (this.options.guard?.admit(socket.remoteAddress, 'mqtt')) socket.destroy();
       });
       tlsServer.on('tlsClientError', (err, socket) => log.debug({ err: err.message, remote: socket.remoteAddress }, 'MQTT TLS handshake failed'));
@@ -186,6 +210,7 @@ export class MqttTransport {
 
   /** Every device socket, plain or TLS, starts here. */
   private accept(socket: Socket | TLSSocket): void {
+    absorbSocketErrors(socket);
     const { log, guard } = this.options;
     const broker = this.broker;
     if (!broker) return void socket.destroy();
@@ -198,6 +223,14 @@ export class MqttTransport {
       socket.once('close', () => this.refusing.delete(socket));
       return refuseMqttConnection(socket);
     }
+    const pending = this.options.unauthenticated.enter(socket.remoteAddress, 'mqtt', (why) => this.closeUnauthenticated(socket, why));
+    if (!pending) {
+      this.throttledLog.warn('unauthenticated-per-ip', { remote: socket.remoteAddress }, 'MQTT connection refused: CONNACK 3, this address holds too many connections that have not sent CONNECT (--max-unauthenticated-per-ip)');
+      this.refusing.add(socket);
+      socket.once('close', () => this.refusing.delete(socket));
+      return refuseMqttConnection(socket);
+    }
+    this.pendingOf.set(socket, pending);
     this.sockets.add(socket);
     socket.on('close', this.onSocketClose);
     // Nagle adds up to 40 ms stalls to small MQTT packets (field notes).
@@ -210,11 +243,24 @@ export class MqttTransport {
 
   /** One 'close' listener for every socket, called with the socket as `this`. */
   private readonly onSocketClose: (this: Socket) => void = (() => {
-    const sockets = this.sockets;
+    const { sockets, pendingOf } = this;
+    const leave = (pending: PendingConnection): void => this.options.unauthenticated.leave(pending);
     return function (this: Socket): void {
       sockets.delete(this);
+      const pending = pendingOf.get(this);
+      if (pending) leave(pending);
     };
   })();
+
+  /** No CONNECT accepted within --auth-timeout-ms, or the oldest of too many such sockets. */
+  private closeUnauthenticated(socket: Socket, why: UnauthenticatedClose): void {
+    this.throttledLog.warn(
+      `unauthenticated-${why}`,
+      { remote: socket.remoteAddress, why },
+      why === 'timeout' ? 'MQTT connection closed: no CONNECT accepted within --auth-timeout-ms' : 'MQTT connection closed: the oldest of --max-unauthenticated connections without CONNECT',
+    );
+    socket.destroy();
+  }
 
   /** One function for every socket's size guard (a closure per socket costs memory at 10,000 connections). */
   private readonly onPacketTooLarge = (socket: Socket, declared: number): void => {
@@ -275,6 +321,12 @@ export class MqttTransport {
       return refuse(CONNACK_NOT_AUTHORIZED, `will topic ${JSON.stringify(will.topic)} is not under devices/${username}/{hello|telemetry|state|results|status|ping}`);
     }
 
+    // The device budget counts authenticated devices only; one replacing its own connection takes no new place.
+    if (this.options.guard?.admitAuthenticated('mqtt', this.options.gateway.session(username) !== undefined)) {
+      return refuse(CONNACK_SERVER_UNAVAILABLE, 'the hub is at --max-connections devices');
+    }
+    const pending = this.pendingOf.get(client.conn as Socket);
+    if (pending) this.options.unauthenticated.leave(pending);
     const session = this.options.gateway.open(entry, new MqttDeviceLink(client, username, this.options.log, this.options.maxOutboundBytes, this.countOutboundOverflow));
     this.sessions.set(client, session);
     endSessionOnClose(client, session);
@@ -388,6 +440,14 @@ export class MqttTransport {
     if (!parsed || parsed.deviceId !== client.id || !hubChannelSet.has(parsed.channel)) return null;
     return packet;
   }
+}
+
+/** [MQTT-3.1.2-2] The protocol level of MQTT 3.1.1. */
+const MQTT_3_1_1_LEVEL = 4;
+
+/** Devices speak MQTT 3.1.1 only [FP-3.1]; aedes would also take MQTT 3.1 (MQIsdp, level 3). */
+function acceptProtocolLevel(packet: { protocolVersion?: number }): boolean {
+  return packet.protocolVersion === MQTT_3_1_1_LEVEL;
 }
 
 /** `devices/{id}/{hello|telemetry|state|results|status|ping}` of the device itself [FP-3.1]. */

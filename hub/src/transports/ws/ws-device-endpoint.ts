@@ -8,7 +8,6 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   ProtocolError,
-  WS_AUTH_TIMEOUT_MS,
   WS_CLOSE,
   decodeDeviceMessage,
   encodeHubMessage,
@@ -20,6 +19,8 @@ import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
+import type { PendingConnection, UnauthenticatedClose, UnauthenticatedConnections } from '../../limits/unauthenticated-connections.js';
+import { LogThrottle } from '../../log-throttle.js';
 import { answerDeadline, awaitingAnswer, type IngestGate } from '../../limits/ingest-gate.js';
 import type { DeviceEntry } from '../../registry/registry.js';
 import { refuseUpgrade } from '../../net/upgrade-refusal.js';
@@ -30,6 +31,8 @@ const MAX_IN_FLIGHT = 64;
 const HEARTBEAT_MS = 30_000;
 /** RFC 6455 7.4.1 policy violation: the device left too much of what it was sent unread. */
 const CLOSE_NOT_READING = 1008;
+/** RFC 6455 7.4.1 "try again later": the hub cannot take this device now (connection limits). */
+const CLOSE_TRY_AGAIN_LATER = 1013;
 /**
  * Fragments of one message at most (close 1008). A device has no reason to
  * fragment much; without a cap, a stream of tiny fragments costs a buffer
@@ -54,6 +57,8 @@ export interface WsDeviceEndpointOptions {
   log: Logger;
   /** Admission of new connections (cap, per-IP rate); absent = every upgrade is taken. */
   guard?: ConnectionGuard;
+  /** Sockets that have not sent `auth` yet: their deadline and caps, apart from the device budget. */
+  unauthenticated: UnauthenticatedConnections;
   /** Global push-back: device sockets are paused while the hub is behind; absent = per-socket push-back only. */
   gate?: IngestGate;
 }
@@ -88,7 +93,7 @@ export class WsDeviceEndpoint {
   private readonly context: EndpointContext;
 
   constructor(private readonly options: WsDeviceEndpointOptions) {
-    this.context = { options, counters: this.counters, protocolErrors: this.protocolErrors, sendFrame: this.sendFrame };
+    this.context = { options, counters: this.counters, protocolErrors: this.protocolErrors, sendFrame: this.sendFrame, throttledLog: new LogThrottle(options.log) };
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxPayloadBytes,
@@ -162,7 +167,15 @@ export class WsDeviceEndpoint {
       entry = this.options.gateway.authenticate(credentials.id, credentials.token);
       if (!entry) return this.refuse(socket, req, 'unknown device or wrong token');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, entry));
+    if (entry) return this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, entry, null));
+    // No credentials in the upgrade: the socket waits for its `auth` frame among the unauthenticated.
+    let connection: WsDeviceConnection | null = null;
+    const pending = this.options.unauthenticated.enter(req.socket.remoteAddress, 'ws', (why) => (connection ? connection.expire(why) : socket.destroy()));
+    if (!pending) {
+      this.context.throttledLog.warn('unauthenticated-per-ip', { remote: req.socket.remoteAddress }, 'device WebSocket refused: 429, this address holds too many sockets that have not authenticated (--max-unauthenticated-per-ip)');
+      return refuseUpgrade(socket, 429, 'rate_limited', 'too many connections from this address have not authenticated: authenticate at once, retry later with backoff');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => (connection = this.accept(ws, null, pending)));
   }
 
   private refuse(socket: Duplex, req: IncomingMessage, why: string): void {
@@ -171,15 +184,15 @@ export class WsDeviceEndpoint {
     refuseUpgrade(socket, 401, 'unauthorized', why);
   }
 
-  private accept(ws: WebSocket, entry: DeviceEntry | null): void {
-    const connection = new WsDeviceConnection(this.context, ws);
+  private accept(ws: WebSocket, entry: DeviceEntry | null, pending: PendingConnection | null): WsDeviceConnection {
+    const connection = new WsDeviceConnection(this.context, ws, pending);
     (ws as ConnectedSocket)[CONNECTION] = connection;
     ws.on('pong', onPong);
     ws.on('message', onMessage);
     ws.on('error', onError);
     ws.on('close', onClose);
     if (entry) connection.begin(entry);
-    else connection.awaitAuth();
+    return connection;
   }
 }
 
@@ -189,6 +202,8 @@ interface EndpointContext {
   counters: WsDeviceEndpoint['counters'];
   protocolErrors: Map<string, number>;
   sendFrame: SendFrame;
+  /** Refusals an outsider can repeat at will are logged at most once per interval per kind. */
+  throttledLog: LogThrottle;
 }
 
 const CONNECTION = Symbol('wsDeviceConnection');
@@ -226,7 +241,6 @@ class WsDeviceConnection {
   /** Messages being handled, and messages waiting for their turn under the rate limit. */
   private inFlight = 0;
   private waiting = 0;
-  private authTimer: NodeJS.Timeout | null = null;
   /** Given to the gate when this socket is held back; made the first time (an idle device never needs one). */
   private resumeCallback: (() => void) | null = null;
   /** Until when this socket is read without asking the gate (an answer is expected; answerDeadline()). */
@@ -235,6 +249,8 @@ class WsDeviceConnection {
   constructor(
     private readonly ctx: EndpointContext,
     private readonly ws: WebSocket,
+    /** Its place among the unauthenticated until `auth` (null: authenticated in the upgrade). */
+    private pending: PendingConnection | null,
   ) {}
 
   begin(e: DeviceEntry): void {
@@ -247,11 +263,26 @@ class WsDeviceConnection {
     opened.markReady(['commands', 'desired']);
   }
 
-  awaitAuth(): void {
-    this.authTimer = setTimeout(() => {
-      this.ctx.sendFrame(this.ws, { v: 1, type: 'error', code: 408, error: 'auth_timeout', message: 'send {"type":"auth","id":...,"token":...} first' });
-      this.ws.close(WS_CLOSE.authTimeout, 'auth timeout');
-    }, WS_AUTH_TIMEOUT_MS);
+  /** No `auth` within --auth-timeout-ms [FP-3.2], or the oldest of too many sockets without it. */
+  expire(why: UnauthenticatedClose): void {
+    const remote = this.pending?.ip;
+    this.pending = null;
+    const { ctx, ws } = this;
+    if (why === 'timeout') {
+      ctx.throttledLog.warn('unauthenticated-timeout', { remote }, 'device WebSocket closed: no auth frame within --auth-timeout-ms (4408)');
+      this.refuseFrame(new ProtocolError('auth_timeout', 'send {"type":"auth","id":...,"token":...} first'));
+      ws.close(WS_CLOSE.authTimeout, 'auth timeout');
+      return;
+    }
+    ctx.throttledLog.warn('unauthenticated-evicted', { remote }, 'device WebSocket closed: the oldest of --max-unauthenticated sockets without auth (1013)');
+    this.refuseFrame(new ProtocolError('rate_limited', 'too many connections are waiting to authenticate: authenticate right after the upgrade'));
+    ws.close(CLOSE_TRY_AGAIN_LATER, 'authenticate at once');
+  }
+
+  /** Authenticated, refused or closed: it no longer holds a place among the unauthenticated. */
+  private leavePending(): void {
+    if (this.pending) this.ctx.options.unauthenticated.leave(this.pending);
+    this.pending = null;
   }
 
   pong(): void {
@@ -288,12 +319,19 @@ class WsDeviceConnection {
         return;
       }
       const e = ctx.options.gateway.authenticate(message.id, message.token);
-      if (this.authTimer) clearTimeout(this.authTimer);
+      this.leavePending();
       if (!e) {
         ctx.counters.refusedUpgrades += 1;
         ctx.options.log.warn({ deviceId: message.id }, 'device WebSocket auth frame refused');
         this.refuseFrame(new ProtocolError('unauthorized'), message.mid);
         ws.close(WS_CLOSE.unauthorized, 'unauthorized');
+        return;
+      }
+      // The device budget counts authenticated devices only; one replacing its own connection takes no new place.
+      if (ctx.options.guard?.admitAuthenticated('ws', ctx.options.gateway.session(e.record.id) !== undefined)) {
+        ctx.options.log.warn({ deviceId: e.record.id }, 'device WebSocket refused at auth: the hub is at --max-connections devices (1013)');
+        this.refuseFrame(new ProtocolError('rate_limited', 'the hub is at its connection limit: retry later with backoff'), message.mid);
+        ws.close(CLOSE_TRY_AGAIN_LATER, 'at the connection limit');
         return;
       }
       this.begin(e);
@@ -372,7 +410,7 @@ class WsDeviceConnection {
   }
 
   closed(code: number): void {
-    if (this.authTimer) clearTimeout(this.authTimer);
+    this.leavePending();
     if (this.resumeCallback) this.ctx.options.gate?.forget(this.resumeCallback);
     // 1000/1001 from the device is an orderly goodbye; anything else is a lost connection.
     this.session?.end({ clean: code === WS_CLOSE.normal || code === WS_CLOSE.goingAway });
