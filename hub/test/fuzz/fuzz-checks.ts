@@ -1,5 +1,5 @@
-/** The pass/fail rules of the wire fuzz, shared by the tap test and `npm run fuzz`. */
-import type { FuzzReport } from './mqtt-fuzz.js';
+/** The pass/fail rules of the wire fuzzers, shared by the tap tests and `npm run fuzz`. */
+import type { FuzzReport } from './fuzz-harness.js';
 
 /**
  * End RSS (after the settle) may be at most this many times the baseline.
@@ -19,5 +19,7 @@ export function fuzzProblems(report: FuzzReport): string[] {
     if (c.sent === 0) problems.push(`${c.device}: sent nothing`);
   }
   if (!(report.rssKb.end <= report.rssKb.baseline * RSS_FACTOR)) problems.push(`end RSS ${report.rssKb.end} kB is above ${RSS_FACTOR}× the baseline ${report.rssKb.baseline} kB`);
+  // Input is the client's fault: the hub answers it with a 4xx or a close, never with its own failure.
+  for (const fault of report.hubFaults.slice(0, 5)) problems.push(`the hub failed on input: ${fault}`);
   return problems;
 }
