@@ -32,6 +32,7 @@ import {
   type StoredValue,
   type TelemetryPoint,
   type TelemetryStore,
+  latestRecord,
 } from './telemetry-store.js';
 import { openSqlite } from '../db/open-sqlite.js';
 import { SeriesCatalog, type SeriesDefinition } from './series-catalog.js';
@@ -312,7 +313,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
   async latest(deviceId: string): Promise<Record<string, StoredValue>> {
     this.moveAll();
     const st = this.stmts();
-    const result: Record<string, StoredValue> = {};
+    // Null prototype: metric names are device-chosen, and `__proto__` is one (see latestRecord).
+    const result = latestRecord();
     for (const s of st.seriesOfDevice.all(deviceId) as { id: number; metric: string }[]) {
       const row = st.latest.get(s.id) as { ts: number; value: number } | undefined;
       if (row) result[s.metric] = { ts: row.ts, value: row.value };
