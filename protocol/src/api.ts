@@ -52,6 +52,8 @@ export interface DeviceStats {
   duplicates: number;
   /** Seq numbers skipped and not (yet) seen: likely lost samples. */
   seqGaps: number;
+  /** Seq jumps too large to be losses (a restarted or broken counter) [FP-4.2]: each counts once here, not as gaps. */
+  seqResets: number;
   /** Protocol errors the device caused [FP-8]. */
   errors: number;
 }

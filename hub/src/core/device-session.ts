@@ -29,6 +29,13 @@ import { emitMessage } from './message-tap.js';
 
 /** How many recent seq numbers are remembered to drop duplicates. */
 const SEQ_WINDOW = 1024;
+/**
+ * A seq this far from the last one (either way) is a counter that restarted
+ * or went wrong, not that many lost samples [FP-4.2]: it counts as one reset
+ * and the count goes on from it. Without it one seq of 2^53 - 1 added
+ * 9 × 10^15 gaps, and a jump back stopped gaps from being counted at all.
+ */
+export const SEQ_RESET_JUMP = 100_000;
 /** A device over its rate hears `rate_limited` at most this often, however much is dropped. */
 const RATE_ERROR_INTERVAL_MS = 1000;
 /** Dashboards hear of a device's new errors or seq gaps at most this often. */
@@ -232,7 +239,11 @@ export class DeviceSession {
       track.recent.clear();
       track.order.length = 0;
     } else if (track.recent.has(seq)) return true;
-    if (track.last >= 0 && seq > track.last + 1) {
+    if (track.last >= 0 && Math.abs(seq - track.last) > SEQ_RESET_JUMP) {
+      this.entry.stats.seqResets += 1;
+      track.last = seq;
+      this.statsChanged();
+    } else if (track.last >= 0 && seq > track.last + 1) {
       this.entry.stats.seqGaps += seq - track.last - 1;
       this.statsChanged();
     }

@@ -249,5 +249,5 @@ function notFound(id: string): ProtocolError {
 }
 
 function newStats(): DeviceStats {
-  return { messages: 0, duplicates: 0, seqGaps: 0, errors: 0 };
+  return { messages: 0, duplicates: 0, seqGaps: 0, seqResets: 0, errors: 0 };
 }
