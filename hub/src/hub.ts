@@ -25,6 +25,7 @@ import { EventBus } from './core/events.js';
 import { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
+import { MetricNameLimit } from './registry/metric-names.js';
 import { Registry } from './registry/registry.js';
 import { SqliteRegistryStore } from './registry/sqlite-registry-store.js';
 import { StateService } from './state/state-service.js';
@@ -106,7 +107,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const events = new EventBus();
   const telemetryStore = buildTelemetryStore(config, dataDir, log.child({ part: 'store' }));
   const registryStore = new SqliteRegistryStore(join(dataDir, 'registry.db'));
-  const registry = new Registry(registryStore, telemetryStore, events, log.child({ part: 'registry' }));
+  const metricNames = new MetricNameLimit(config.maxMetricsPerDevice);
+  const registry = new Registry(registryStore, telemetryStore, events, log.child({ part: 'registry' }), metricNames);
   const pipeline = new TelemetryPipeline(telemetryStore, log.child({ part: 'telemetry' }));
   // Commands, device state and the audit log share one SQLite file, each with its own tables.
   const controlFile = join(dataDir, 'control.db');
@@ -192,7 +194,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     };
   };
   accounts.onRevoked(() => dashboards.recheck());
-  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, gate } });
+  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, gate, metricNames } });
   const api = buildApi({
     registry,
     gateway,

@@ -67,6 +67,11 @@ export interface DeviceView {
   /** Epoch ms the hub last heard from the device, null if never. */
   lastSeen: number | null;
   latest: Record<string, LatestValue>;
+  /**
+   * Only in the list (GET /api/devices): how many latest values it left out
+   * to stay bounded per device; GET /api/devices/{id} has every one.
+   */
+  latestOmitted?: number;
   capabilities: Capabilities | null;
   stats: DeviceStats;
 }

@@ -168,6 +168,11 @@ export class DeviceSession {
         return Promise.reject(new ProtocolError('bad_timestamp', `ts ${s.ts} is ${s.ts > now ? 'ahead of' : 'behind'} the hub clock by ${Math.abs(s.ts - now)} ms`));
       }
     }
+    try {
+      this.deps.registry.admitMetrics(this.entry, samples);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const points: TelemetryPoint[] = [];
     const accepted: { ts: number; metrics: Record<string, MetricValue> }[] = [];
     const seqs: number[] = [];

@@ -10,6 +10,7 @@ import type { ConnectionGuard } from './connection-guard.js';
 import type { DeviceRateLimiter } from './device-rate-limiter.js';
 import type { IngestGate } from './ingest-gate.js';
 import type { LoginLimiter } from './login-limiter.js';
+import type { MetricNameLimit } from '../registry/metric-names.js';
 
 export interface LimitMetricSources {
   rateLimiter: Pick<DeviceRateLimiter, 'counters'>;
@@ -20,6 +21,8 @@ export interface LimitMetricSources {
   logins?: Pick<LoginLimiter, 'counters'>;
   /** Global push-back; absent, not exported. */
   gate?: Pick<IngestGate, 'counters' | 'inFlight' | 'waitingSockets' | 'pausedSeconds'>;
+  /** Messages refused for the per-device limit of metric names; absent, not exported. */
+  metricNames?: Pick<MetricNameLimit, 'refused'>;
 }
 
 export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSources): void {
@@ -58,6 +61,20 @@ export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSou
   });
   const gate = src.gate;
   if (gate) registerGateMetrics(registry, gate);
+  const metricNames = src.metricNames;
+  if (metricNames) {
+    new Counter({
+      name: 'iot_hub_metric_names_refused_total',
+      help: 'Device messages refused with too_many_metrics: a telemetry message naming a metric past --max-metrics-per-device, or a hello declaring more than fit',
+      labelNames: ['message'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ message: 'telemetry' }, metricNames.refused.telemetry);
+        this.inc({ message: 'hello' }, metricNames.refused.hello);
+      },
+    });
+  }
   const logins = src.logins;
   if (logins) {
     new Counter({
