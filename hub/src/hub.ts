@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { HealthResponse } from '@iot-hub/protocol';
+import { MAX_TS_PAST_MS, type HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -42,6 +42,7 @@ import type { TelemetryStore } from './telemetry/telemetry-store.js';
 import { BufferedTelemetryStore } from './telemetry/buffer/buffered-telemetry-store.js';
 import { TelemetryBuffer } from './telemetry/buffer/telemetry-buffer.js';
 import { InfluxTelemetryStore } from './telemetry/influx/influx-telemetry-store.js';
+import { rawAgeLimit } from './telemetry/influx/influx-schema.js';
 import { MqttTransport } from './transports/mqtt/mqtt-transport.js';
 import { WsDeviceEndpoint } from './transports/ws/ws-device-endpoint.js';
 
@@ -125,7 +126,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const state = new StateService({ file: controlFile, registry, events, linkOf: (id): DeviceLink | undefined => gateway.readyLink(id, 'desired'), log: log.child({ part: 'state' }) });
   const audit = new AuditLog({ file: controlFile, events, log: log.child({ part: 'audit' }) });
   const rateLimiter = new DeviceRateLimiter({ ratePerSec: config.deviceRate, burst: config.deviceBurst });
-  const gateway: DeviceGateway = new DeviceGateway({ registry, pipeline, events, commands, state, rateLimiter, log: log.child({ part: 'devices' }) });
+  const maxAge = config.store === 'influx' ? rawAgeLimit(config.influxRawRetention, MAX_TS_PAST_MS) : null;
+  const gateway: DeviceGateway = new DeviceGateway({ registry, pipeline, events, commands, state, rateLimiter, ...(maxAge ? { maxAge } : {}), log: log.child({ part: 'devices' }) });
   const guard = new ConnectionGuard({
     maxConnections: config.maxConnections,
     ipConnectRate: config.ipConnectRate,

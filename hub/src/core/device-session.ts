@@ -56,6 +56,12 @@ export interface SessionDeps {
   messageCounts?: MessageCounts;
   /** The per-device message rate; absent = no limit. */
   rateLimiter?: DeviceRateLimiter;
+  /**
+   * A store that keeps raw readings for less than MAX_TS_PAST_MS: the oldest
+   * `ts` it takes, and why, for the bad_timestamp it gets [FP-4.2]. Absent,
+   * the protocol's window holds.
+   */
+  maxAge?: { maxPastMs: number; detail: string };
 }
 
 export class DeviceSession {
@@ -163,9 +169,13 @@ export class DeviceSession {
 
   private telemetry(msg: TelemetryMessage, now: number): Promise<void> {
     const samples: TelemetrySample[] = msg.samples ?? [{ ts: msg.ts, seq: msg.seq, metrics: msg.metrics ?? {} }];
+    // Never acknowledge what the store would refuse: its retention narrows the window [FP-4.2].
+    const maxAge = this.deps.maxAge;
+    const maxPastMs = maxAge ? Math.min(maxAge.maxPastMs, MAX_TS_PAST_MS) : MAX_TS_PAST_MS;
     for (const s of samples) {
-      if (s.ts !== undefined && (s.ts > now + MAX_TS_FUTURE_MS || s.ts < now - MAX_TS_PAST_MS)) {
-        return Promise.reject(new ProtocolError('bad_timestamp', `ts ${s.ts} is ${s.ts > now ? 'ahead of' : 'behind'} the hub clock by ${Math.abs(s.ts - now)} ms`));
+      if (s.ts !== undefined && (s.ts > now + MAX_TS_FUTURE_MS || s.ts < now - maxPastMs)) {
+        const why = s.ts < now - MAX_TS_PAST_MS || s.ts > now || !maxAge ? '' : `; ${maxAge.detail}`;
+        return Promise.reject(new ProtocolError('bad_timestamp', `ts ${s.ts} is ${s.ts > now ? 'ahead of' : 'behind'} the hub clock by ${Math.abs(s.ts - now)} ms${why}`));
       }
     }
     try {
