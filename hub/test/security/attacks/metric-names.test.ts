@@ -8,7 +8,7 @@
 import t, { type Test } from 'tap';
 import { ConfigError, loadConfig } from '@iot-hub/hub';
 import { MAX_METRICS_PER_SAMPLE, type DeviceListResponse, type DeviceView } from '@iot-hub/protocol';
-import { deviceSocket, type JsonSocket } from '../../helpers/clients.js';
+import { dashboardSocket, deviceSocket, type JsonSocket } from '../../helpers/clients.js';
 import { startTestHub, type TestHub } from '../../helpers/hub.js';
 
 /** `count` metric names `prefix0`… in one message's worth of metrics. */
@@ -119,4 +119,18 @@ t.test('GET /api/devices stays bounded per device; GET /api/devices/{id} has eve
   const full = await view(hub, 'wide');
   t.equal(Object.keys(full.latest).length, 256, 'the device itself has all 256');
   t.equal(full.latestOmitted, undefined);
+});
+
+t.test('a hello flood: repeating the same hello costs no write and no dashboard event', async (t) => {
+  const hub = await startTestHub(t);
+  const ws = await connect(t, hub, 'chatty');
+  const dashboard = await dashboardSocket(t, hub);
+  dashboard.send({ id: 1, op: 'subscribe', devices: ['chatty'], events: ['device'] });
+  await dashboard.next((f) => f.id === 1);
+  const metrics = Object.fromEntries(Object.keys(names('h', 0, MAX_METRICS_PER_SAMPLE)).map((n) => [n, { type: 'number', description: 'x'.repeat(200) }]));
+  for (let i = 0; i < 50; i++) t.match(await send(ws, { type: 'hello', mid: i, kind: 'sensor', metrics }), { type: 'ack' });
+  await send(ws, { type: 'hello', mid: 'changed', kind: 'sensor', fw: '2' });
+  await dashboard.next((f) => f.event === 'device' && (f.device as DeviceView).capabilities?.fw === '2');
+  const updates = dashboard.frames.filter((f) => f.event === 'device' && f.action === 'updated');
+  t.equal(updates.length, 2, 'one event for the first hello and one for the change, none for the 49 repeats');
 });
