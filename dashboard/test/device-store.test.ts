@@ -14,7 +14,7 @@ function device(id: string, overrides: Partial<DeviceView> = {}): DeviceView {
     lastSeen: null,
     latest: {},
     capabilities: null,
-    stats: { messages: 0, duplicates: 0, seqGaps: 0, errors: 0 },
+    stats: { messages: 0, duplicates: 0, seqGaps: 0, seqResets: 0, errors: 0 },
     ...overrides,
   };
 }
@@ -118,6 +118,21 @@ t.test('a late sample does not hide a newer value', async (t) => {
   const a = published.at(-1)!.devices.get('a')!;
   t.strictSame(a.latest, { temperature: { value: 22, ts: T0 + 100 }, humidity: { value: 30, ts: T0 + 50 } });
   t.equal(a.lastSeen, T0 + 100, 'lastSeen never goes back');
+});
+
+t.test('metric names of Object.prototype are values like any other', async (t) => {
+  const { frames, store, published } = setup(t);
+  // Parsed, as frames are: a literal's __proto__ would set a prototype instead of naming a key.
+  store.applySnapshot([device('a', { latest: JSON.parse(`{"__proto__":{"value":1,"ts":${T0}}}`) as DeviceView['latest'] })]);
+  const metrics = JSON.parse('{"__proto__":5,"constructor":6,"toString":7}') as Record<string, number>;
+  store.applyEvent({ event: 'telemetry', deviceId: 'a', ts: T0 + 10, metrics });
+  frames.frame();
+  const { latest } = published.at(-1)!.devices.get('a')!;
+  t.same(
+    ['__proto__', 'constructor', 'toString'].map((n) => Object.hasOwn(latest, n) && latest[n]?.value),
+    [5, 6, 7],
+  );
+  t.equal(Object.getPrototypeOf(latest), Object.prototype, 'the prototype is untouched');
 });
 
 t.test('devices added, updated and removed', async (t) => {

@@ -13,7 +13,7 @@ const device = (id: string): DeviceView => ({
   lastSeen: null,
   latest: {},
   capabilities: { kind: 'thermostat', metrics: { temperature: { type: 'number', unit: '°C' } }, commands: {}, heartbeatSec: 60 },
-  stats: { messages: 0, duplicates: 0, seqGaps: 0, errors: 0 },
+  stats: { messages: 0, duplicates: 0, seqGaps: 0, seqResets: 0, errors: 0 },
 });
 
 function fakeSession(ids: string[]) {

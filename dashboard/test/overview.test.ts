@@ -11,7 +11,7 @@ const device = (id: string, name: string, kind = 'thermostat', extra: Partial<De
   lastSeen: null,
   latest: {},
   capabilities: null,
-  stats: { messages: 0, duplicates: 0, seqGaps: 0, errors: 0 },
+  stats: { messages: 0, duplicates: 0, seqGaps: 0, seqResets: 0, errors: 0 },
   ...extra,
 });
 
@@ -26,14 +26,14 @@ t.test('rooms come from names: through "room", else the first word', async (t) =
 
 t.test('alerts: protocol errors and missing readings', async (t) => {
   t.same(deviceAlerts(device('a', 'x')), []);
-  t.same(deviceAlerts(device('a', 'x', 'k', { stats: { messages: 9, duplicates: 1, seqGaps: 2, errors: 1 } })), ['1 protocol error', '2 missing readings']);
+  t.same(deviceAlerts(device('a', 'x', 'k', { stats: { messages: 9, duplicates: 1, seqGaps: 2, seqResets: 0, errors: 1 } })), ['1 protocol error', '2 missing readings']);
 });
 
 t.test('filters combine; facets list kinds and rooms', async (t) => {
   const fleet = [
     device('t1', 'Kitchen thermostat'),
     device('p1', 'Kitchen fridge plug', 'smart-plug', { presence: { status: 'offline', since: 0, reason: 'disconnected' } as DeviceView['presence'] }),
-    device('p2', 'Living room plug', 'smart-plug', { stats: { messages: 1, duplicates: 0, seqGaps: 0, errors: 3 } }),
+    device('p2', 'Living room plug', 'smart-plug', { stats: { messages: 1, duplicates: 0, seqGaps: 0, seqResets: 0, errors: 3 } }),
   ];
   const ids = (filter: Partial<typeof NO_FILTER>) => fleet.filter((d) => matchesFilter(d, { ...NO_FILTER, ...filter })).map((d) => d.id);
   t.same(ids({}), ['t1', 'p1', 'p2']);

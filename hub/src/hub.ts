@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { HealthResponse } from '@iot-hub/protocol';
+import { MAX_TS_PAST_MS, type HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import { buildApi, type RouteEntry } from './api/app.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -26,6 +26,7 @@ import { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
 import type { UncaughtErrors } from './process-guard.js';
+import { MetricNameLimit } from './registry/metric-names.js';
 import { Registry } from './registry/registry.js';
 import { SqliteRegistryStore } from './registry/sqlite-registry-store.js';
 import { StateService } from './state/state-service.js';
@@ -47,6 +48,7 @@ import type { TelemetryStore } from './telemetry/telemetry-store.js';
 import { BufferedTelemetryStore } from './telemetry/buffer/buffered-telemetry-store.js';
 import { TelemetryBuffer } from './telemetry/buffer/telemetry-buffer.js';
 import { InfluxTelemetryStore } from './telemetry/influx/influx-telemetry-store.js';
+import { rawAgeLimit } from './telemetry/influx/influx-schema.js';
 import { MqttTransport } from './transports/mqtt/mqtt-transport.js';
 import { WsDeviceEndpoint } from './transports/ws/ws-device-endpoint.js';
 
@@ -116,7 +118,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const events = new EventBus();
   const telemetryStore = buildTelemetryStore(config, dataDir, log.child({ part: 'store' }));
   const registryStore = new SqliteRegistryStore(join(dataDir, 'registry.db'));
-  const registry = new Registry(registryStore, telemetryStore, events, log.child({ part: 'registry' }));
+  const metricNames = new MetricNameLimit(config.maxMetricsPerDevice);
+  const registry = new Registry(registryStore, telemetryStore, events, log.child({ part: 'registry' }), metricNames);
   const pipeline = new TelemetryPipeline(telemetryStore, log.child({ part: 'telemetry' }));
   // Commands, device state and the audit log share one SQLite file, each with its own tables.
   const controlFile = join(dataDir, 'control.db');
@@ -133,7 +136,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const state = new StateService({ file: controlFile, registry, events, linkOf: (id): DeviceLink | undefined => gateway.readyLink(id, 'desired'), log: log.child({ part: 'state' }) });
   const audit = new AuditLog({ file: controlFile, events, log: log.child({ part: 'audit' }) });
   const rateLimiter = new DeviceRateLimiter({ ratePerSec: config.deviceRate, burst: config.deviceBurst });
-  const gateway: DeviceGateway = new DeviceGateway({ registry, pipeline, events, commands, state, rateLimiter, log: log.child({ part: 'devices' }) });
+  const maxAge = config.store === 'influx' ? rawAgeLimit(config.influxRawRetention, MAX_TS_PAST_MS) : null;
+  const gateway: DeviceGateway = new DeviceGateway({ registry, pipeline, events, commands, state, rateLimiter, ...(maxAge ? { maxAge } : {}), log: log.child({ part: 'devices' }) });
   const guard = new ConnectionGuard({
     maxConnections: config.maxConnections,
     ipConnectRate: config.ipConnectRate,
@@ -218,7 +222,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     dashboards,
     commands,
     uncaught: deps.uncaught,
-    limits: { rateLimiter, guard, unauthenticated, http: httpLimiter, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate },
+    limits: { rateLimiter, guard, unauthenticated, http: httpLimiter, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate, metricNames },
   });
   const api = buildApi({
     registry,

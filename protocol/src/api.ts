@@ -52,6 +52,8 @@ export interface DeviceStats {
   duplicates: number;
   /** Seq numbers skipped and not (yet) seen: likely lost samples. */
   seqGaps: number;
+  /** Seq jumps too large to be losses (a restarted or broken counter) [FP-4.2]: each counts once here, not as gaps. */
+  seqResets: number;
   /** Protocol errors the device caused [FP-8]. */
   errors: number;
 }
@@ -65,6 +67,11 @@ export interface DeviceView {
   /** Epoch ms the hub last heard from the device, null if never. */
   lastSeen: number | null;
   latest: Record<string, LatestValue>;
+  /**
+   * Only in the list (GET /api/devices): how many latest values it left out
+   * to stay bounded per device; GET /api/devices/{id} has every one.
+   */
+  latestOmitted?: number;
   capabilities: Capabilities | null;
   stats: DeviceStats;
 }

@@ -16,7 +16,8 @@ export function commandProblem(commands: Readonly<Record<string, CommandSpec>>, 
     if (!Object.hasOwn(declared, key)) return `unknown parameter "${key}"`;
   }
   for (const [key, param] of Object.entries(declared)) {
-    const value = params[key];
+    // Own keys only: params["__proto__"] of a plain object is Object.prototype, not a missing parameter.
+    const value = Object.hasOwn(params, key) ? params[key] : undefined;
     if (value === undefined) {
       if (param.required) return `missing parameter "${key}"`;
       continue;

@@ -27,6 +27,7 @@ export const ERRORS = {
   payload_too_large: { status: 413, message: 'payload is larger than the limit' },
   unknown_command: { status: 422, message: 'the device did not declare this command' },
   invalid_params: { status: 422, message: 'the parameters do not match what the device declared' },
+  too_many_metrics: { status: 422, message: 'the device has reached the hub\'s limit of distinct metric names' },
   too_many_errors: { status: 429, message: 'too many protocol errors: disconnecting' },
   rate_limited: { status: 429, message: 'too many messages' },
   queue_full: { status: 429, message: 'too many commands are waiting for this device' },

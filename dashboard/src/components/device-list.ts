@@ -44,7 +44,7 @@ function orderedMetrics(device: DeviceView): Array<[string, MetricValue, number]
     .sort(collator.compare);
   const rows: Array<[string, MetricValue, number]> = [];
   for (const name of [...declared, ...extra]) {
-    const latest = device.latest[name];
+    const latest = Object.hasOwn(device.latest, name) ? device.latest[name] : undefined;
     if (latest) rows.push([name, latest.value, latest.ts]);
   }
   return rows;

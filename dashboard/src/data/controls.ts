@@ -164,7 +164,7 @@ export function initialValue(
   reported: Readonly<Record<string, StateEntry>>,
   latest: Readonly<Record<string, LatestValue>>,
 ): boolean | number | string {
-  for (const candidate of [reported[field.name]?.value, latest[field.name]?.value]) {
+  for (const candidate of [ownValue(reported, field.name)?.value, ownValue(latest, field.name)?.value]) {
     if (fits(field, candidate)) {
       if (typeof candidate === 'number' && field.min !== undefined && candidate < field.min) return field.min;
       if (typeof candidate === 'number' && field.max !== undefined && candidate > field.max) return field.max;
@@ -242,7 +242,7 @@ export function switchValue(
   lastCommand: CommandView | undefined,
 ): SwitchValue {
   let known: { on: boolean; ts: number } | null = null;
-  for (const entry of [reported[control.stateKey], latest[control.stateKey]]) {
+  for (const entry of [ownValue(reported, control.stateKey), ownValue(latest, control.stateKey)]) {
     if (entry && typeof entry.value === 'boolean' && (known === null || entry.ts > known.ts)) known = { on: entry.value, ts: entry.ts };
   }
   if (lastCommand && (lastCommand.name === control.onCommand || lastCommand.name === control.offCommand)) {
@@ -278,4 +278,9 @@ export function stateFieldFor(key: string, capabilities: Capabilities | null, cu
   }
   const type: ParamSpec['type'] = typeof current === 'boolean' ? 'boolean' : typeof current === 'number' ? 'number' : 'string';
   return fieldFor(key, { type, required: true });
+}
+
+/** A value by a device-chosen name: own keys only, so `constructor` is not Object's. */
+function ownValue<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
 }

@@ -134,9 +134,12 @@ export class DeviceStore {
         const device = this.editable(event.deviceId);
         if (!device) return;
         for (const [name, value] of Object.entries(event.metrics)) {
-          const previous = device.latest[name];
+          // Metric names are the device's: `constructor` must not read Object's, `__proto__` must not set the prototype.
+          const previous = Object.hasOwn(device.latest, name) ? device.latest[name] : undefined;
           // A late sample (a device flushing its buffer) must not hide a newer value.
-          if (!previous || previous.ts <= event.ts) device.latest[name] = { value, ts: event.ts };
+          if (!previous || previous.ts <= event.ts) {
+            Object.defineProperty(device.latest, name, { value: { value, ts: event.ts }, enumerable: true, writable: true, configurable: true });
+          }
         }
         device.lastSeen = Math.max(device.lastSeen ?? 0, event.ts);
         break;

@@ -29,7 +29,7 @@ export function device(id: string, overrides: Partial<DeviceView> = {}): DeviceV
     lastSeen: null,
     latest: {},
     capabilities: null,
-    stats: { messages: 0, duplicates: 0, seqGaps: 0, errors: 0 },
+    stats: { messages: 0, duplicates: 0, seqGaps: 0, seqResets: 0, errors: 0 },
     ...overrides,
   };
 }

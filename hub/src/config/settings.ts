@@ -4,7 +4,7 @@
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { WS_AUTH_TIMEOUT_MS } from '@iot-hub/protocol';
+import { MAX_METRICS_PER_SAMPLE, WS_AUTH_TIMEOUT_MS } from '@iot-hub/protocol';
 import { softFileDescriptorLimit } from '../net/fd-limit.js';
 import { parseRetention } from '../telemetry/influx/influx-schema.js';
 
@@ -43,6 +43,8 @@ export interface HubConfig {
   commandExpirySec: number;
   /** Commands per device that may be pending (queued, sent or acknowledged) at once. */
   maxPendingCommands: number;
+  /** Distinct metric names per device: those it has readings for plus those its hello declares [FP-7.3]. */
+  maxMetricsPerDevice: number;
   /** PEM certificate chain and key files; both set = HTTPS/WSS and MQTT over TLS. */
   tlsCert: string | null;
   tlsKey: string | null;
@@ -272,6 +274,7 @@ export const SETTINGS = [
   setting({ key: 'commandTimeoutMs', flag: 'command-timeout-ms', env: 'HUB_COMMAND_TIMEOUT_MS', default: '30000', parse: intIn(100, 3_600_000, 'ms'), help: 'time a device has to answer a command once sent, unless the request gives timeoutMs' }),
   setting({ key: 'commandExpirySec', flag: 'command-expiry-sec', env: 'HUB_COMMAND_EXPIRY_SEC', default: '3600', parse: intIn(1, 30 * 24 * 3600, 's'), help: 'how long a command waits for an offline device, unless the request gives expiresAt' }),
   setting({ key: 'maxPendingCommands', flag: 'max-pending-commands', env: 'HUB_MAX_PENDING_COMMANDS', default: '100', parse: intIn(1, 100_000, 'commands'), help: 'commands per device that may be waiting or running at once; more get 429 queue_full' }),
+  setting({ key: 'maxMetricsPerDevice', flag: 'max-metrics-per-device', env: 'HUB_MAX_METRICS_PER_DEVICE', default: '256', parse: intIn(MAX_METRICS_PER_SAMPLE, 100_000, 'metric names'), help: `distinct metric names per device (readings plus hello declarations, at least ${MAX_METRICS_PER_SAMPLE} so a hello always fits); past it telemetry and hello are refused with too_many_metrics` }),
   setting({ key: 'tlsCert', flag: 'tls-cert', env: 'HUB_TLS_CERT', default: null, parse: pemFile('certificate'), help: 'PEM certificate file (server certificate, then intermediates); with --tls-key the HTTP port serves HTTPS/WSS and MQTT over TLS opens on --mqtts-port' }),
   setting({ key: 'tlsKey', flag: 'tls-key', env: 'HUB_TLS_KEY', default: null, parse: pemFile('private key'), help: 'PEM private key file of --tls-cert (unencrypted)' }),
   setting({ key: 'mqttsPort', flag: 'mqtts-port', env: 'HUB_MQTTS_PORT', default: '8883', parse: port, help: 'MQTT over TLS port, opened only with --tls-cert and --tls-key (0 = pick a free one)' }),

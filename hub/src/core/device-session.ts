@@ -29,6 +29,13 @@ import { emitMessage } from './message-tap.js';
 
 /** How many recent seq numbers are remembered to drop duplicates. */
 const SEQ_WINDOW = 1024;
+/**
+ * A seq this far from the last one (either way) is a counter that restarted
+ * or went wrong, not that many lost samples [FP-4.2]: it counts as one reset
+ * and the count goes on from it. Without it one seq of 2^53 - 1 added
+ * 9 × 10^15 gaps, and a jump back stopped gaps from being counted at all.
+ */
+export const SEQ_RESET_JUMP = 100_000;
 /** A device over its rate hears `rate_limited` at most this often, however much is dropped. */
 const RATE_ERROR_INTERVAL_MS = 1000;
 /** Dashboards hear of a device's new errors or seq gaps at most this often. */
@@ -49,6 +56,12 @@ export interface SessionDeps {
   messageCounts?: MessageCounts;
   /** The per-device message rate; absent = no limit. */
   rateLimiter?: DeviceRateLimiter;
+  /**
+   * A store that keeps raw readings for less than MAX_TS_PAST_MS: the oldest
+   * `ts` it takes, and why, for the bad_timestamp it gets [FP-4.2]. Absent,
+   * the protocol's window holds.
+   */
+  maxAge?: { maxPastMs: number; detail: string };
 }
 
 export class DeviceSession {
@@ -156,10 +169,19 @@ export class DeviceSession {
 
   private telemetry(msg: TelemetryMessage, now: number): Promise<void> {
     const samples: TelemetrySample[] = msg.samples ?? [{ ts: msg.ts, seq: msg.seq, metrics: msg.metrics ?? {} }];
+    // Never acknowledge what the store would refuse: its retention narrows the window [FP-4.2].
+    const maxAge = this.deps.maxAge;
+    const maxPastMs = maxAge ? Math.min(maxAge.maxPastMs, MAX_TS_PAST_MS) : MAX_TS_PAST_MS;
     for (const s of samples) {
-      if (s.ts !== undefined && (s.ts > now + MAX_TS_FUTURE_MS || s.ts < now - MAX_TS_PAST_MS)) {
-        return Promise.reject(new ProtocolError('bad_timestamp', `ts ${s.ts} is ${s.ts > now ? 'ahead of' : 'behind'} the hub clock by ${Math.abs(s.ts - now)} ms`));
+      if (s.ts !== undefined && (s.ts > now + MAX_TS_FUTURE_MS || s.ts < now - maxPastMs)) {
+        const why = s.ts < now - MAX_TS_PAST_MS || s.ts > now || !maxAge ? '' : `; ${maxAge.detail}`;
+        return Promise.reject(new ProtocolError('bad_timestamp', `ts ${s.ts} is ${s.ts > now ? 'ahead of' : 'behind'} the hub clock by ${Math.abs(s.ts - now)} ms${why}`));
       }
+    }
+    try {
+      this.deps.registry.admitMetrics(this.entry, samples);
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
     const points: TelemetryPoint[] = [];
     const accepted: { ts: number; metrics: Record<string, MetricValue> }[] = [];
@@ -232,7 +254,11 @@ export class DeviceSession {
       track.recent.clear();
       track.order.length = 0;
     } else if (track.recent.has(seq)) return true;
-    if (track.last >= 0 && seq > track.last + 1) {
+    if (track.last >= 0 && Math.abs(seq - track.last) > SEQ_RESET_JUMP) {
+      this.entry.stats.seqResets += 1;
+      track.last = seq;
+      this.statsChanged();
+    } else if (track.last >= 0 && seq > track.last + 1) {
       this.entry.stats.seqGaps += seq - track.last - 1;
       this.statsChanged();
     }

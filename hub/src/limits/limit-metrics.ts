@@ -13,6 +13,7 @@ import type { AccountLockout } from './account-lockout.js';
 import type { HttpConnectionLimiter } from '../net/http-connection-limiter.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { UnauthenticatedConnections } from './unauthenticated-connections.js';
+import type { MetricNameLimit } from '../registry/metric-names.js';
 
 export interface LimitMetricSources {
   rateLimiter: Pick<DeviceRateLimiter, 'counters'>;
@@ -29,6 +30,8 @@ export interface LimitMetricSources {
   accountLockout?: Pick<AccountLockout, 'counters' | 'lockedCount'>;
   /** Global push-back; absent, not exported. */
   gate?: Pick<IngestGate, 'counters' | 'inFlight' | 'waitingSockets' | 'pausedSeconds'>;
+  /** Messages refused for the per-device limit of metric names; absent, not exported. */
+  metricNames?: Pick<MetricNameLimit, 'refused'>;
 }
 
 export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSources): void {
@@ -100,6 +103,20 @@ export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSou
   });
   const gate = src.gate;
   if (gate) registerGateMetrics(registry, gate);
+  const metricNames = src.metricNames;
+  if (metricNames) {
+    new Counter({
+      name: 'iot_hub_metric_names_refused_total',
+      help: 'Device messages refused with too_many_metrics: a telemetry message naming a metric past --max-metrics-per-device, or a hello declaring more than fit',
+      labelNames: ['message'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ message: 'telemetry' }, metricNames.refused.telemetry);
+        this.inc({ message: 'hello' }, metricNames.refused.hello);
+      },
+    });
+  }
   const logins = src.logins;
   const lockout = src.accountLockout;
   if (logins) {

@@ -15,21 +15,25 @@ function pick<T extends object>(source: T, keys: readonly (keyof T)[]): T {
 const METRIC_KEYS: readonly (keyof MetricSpec)[] = ['type', 'unit', 'min', 'max', 'description'];
 const PARAM_KEYS: readonly (keyof ParamSpec)[] = ['type', 'unit', 'min', 'max', 'values', 'required', 'description'];
 
+/**
+ * Device-chosen names become keys here: fromEntries defines own properties,
+ * so `__proto__` or `constructor` is a name like any other instead of
+ * changing or shadowing the object's prototype.
+ */
+function byName<T, U>(source: Record<string, T> | undefined, map: (value: T) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(source ?? {}).map(([name, value]) => [name, map(value)]));
+}
+
 function commandSpec(spec: CommandSpec): CommandSpec {
   const out: CommandSpec = {};
   if (spec.description !== undefined) out.description = spec.description;
-  if (spec.params !== undefined) {
-    out.params = {};
-    for (const [name, param] of Object.entries(spec.params)) out.params[name] = pick(param, PARAM_KEYS);
-  }
+  if (spec.params !== undefined) out.params = byName(spec.params, (param: ParamSpec) => pick(param, PARAM_KEYS));
   return out;
 }
 
 export function capabilitiesFromHello(hello: HelloMessage): Capabilities {
-  const metrics: Record<string, MetricSpec> = {};
-  for (const [name, spec] of Object.entries(hello.metrics ?? {})) metrics[name] = pick(spec, METRIC_KEYS);
-  const commands: Record<string, CommandSpec> = {};
-  for (const [name, spec] of Object.entries(hello.commands ?? {})) commands[name] = commandSpec(spec);
+  const metrics = byName(hello.metrics, (spec: MetricSpec) => pick(spec, METRIC_KEYS));
+  const commands = byName(hello.commands, commandSpec);
   const capabilities: Capabilities = { kind: hello.kind, metrics, commands, heartbeatSec: hello.heartbeatSec ?? DEFAULT_HEARTBEAT_SEC };
   if (hello.fw !== undefined) capabilities.fw = hello.fw;
   if (hello.model !== undefined) capabilities.model = hello.model;

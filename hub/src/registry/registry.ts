@@ -6,7 +6,9 @@
  */
 import {
   DEFAULT_HEARTBEAT_SEC,
+  MAX_METRICS_PER_SAMPLE,
   ProtocolError,
+  type Capabilities,
   type DeviceStats,
   type DeviceView,
   type HelloMessage,
@@ -21,13 +23,17 @@ import { generateToken, hashToken, tokenMatches } from '../auth/tokens.js';
 import type { EventBus } from '../core/events.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import { capabilitiesFromHello } from './capabilities.js';
+import { DEFAULT_MAX_METRICS_PER_DEVICE, MetricNameLimit } from './metric-names.js';
 import type { DeviceRecord, RegistryStore } from './registry-store.js';
 
 export interface DeviceEntry {
   record: DeviceRecord;
   presence: PresenceInfo;
   lastSeen: number | null;
-  latest: Record<string, LatestValue>;
+  /** Newest value of each metric, by name: a Map, since `__proto__` is a valid metric name. */
+  latest: Map<string, LatestValue>;
+  /** The device's distinct metric names: those in `latest` and those its hello declares (see MetricNameLimit). */
+  metricNames: Set<string>;
   stats: DeviceStats;
   /** Last timestamp the hub stamped on this device's telemetry (see DeviceSession.stamp). */
   lastStampTs: number;
@@ -48,6 +54,8 @@ function newSeqWindow(): SeqWindow {
 }
 
 const LAST_SEEN_FLUSH_MS = 5_000;
+/** Latest values per device in the list view: as many as a hello may declare [FP-7.1]. */
+export const LIST_LATEST_MAX = MAX_METRICS_PER_SAMPLE;
 
 export class Registry {
   private readonly devices = new Map<string, DeviceEntry>();
@@ -59,22 +67,25 @@ export class Registry {
     private readonly telemetry: TelemetryStore,
     private readonly events: EventBus,
     private readonly log: Logger,
+    readonly metricLimit = new MetricNameLimit(DEFAULT_MAX_METRICS_PER_DEVICE),
   ) {}
 
   /** Loads every device. Presence is `unknown` until each is heard from again. */
   async start(now = Date.now()): Promise<void> {
     for (const record of await this.store.loadAll()) {
       const stored = await this.telemetry.latest(record.id);
-      const latest: Record<string, LatestValue> = {};
+      const latest = new Map<string, LatestValue>();
+      const declared = record.capabilities?.metrics;
       for (const [metric, v] of Object.entries(stored)) {
-        const isBoolean = record.capabilities?.metrics[metric]?.type === 'boolean';
-        latest[metric] = { ts: v.ts, value: isBoolean ? v.value !== 0 : v.value };
+        const isBoolean = declared !== undefined && Object.hasOwn(declared, metric) && declared[metric]?.type === 'boolean';
+        latest.set(metric, { ts: v.ts, value: isBoolean ? v.value !== 0 : v.value });
       }
       const presence: PresenceInfo =
         record.lastSeen === null
           ? { status: 'offline', since: record.createdAt, reason: 'never-connected', transport: null }
           : { status: 'unknown', since: now, reason: 'hub-restart', transport: record.lastTransport };
-      this.devices.set(record.id, { record, presence, lastSeen: record.lastSeen, latest, stats: newStats(), lastStampTs: 0, seq: newSeqWindow() });
+      const metricNames = namesOf(latest, record.capabilities);
+      this.devices.set(record.id, { record, presence, lastSeen: record.lastSeen, latest, metricNames, stats: newStats(), lastStampTs: 0, seq: newSeqWindow() });
     }
     this.flushTimer = setInterval(() => void this.flushLastSeen(), LAST_SEEN_FLUSH_MS);
     this.flushTimer.unref();
@@ -140,7 +151,8 @@ export class Registry {
       record,
       presence: { status: 'offline', since: now, reason: 'never-connected', transport: null },
       lastSeen: null,
-      latest: {},
+      latest: new Map(),
+      metricNames: new Set(),
       stats: newStats(),
       lastStampTs: 0,
       seq: newSeqWindow(),
@@ -199,9 +211,20 @@ export class Registry {
     return entry;
   }
 
+  /**
+   * A hello replaces the declared capabilities [FP-4.1]. Refused with
+   * too_many_metrics when its metrics and those the device has readings for
+   * are more than the per-device limit [FP-7.3]. A hello equal to the
+   * current one (every reconnect sends it) costs no write and no event.
+   */
   async setCapabilities(entry: DeviceEntry, hello: HelloMessage): Promise<void> {
     const capabilities = capabilitiesFromHello(hello);
+    const names = namesOf(entry.latest, capabilities);
+    this.metricLimit.checkHello(entry.record.id, names.size, entry.latest.size);
+    const previous = entry.record.capabilities;
     entry.record.capabilities = capabilities;
+    entry.metricNames = names;
+    if (previous !== null && JSON.stringify(previous) === JSON.stringify(capabilities)) return;
     await this.store.saveCapabilities(entry.record.id, capabilities);
     this.events.emit('deviceUpdated', { device: this.view(entry) });
   }
@@ -222,13 +245,23 @@ export class Registry {
     this.events.emit('presence', { deviceId: entry.record.id, presence: entry.presence, lastSeen: entry.lastSeen });
   }
 
+  /**
+   * Refuses (throws too_many_metrics) a telemetry message whose metric names
+   * would take the device past its limit [FP-7.3]; nothing is recorded then.
+   */
+  admitMetrics(entry: DeviceEntry, samples: readonly { metrics: Record<string, MetricValue> }[]): void {
+    this.metricLimit.checkTelemetry(entry.record.id, entry.metricNames, samples);
+  }
+
   recordLatest(entry: DeviceEntry, ts: number, metrics: Record<string, MetricValue>): void {
     for (const [metric, value] of Object.entries(metrics)) {
-      const current = entry.latest[metric];
-      if (!current || current.ts <= ts) entry.latest[metric] = { value, ts };
+      const current = entry.latest.get(metric);
+      if (!current || current.ts <= ts) entry.latest.set(metric, { value, ts });
+      entry.metricNames.add(metric);
     }
   }
 
+  /** The device as GET /api/devices/{id} and the dashboards see it: every latest value. */
   view(entry: DeviceEntry): DeviceView {
     return {
       id: entry.record.id,
@@ -237,11 +270,49 @@ export class Registry {
       createdAt: entry.record.createdAt,
       presence: entry.presence,
       lastSeen: entry.lastSeen,
-      latest: entry.latest,
+      // fromEntries defines own properties, so a `__proto__` metric is a key like any other.
+      latest: Object.fromEntries(entry.latest),
       capabilities: entry.record.capabilities,
       stats: entry.stats,
     };
   }
+
+  /**
+   * The device as the list (GET /api/devices) shows it: at most
+   * LIST_LATEST_MAX latest values, the declared metrics first, then the
+   * newest; `latestOmitted` says how many more GET /api/devices/{id} has.
+   * Keeps the list's size per device bounded whatever the limit of metric
+   * names is set to.
+   */
+  summary(entry: DeviceEntry): DeviceView {
+    const view = this.view(entry);
+    if (entry.latest.size <= LIST_LATEST_MAX) return view;
+    view.latest = Object.fromEntries(pickLatest(entry.latest, entry.record.capabilities, LIST_LATEST_MAX));
+    view.latestOmitted = entry.latest.size - LIST_LATEST_MAX;
+    return view;
+  }
+}
+
+/** The names a device has: those with readings and those its hello declares. */
+function namesOf(latest: ReadonlyMap<string, LatestValue>, capabilities: Capabilities | null): Set<string> {
+  const names = new Set(latest.keys());
+  if (capabilities) for (const name of Object.keys(capabilities.metrics)) names.add(name);
+  return names;
+}
+
+/** The `max` latest values a summary keeps: declared metrics in their order, then the newest others. */
+function pickLatest(latest: ReadonlyMap<string, LatestValue>, capabilities: Capabilities | null, max: number): [string, LatestValue][] {
+  const picked: [string, LatestValue][] = [];
+  const declared = new Set(capabilities ? Object.keys(capabilities.metrics) : []);
+  for (const name of declared) {
+    const value = latest.get(name);
+    if (value && picked.length < max) picked.push([name, value]);
+  }
+  if (picked.length < max) {
+    const others = [...latest].filter(([name]) => !declared.has(name)).sort((a, b) => b[1].ts - a[1].ts);
+    for (const pair of others.slice(0, max - picked.length)) picked.push(pair);
+  }
+  return picked;
 }
 
 function notFound(id: string): ProtocolError {
@@ -249,5 +320,5 @@ function notFound(id: string): ProtocolError {
 }
 
 function newStats(): DeviceStats {
-  return { messages: 0, duplicates: 0, seqGaps: 0, errors: 0 };
+  return { messages: 0, duplicates: 0, seqGaps: 0, seqResets: 0, errors: 0 };
 }

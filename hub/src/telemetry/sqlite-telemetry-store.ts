@@ -24,17 +24,17 @@
  * fsyncs never land inside a write.
  */
 import type Database from 'better-sqlite3';
-import type { HistorySeries } from '@iot-hub/protocol';
 import {
-  bucketWidth,
   type HistoryQuery,
   type HistoryResult,
   type StoredValue,
   type TelemetryPoint,
   type TelemetryStore,
+  latestRecord,
 } from './telemetry-store.js';
 import { openSqlite } from '../db/open-sqlite.js';
 import { SeriesCatalog, type SeriesDefinition } from './series-catalog.js';
+import { prepareHistory, readHistory, type HistoryStatements } from './sqlite-history.js';
 import { WalCheckpointer } from '../db/wal-checkpointer.js';
 
 const SCHEMA = `
@@ -96,6 +96,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   /** Numbers series for write(); made at the first write (a writer that numbers them itself never needs it). */
   private catalog: SeriesCatalog | null = null;
   private statements: ReturnType<SqliteTelemetryStore['prepare']> | null = null;
+  private historyStatements: HistoryStatements | null = null;
   private writeRowsBatch: ((writes: readonly RowsWrite[]) => void) | null = null;
   private moveTimer: NodeJS.Timeout | null = null;
   private sliceImmediate: NodeJS.Immediate | null = null;
@@ -195,8 +196,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
     }
   }
 
-  /** Moves the whole journal now (before a read, at open and close): what a move in progress has left, then the rest. */
-  private moveAll(): void {
+  /**
+   * Moves the whole journal now (before a read, at open and close): what a
+   * move in progress has left, then the rest. A reader on another connection
+   * calls it first, so it sees every write committed before.
+   */
+  moveAll(): void {
     if (this.sliceImmediate) clearImmediate(this.sliceImmediate);
     this.sliceImmediate = null;
     if (this.move) this.moveSlice(Infinity);
@@ -215,13 +220,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
       clearRecentUpTo: db.prepare('DELETE FROM recent WHERE rowid <= ?'),
       clearMoving: db.prepare('DELETE FROM moving'),
       seriesOfDevice: db.prepare('SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric'),
-      countRange: db.prepare('SELECT count(*) AS n FROM samples WHERE series_id = ? AND ts BETWEEN ? AND ?'),
-      rawRange: db.prepare('SELECT ts, value FROM samples WHERE series_id = ? AND ts BETWEEN ? AND ? ORDER BY ts'),
-      bucketRange: db.prepare(
-        // Bound JS numbers arrive as REAL: cast so the division is integer bucketing.
-        `SELECT @from + ((ts - CAST(@from AS INTEGER)) / CAST(@w AS INTEGER)) * CAST(@w AS INTEGER) AS bucket, avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS count
-         FROM samples WHERE series_id = @id AND ts BETWEEN @from AND @to GROUP BY bucket ORDER BY bucket`,
-      ),
       latest: db.prepare('SELECT ts, value FROM samples WHERE series_id = ? ORDER BY ts DESC LIMIT 1'),
       deleteSamples: db.prepare('DELETE FROM samples WHERE series_id IN (SELECT id FROM series WHERE device_id = ?)'),
       deleteRecent: db.prepare('DELETE FROM recent WHERE series_id IN (SELECT id FROM series WHERE device_id = ?)'),
@@ -245,6 +243,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.db?.close();
     this.db = null;
     this.statements = null;
+    this.historyStatements = null;
     this.catalog = null;
     this.writeRowsBatch = null;
   }
@@ -280,39 +279,16 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   async history(query: HistoryQuery): Promise<HistoryResult> {
     this.moveAll();
-    const st = this.stmts();
-    const all = st.seriesOfDevice.all(query.deviceId) as { id: number; metric: string }[];
-    const wanted = query.metrics === null ? all : all.filter((s) => query.metrics?.includes(s.metric));
-    let total = 0;
-    const counts = wanted.map((s) => {
-      const n = (st.countRange.get(s.id, query.from, query.to) as { n: number }).n;
-      total = Math.max(total, n);
-      return n;
-    });
-    const raw = total <= query.maxPoints;
-    const w = raw ? 0 : bucketWidth(query.from, query.to, query.maxPoints);
-    const series: HistorySeries[] = wanted.map((s, i) => {
-      if (counts[i] === 0) return { metric: s.metric, points: [] };
-      if (raw) {
-        const rows = st.rawRange.all(s.id, query.from, query.to) as { ts: number; value: number }[];
-        return { metric: s.metric, points: rows.map((r) => ({ ts: r.ts, avg: r.value, min: r.value, max: r.value, count: 1 })) };
-      }
-      const rows = st.bucketRange.all({ w, id: s.id, from: query.from, to: query.to }) as {
-        bucket: number;
-        avg: number;
-        min: number;
-        max: number;
-        count: number;
-      }[];
-      return { metric: s.metric, points: rows.map((r) => ({ ts: r.bucket, avg: r.avg, min: r.min, max: r.max, count: r.count })) };
-    });
-    return { bucketMs: w, series };
+    if (!this.db) throw new Error('SqliteTelemetryStore used before open()');
+    this.historyStatements ??= prepareHistory(this.db);
+    return readHistory(this.historyStatements, query);
   }
 
   async latest(deviceId: string): Promise<Record<string, StoredValue>> {
     this.moveAll();
     const st = this.stmts();
-    const result: Record<string, StoredValue> = {};
+    // Null prototype: metric names are device-chosen, and `__proto__` is one (see latestRecord).
+    const result = latestRecord();
     for (const s of st.seriesOfDevice.all(deviceId) as { id: number; metric: string }[]) {
       const row = st.latest.get(s.id) as { ts: number; value: number } | undefined;
       if (row) result[s.metric] = { ts: row.ts, value: row.value };

@@ -35,6 +35,15 @@ export interface StoredValue {
   ts: number;
 }
 
+/**
+ * An empty result for TelemetryStore.latest(): metric names are chosen by
+ * devices and `__proto__`, `constructor` … are valid ones, so the record
+ * has no prototype and every name is an own key.
+ */
+export function latestRecord(): Record<string, StoredValue> {
+  return Object.create(null) as Record<string, StoredValue>;
+}
+
 export interface TelemetryStore {
   readonly kind: string;
   open(): Promise<void>;
@@ -46,7 +55,7 @@ export interface TelemetryStore {
    */
   write(points: readonly TelemetryPoint[]): Promise<void>;
   history(query: HistoryQuery): Promise<HistoryResult>;
-  /** Newest value of each metric of a device. */
+  /** Newest value of each metric of a device, in a record without prototype (latestRecord()). */
   latest(deviceId: string): Promise<Record<string, StoredValue>>;
   deleteDevice(deviceId: string): Promise<void>;
   /**

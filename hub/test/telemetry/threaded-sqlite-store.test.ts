@@ -138,3 +138,26 @@ t.test('threaded sqlite: a bad write merged with good ones fails alone', async (
   await good2;
   t.same(await store.latest('d'), { m: { ts: 1000, value: 1 }, n: { ts: 1000, value: 3 } }, 'the others are stored');
 });
+
+t.test('threaded sqlite: a long history read does not hold up writes (issue 18, item 2)', async (t) => {
+  const store = await openStore(t);
+  // 20 series × 40,000 points: reading all of it in buckets scans 800,000 rows.
+  for (let chunk = 0; chunk < 20; chunk++) {
+    const points = [];
+    for (let i = 0; i < 40_000; i++) points.push({ deviceId: 'big', metric: `m${chunk}`, ts: 1_000_000 + i, value: i });
+    await store.write(points);
+  }
+  let readDone = false;
+  const read = store.history({ deviceId: 'big', metrics: null, from: 0, to: 2_000_000, maxPoints: 10_000 }).then((r) => {
+    readDone = true;
+    return r;
+  });
+  // Once the read runs (it starts after the writer moved its journal), a write is posted.
+  await new Promise((r) => setTimeout(r, 30));
+  await store.write([{ deviceId: 'other', metric: 'x', ts: 5000, value: 1 }]);
+  t.notOk(readDone, 'the write committed while the long read was still running');
+  const result = await read;
+  t.equal(result.series.length, 20);
+  t.equal(result.series[0]?.points.reduce((n, p) => n + p.count, 0), 40_000, 'the read saw every committed point');
+  t.same(await store.latest('other'), { x: { ts: 5000, value: 1 } });
+});

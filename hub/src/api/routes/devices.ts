@@ -35,7 +35,8 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
     for (const entry of registry.all()) {
       if (kind !== undefined && entry.record.kind !== kind) continue;
       if (status !== undefined && entry.presence.status !== status) continue;
-      devices.push(registry.view(entry));
+      // The list's size per device stays bounded; the device's own route has every value.
+      devices.push(registry.summary(entry));
     }
     return { devices } satisfies DeviceListResponse;
   });

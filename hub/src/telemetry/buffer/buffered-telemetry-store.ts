@@ -33,6 +33,7 @@ import {
   type StoreStatus,
   type TelemetryPoint,
   type TelemetryStore,
+  latestRecord,
 } from '../telemetry-store.js';
 import { parsePointLine } from '../influx/influx-schema.js';
 import type { BufferedBatch, TelemetryBuffer } from './telemetry-buffer.js';
@@ -108,7 +109,7 @@ export class BufferedTelemetryStore implements TelemetryStore {
     if (points.length === 0) return;
     this.buffer.append(points);
     for (const p of points) {
-      const entry = this.overlay.get(p.deviceId) ?? {};
+      const entry = this.overlay.get(p.deviceId) ?? latestRecord();
       const known = entry[p.metric];
       if (!known || known.ts <= p.ts) entry[p.metric] = { ts: p.ts, value: p.value };
       this.overlay.set(p.deviceId, entry);
@@ -124,9 +125,10 @@ export class BufferedTelemetryStore implements TelemetryStore {
   }
 
   async latest(deviceId: string): Promise<Record<string, StoredValue>> {
-    let stored: Record<string, StoredValue> = {};
+    const stored = latestRecord();
     try {
-      stored = await this.inner.latest(deviceId);
+      // Into a record without prototype, whatever the inner store returned (metric names are device-chosen).
+      Object.assign(stored, await this.inner.latest(deviceId));
     } catch (err) {
       this.options.log.warn({ err: (err as Error).message, deviceId }, 'latest values from the store failed: using the local buffer only');
     }

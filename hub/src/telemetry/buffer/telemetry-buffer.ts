@@ -18,7 +18,7 @@
  */
 import type Database from 'better-sqlite3';
 import { ProtocolError } from '@iot-hub/protocol';
-import type { StoredValue, TelemetryPoint } from '../telemetry-store.js';
+import { latestRecord, type StoredValue, type TelemetryPoint } from '../telemetry-store.js';
 import { openSqlite } from '../../db/open-sqlite.js';
 import { WalCheckpointer } from '../../db/wal-checkpointer.js';
 import { deviceTagOf, parsePointLine, pointLine } from '../influx/influx-schema.js';
@@ -227,7 +227,7 @@ export class TelemetryBuffer {
       for (const line of row.lines.split('\n')) {
         const p = parsePointLine(line);
         if (!p) continue;
-        const entry = byDevice.get(p.deviceId) ?? {};
+        const entry = byDevice.get(p.deviceId) ?? latestRecord();
         const known = entry[p.metric];
         if (!known || known.ts <= p.ts) entry[p.metric] = { ts: p.ts, value: p.value };
         byDevice.set(p.deviceId, entry);

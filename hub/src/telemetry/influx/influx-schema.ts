@@ -47,6 +47,24 @@ export function retentionMs(duration: string): number {
   return Number(m[1]) * (m[2] === 'h' ? 1 : m[2] === 'd' ? 24 : 168) * 3_600_000;
 }
 
+/**
+ * How old a device's `ts` may be for InfluxDB to take the reading, as the
+ * hub checks it before acknowledging [FP-4.2]: InfluxDB refuses a point
+ * older than the raw retention (400 "points beyond retention policy"),
+ * which after the ack would mean dead-lettered, acknowledged data. A
+ * reading waits in the local buffer before InfluxDB sees it, so the hub
+ * stops a margin short of the retention: an hour, or half of a shorter
+ * retention. Null when the retention keeps everything the protocol allows.
+ */
+export function rawAgeLimit(rawRetention: string, protocolMaxPastMs: number): { maxPastMs: number; detail: string } | null {
+  const keepMs = retentionMs(rawRetention);
+  const maxPastMs = keepMs - Math.min(RETENTION_MARGIN_MS, keepMs / 2);
+  if (maxPastMs >= protocolMaxPastMs) return null;
+  return { maxPastMs, detail: `the store keeps raw readings for ${rawRetention} (--influx-raw-retention), so the hub takes none older than ${maxPastMs} ms` };
+}
+
+const RETENTION_MARGIN_MS = 3_600_000;
+
 /** The statements that set the database up; each is safe to run again. */
 export function setupStatements(database: string, rawRetention: string, rollupRetention: string, existingRps: ReadonlySet<string>): string[] {
   const db = ident(database);

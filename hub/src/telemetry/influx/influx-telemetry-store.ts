@@ -19,6 +19,7 @@ import type { HistorySeries, HistoryPoint } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import {
   bucketWidth,
+  latestRecord,
   RejectedPointsError,
   type HistoryQuery,
   type HistoryResult,
@@ -249,7 +250,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
 
   async latest(deviceId: string): Promise<Record<string, StoredValue>> {
     const res = await this.query(`SELECT last("value") FROM ${this.from(RAW_RP)} WHERE "device" = ${literal(deviceId)} GROUP BY "metric"`);
-    const result: Record<string, StoredValue> = {};
+    const result = latestRecord();
     for (const s of res.results[0]?.series ?? []) {
       const row = s.values[0];
       if (row && s.tags?.metric !== undefined) result[s.tags.metric] = { ts: Number(row[0]), value: Number(row[1]) };

@@ -12,31 +12,60 @@
  * with the next one. Each write is still answered only once its commit is
  * done. When a merged transaction fails, its writes go again one by one, so
  * that only the bad one fails.
+ *
+ * The same file runs the reader thread (role `reader`): a read-only
+ * connection that answers history reads only, so that a read over a long
+ * range never holds up the writes queued behind it on the writer.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import { SqliteTelemetryStore } from '../sqlite-telemetry-store.js';
+import { prepareHistory, readHistory, type HistoryStatements } from '../sqlite-history.js';
 import type { StoreCall, StoreEvent, StoreReply, StoreWorkerData } from './store-messages.js';
 
 type WriteCall = Extract<StoreCall, { op: 'writeRows' }>;
 
 if (!parentPort) throw new Error('sqlite-store-worker runs as a worker thread of ThreadedSqliteTelemetryStore');
 const port = parentPort;
-const { file, fullSync } = workerData as StoreWorkerData;
+const { file, fullSync, role } = workerData as StoreWorkerData;
 const store = new SqliteTelemetryStore({ file, fullSync }, (message) => port.postMessage({ checkpointError: message } satisfies StoreEvent));
+let reader: { db: Database.Database; statements: HistoryStatements } | null = null;
 
 async function run(call: Exclude<StoreCall, WriteCall>): Promise<unknown> {
+  if (role === 'reader') return read(call);
   switch (call.op) {
     case 'open':
       await store.open();
       return store.listSeries();
     case 'history':
       return store.history(call.query);
+    case 'settle':
+      return store.moveAll();
     case 'latest':
       return store.latest(call.deviceId);
     case 'deleteDevice':
       return store.deleteDevice(call.deviceId);
     case 'close':
       return store.close();
+  }
+}
+
+function read(call: Exclude<StoreCall, WriteCall>): unknown {
+  switch (call.op) {
+    case 'open': {
+      const db = new Database(file, { readonly: true, fileMustExist: true });
+      reader = { db, statements: prepareHistory(db) };
+      return [];
+    }
+    case 'history':
+      if (!reader) throw new Error('the telemetry reader thread is not open');
+      return readHistory(reader.statements, call.query);
+    case 'close':
+      reader?.db.close();
+      reader = null;
+      return undefined;
+    default:
+      throw new Error(`the telemetry reader thread does not do ${call.op}`);
   }
 }
 

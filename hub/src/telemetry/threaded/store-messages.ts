@@ -5,6 +5,8 @@ import type { SeriesDefinition } from '../series-catalog.js';
 export interface StoreWorkerData {
   file: string;
   fullSync: boolean;
+  /** The thread that owns and writes the file, or one that only answers history reads on a read-only connection. */
+  role: 'writer' | 'reader';
 }
 
 /** One operation of the store. */
@@ -12,6 +14,8 @@ export type StoreRequest =
   | { op: 'open' }
   | { op: 'writeRows'; series: SeriesDefinition[]; rows: Float64Array }
   | { op: 'history'; query: HistoryQuery }
+  /** Writer: move the journal, so a reader on another connection sees every write committed before. */
+  | { op: 'settle' }
   | { op: 'latest'; deviceId: string }
   | { op: 'deleteDevice'; deviceId: string }
   | { op: 'close' };

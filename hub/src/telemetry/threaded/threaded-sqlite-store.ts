@@ -22,6 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SeriesCatalog, type SeriesDefinition } from '../series-catalog.js';
 import type { HistoryQuery, HistoryResult, StoredValue, TelemetryPoint, TelemetryStore } from '../telemetry-store.js';
+import { ReaderThread } from './reader-thread.js';
 import type { StoreCall, StoreEvent, StoreReply, StoreRequest, StoreWorkerData } from './store-messages.js';
 
 export interface ThreadedSqliteStoreOptions {
@@ -81,6 +82,8 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   /** The wait before the next start: doubles while starts fail. */
   private restartDelayMs: number;
   private closed = false;
+  /** History reads run here, off the writer's thread (see ReaderThread). */
+  private readonly reader: ReaderThread;
   /** open() succeeded: from then on a dead thread is started again (a failed open() is the caller's to report). */
   private opened = false;
 
@@ -90,6 +93,7 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   ) {
     this.firstRestartDelayMs = options.restartDelayMs ?? 1000;
     this.restartDelayMs = this.firstRestartDelayMs;
+    this.reader = new ReaderThread(workerEntry, { file: options.file, fullSync: false, role: 'reader' });
   }
 
   async open(): Promise<void> {
@@ -100,7 +104,7 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
 
   /** A new thread on the file, its series loaded into a fresh catalog; rejects (with no thread left) if it cannot open the file. */
   private async startWorker(): Promise<void> {
-    const workerData: StoreWorkerData = { file: this.options.file, fullSync: this.options.fullSync ?? false };
+    const workerData: StoreWorkerData = { file: this.options.file, fullSync: this.options.fullSync ?? false, role: 'writer' };
     const worker = new Worker(...workerEntry(workerData));
     this.worker = worker;
     this.lastCommit = 0;
@@ -132,6 +136,7 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   async close(): Promise<void> {
     this.closed = true;
     this.opened = false;
+    await this.reader.close();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     const worker = this.worker;
@@ -170,8 +175,14 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
     return this.commitCount;
   }
 
+  /**
+   * The writer moves its journal first (cheap: at most the writes since its
+   * last move), so the read sees every write committed before the call;
+   * the read itself runs on the reader thread, however long it takes.
+   */
   async history(query: HistoryQuery): Promise<HistoryResult> {
-    return (await this.call({ op: 'history', query })) as HistoryResult;
+    await this.call({ op: 'settle' });
+    return this.reader.history(query);
   }
 
   async latest(deviceId: string): Promise<Record<string, StoredValue>> {
