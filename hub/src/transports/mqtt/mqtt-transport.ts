@@ -327,7 +327,8 @@ export class MqttTransport {
     }
     let message;
     try {
-      message = decodeDeviceMessage(payload.toString('utf8'), { impliedType: CHANNEL_TYPES[parsed.channel] });
+      // The bytes, not a string: invalid UTF-8 is bad_json, never silently replaced [FP-2.1].
+      message = decodeDeviceMessage(payload, { impliedType: CHANNEL_TYPES[parsed.channel] });
     } catch (err) {
       return drop(err as ProtocolError);
     }
