@@ -245,6 +245,8 @@ export class CommandService implements CommandInbox {
       this.count(this.applyResult(deviceId, message, now), message.status);
       return Promise.resolve();
     } catch (err) {
+      // The device's own fault stays a 4xx: a 5xx would make it resend the same result forever [FP-8].
+      if (err instanceof ProtocolError) return Promise.reject(err);
       this.options.log.error({ err, deviceId, commandId: message.id }, 'recording a command result failed');
       return Promise.reject(new ProtocolError('storage_unavailable', 'the result could not be recorded; send it again'));
     }
