@@ -171,3 +171,27 @@ function validateMessage(msg: Record<string, unknown>, options: DecodeOptions): 
 export function encodeHubMessage(msg: HubMessage): string {
   return JSON.stringify(msg);
 }
+
+/**
+ * Bytes a hub → device message takes on the wire, to hold the hub to
+ * MAX_PAYLOAD_BYTES [FP-7.2] before it accepts what it would have to send.
+ */
+export function hubMessageBytes(msg: HubMessage): number {
+  return utf8Length(encodeHubMessage(msg));
+}
+
+/** UTF-8 length of a string without encoding it (a lone surrogate is sent as U+FFFD, 3 bytes). */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // A surrogate pair: two code units, four bytes.
+      bytes += 2;
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}

@@ -11,7 +11,9 @@
  * leaves memory exactly as it was.
  */
 import {
+  MAX_PAYLOAD_BYTES,
   ProtocolError,
+  hubMessageBytes,
   type CommandListResponse,
   type CommandMessage,
   type CommandRequest,
@@ -157,6 +159,11 @@ export class CommandService implements CommandInbox {
       issuedBy: opts.actor,
     };
     if (opts.idempotencyKey !== undefined) draft.idempotencyKey = opts.idempotencyKey;
+    // What the device would receive must fit the protocol's limit, checked before anything is stored [FP-7.2].
+    const bytes = hubMessageBytes(commandMessage(draft));
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      throw new ProtocolError('payload_too_large', `the command would reach the device as ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES} the protocol allows: send shorter params`);
+    }
     const link = this.options.linkOf(deviceId);
     const queue = this.byDevice.get(deviceId);
     // Earlier queued commands normally went out when the device became ready;
