@@ -175,6 +175,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       return principal && { principal, stillValid: () => accounts.session(sessionId!, Date.now(), false) !== null };
     },
     allowedOrigins: config.allowedOrigins,
+    maxSubscriptions: config.dashboardMaxSubscriptions,
+    maxSocketsPerUser: config.dashboardMaxSocketsPerUser,
     log: log.child({ part: 'dashboard' }),
   });
   const startedAt = Date.now();

@@ -158,6 +158,16 @@ export function createMetrics(src: MetricSources): HubMetrics {
       },
     });
   }
+  new Counter({
+    name: 'iot_hub_dashboard_refused_total',
+    help: 'Dashboard requests and sockets refused by the viewer limits: unknown_device (subscribe to an id that does not exist), too_many_subscriptions (--dashboard-max-subscriptions), too_many_sockets (--dashboard-max-sockets-per-user)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(src.dashboards.limits.refused)) this.inc({ reason }, n);
+    },
+  });
   counterFrom(registry, 'iot_hub_telemetry_points_written_total', 'Telemetry values durably written (acknowledged to devices)', () => src.pipeline.written);
   counterFrom(registry, 'iot_hub_telemetry_write_failures_total', 'Store writes that failed (devices were not acknowledged)', () => src.pipeline.failedWrites);
   counterFrom(registry, 'iot_hub_mqtt_oversized_packets_total', 'MQTT connections closed for a packet over the size limit', () => src.mqtt.counters.oversizedPackets);

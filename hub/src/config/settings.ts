@@ -63,6 +63,10 @@ export interface HubConfig {
   sessionMaxHours: number;
   /** Login attempts per minute from one IP address (0 = no limit). */
   loginRate: number;
+  /** Devices one dashboard socket may subscribe to by id ("*" is one subscription whatever the fleet). */
+  dashboardMaxSubscriptions: number;
+  /** Dashboard sockets one user (or the admin token) may hold open at once. */
+  dashboardMaxSocketsPerUser: number;
   /** Origins whose pages may call the HTTP API (CORS); empty = none. */
   corsOrigins: string[];
   /** The first admin account, created at start while there are no users. */
@@ -253,6 +257,8 @@ export const SETTINGS = [
   setting({ key: 'maxConnections', flag: 'max-connections', env: 'HUB_MAX_CONNECTIONS', default: '10000', parse: intIn(1, 1_000_000, 'connections'), help: 'open device connections (MQTT + device WebSocket) at most; more are refused (CONNACK 3, HTTP 503)' }),
   setting({ key: 'ipConnectRate', flag: 'ip-connect-rate', env: 'HUB_IP_CONNECT_RATE', default: '100', parse: intIn(0, 1_000_000, 'connections/s'), help: 'new device connections per second from one IP address (0 = no limit); more are refused (CONNACK 3, HTTP 429)' }),
   setting({ key: 'ipConnectBurst', flag: 'ip-connect-burst', env: 'HUB_IP_CONNECT_BURST', default: '1000', parse: intIn(1, 1_000_000, 'connections'), help: 'new device connections one IP address may open at once, above --ip-connect-rate' }),
+  setting({ key: 'dashboardMaxSubscriptions', flag: 'dashboard-max-subscriptions', env: 'HUB_DASHBOARD_MAX_SUBSCRIPTIONS', default: '1000', parse: intIn(1, 1_000_000, 'devices'), help: 'devices one dashboard socket may subscribe to by id ("*" counts as one); more get too_many_subscriptions' }),
+  setting({ key: 'dashboardMaxSocketsPerUser', flag: 'dashboard-max-sockets-per-user', env: 'HUB_DASHBOARD_MAX_SOCKETS_PER_USER', default: '32', parse: intIn(1, 100_000, 'sockets'), help: 'dashboard sockets one user (all their API tokens and sessions, or the admin token) may hold open; more are refused with 429 too_many_sockets' }),
   setting({ key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUB_ALLOWED_ORIGINS', default: '', parse: origins, help: 'comma-separated extra origins allowed to open the dashboard socket and to send cookie-authenticated changes' }),
   setting({ key: 'corsOrigins', flag: 'cors-origins', env: 'HUB_CORS_ORIGINS', default: '', parse: origins, help: 'comma-separated origins whose pages may call the HTTP API with a bearer token (CORS; off when empty)' }),
   setting({ key: 'sessionIdleMin', flag: 'session-idle-min', env: 'HUB_SESSION_IDLE_MIN', default: '720', parse: intIn(1, 525_600, 'minutes'), help: 'a login session ends after this many minutes without a request' }),
