@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HealthResponse } from '@iot-hub/protocol';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { buildApi } from './api/app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { CommandService } from './commands/command-service.js';
@@ -33,6 +33,7 @@ import { ConnectionGuard } from './limits/connection-guard.js';
 import { DeviceRateLimiter } from './limits/device-rate-limiter.js';
 import { IngestGate } from './limits/ingest-gate.js';
 import { LoginLimiter } from './limits/login-limiter.js';
+import { LogThrottle } from './limits/log-throttle.js';
 import { HttpsListener } from './net/https-listener.js';
 import { readTlsFiles } from './net/tls.js';
 import { refuseUpgrade } from './net/upgrade-refusal.js';
@@ -45,6 +46,9 @@ import { MqttTransport } from './transports/mqtt/mqtt-transport.js';
 import { WsDeviceEndpoint } from './transports/ws/ws-device-endpoint.js';
 
 export const HUB_VERSION = '0.1.0';
+
+/** The window of --log-lines-per-source. */
+const LOG_WINDOW_MS = 10_000;
 
 export interface Hub {
   start(): Promise<void>;
@@ -61,6 +65,8 @@ export interface Hub {
 
 export interface HubDeps {
   log?: Logger;
+  /** Where the hub's own logger writes (when `log` is not given); stdout when absent. */
+  logDestination?: DestinationStream;
   /** The push-back gate, built from the config unless given (a test holds one closed). */
   gate?: IngestGate;
 }
@@ -101,7 +107,9 @@ function buildTelemetryStore(config: Readonly<HubConfig>, dataDir: string, log: 
 }
 
 export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
-  const log = deps.log ?? createLogger(config.logLevel);
+  // Lines about one device or address are capped; a logger passed in (deps.log) is used as it is.
+  const logThrottle = new LogThrottle({ linesPerWindow: config.logLinesPerSource, windowMs: LOG_WINDOW_MS });
+  const log = deps.log ?? createLogger(config.logLevel, { throttle: logThrottle, ...(deps.logDestination ? { destination: deps.logDestination } : {}) });
   const dataDir = resolve(config.dataDir);
   const events = new EventBus();
   const telemetryStore = buildTelemetryStore(config, dataDir, log.child({ part: 'store' }));
@@ -194,7 +202,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     };
   };
   accounts.onRevoked(() => dashboards.recheck());
-  const metrics = createMetrics({ registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, gate } });
+  const metrics = createMetrics({ logThrottle, registry, gateway, pipeline, store: telemetryStore, mqtt, wsDevices, dashboards, commands, limits: { rateLimiter, guard, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, gate } });
   const api = buildApi({
     registry,
     gateway,
@@ -253,6 +261,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await state.open();
       // Pending commands resume (or end, if overdue) before any device connects.
       await commands.open();
+      logThrottle.start();
       gateway.start();
       gate.start();
       mqttPort = await mqtt.start();
@@ -291,6 +300,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await registryStore.close();
       accounts.close();
       await telemetryStore.close();
+      // What was held back goes out now, summed up, before the last line.
+      logThrottle.stop();
       log.info('hub stopped');
     },
   };

@@ -1,7 +1,52 @@
-/** Structured JSON logs (pino) to stdout; one logger, children per part. */
-import { pino, type Logger } from 'pino';
+/**
+ * Structured JSON logs (pino) to stdout; one logger, children per part.
+ * Every line's fields are cut (log-safe.ts), and lines about one device or
+ * remote address are capped by the throttle, so no outsider can make the
+ * log grow faster than a few short lines per window.
+ */
+import { pino, type DestinationStream, type Logger, type LoggerOptions as PinoOptions } from 'pino';
 import type { LogLevel } from './config/settings.js';
+import type { LogThrottle } from './limits/log-throttle.js';
+import { clip, clipFields } from './log-safe.js';
 
-export function createLogger(level: LogLevel): Logger {
-  return pino({ level, base: { service: 'iot-hub' }, timestamp: pino.stdTimeFunctions.isoTime });
+export interface LoggerOptions {
+  /** Where lines go; stdout when absent (tests capture them here). */
+  destination?: DestinationStream;
+  /** Caps lines per device / remote address; absent = no cap. */
+  throttle?: LogThrottle;
+}
+
+const FATAL = 60;
+
+/** The outsider a line is about: its device, else its remote address; undefined for the hub's own lines. */
+function sourceOf(fields: unknown): string | undefined {
+  if (typeof fields !== 'object' || fields === null || fields instanceof Error) return undefined;
+  const { deviceId, remote } = fields as { deviceId?: unknown; remote?: unknown };
+  if (typeof deviceId === 'string') return `device ${clip(deviceId, 64)}`;
+  if (typeof remote === 'string') return `address ${clip(remote, 64)}`;
+  return undefined;
+}
+
+export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logger {
+  const { throttle } = options;
+  const config: PinoOptions = {
+    level,
+    base: { service: 'iot-hub' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { log: clipFields },
+  };
+  if (throttle) {
+    config.hooks = {
+      logMethod(args, method, lineLevel) {
+        const source = lineLevel < FATAL ? sourceOf(args[0]) : undefined;
+        if (source !== undefined && !throttle.admit(source)) return;
+        method.apply(this, args);
+      },
+    };
+  }
+  const logger = options.destination ? pino(config, options.destination) : pino(config);
+  throttle?.setWriter((source, suppressed, windowMs) => {
+    logger.warn({ source, suppressed, windowSec: windowMs / 1000 }, 'suppressed log lines from one source');
+  });
+  return logger;
 }

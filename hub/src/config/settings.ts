@@ -27,6 +27,8 @@ export interface HubConfig {
   influxRollupRetention: string;
   adminToken: string | null;
   logLevel: LogLevel;
+  /** Log lines one device or remote address may cause per 10 s; the rest are summed up (0 = no cap). */
+  logLinesPerSource: number;
   /** Directory of the built dashboard; null serves no static files. */
   dashboardDir: string | null;
   /** Largest device message in bytes, on MQTT and on the device WebSocket. */
@@ -241,6 +243,7 @@ export const SETTINGS = [
   setting({ key: 'influxRollupRetention', flag: 'influx-rollup-retention', env: 'HUB_INFLUX_ROLLUP_RETENTION', default: 'INF', parse: parseRetention, help: 'how long InfluxDB keeps 1-minute min/max/mean rollups' }),
   setting({ key: 'adminToken', flag: 'admin-token', env: 'HUB_ADMIN_TOKEN', default: null, parse: adminToken, help: 'admin bearer token for the API and dashboard (16+ of A-Z a-z 0-9 . _ ~ -); generated at first start and printed once when unset' }),
   setting({ key: 'logLevel', flag: 'log-level', env: 'HUB_LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), help: 'log level' }),
+  setting({ key: 'logLinesPerSource', flag: 'log-lines-per-source', env: 'HUB_LOG_LINES_PER_SOURCE', default: '20', parse: intIn(0, 1_000_000, 'lines'), help: 'log lines one device or remote address may cause per 10 s; the rest are counted and summed up in one line when the 10 s end (0 = no cap)' }),
   setting({ key: 'dashboardDir', flag: 'dashboard-dir', env: 'HUB_DASHBOARD_DIR', default: null, parse: nonEmpty, help: 'directory of the built dashboard (default: dashboard/dist of this install)' }),
   setting({ key: 'maxPayloadBytes', flag: 'max-payload-bytes', env: 'HUB_MAX_PAYLOAD_BYTES', default: '65536', parse: bytes, help: 'largest device message accepted, MQTT and WebSocket' }),
   setting({ key: 'maxDeviceOutboundKb', flag: 'max-device-outbound-kb', env: 'HUB_MAX_DEVICE_OUTBOUND_KB', default: '1024', parse: intIn(1, 1_048_576, 'KiB'), help: 'hub → device data (acks, errors, commands, desired state) a device may leave unread, in KiB; past it the connection is closed (WebSocket 1008)' }),

@@ -33,6 +33,7 @@ import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { IngestGate } from '../../limits/ingest-gate.js';
 import { TLS_MIN_VERSION, type TlsFiles } from '../../net/tls.js';
 import { batchWritesThisTurn } from '../../net/write-batching.js';
+import { clip } from '../../log-safe.js';
 import { refuseMqttConnection } from './connection-refusal.js';
 import { expectAnswer, gateReads } from './gated-reads.js';
 import { guardPacketSize } from './packet-size-guard.js';
@@ -319,7 +320,7 @@ export class MqttTransport {
     const originalTopic = packet.topic;
     const parsed = parseTopic(packet.topic);
     if (!parsed || parsed.deviceId !== session.deviceId || !isDeviceChannel(parsed.channel)) {
-      return drop(new ProtocolError('forbidden_topic', `${JSON.stringify(packet.topic)}: publish under devices/${session.deviceId}/{hello|telemetry|state|results|status|ping}`));
+      return drop(new ProtocolError('forbidden_topic', `${JSON.stringify(clip(packet.topic))}: publish under devices/${session.deviceId}/{hello|telemetry|state|results|status|ping}`));
     }
     const payload = packet.payload as Buffer;
     if (payload.length > this.options.maxPayloadBytes) {
@@ -357,7 +358,7 @@ export class MqttTransport {
     const session = this.sessions.get(client);
     if (session && isOwnSubscription(sub.topic, session.deviceId)) return done(null, sub);
     this.counters.refusedSubscriptions += 1;
-    session?.fail(new ProtocolError('forbidden_topic', `subscribe to ${JSON.stringify(sub.topic)}: only devices/${session.deviceId}/... is allowed`), { topic: sub.topic });
+    session?.fail(new ProtocolError('forbidden_topic', `subscribe to ${JSON.stringify(clip(sub.topic))}: only devices/${session.deviceId}/... is allowed`), { topic: sub.topic });
     // aedes keeps every filter of a SUBSCRIBE in a persistent session, refused ones too, and
     // restores them through this hook at the next CONNECT, before CONNACK: refused again here,
     // and forgotten so that the device hears of it once.
