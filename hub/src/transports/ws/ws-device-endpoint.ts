@@ -162,7 +162,7 @@ export class WsDeviceEndpoint {
       entry = this.options.gateway.authenticate(credentials.id, credentials.token);
       if (!entry) return this.refuse(socket, req, 'unknown device or wrong token');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, entry));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, entry, req.socket.remoteAddress));
   }
 
   private refuse(socket: Duplex, req: IncomingMessage, why: string): void {
@@ -171,8 +171,8 @@ export class WsDeviceEndpoint {
     refuseUpgrade(socket, 401, 'unauthorized', why);
   }
 
-  private accept(ws: WebSocket, entry: DeviceEntry | null): void {
-    const connection = new WsDeviceConnection(this.context, ws);
+  private accept(ws: WebSocket, entry: DeviceEntry | null, remote: string | undefined): void {
+    const connection = new WsDeviceConnection(this.context, ws, remote);
     (ws as ConnectedSocket)[CONNECTION] = connection;
     ws.on('pong', onPong);
     ws.on('message', onMessage);
@@ -235,6 +235,8 @@ class WsDeviceConnection {
   constructor(
     private readonly ctx: EndpointContext,
     private readonly ws: WebSocket,
+    /** For logs about an unauthenticated socket: its address, not the id it claims. */
+    private readonly remote: string | undefined,
   ) {}
 
   begin(e: DeviceEntry): void {
@@ -291,7 +293,8 @@ class WsDeviceConnection {
       if (this.authTimer) clearTimeout(this.authTimer);
       if (!e) {
         ctx.counters.refusedUpgrades += 1;
-        ctx.options.log.warn({ deviceId: message.id }, 'device WebSocket auth frame refused');
+        // Keyed by address: the id is only claimed, and a flood of made-up ids must share one log budget.
+        ctx.options.log.warn({ remote: this.remote, claimedId: message.id }, 'device WebSocket auth frame refused');
         this.refuseFrame(new ProtocolError('unauthorized'), message.mid);
         ws.close(WS_CLOSE.unauthorized, 'unauthorized');
         return;

@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { connect } from 'node:net';
 import type { MqttClient } from 'mqtt';
-import { collectMessages, connectMqtt, deviceSocket, mqttClosed } from '../../helpers/clients.js';
+import { collectMessages, connectMqtt, deviceSocket, jsonSocket, mqttClosed } from '../../helpers/clients.js';
 import { startTestHub, type TestHub } from '../../helpers/hub.js';
 
 /** Collects the hub's log lines (JSON) as written. */
@@ -97,4 +97,17 @@ t.test('refused connections from one address: cut and capped too', async (t: Tes
   t.ok(written < 16 * 1024, `200 refusals wrote ${written} bytes of log`);
   const refusals = log.lines().filter((l) => l.msg === 'device WebSocket refused');
   t.ok(refusals.length >= 1 && refusals.length <= 20, `${refusals.length} refusal lines logged from one address`);
+});
+
+t.test('auth frames with made-up device ids from one address share the log budget of that address', async (t: Test) => {
+  const log = logCapture();
+  const hub = await startTestHub(t, { logLevel: 'info' }, undefined, { logDestination: log.stream });
+  for (let i = 0; i < 60; i++) {
+    const ws = await jsonSocket(t, `${hub.wsUrl}/ws/device`);
+    ws.send({ type: 'auth', id: `made-up-${i}`, token: 'nope' });
+    await ws.closed;
+  }
+  const refusals = log.lines().filter((l) => l.msg === 'device WebSocket auth frame refused');
+  t.ok(refusals.length <= 20, `${refusals.length} lines for 60 refused auth frames from one address`);
+  t.match(refusals[0], { remote: '127.0.0.1', claimedId: 'made-up-0' });
 });
