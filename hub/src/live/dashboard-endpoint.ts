@@ -264,6 +264,8 @@ export class DashboardEndpoint {
   }
 
   private execute(sub: Subscriber, request: DashboardRequest): unknown {
+    // Checked first: a non-string op (an array nested thousands deep) would overflow the stack when turned into a key.
+    if (typeof request.op !== 'string') throw new ProtocolError('bad_request', '"op" must be a string: subscribe, unsubscribe or ping');
     const needed = Object.hasOwn(OP_ROLES, request.op) ? OP_ROLES[request.op] : undefined;
     if (needed !== undefined && !roleAtLeast(sub.principal.role, needed)) {
       throw new ProtocolError('forbidden', `${request.op} needs the ${needed} role (${sub.principal.actor} is ${sub.principal.role})`);
@@ -314,7 +316,7 @@ export class DashboardEndpoint {
       case 'ping':
         return { ts: Date.now() };
       default:
-        throw new ProtocolError('bad_request', `unknown op ${JSON.stringify((request as { op?: unknown }).op)}: use subscribe, unsubscribe or ping`);
+        throw new ProtocolError('bad_request', `unknown op ${JSON.stringify(clip((request as { op: string }).op, 64))}: use subscribe, unsubscribe or ping`);
     }
   }
 

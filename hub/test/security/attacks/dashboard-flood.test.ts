@@ -121,3 +121,14 @@ t.test('a user opens at most --dashboard-max-sockets-per-user sockets, whatever 
   t.equal(await upgradeStatus(dashboardSocket(t, hub, first)), 'open', 'a closed socket frees its place');
   t.ok((await refusals(hub, 'too_many_sockets')) >= 1, 'counted');
 });
+
+t.test('an op nested 20,000 deep or 60,000 characters long is a bad_request, answered in a few bytes', async (t: Test) => {
+  const hub = await startTestHub(t);
+  const dash = await dashboardSocket(t, hub);
+  dash.send(`{"id":"deep","op":${'['.repeat(20_000)}${']'.repeat(20_000)}}`);
+  t.same(await dash.next((f) => f.id === 'deep'), { id: 'deep', status: 'error', error: 'bad_request', message: 'bad request: "op" must be a string: subscribe, unsubscribe or ping' });
+  dash.send({ id: 'long', op: 'o'.repeat(60_000) });
+  const long = await dash.next((f) => f.id === 'long');
+  t.equal(long.error, 'bad_request');
+  t.ok(String(long.message).length < 200, `the answer names the op cut (${String(long.message).length} characters)`);
+});
