@@ -109,7 +109,7 @@ function buildTelemetryStore(config: Readonly<HubConfig>, dataDir: string, log: 
 export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   // Lines about one device or address are capped; a logger passed in (deps.log) is used as it is.
   const logThrottle = new LogThrottle({ linesPerWindow: config.logLinesPerSource, windowMs: LOG_WINDOW_MS });
-  const log = deps.log ?? createLogger(config.logLevel, { throttle: logThrottle, ...(deps.logDestination ? { destination: deps.logDestination } : {}) });
+  const log = deps.log ?? createLogger(config.logLevel, deps.logDestination, logThrottle);
   const dataDir = resolve(config.dataDir);
   const events = new EventBus();
   const telemetryStore = buildTelemetryStore(config, dataDir, log.child({ part: 'store' }));

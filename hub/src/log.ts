@@ -9,13 +9,6 @@ import type { LogLevel } from './config/settings.js';
 import type { LogThrottle } from './limits/log-throttle.js';
 import { clip, clipFields } from './log-safe.js';
 
-export interface LoggerOptions {
-  /** Where lines go; stdout when absent (tests capture them here). */
-  destination?: DestinationStream;
-  /** Caps lines per device / remote address; absent = no cap. */
-  throttle?: LogThrottle;
-}
-
 const FATAL = 60;
 
 /** The outsider a line is about: its device, else its remote address; undefined for the hub's own lines. */
@@ -27,8 +20,8 @@ function sourceOf(fields: unknown): string | undefined {
   return undefined;
 }
 
-export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logger {
-  const { throttle } = options;
+/** Lines go to `destination` (stdout when absent; tests capture them there); `throttle` caps lines per device / address. */
+export function createLogger(level: LogLevel, destination?: DestinationStream, throttle?: LogThrottle): Logger {
   const config: PinoOptions = {
     level,
     base: { service: 'iot-hub' },
@@ -44,7 +37,7 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
       },
     };
   }
-  const logger = options.destination ? pino(config, options.destination) : pino(config);
+  const logger = destination === undefined ? pino(config) : pino(config, destination);
   throttle?.setWriter((source, suppressed, windowMs) => {
     logger.warn({ source, suppressed, windowSec: windowMs / 1000 }, 'suppressed log lines from one source');
   });
