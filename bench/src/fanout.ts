@@ -119,7 +119,8 @@ export async function runFanout(argv: readonly string[]): Promise<number> {
   const children: DashboardChild[] = [];
   const samplers: ProcSampler[] = [];
   let load: LoadProcess | undefined;
-  const hub = await startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, 'hub.log'), logLevel: 'warn', extraArgs: options.hubArgs });
+  // Every dashboard uses the admin token, which is one user to the hub's per-user socket limit.
+  const hub = await startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, 'hub.log'), logLevel: 'warn', extraArgs: ['--dashboard-max-sockets-per-user', String(Math.max(options.dashboards, 1)), ...options.hubArgs] });
   try {
     const hubSampler = new ProcSampler(hub.pid);
     samplers.push(hubSampler);

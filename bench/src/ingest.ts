@@ -173,7 +173,8 @@ async function measureHub(options: IngestOptions, ids: readonly string[], influx
     dataDir: join(trialOptions.workDir, 'hub-data'),
     adminToken,
     logFile: join(trialOptions.workDir, 'hub.log'),
-    extraArgs: [...storeArgs, ...options.hubArgs],
+    // Every probe uses the admin token, which is one user to the hub's per-user socket limit.
+    extraArgs: [...storeArgs, '--dashboard-max-sockets-per-user', String(Math.max(options.dashboards, 1)), ...options.hubArgs],
     nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
   });
   const startedAt = Date.now();

@@ -243,3 +243,27 @@ t.test('sameInterest compares devices and event kinds in order', async (t) => {
   t.notOk(sameInterest({ devices: '*', events: ['telemetry'] }, { devices: '*' }));
   t.ok(sameInterest({ devices: '*', events: ['telemetry'] }, { devices: '*', events: ['telemetry'] }));
 });
+
+t.test('a device page for a device the hub does not know stays live with an empty snapshot instead of reconnecting', async (t) => {
+  const hub = await fakeHub(t, {
+    // Like the hub: ids that do not exist are refused with not_found.
+    answer: (request) =>
+      request.op === 'subscribe' && request.devices !== '*'
+        ? { id: request.id, status: 'error', error: 'not_found', message: 'not found: no device "gone"' }
+        : { id: request.id, status: 'ok', data: request.op === 'subscribe' ? { devices: [device('a')] } : undefined },
+  });
+  const connection = connect(t, hub.url, { interest: { devices: ['gone'] } });
+  const snapshots: { ids: string[]; devices: '*' | readonly string[] }[] = [];
+  connection.on('snapshot', ({ devices, interest }) => snapshots.push({ ids: devices.map((d) => d.id), devices: interest.devices }));
+  const status = watch(connection);
+  const live = status.next('live');
+  connection.start();
+  await live;
+  t.strictSame(snapshots, [{ ids: [], devices: ['gone'] }], 'nothing to show for it');
+  await sleep(50);
+  t.equal(hub.conns.length, 1, 'no reconnect');
+  t.equal(hub.conns[0]!.requests.length, 1, 'no resubscribe loop');
+  connection.setInterest({ devices: '*' });
+  await until(() => snapshots.length === 2, 'the overview snapshot');
+  t.strictSame(snapshots[1], { ids: ['a'], devices: '*' });
+});

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MAX_TS_PAST_MS, type HealthResponse } from '@iot-hub/protocol';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { buildApi, type RouteEntry } from './api/app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { CommandService } from './commands/command-service.js';
@@ -39,6 +39,7 @@ import { AccountLockout } from './limits/account-lockout.js';
 import { LoginLimiter } from './limits/login-limiter.js';
 import { HttpConnectionLimiter } from './net/http-connection-limiter.js';
 import { httpServerTimeouts } from './net/http-timeouts.js';
+import { LogThrottle } from './limits/log-throttle.js';
 import { HttpsListener } from './net/https-listener.js';
 import { readTlsFiles } from './net/tls.js';
 import { absorbSocketErrors } from './net/socket-errors.js';
@@ -53,6 +54,9 @@ import { MqttTransport } from './transports/mqtt/mqtt-transport.js';
 import { WsDeviceEndpoint } from './transports/ws/ws-device-endpoint.js';
 
 export const HUB_VERSION = '0.1.0';
+
+/** The window of --log-lines-per-source. */
+const LOG_WINDOW_MS = 10_000;
 
 export interface Hub {
   start(): Promise<void>;
@@ -71,6 +75,8 @@ export interface Hub {
 
 export interface HubDeps {
   log?: Logger;
+  /** Where the hub's own logger writes (when `log` is not given); stdout when absent. */
+  logDestination?: DestinationStream;
   /** The push-back gate, built from the config unless given (a test holds one closed). */
   gate?: IngestGate;
   /** Counts of errors that reached the process guard (main.ts installs it); exported in /metrics when given. */
@@ -113,7 +119,9 @@ function buildTelemetryStore(config: Readonly<HubConfig>, dataDir: string, log: 
 }
 
 export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
-  const log = deps.log ?? createLogger(config.logLevel);
+  // Lines about one device or address are capped; a logger passed in (deps.log) is used as it is.
+  const logThrottle = new LogThrottle({ linesPerWindow: config.logLinesPerSource, windowMs: LOG_WINDOW_MS });
+  const log = deps.log ?? createLogger(config.logLevel, deps.logDestination, logThrottle);
   const dataDir = resolve(config.dataDir);
   const events = new EventBus();
   const telemetryStore = buildTelemetryStore(config, dataDir, log.child({ part: 'store' }));
@@ -192,6 +200,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       return principal && { principal, stillValid: () => accounts.session(sessionId!, Date.now(), false) !== null };
     },
     origins: { allowed: config.allowedOrigins, secure: tls !== null },
+    maxSubscriptions: config.dashboardMaxSubscriptions,
+    maxSocketsPerUser: config.dashboardMaxSocketsPerUser,
     log: log.child({ part: 'dashboard' }),
   });
   const startedAt = Date.now();
@@ -221,6 +231,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     wsDevices,
     dashboards,
     commands,
+    logThrottle,
     uncaught: deps.uncaught,
     limits: { rateLimiter, guard, unauthenticated, http: httpLimiter, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate, metricNames },
   });
@@ -296,6 +307,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await state.open();
       // Pending commands resume (or end, if overdue) before any device connects.
       await commands.open();
+      logThrottle.start();
       gateway.start();
       gate.start();
       mqttPort = await mqtt.start();
@@ -335,6 +347,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await registryStore.close();
       accounts.close();
       await telemetryStore.close();
+      // What was held back goes out now, summed up, before the last line.
+      logThrottle.stop();
       log.info('hub stopped');
     },
   };

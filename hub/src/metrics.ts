@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetr
 import type { CommandService } from './commands/command-service.js';
 import type { DeviceGateway } from './core/device-gateway.js';
 import type { DashboardEndpoint } from './live/dashboard-endpoint.js';
+import type { LogThrottle } from './limits/log-throttle.js';
 import { registerLimitMetrics, type LimitMetricSources } from './limits/limit-metrics.js';
 import type { Registry } from './registry/registry.js';
 import type { TelemetryPipeline } from './telemetry/pipeline.js';
@@ -26,6 +27,8 @@ export interface MetricSources {
   dashboards: DashboardEndpoint;
   /** Commands by state and device results by disposition; absent, those metrics are not exported. */
   commands?: Pick<CommandService, 'countByState' | 'resultCounts'>;
+  /** Log lines held back per device / address; absent, not exported. */
+  logThrottle?: Pick<LogThrottle, 'counters'>;
   /** Device rate limit, connection admission and WebSocket protocol errors; absent, not exported. */
   limits?: LimitMetricSources;
   /** Errors caught by the process guard (main.ts); absent, not exported. */
@@ -161,6 +164,16 @@ export function createMetrics(src: MetricSources): HubMetrics {
       },
     });
   }
+  new Counter({
+    name: 'iot_hub_dashboard_refused_total',
+    help: 'Dashboard requests and sockets refused by the viewer limits: unknown_device (subscribe to an id that does not exist), too_many_subscriptions (--dashboard-max-subscriptions), too_many_sockets (--dashboard-max-sockets-per-user)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(src.dashboards.limits.refused)) this.inc({ reason }, n);
+    },
+  });
   counterFrom(registry, 'iot_hub_telemetry_points_written_total', 'Telemetry values durably written (acknowledged to devices)', () => src.pipeline.written);
   counterFrom(registry, 'iot_hub_telemetry_write_failures_total', 'Store writes that failed (devices were not acknowledged)', () => src.pipeline.failedWrites);
   counterFrom(registry, 'iot_hub_mqtt_oversized_packets_total', 'MQTT connections closed for a packet over the size limit', () => src.mqtt.counters.oversizedPackets);
@@ -173,6 +186,10 @@ export function createMetrics(src: MetricSources): HubMetrics {
   counterFrom(registry, 'iot_hub_dashboard_dropped_events_total', 'Telemetry events dropped for dashboards that read too slowly', () => src.dashboards.counters.droppedEvents);
   counterFrom(registry, 'iot_hub_dashboard_slow_disconnects_total', 'Dashboards disconnected past the buffer cap', () => src.dashboards.counters.slowDisconnects);
 
+  const logThrottle = src.logThrottle;
+  if (logThrottle) {
+    counterFrom(registry, 'iot_hub_log_lines_suppressed_total', 'Log lines about one device or remote address past --log-lines-per-source per 10 s: not written, summed up in one line per source and window', () => logThrottle.counters.suppressed);
+  }
   if (src.limits) registerLimitMetrics(registry, src.limits);
   const uncaught = src.uncaught;
   if (uncaught) {

@@ -4,7 +4,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ProtocolError } from './errors.js';
-import { PROTOCOL_VERSION } from './limits.js';
+import { MAX_JSON_DEPTH, PROTOCOL_VERSION } from './limits.js';
 import type { DeviceMessage, DeviceMessageType, HubMessage } from './messages.js';
 import { deviceMessageSchemas } from './schemas.js';
 
@@ -65,12 +65,58 @@ export interface DecodeOptions {
   impliedType?: DeviceMessageType;
 }
 
+/** Fatal: a byte sequence that is not UTF-8 is an error, never U+FFFD [FP-2.1]. Keeps a BOM, which JSON.parse then refuses. */
+let utf8: Utf8Decoder | undefined;
+
 /**
- * Parses and validates one device message. Throws ProtocolError with a
- * specific code: bad_json, invalid_message, unknown_type, type_mismatch,
- * unsupported_version.
+ * The WHATWG TextDecoder, global in browsers and Node alike; typed here
+ * because this package builds against neither the DOM nor Node typings.
  */
-export function decodeDeviceMessage(text: string, options: DecodeOptions = {}): DeviceMessage {
+interface Utf8Decoder {
+  decode(bytes: Uint8Array): string;
+}
+declare const TextDecoder: new (label: 'utf-8', options: { fatal: boolean; ignoreBOM: boolean }) => Utf8Decoder;
+
+function utf8Text(bytes: Uint8Array): string {
+  utf8 ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new ProtocolError('bad_json', 'the payload is not valid UTF-8');
+  }
+}
+
+/**
+ * Whether already-parsed JSON text nests objects and arrays deeper than
+ * `max`: one pass over the characters, skipping strings, so it costs no
+ * recursion and no allocation whatever the depth.
+ */
+function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Inside a string: skip to its closing quote, stepping over escapes.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/**
+ * Parses and validates one device message: the text of a WebSocket frame
+ * (already checked UTF-8 by ws), or the bytes of an MQTT payload. Throws
+ * ProtocolError with a specific code: bad_json, invalid_message,
+ * unknown_type, type_mismatch, unsupported_version.
+ */
+export function decodeDeviceMessage(payload: string | Uint8Array, options: DecodeOptions = {}): DeviceMessage {
+  const text = typeof payload === 'string' ? payload : utf8Text(payload);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -82,6 +128,10 @@ export function decodeDeviceMessage(text: string, options: DecodeOptions = {}): 
   }
   const msg = value as Record<string, unknown>;
   try {
+    // Before anything walks the value (the schema, the stores, the dashboards) [FP-7.1].
+    if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+      throw new ProtocolError('invalid_message', `JSON nested deeper than ${MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)`);
+    }
     return validateMessage(msg, options);
   } catch (err) {
     // Let the error name the message it is about [FP-3.2].
@@ -120,4 +170,28 @@ function validateMessage(msg: Record<string, unknown>, options: DecodeOptions): 
 /** Serialises a hub → device message; both transports carry the same text. */
 export function encodeHubMessage(msg: HubMessage): string {
   return JSON.stringify(msg);
+}
+
+/**
+ * Bytes a hub → device message takes on the wire, to hold the hub to
+ * MAX_PAYLOAD_BYTES [FP-7.2] before it accepts what it would have to send.
+ */
+export function hubMessageBytes(msg: HubMessage): number {
+  return utf8Length(encodeHubMessage(msg));
+}
+
+/** UTF-8 length of a string without encoding it (a lone surrogate is sent as U+FFFD, 3 bytes). */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // A surrogate pair: two code units, four bytes.
+      bytes += 2;
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
 }

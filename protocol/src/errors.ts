@@ -31,6 +31,8 @@ export const ERRORS = {
   too_many_errors: { status: 429, message: 'too many protocol errors: disconnecting' },
   rate_limited: { status: 429, message: 'too many messages' },
   queue_full: { status: 429, message: 'too many commands are waiting for this device' },
+  too_many_subscriptions: { status: 429, message: 'too many device subscriptions on this socket' },
+  too_many_sockets: { status: 429, message: 'too many dashboard sockets are open for this user' },
   internal_error: { status: 500, message: 'internal error' },
   storage_unavailable: { status: 503, message: 'storage is unavailable, try again later' },
 } as const satisfies Record<string, { status: number; message: string }>;

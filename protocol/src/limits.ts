@@ -19,6 +19,14 @@ export const DEVICE_ID_MAX_LENGTH = 64;
 /** Metric, state key, command and parameter names [FP-7]. */
 export const NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$';
 
+/**
+ * Deepest nesting of objects and arrays in one device message, the message
+ * itself counting as one level [FP-7]. Free-form values (a command's
+ * `result`, unknown fields) are stored and re-encoded; without a bound a
+ * value thousands deep overflows the stack of whatever walks it next.
+ */
+export const MAX_JSON_DEPTH = 32;
+
 /** Most metrics in one telemetry sample [FP-7]. */
 export const MAX_METRICS_PER_SAMPLE = 64;
 

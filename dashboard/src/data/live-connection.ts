@@ -351,26 +351,35 @@ export class LiveConnection {
           this.failSocket('subscribe answered without a device list');
           return;
         }
-        this.emit('snapshot', { devices: result.devices, interest });
-        if (this.current.status !== 'live') {
-          this.setState({ status: 'live', attempt: 0, nextRetryAt: null, lastError: null });
-        }
-        if (!this.pinging) {
-          this.pinging = true;
-          this.schedulePing();
-        }
-        if (this.resyncAgain || !sameInterest(interest, this.interest)) {
-          this.resyncAgain = false;
-          this.resync();
-        }
+        this.onSnapshot(socket, { devices: result.devices, interest });
       },
       (error: LiveRequestError) => {
         if (socket !== this.socket) return;
         this.subscribing = false;
         if (error.code === 'unauthorized') this.unauthorized(error.message);
+        // A device page for a device that does not exist (deleted, or a stale link): the hub
+        // refuses ids it does not know. That is the answer, not a broken link: nothing to show.
+        else if (error.code === 'not_found' && interest.devices !== '*') this.onSnapshot(socket, { devices: [], interest });
         else this.failSocket(`subscribe failed: ${error.message}`);
       },
     );
+  }
+
+  /** A subscribe was answered with this snapshot: the socket is live. */
+  private onSnapshot(socket: SocketLike | null, snapshot: LiveSnapshot): void {
+    if (socket !== this.socket) return;
+    this.emit('snapshot', snapshot);
+    if (this.current.status !== 'live') {
+      this.setState({ status: 'live', attempt: 0, nextRetryAt: null, lastError: null });
+    }
+    if (!this.pinging) {
+      this.pinging = true;
+      this.schedulePing();
+    }
+    if (this.resyncAgain || !sameInterest(snapshot.interest, this.interest)) {
+      this.resyncAgain = false;
+      this.resync();
+    }
   }
 
   private schedulePing(): void {

@@ -11,7 +11,9 @@
  * leaves memory exactly as it was.
  */
 import {
+  MAX_PAYLOAD_BYTES,
   ProtocolError,
+  hubMessageBytes,
   type CommandListResponse,
   type CommandMessage,
   type CommandRequest,
@@ -161,6 +163,11 @@ export class CommandService implements CommandInbox {
       issuedBy: opts.actor,
     };
     if (opts.idempotencyKey !== undefined) draft.idempotencyKey = opts.idempotencyKey;
+    // What the device would receive must fit the protocol's limit, checked before anything is stored [FP-7.2].
+    const bytes = hubMessageBytes(commandMessage(draft));
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      throw new ProtocolError('payload_too_large', `the command would reach the device as ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES} the protocol allows: send shorter params`);
+    }
     const link = this.options.linkOf(deviceId);
     const queue = this.byDevice.get(deviceId);
     // Earlier queued commands normally went out when the device became ready;
@@ -249,6 +256,8 @@ export class CommandService implements CommandInbox {
       this.count(this.applyResult(deviceId, message, now), message.status);
       return Promise.resolve();
     } catch (err) {
+      // The device's own fault stays a 4xx: a 5xx would make it resend the same result forever [FP-8].
+      if (err instanceof ProtocolError) return Promise.reject(err);
       this.options.log.error({ err, deviceId, commandId: message.id }, 'recording a command result failed');
       return Promise.reject(new ProtocolError('storage_unavailable', 'the result could not be recorded; send it again'));
     }

@@ -29,6 +29,8 @@ export interface HubConfig {
   influxRollupRetention: string;
   adminToken: string | null;
   logLevel: LogLevel;
+  /** Log lines one device or remote address may cause per 10 s; the rest are summed up (0 = no cap). */
+  logLinesPerSource: number;
   /** Directory of the built dashboard; null serves no static files. */
   dashboardDir: string | null;
   /** Largest device message in bytes, on MQTT and on the device WebSocket. */
@@ -81,6 +83,10 @@ export interface HubConfig {
   loginAccountFailures: number;
   /** ... for 1, 2, 4 … seconds per further failure, at most this long. */
   loginLockoutMaxSec: number;
+  /** Devices one dashboard socket may subscribe to by id ("*" is one subscription whatever the fleet). */
+  dashboardMaxSubscriptions: number;
+  /** Dashboard sockets one user (or the admin token) may hold open at once. */
+  dashboardMaxSocketsPerUser: number;
   /** Origins whose pages may call the HTTP API (CORS); empty = none. */
   corsOrigins: string[];
   /** The first admin account, created at start while there are no users. */
@@ -268,6 +274,7 @@ export const SETTINGS = [
   setting({ key: 'influxRollupRetention', flag: 'influx-rollup-retention', env: 'HUB_INFLUX_ROLLUP_RETENTION', default: 'INF', parse: parseRetention, help: 'how long InfluxDB keeps 1-minute min/max/mean rollups' }),
   setting({ key: 'adminToken', flag: 'admin-token', env: 'HUB_ADMIN_TOKEN', default: null, parse: adminToken, help: 'admin bearer token for the API and dashboard (16+ of A-Z a-z 0-9 . _ ~ -); generated at first start and printed once when unset' }),
   setting({ key: 'logLevel', flag: 'log-level', env: 'HUB_LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), help: 'log level' }),
+  setting({ key: 'logLinesPerSource', flag: 'log-lines-per-source', env: 'HUB_LOG_LINES_PER_SOURCE', default: '20', parse: intIn(0, 1_000_000, 'lines'), help: 'log lines one device or remote address may cause per 10 s; the rest are counted and summed up in one line when the 10 s end (0 = no cap)' }),
   setting({ key: 'dashboardDir', flag: 'dashboard-dir', env: 'HUB_DASHBOARD_DIR', default: null, parse: nonEmpty, help: 'directory of the built dashboard (default: dashboard/dist of this install)' }),
   setting({ key: 'maxPayloadBytes', flag: 'max-payload-bytes', env: 'HUB_MAX_PAYLOAD_BYTES', default: '65536', parse: bytes, help: 'largest device message accepted, MQTT and WebSocket' }),
   setting({ key: 'maxDeviceOutboundKb', flag: 'max-device-outbound-kb', env: 'HUB_MAX_DEVICE_OUTBOUND_KB', default: '1024', parse: intIn(1, 1_048_576, 'KiB'), help: 'hub → device data (acks, errors, commands, desired state) a device may leave unread, in KiB; past it the connection is closed (WebSocket 1008)' }),
@@ -288,6 +295,8 @@ export const SETTINGS = [
   setting({ key: 'maxUnauthenticatedPerIp', flag: 'max-unauthenticated-per-ip', env: 'HUB_MAX_UNAUTHENTICATED_PER_IP', default: '100', parse: intIn(1, 1_000_000, 'connections'), help: 'device connections not yet authenticated from one IP address; more are refused (CONNACK 3, HTTP 429)' }),
   setting({ key: 'ipConnectRate', flag: 'ip-connect-rate', env: 'HUB_IP_CONNECT_RATE', default: '100', parse: intIn(0, 1_000_000, 'connections/s'), help: 'new device connections per second from one IP address (0 = no limit); more are refused (CONNACK 3, HTTP 429)' }),
   setting({ key: 'ipConnectBurst', flag: 'ip-connect-burst', env: 'HUB_IP_CONNECT_BURST', default: '1000', parse: intIn(1, 1_000_000, 'connections'), help: 'new device connections one IP address may open at once, above --ip-connect-rate' }),
+  setting({ key: 'dashboardMaxSubscriptions', flag: 'dashboard-max-subscriptions', env: 'HUB_DASHBOARD_MAX_SUBSCRIPTIONS', default: '1000', parse: intIn(1, 1_000_000, 'devices'), help: 'devices one dashboard socket may subscribe to by id ("*" counts as one); more get too_many_subscriptions' }),
+  setting({ key: 'dashboardMaxSocketsPerUser', flag: 'dashboard-max-sockets-per-user', env: 'HUB_DASHBOARD_MAX_SOCKETS_PER_USER', default: '32', parse: intIn(1, 100_000, 'sockets'), help: 'dashboard sockets one user (all their API tokens and sessions, or the admin token) may hold open; more are refused with 429 too_many_sockets' }),
   setting({ key: 'maxHttpConnections', flag: 'max-http-connections', env: 'HUB_MAX_HTTP_CONNECTIONS', default: 'auto', parse: httpConnections, help: 'open HTTP connections at most, from all addresses; more are answered 503 and closed. auto = a quarter of the soft open-files limit (ulimit -n), or 1024 if it cannot be read' }),
   setting({ key: 'maxHttpConnectionsPerIp', flag: 'max-http-connections-per-ip', env: 'HUB_MAX_HTTP_CONNECTIONS_PER_IP', default: '64', parse: intIn(0, 1_000_000, 'connections'), help: 'open HTTP connections at most from one IP address (0 = no limit; raise it behind a reverse proxy); more are answered 429 and closed' }),
   setting({ key: 'httpHeadersTimeoutMs', flag: 'http-headers-timeout-ms', env: 'HUB_HTTP_HEADERS_TIMEOUT_MS', default: '10000', parse: intIn(1000, 300_000, 'ms'), help: 'time an HTTP client has to send the headers of a request (then 408 and closed); a whole request has max(30 s, this)' }),

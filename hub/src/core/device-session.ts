@@ -26,7 +26,10 @@ import type { CloseReason, DeviceLink } from './device-link.js';
 import type { CommandInbox, ControlChannel, StateInbox } from './device-inbox.js';
 import type { EventBus } from './events.js';
 import { emitMessage } from './message-tap.js';
+import { clip } from '../log-safe.js';
 
+/** Longest `topic` echoed in an error [FP-8]; a device's own topics are far shorter. */
+const TOPIC_ECHO_CHARS = 256;
 /** How many recent seq numbers are remembered to drop duplicates. */
 const SEQ_WINDOW = 1024;
 /**
@@ -281,7 +284,8 @@ export class DeviceSession {
     const message: ErrorMessage = { v: 1, type: 'error', code: error.status, error: error.error, message: error.message };
     const ref = context.ref ?? error.ref;
     if (ref !== undefined) message.ref = ref;
-    if (context.topic !== undefined) message.topic = context.topic;
+    // A foreign topic can be 65,535 bytes: echoed whole it would break the size promise of hub messages [FP-7.2].
+    if (context.topic !== undefined) message.topic = clip(context.topic, TOPIC_ECHO_CHARS);
     this.deps.log.warn({ deviceId: this.deviceId, transport: this.link.transport, error: error.error, detail: error.message, ...context }, 'device protocol error');
     this.link.send(message);
     this.deps.countError?.(error.error);

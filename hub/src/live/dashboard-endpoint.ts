@@ -31,6 +31,8 @@ import type { EventBus } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
 import { refuseUpgrade } from '../net/upgrade-refusal.js';
 import { FanoutWriter, Outbox } from './outbox.js';
+import { SubscriptionLimits } from './subscription-limits.js';
+import { clip } from '../log-safe.js';
 
 /** Above this many bytes sent and not yet read, telemetry for the client is coalesced (newest per device wins). */
 const SOFT_BUFFER_BYTES = 1024 * 1024;
@@ -72,6 +74,9 @@ export interface DashboardEndpointOptions {
   authenticate(token: string | null, cookie: string | undefined): { principal: Principal; stillValid: () => boolean } | null;
   /** The hub's own origin (scheme from TLS) and --allowed-origins. */
   origins: OriginPolicy;
+  /** Devices one socket may subscribe to by id, and sockets one user may hold open. */
+  maxSubscriptions: number;
+  maxSocketsPerUser: number;
   log: Logger;
 }
 
@@ -80,6 +85,7 @@ export class DashboardEndpoint {
   private readonly subscribers = new Map<WebSocket, Subscriber>();
   private heartbeat: NodeJS.Timeout | null = null;
   readonly counters = { refusedUpgrades: 0, droppedEvents: 0, slowDisconnects: 0 };
+  readonly limits: SubscriptionLimits;
   private readonly writer = new FanoutWriter(
     { softBytes: SOFT_BUFFER_BYTES, probeBytes: PROBE_BYTES, hardBytes: HARD_BUFFER_BYTES, maxCoalesced: MAX_COALESCED, drainPollMs: DRAIN_POLL_MS },
     {
@@ -92,6 +98,12 @@ export class DashboardEndpoint {
   );
 
   constructor(private readonly options: DashboardEndpointOptions) {
+    this.limits = new SubscriptionLimits({
+      maxDevicesPerSocket: options.maxSubscriptions,
+      maxSocketsPerUser: options.maxSocketsPerUser,
+      // Every role sees every device today; a per-user view of the fleet would be checked here.
+      visible: (deviceId) => options.registry.get(deviceId) !== undefined,
+    });
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: MAX_REQUEST_BYTES,
@@ -134,7 +146,11 @@ export class DashboardEndpoint {
     events.on(this, 'presence', (e) => this.push(e.deviceId, 'presence', { event: 'presence', ...e }));
     events.on(this, 'deviceAdded', (e) => this.push(e.device.id, 'device', { event: 'device', action: 'added', device: e.device }));
     events.on(this, 'deviceUpdated', (e) => this.push(e.device.id, 'device', { event: 'device', action: 'updated', device: e.device }));
-    events.on(this, 'deviceRemoved', (e) => this.push(e.deviceId, 'device', { event: 'device', action: 'removed', deviceId: e.deviceId }));
+    events.on(this, 'deviceRemoved', (e) => {
+      this.push(e.deviceId, 'device', { event: 'device', action: 'removed', deviceId: e.deviceId });
+      // Told, then forgotten: a deleted device holds no place in any socket's subscriptions.
+      for (const sub of this.subscribers.values()) sub.perDevice.delete(e.deviceId);
+    });
     events.on(this, 'command', (e) => this.push(e.command.deviceId, 'command', { event: 'command', command: e.command }));
     events.on(this, 'state', (e) => this.push(e.state.deviceId, 'state', { event: 'state', state: e.state }));
     events.on(this, 'message', (e) => this.push(e.deviceId, 'message', { event: 'message', ...e }));
@@ -168,14 +184,28 @@ export class DashboardEndpoint {
     // Origin first: a cross-site page rides the browser's cookie, so a valid session proves nothing (invariant 3).
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, req.headers.host, this.options.origins)) {
-      return this.refuse(socket, req, 403, 'forbidden', `origin ${origin} is not allowed (see --allowed-origins)`);
+      return this.refuse(socket, req, 403, 'forbidden', `origin ${clip(origin, 100)} is not allowed (see --allowed-origins)`);
     }
     const token = bearerToken(req.headers.authorization) ?? tokenFromProtocols(req.headers['sec-websocket-protocol']);
     const auth = this.options.authenticate(token, req.headers.cookie);
     if (auth === null) {
       return this.refuse(socket, req, 401, 'unauthorized', 'sign in, or send a valid token as the bearer.{token} subprotocol');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, auth.principal, auth.stillValid));
+    try {
+      this.limits.admitSocket(auth.principal);
+    } catch (err) {
+      const e = err as ProtocolError;
+      return this.refuse(socket, req, e.status, e.error, e.message);
+    }
+    // The place is taken before the upgrade; an upgrade that fails (bad handshake) never reaches accept().
+    let accepted = false;
+    socket.once('close', () => {
+      if (!accepted) this.limits.releaseSocket(auth.principal);
+    });
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      accepted = true;
+      this.accept(ws, auth.principal, auth.stillValid);
+    });
   }
 
   private refuse(socket: Duplex, req: IncomingMessage, status: number, error: ErrorCode, message: string): void {
@@ -208,6 +238,7 @@ export class DashboardEndpoint {
     ws.on('close', () => {
       this.writer.closed(sub.outbox);
       this.subscribers.delete(ws);
+      this.limits.releaseSocket(principal);
       this.refreshMessageWatch();
     });
     ws.on('error', (err) => this.options.log.debug({ err: err.message }, 'dashboard socket error'));
@@ -234,6 +265,8 @@ export class DashboardEndpoint {
   }
 
   private execute(sub: Subscriber, request: DashboardRequest): unknown {
+    // Checked first: a non-string op (an array nested thousands deep) would overflow the stack when turned into a key.
+    if (typeof request.op !== 'string') throw new ProtocolError('bad_request', '"op" must be a string: subscribe, unsubscribe or ping');
     const needed = Object.hasOwn(OP_ROLES, request.op) ? OP_ROLES[request.op] : undefined;
     if (needed !== undefined && !roleAtLeast(sub.principal.role, needed)) {
       throw new ProtocolError('forbidden', `${request.op} needs the ${needed} role (${sub.principal.actor} is ${sub.principal.role})`);
@@ -242,6 +275,7 @@ export class DashboardEndpoint {
       case 'subscribe': {
         const devices = parseDevices(request.devices);
         const kinds = parseKinds(request.events, DEFAULT_DASHBOARD_EVENT_KINDS);
+        if (devices !== '*') this.limits.checkSubscribe(devices, sub.perDevice, sub.principal);
         if (devices === '*') for (const k of kinds) sub.allDevices.add(k);
         else {
           for (const d of devices) {
@@ -283,7 +317,7 @@ export class DashboardEndpoint {
       case 'ping':
         return { ts: Date.now() };
       default:
-        throw new ProtocolError('bad_request', `unknown op ${JSON.stringify((request as { op?: unknown }).op)}: use subscribe, unsubscribe or ping`);
+        throw new ProtocolError('bad_request', `unknown op ${JSON.stringify(clip((request as { op: string }).op, 64))}: use subscribe, unsubscribe or ping`);
     }
   }
 
@@ -319,7 +353,7 @@ function parseKinds(events: unknown, absent: readonly DashboardEventKind[] = DAS
 
 function parseDevices(devices: unknown): string[] | '*' {
   if (devices === '*') return '*';
-  if (Array.isArray(devices) && devices.every((d) => typeof d === 'string') && devices.length <= 100_000) return devices as string[];
+  if (Array.isArray(devices) && devices.every((d) => typeof d === 'string')) return devices as string[];
   throw new ProtocolError('bad_request', '"devices" must be "*" or a list of device ids');
 }
 

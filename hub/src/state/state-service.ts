@@ -8,7 +8,7 @@
  * the version on every connect (even when nothing is pending, so firmware can
  * rely on it) and on every desired change.
  */
-import { ProtocolError, type DesiredPatchRequest, type DeviceStateView, type StateMessage } from '@iot-hub/protocol';
+import { MAX_PAYLOAD_BYTES, ProtocolError, hubMessageBytes, type DesiredPatchRequest, type DeviceStateView, type StateMessage } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { StateInbox } from '../core/device-inbox.js';
 import type { DeviceLink } from '../core/device-link.js';
@@ -71,8 +71,14 @@ export class StateService implements StateInbox {
     }
     const next = patchDesired(current, patch.state, now);
     if (!next) return toView(deviceId, current);
+    // Every pending key goes to the device in one message, which must fit the protocol's limit [FP-7.2].
+    const message = desiredMessage(next);
+    const bytes = hubMessageBytes(message);
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      throw new ProtocolError('payload_too_large', `the desired state would reach the device as ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES} the protocol allows: remove keys (null) or send shorter values`);
+    }
     this.commit(deviceId, next);
-    this.options.linkOf(deviceId)?.send(desiredMessage(next));
+    this.options.linkOf(deviceId)?.send(message);
     return this.view(deviceId);
   }
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProvisionResponse } from '@iot-hub/protocol';
-import { buildHub, createLogger, loadConfig, type Hub, type HubConfig, type HubDeps } from '@iot-hub/hub';
+import { buildHub, loadConfig, type Hub, type HubConfig, type HubDeps } from '@iot-hub/hub';
 
 export interface TestHub {
   hub: Hub;
@@ -44,8 +44,8 @@ export async function startTestHub(t: TapLike, overrides: Partial<HubConfig> = {
     logLevel: (process.env.HUB_TEST_LOG as HubConfig['logLevel'] | undefined) ?? 'silent',
     ...overrides,
   };
-  // A test may pass its own logger (the real one, writing to a stream it reads).
-  const hub = buildHub(Object.freeze(config), { ...deps, log: deps.log ?? createLogger(config.logLevel) });
+  // The hub builds its own logger (with its throttle) unless the test passes one; deps.logDestination captures the lines.
+  const hub = buildHub(Object.freeze(config), deps);
   await hub.start();
   let stopped = false;
   const stop = async () => {

@@ -36,6 +36,7 @@ import { TLS_MIN_VERSION, type TlsFiles } from '../../net/tls.js';
 import { LogThrottle } from '../../log-throttle.js';
 import { absorbSocketErrors } from '../../net/socket-errors.js';
 import { batchWritesThisTurn } from '../../net/write-batching.js';
+import { clip } from '../../log-safe.js';
 import { refuseMqttConnection } from './connection-refusal.js';
 import { expectAnswer, gateReads } from './gated-reads.js';
 import { guardPacketSize } from './packet-size-guard.js';
@@ -371,7 +372,7 @@ export class MqttTransport {
     const originalTopic = packet.topic;
     const parsed = parseTopic(packet.topic);
     if (!parsed || parsed.deviceId !== session.deviceId || !isDeviceChannel(parsed.channel)) {
-      return drop(new ProtocolError('forbidden_topic', `${JSON.stringify(packet.topic)}: publish under devices/${session.deviceId}/{hello|telemetry|state|results|status|ping}`));
+      return drop(new ProtocolError('forbidden_topic', `${JSON.stringify(clip(packet.topic))}: publish under devices/${session.deviceId}/{hello|telemetry|state|results|status|ping}`));
     }
     const payload = packet.payload as Buffer;
     if (payload.length > this.options.maxPayloadBytes) {
@@ -379,7 +380,8 @@ export class MqttTransport {
     }
     let message;
     try {
-      message = decodeDeviceMessage(payload.toString('utf8'), { impliedType: CHANNEL_TYPES[parsed.channel] });
+      // The bytes, not a string: invalid UTF-8 is bad_json, never silently replaced [FP-2.1].
+      message = decodeDeviceMessage(payload, { impliedType: CHANNEL_TYPES[parsed.channel] });
     } catch (err) {
       return drop(err as ProtocolError);
     }
@@ -408,7 +410,7 @@ export class MqttTransport {
     const session = this.sessions.get(client);
     if (session && isOwnSubscription(sub.topic, session.deviceId)) return done(null, sub);
     this.counters.refusedSubscriptions += 1;
-    session?.fail(new ProtocolError('forbidden_topic', `subscribe to ${JSON.stringify(sub.topic)}: only devices/${session.deviceId}/... is allowed`), { topic: sub.topic });
+    session?.fail(new ProtocolError('forbidden_topic', `subscribe to ${JSON.stringify(clip(sub.topic))}: only devices/${session.deviceId}/... is allowed`), { topic: sub.topic });
     // aedes keeps every filter of a SUBSCRIBE in a persistent session, refused ones too, and
     // restores them through this hook at the next CONNECT, before CONNACK: refused again here,
     // and forgotten so that the device hears of it once.

@@ -167,7 +167,7 @@ export class WsDeviceEndpoint {
       entry = this.options.gateway.authenticate(credentials.id, credentials.token);
       if (!entry) return this.refuse(socket, req, 'unknown device or wrong token');
     }
-    if (entry) return this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, entry, null));
+    if (entry) return this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, entry, null, req.socket.remoteAddress));
     // No credentials in the upgrade: the socket waits for its `auth` frame among the unauthenticated.
     let connection: WsDeviceConnection | null = null;
     const pending = this.options.unauthenticated.enter(req.socket.remoteAddress, 'ws', (why) => (connection ? connection.expire(why) : socket.destroy()));
@@ -175,7 +175,7 @@ export class WsDeviceEndpoint {
       this.context.throttledLog.warn('unauthenticated-per-ip', { remote: req.socket.remoteAddress }, 'device WebSocket refused: 429, this address holds too many sockets that have not authenticated (--max-unauthenticated-per-ip)');
       return refuseUpgrade(socket, 429, 'rate_limited', 'too many connections from this address have not authenticated: authenticate at once, retry later with backoff');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => (connection = this.accept(ws, null, pending)));
+    this.wss.handleUpgrade(req, socket, head, (ws) => (connection = this.accept(ws, null, pending, req.socket.remoteAddress)));
   }
 
   private refuse(socket: Duplex, req: IncomingMessage, why: string): void {
@@ -184,8 +184,8 @@ export class WsDeviceEndpoint {
     refuseUpgrade(socket, 401, 'unauthorized', why);
   }
 
-  private accept(ws: WebSocket, entry: DeviceEntry | null, pending: PendingConnection | null): WsDeviceConnection {
-    const connection = new WsDeviceConnection(this.context, ws, pending);
+  private accept(ws: WebSocket, entry: DeviceEntry | null, pending: PendingConnection | null, remote: string | undefined): WsDeviceConnection {
+    const connection = new WsDeviceConnection(this.context, ws, pending, remote);
     (ws as ConnectedSocket)[CONNECTION] = connection;
     ws.on('pong', onPong);
     ws.on('message', onMessage);
@@ -251,6 +251,8 @@ class WsDeviceConnection {
     private readonly ws: WebSocket,
     /** Its place among the unauthenticated until `auth` (null: authenticated in the upgrade). */
     private pending: PendingConnection | null,
+    /** For logs about an unauthenticated socket: its address, not the id it claims. */
+    private readonly remote: string | undefined,
   ) {}
 
   begin(e: DeviceEntry): void {
@@ -322,7 +324,8 @@ class WsDeviceConnection {
       this.leavePending();
       if (!e) {
         ctx.counters.refusedUpgrades += 1;
-        ctx.options.log.warn({ deviceId: message.id }, 'device WebSocket auth frame refused');
+        // Keyed by address: the id is only claimed, and a flood of made-up ids must share one log budget.
+        ctx.options.log.warn({ remote: this.remote, claimedId: message.id }, 'device WebSocket auth frame refused');
         this.refuseFrame(new ProtocolError('unauthorized'), message.mid);
         ws.close(WS_CLOSE.unauthorized, 'unauthorized');
         return;
