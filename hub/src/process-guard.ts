@@ -7,7 +7,7 @@
  * fix: the log line carries the stack.
  */
 import type { Logger } from 'pino';
-import { LogThrottle } from './log-throttle.js';
+import { SampledLog } from './sampled-log.js';
 
 export type UncaughtKind = 'uncaught_exception' | 'unhandled_rejection';
 
@@ -18,14 +18,14 @@ export class UncaughtErrors {
 
 /** Installs the handlers; returns a function that removes them. */
 export function installProcessGuard(proc: NodeJS.Process, log: Logger, errors: UncaughtErrors): () => void {
-  const throttle = new LogThrottle(log);
+  const sampled = new SampledLog(log);
   const onException = (err: Error): void => {
     errors.counts.uncaught_exception += 1;
-    throttle.error('uncaught_exception', { err }, 'uncaught exception: the hub carries on (a bug: please report it with this stack)');
+    sampled.error('uncaught_exception', { err }, 'uncaught exception: the hub carries on (a bug: please report it with this stack)');
   };
   const onRejection = (reason: unknown): void => {
     errors.counts.unhandled_rejection += 1;
-    throttle.error('unhandled_rejection', { err: reason }, 'unhandled promise rejection: the hub carries on (a bug: please report it with this stack)');
+    sampled.error('unhandled_rejection', { err: reason }, 'unhandled promise rejection: the hub carries on (a bug: please report it with this stack)');
   };
   proc.on('uncaughtException', onException);
   proc.on('unhandledRejection', onRejection);

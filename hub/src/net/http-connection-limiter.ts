@@ -14,7 +14,7 @@
 import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { LogThrottle } from '../log-throttle.js';
+import { SampledLog } from '../sampled-log.js';
 import { absorbSocketErrors } from './socket-errors.js';
 
 export interface HttpConnectionLimits {
@@ -32,7 +32,7 @@ const REFUSAL_LINGER_MS = 1_000;
 export class HttpConnectionLimiter {
   private readonly open = new Map<string, Socket>();
   private readonly perIp = new Map<string, number>();
-  private readonly throttledLog: LogThrottle;
+  private readonly sampledLog: SampledLog;
   readonly counters: Record<HttpRefusal, number> = { per_ip: 0, total: 0 };
   /** Requests closed with 408 because their headers or body did not arrive in time (Node's timeouts). */
   timeouts = 0;
@@ -41,7 +41,7 @@ export class HttpConnectionLimiter {
     private readonly limits: HttpConnectionLimits,
     log: Logger,
   ) {
-    this.throttledLog = new LogThrottle(log);
+    this.sampledLog = new SampledLog(log);
   }
 
   get size(): number {
@@ -65,7 +65,7 @@ export class HttpConnectionLimiter {
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       if (err.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return;
       this.timeouts += 1;
-      this.throttledLog.warn('http-timeout', { remote: socket.remoteAddress }, 'HTTP request closed with 408: its headers did not arrive within --http-headers-timeout-ms (or the request within 30 s)');
+      this.sampledLog.warn('http-timeout', { remote: socket.remoteAddress }, 'HTTP request closed with 408: its headers did not arrive within --http-headers-timeout-ms (or the request within 30 s)');
     });
   }
 
@@ -103,7 +103,7 @@ export class HttpConnectionLimiter {
 
   private refuse(socket: Socket, ip: string, refusal: HttpRefusal, plainText: boolean): void {
     this.counters[refusal] += 1;
-    this.throttledLog.warn(
+    this.sampledLog.warn(
       `http-${refusal}`,
       { remote: ip, limit: refusal === 'total' ? this.limits.maxTotal : this.limits.maxPerIp },
       refusal === 'total' ? 'HTTP connection refused: the hub is at --max-http-connections' : 'HTTP connection refused: this address is at --max-http-connections-per-ip',

@@ -33,7 +33,7 @@ import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { IngestGate } from '../../limits/ingest-gate.js';
 import type { PendingConnection, UnauthenticatedClose, UnauthenticatedConnections } from '../../limits/unauthenticated-connections.js';
 import { TLS_MIN_VERSION, type TlsFiles } from '../../net/tls.js';
-import { LogThrottle } from '../../log-throttle.js';
+import { SampledLog } from '../../sampled-log.js';
 import { absorbSocketErrors } from '../../net/socket-errors.js';
 import { batchWritesThisTurn } from '../../net/write-batching.js';
 import { clip } from '../../log-safe.js';
@@ -137,12 +137,12 @@ export class MqttTransport {
   /** Sockets being answered CONNACK 3 (see refuseMqttConnection). */
   private readonly refusing = new Set<Socket>();
   /** Refusals an outsider can repeat at will are logged at most once per interval per kind. */
-  private readonly throttledLog: LogThrottle;
+  private readonly sampledLog: SampledLog;
   /** Counters for /healthz and metrics. */
   readonly counters = { oversizedPackets: 0, refusedConnects: 0, droppedPublishes: 0, refusedSubscriptions: 0, outboundOverflows: 0 };
 
   constructor(private readonly options: MqttTransportOptions) {
-    this.throttledLog = new LogThrottle(options.log);
+    this.sampledLog = new SampledLog(options.log);
   }
 
   get connectionCount(): number {
@@ -157,7 +157,7 @@ export class MqttTransport {
       preConnect: (client, packet, done) => {
         if (!acceptProtocolLevel(packet)) {
           this.counters.refusedConnects += 1;
-          this.throttledLog.warn('protocol-level', { remote: (client.conn as Socket).remoteAddress, level: packet.protocolVersion }, 'MQTT connection refused: CONNACK 1, only MQTT 3.1.1 (level 4) is spoken');
+          this.sampledLog.warn('protocol-level', { remote: (client.conn as Socket).remoteAddress, level: packet.protocolVersion }, 'MQTT connection refused: CONNACK 1, only MQTT 3.1.1 (level 4) is spoken');
           // Marked 0: aedes' own check [MQTT-3.1.2-2] answers CONNACK 1 (unacceptable protocol version) and closes.
           (packet as { protocolVersion: number }).protocolVersion = 0;
         }
@@ -226,7 +226,7 @@ export class MqttTransport {
     }
     const pending = this.options.unauthenticated.enter(socket.remoteAddress, 'mqtt', (why) => this.closeUnauthenticated(socket, why));
     if (!pending) {
-      this.throttledLog.warn('unauthenticated-per-ip', { remote: socket.remoteAddress }, 'MQTT connection refused: CONNACK 3, this address holds too many connections that have not sent CONNECT (--max-unauthenticated-per-ip)');
+      this.sampledLog.warn('unauthenticated-per-ip', { remote: socket.remoteAddress }, 'MQTT connection refused: CONNACK 3, this address holds too many connections that have not sent CONNECT (--max-unauthenticated-per-ip)');
       this.refusing.add(socket);
       socket.once('close', () => this.refusing.delete(socket));
       return refuseMqttConnection(socket);
@@ -255,7 +255,7 @@ export class MqttTransport {
 
   /** No CONNECT accepted within --auth-timeout-ms, or the oldest of too many such sockets. */
   private closeUnauthenticated(socket: Socket, why: UnauthenticatedClose): void {
-    this.throttledLog.warn(
+    this.sampledLog.warn(
       `unauthenticated-${why}`,
       { remote: socket.remoteAddress, why },
       why === 'timeout' ? 'MQTT connection closed: no CONNECT accepted within --auth-timeout-ms' : 'MQTT connection closed: the oldest of --max-unauthenticated connections without CONNECT',

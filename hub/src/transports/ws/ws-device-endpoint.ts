@@ -20,7 +20,7 @@ import type { CloseReason, DeviceLink } from '../../core/device-link.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { PendingConnection, UnauthenticatedClose, UnauthenticatedConnections } from '../../limits/unauthenticated-connections.js';
-import { LogThrottle } from '../../log-throttle.js';
+import { SampledLog } from '../../sampled-log.js';
 import { answerDeadline, awaitingAnswer, type IngestGate } from '../../limits/ingest-gate.js';
 import type { DeviceEntry } from '../../registry/registry.js';
 import { refuseUpgrade } from '../../net/upgrade-refusal.js';
@@ -93,7 +93,7 @@ export class WsDeviceEndpoint {
   private readonly context: EndpointContext;
 
   constructor(private readonly options: WsDeviceEndpointOptions) {
-    this.context = { options, counters: this.counters, protocolErrors: this.protocolErrors, sendFrame: this.sendFrame, throttledLog: new LogThrottle(options.log) };
+    this.context = { options, counters: this.counters, protocolErrors: this.protocolErrors, sendFrame: this.sendFrame, sampledLog: new SampledLog(options.log) };
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxPayloadBytes,
@@ -172,7 +172,7 @@ export class WsDeviceEndpoint {
     let connection: WsDeviceConnection | null = null;
     const pending = this.options.unauthenticated.enter(req.socket.remoteAddress, 'ws', (why) => (connection ? connection.expire(why) : socket.destroy()));
     if (!pending) {
-      this.context.throttledLog.warn('unauthenticated-per-ip', { remote: req.socket.remoteAddress }, 'device WebSocket refused: 429, this address holds too many sockets that have not authenticated (--max-unauthenticated-per-ip)');
+      this.context.sampledLog.warn('unauthenticated-per-ip', { remote: req.socket.remoteAddress }, 'device WebSocket refused: 429, this address holds too many sockets that have not authenticated (--max-unauthenticated-per-ip)');
       return refuseUpgrade(socket, 429, 'rate_limited', 'too many connections from this address have not authenticated: authenticate at once, retry later with backoff');
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => (connection = this.accept(ws, null, pending, req.socket.remoteAddress)));
@@ -203,7 +203,7 @@ interface EndpointContext {
   protocolErrors: Map<string, number>;
   sendFrame: SendFrame;
   /** Refusals an outsider can repeat at will are logged at most once per interval per kind. */
-  throttledLog: LogThrottle;
+  sampledLog: SampledLog;
 }
 
 const CONNECTION = Symbol('wsDeviceConnection');
@@ -271,12 +271,12 @@ class WsDeviceConnection {
     this.pending = null;
     const { ctx, ws } = this;
     if (why === 'timeout') {
-      ctx.throttledLog.warn('unauthenticated-timeout', { remote }, 'device WebSocket closed: no auth frame within --auth-timeout-ms (4408)');
+      ctx.sampledLog.warn('unauthenticated-timeout', { remote }, 'device WebSocket closed: no auth frame within --auth-timeout-ms (4408)');
       this.refuseFrame(new ProtocolError('auth_timeout', 'send {"type":"auth","id":...,"token":...} first'));
       ws.close(WS_CLOSE.authTimeout, 'auth timeout');
       return;
     }
-    ctx.throttledLog.warn('unauthenticated-evicted', { remote }, 'device WebSocket closed: the oldest of --max-unauthenticated sockets without auth (1013)');
+    ctx.sampledLog.warn('unauthenticated-evicted', { remote }, 'device WebSocket closed: the oldest of --max-unauthenticated sockets without auth (1013)');
     this.refuseFrame(new ProtocolError('rate_limited', 'too many connections are waiting to authenticate: authenticate right after the upgrade'));
     ws.close(CLOSE_TRY_AGAIN_LATER, 'authenticate at once');
   }

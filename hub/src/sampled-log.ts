@@ -2,7 +2,9 @@
  * Rate-limited log lines for events an outsider can repeat at will (refused
  * connections, uncaught errors): the first of a kind is logged at once, then
  * at most one line per interval, carrying how many were not logged since.
- * The counters in /metrics keep the exact numbers.
+ * The counters in /metrics keep the exact numbers. Where the logger's own
+ * throttle (limits/log-throttle.ts) caps lines per device or address, this
+ * caps them per kind of event, which many addresses together can repeat.
  */
 import type { Logger } from 'pino';
 
@@ -15,7 +17,7 @@ interface KindState {
   suppressed: number;
 }
 
-export class LogThrottle {
+export class SampledLog {
   private readonly kinds = new Map<string, KindState>();
 
   constructor(
