@@ -21,3 +21,11 @@ t.test('the quick start is the two contract commands', async (t) => {
   t.match(readme, /```sh\nnpm ci && npm run demo\n```/);
   t.match(readme, /```sh\nnpm test\n```/);
 });
+
+t.test('every metric that counts a refusal, a limit or a drop is in the README', async (t) => {
+  const sources = ['metrics.ts', 'limits/limit-metrics.ts'].map((f) => readFileSync(resolve(import.meta.dirname, '../../src', f), 'utf8')).join('\n');
+  const names = [...new Set([...sources.matchAll(/'(iot_hub_[a-z_]+)'/g)].map((m) => m[1]!))];
+  const limitLike = names.filter((n) => /refused|limited|suppressed|timeouts|closed|overflows|oversized|dropped|locks|locked|disconnects|uncaught|protocol_errors|unauthenticated/.test(n));
+  t.ok(limitLike.length >= 15, `found the limit metrics in the sources (${limitLike.length})`);
+  for (const name of limitLike) t.match(readme, name, `${name} is documented`);
+});
