@@ -8,7 +8,7 @@
  * device's place.
  */
 import type { Transport } from '@iot-hub/protocol';
-import { TokenBucket } from './token-bucket.js';
+import { BucketsByKey } from './buckets-by-key.js';
 
 export interface ConnectionGuardOptions {
   /** Authenticated device connections (MQTT + device WebSocket) at most. */
@@ -23,18 +23,20 @@ export interface ConnectionGuardOptions {
 
 export type ConnectionRefusal = 'max-connections' | 'ip-rate';
 
-/** Past this many tracked IPs, buckets that are full again are forgotten (and then the oldest). */
+/** Client addresses whose connect rate is tracked at most (BucketsByKey forgets idle ones first). */
 const MAX_TRACKED_IPS = 10_000;
 
 export class ConnectionGuard {
-  private readonly perIp = new Map<string, TokenBucket>();
+  private readonly perIp: BucketsByKey | null;
   /** For /metrics: refusals by transport and reason. */
   readonly refused: Record<Transport, Record<ConnectionRefusal, number>> = {
     mqtt: { 'max-connections': 0, 'ip-rate': 0 },
     ws: { 'max-connections': 0, 'ip-rate': 0 },
   };
 
-  constructor(private readonly options: ConnectionGuardOptions) {}
+  constructor(private readonly options: ConnectionGuardOptions) {
+    this.perIp = options.ipConnectRate === 0 ? null : new BucketsByKey(options.ipConnectRate, options.ipConnectBurst, MAX_TRACKED_IPS);
+  }
 
   /** null = take the connection; otherwise why not (counted). */
   admit(ip: string | undefined, transport: Transport, now = Date.now()): ConnectionRefusal | null {
@@ -54,23 +56,8 @@ export class ConnectionGuard {
   }
 
   private check(ip: string, now: number): ConnectionRefusal | null {
-    const { maxConnections, ipConnectRate, ipConnectBurst } = this.options;
-    if (this.options.openConnections() >= maxConnections) return 'max-connections';
-    if (ipConnectRate === 0) return null;
-    let bucket = this.perIp.get(ip);
-    if (!bucket) {
-      if (this.perIp.size >= MAX_TRACKED_IPS) this.prune(now);
-      this.perIp.set(ip, (bucket = new TokenBucket(ipConnectRate, ipConnectBurst)));
-    }
-    return bucket.tryTake(now) ? null : 'ip-rate';
-  }
-
-  private prune(now: number): void {
-    for (const [ip, bucket] of this.perIp) if (bucket.isFull(now)) this.perIp.delete(ip);
-    // Many IPs all busy at once: forget the oldest; at worst they get a fresh burst.
-    for (const ip of this.perIp.keys()) {
-      if (this.perIp.size < MAX_TRACKED_IPS) break;
-      this.perIp.delete(ip);
-    }
+    if (this.options.openConnections() >= this.options.maxConnections) return 'max-connections';
+    if (!this.perIp) return null;
+    return this.perIp.tryTake(ip, now) ? null : 'ip-rate';
   }
 }
