@@ -12,18 +12,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { HistoryQuery, HistoryResult } from '../telemetry-store.js';
-import type { StoreCall, StoreReply, StoreRequest, StoreWorkerData } from './store-messages.js';
-
-interface PendingCall {
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
-}
+import type { StoreReply, StoreWorkerData } from './store-messages.js';
+import { WorkerCalls } from './worker-calls.js';
 
 export class ReaderThread {
   private worker: Worker | null = null;
   private starting: Promise<Worker> | null = null;
-  private readonly calls = new Map<number, PendingCall>();
-  private nextCall = 1;
+  private readonly calls = new WorkerCalls(() => this.worker);
 
   constructor(
     private readonly entry: (data: StoreWorkerData) => ConstructorParameters<typeof Worker>,
@@ -32,14 +27,14 @@ export class ReaderThread {
 
   async history(query: HistoryQuery): Promise<HistoryResult> {
     const worker = await this.ready();
-    return (await this.send(worker, { op: 'history', query })) as HistoryResult;
+    return (await this.calls.send(worker, { op: 'history', query })) as HistoryResult;
   }
 
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = null;
     this.starting = null;
-    this.rejectAll(new Error('the telemetry store was closed'));
+    this.calls.rejectAll(new Error('the telemetry store was closed'));
     await worker?.terminate();
   }
 
@@ -55,47 +50,17 @@ export class ReaderThread {
     const worker = new Worker(...this.entry(this.data));
     this.worker = worker;
     worker.unref();
-    worker.on('message', (m: StoreReply) => this.onReply(m));
+    worker.on('message', (m: StoreReply) => this.calls.reply(m));
     worker.on('error', (err) => this.fail(worker, new Error(`the telemetry reader thread failed: ${err.message}`)));
     worker.on('exit', (code) => this.fail(worker, new Error(`the telemetry reader thread exited (code ${code})`)));
-    await this.send(worker, { op: 'open' });
+    await this.calls.send(worker, { op: 'open' });
     return worker;
-  }
-
-  private send(worker: Worker, request: StoreRequest): Promise<unknown> {
-    const call = this.nextCall++;
-    return new Promise((resolve, reject) => {
-      // An unref'd worker with a read in flight would let the process exit under the await.
-      if (this.calls.size === 0) worker.ref();
-      this.calls.set(call, { resolve, reject });
-      worker.postMessage({ ...request, call } satisfies StoreCall);
-    });
-  }
-
-  private onReply(m: StoreReply): void {
-    const pending = this.calls.get(m.call);
-    if (!pending) return;
-    this.settled(m.call);
-    if (m.ok) pending.resolve(m.value);
-    else pending.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
-  }
-
-  private settled(call: number): void {
-    this.calls.delete(call);
-    if (this.calls.size === 0) this.worker?.unref();
   }
 
   private fail(worker: Worker, err: Error): void {
     if (this.worker !== worker) return;
     this.worker = null;
     this.starting = null;
-    this.rejectAll(err);
-  }
-
-  private rejectAll(err: Error): void {
-    for (const [call, pending] of this.calls) {
-      this.calls.delete(call);
-      pending.reject(err);
-    }
+    this.calls.rejectAll(err);
   }
 }

@@ -23,7 +23,8 @@ import { Worker } from 'node:worker_threads';
 import { SeriesCatalog, type SeriesDefinition } from '../series-catalog.js';
 import type { HistoryQuery, HistoryResult, StoredValue, TelemetryPoint, TelemetryStore } from '../telemetry-store.js';
 import { ReaderThread } from './reader-thread.js';
-import type { StoreCall, StoreEvent, StoreReply, StoreRequest, StoreWorkerData } from './store-messages.js';
+import { WorkerCalls } from './worker-calls.js';
+import type { StoreEvent, StoreReply, StoreRequest, StoreWorkerData } from './store-messages.js';
 
 export interface ThreadedSqliteStoreOptions {
   file: string;
@@ -43,11 +44,6 @@ export interface ThreadedSqliteStoreHooks {
 }
 
 const MAX_RESTART_DELAY_MS = 30_000;
-
-interface PendingCall {
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
-}
 
 /**
  * How to start the worker: its file beside this one, .js from dist. When
@@ -69,8 +65,7 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
   /** The worker takes calls one at a time in the order they were posted. */
   readonly orderedWrites = 4;
   private worker: Worker | null = null;
-  private readonly calls = new Map<number, PendingCall>();
-  private nextCall = 1;
+  private readonly calls = new WorkerCalls(() => this.worker);
   /** Numbers series on this side (made at open() from what the database holds). */
   private catalog = new SeriesCatalog([]);
   /** Why the worker is gone, while it is: every call fails with it until a new thread is up. */
@@ -121,7 +116,7 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
     });
     let defined: SeriesDefinition[];
     try {
-      defined = (await this.send(worker, { op: 'open' })) as SeriesDefinition[];
+      defined = (await this.calls.send(worker, { op: 'open' })) as SeriesDefinition[];
     } catch (err) {
       this.worker = null;
       await worker.terminate();
@@ -151,10 +146,7 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
       this.failure = null;
       await worker.terminate();
       // A thread being started again when the store closed: its open call will get no reply.
-      for (const [call, pending] of this.calls) {
-        this.settled(call);
-        pending.reject(new Error('the telemetry store was closed'));
-      }
+      this.calls.rejectAll(new Error('the telemetry store was closed'));
     }
   }
 
@@ -200,31 +192,12 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
     const worker = this.worker;
     if (this.failure) return Promise.reject(this.failure);
     if (!worker) return Promise.reject(new Error('ThreadedSqliteTelemetryStore used before open() or after close()'));
-    return this.send(worker, request, transfer);
-  }
-
-  private send(worker: Worker, request: StoreRequest, transfer: ArrayBuffer[] = []): Promise<unknown> {
-    const call = this.nextCall++;
-    return new Promise((resolve, reject) => {
-      // An unref'd worker with a call in flight would let the process exit under the await.
-      if (this.calls.size === 0) worker.ref();
-      this.calls.set(call, { resolve, reject });
-      worker.postMessage({ ...request, call } satisfies StoreCall, transfer);
-    });
+    return this.calls.send(worker, request, transfer);
   }
 
   private onMessage(m: StoreReply | StoreEvent): void {
     if ('checkpointError' in m) return this.hooks.onCheckpointError?.(m.checkpointError);
-    const pending = this.calls.get(m.call);
-    if (!pending) return;
-    this.settled(m.call);
-    if (m.ok) pending.resolve(m.value);
-    else pending.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
-  }
-
-  private settled(call: number): void {
-    this.calls.delete(call);
-    if (this.calls.size === 0) this.worker?.unref();
+    this.calls.reply(m);
   }
 
   /** The worker is gone: every call in flight and every later one fails, until a new thread is started. */
@@ -236,10 +209,7 @@ export class ThreadedSqliteTelemetryStore implements TelemetryStore {
       this.failure = err;
       this.hooks.onThreadFailure?.(err);
     }
-    for (const [call, pending] of this.calls) {
-      this.settled(call);
-      pending.reject(err);
-    }
+    this.calls.rejectAll(err);
     if (first) this.scheduleRestart();
   }
 
