@@ -43,14 +43,29 @@ function isMessageType(type: string): type is DeviceMessageType {
   return Object.prototype.hasOwnProperty.call(deviceMessageSchemas, type);
 }
 
+/**
+ * The `oneOf` rules of telemetry [FP-4.2] in words: which of `metrics` /
+ * `samples`, and of `ts` / `age`, the message (or batch sample) got wrong.
+ */
+function describeTimeShape(where: string, message: Record<string, unknown> | undefined): string {
+  if (!message) return `${where}: a batch sample must have exactly one of "ts" or "age"`;
+  const has = (key: string): boolean => message[key] !== undefined;
+  if (has('metrics') === has('samples')) return `${where}: must have exactly one of "metrics" or "samples"`;
+  if (has('samples')) {
+    const misplaced = ['ts', 'age', 'seq'].filter(has).map((k) => JSON.stringify(k));
+    return `${where}: a batch carries ${misplaced.join(' and ')} on each sample, not on the message`;
+  }
+  return `${where}: must have at most one of "ts" or "age"`;
+}
+
 /** "/metrics/temperature must be number,boolean" style text for an Ajv error. */
-export function describeSchemaError(error: ErrorObject): string {
+export function describeSchemaError(error: ErrorObject, message?: Record<string, unknown>): string {
   const where = error.instancePath || '(message)';
   // Inside `propertyNames` Ajv names the offending key on the error itself.
   if (error.propertyName !== undefined) {
     return `${where}: name ${preview(error.propertyName)} ${error.message ?? 'is invalid'}`;
   }
-  if (error.keyword === 'oneOf') return `${where}: must have exactly one of "metrics" or "samples"`;
+  if (error.keyword === 'oneOf') return describeTimeShape(where, error.instancePath === '' ? message : undefined);
   if (error.keyword === 'required') {
     return `${where}: missing required field ${JSON.stringify((error.params as { missingProperty: string }).missingProperty)}`;
   }
@@ -162,7 +177,7 @@ function validateMessage(msg: Record<string, unknown>, options: DecodeOptions): 
   const validate = validators[type];
   if (!validate(msg)) {
     const first = validate.errors?.[0];
-    throw new ProtocolError('invalid_message', first ? describeSchemaError(first) : type);
+    throw new ProtocolError('invalid_message', first ? describeSchemaError(first, msg) : type);
   }
   return msg as unknown as DeviceMessage;
 }

@@ -33,6 +33,21 @@ export const MAX_METRICS_PER_SAMPLE = 64;
 /** Most samples in one telemetry batch [FP-7]. */
 export const MAX_SAMPLES_PER_BATCH = 500;
 
+/** Seq numbers the hub remembers per boot of a device, to drop resent samples [FP-4.2]. */
+export const SEQ_WINDOW = 1024;
+
+/** Boots per device whose seq windows the hub keeps, across its own restarts [FP-4.2]. */
+export const MAX_BOOT_WINDOWS = 4;
+
+/** Longest string boot id; a numeric one is an integer 0 to 2^53 − 1 [FP-4.2]. */
+export const MAX_BOOT_ID_LENGTH = 64;
+
+/** Smallest `maxMessageBytes` a device may declare: room for any `error` the hub sends [FP-7.2]. */
+export const MIN_DEVICE_MESSAGE_BYTES = 1024;
+
+/** Most state keys a `hello` may declare [FP-7]. */
+export const MAX_DECLARED_STATE_KEYS = 64;
+
 /** Most keys in a reported state document [FP-7]. */
 export const MAX_STATE_KEYS = 64;
 

@@ -35,6 +35,28 @@ export interface ParamSpec {
   description?: string;
 }
 
+/**
+ * A state key the device declares [FP-4.1]: what its values look like and
+ * whether operators may set it (desired state). The hub refuses a desired
+ * value that does not match (422 invalid_desired).
+ */
+export interface StateKeySpec {
+  type: 'number' | 'integer' | 'boolean' | 'string' | 'enum';
+  unit?: string;
+  min?: number;
+  max?: number;
+  values?: string[];
+  /** Operators may set this key through desired state; false when absent. */
+  settable?: boolean;
+  description?: string;
+}
+
+/**
+ * Names one boot of a device [FP-4.2]: a counter kept in non-volatile memory
+ * (recommended) or an id chosen at start. Compared for equality only.
+ */
+export type BootId = number | string;
+
 export interface CommandSpec {
   description?: string;
   params?: Record<string, ParamSpec>;
@@ -48,11 +70,19 @@ export interface HelloMessage extends Envelope {
   model?: string;
   metrics?: Record<string, MetricSpec>;
   commands?: Record<string, CommandSpec>;
+  /** State keys the device reports, and which operators may set [FP-4.1]. */
+  state?: Record<string, StateKeySpec>;
   heartbeatSec?: number;
+  /** This boot of the device: seq numbers are unique within it [FP-4.2]. */
+  boot?: BootId;
+  /** Largest hub → device message the device can receive, in bytes [FP-7.2]. */
+  maxMessageBytes?: number;
 }
 
 export interface TelemetrySample {
   ts?: number;
+  /** Milliseconds before the message was sent: a sample time for devices without a clock [FP-4.2]. */
+  age?: number;
   seq?: number;
   metrics: Record<string, MetricValue>;
 }
@@ -60,7 +90,10 @@ export interface TelemetrySample {
 /** Device → hub: one sample (`metrics`) or a batch (`samples`) [FP-4.2]. */
 export interface TelemetryMessage extends Envelope {
   type: 'telemetry';
+  /** The boot the samples were taken in; absent = the boot of the device's last `hello` [FP-4.2]. */
+  boot?: BootId;
   ts?: number;
+  age?: number;
   seq?: number;
   metrics?: Record<string, MetricValue>;
   samples?: TelemetrySample[];
@@ -72,6 +105,8 @@ export interface StateMessage extends Envelope {
   state: Record<string, StateValue>;
   /** The desired-state version the device applied, if any. */
   version?: number;
+  /** Desired keys the device cannot apply, with the reason [FP-4.3]. */
+  refused?: Record<string, string>;
 }
 
 /** Device → hub: progress or outcome of a command [FP-4.5]. */
@@ -128,6 +163,8 @@ export interface DesiredMessage {
   type: 'desired';
   state: Record<string, StateValue>;
   version: number;
+  /** Desired keys whose reported value differs: what the device still has to apply (always sent by a 1.1 hub) [FP-4.3]. */
+  delta?: Record<string, StateValue>;
 }
 
 /** Hub → device: an error about something the device sent [FP-8]. */
@@ -158,7 +195,7 @@ export interface WelcomeMessage {
   ts: number;
 }
 
-/** WS only, hub → device: answer to `ping` [FP-5]. */
+/** Hub → device: the hub's clock, in answer to `ping` (MQTT: also once `pong` is subscribed) [FP-5]. */
 export interface PongMessage {
   v: 1;
   type: 'pong';

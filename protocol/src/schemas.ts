@@ -4,6 +4,11 @@
  */
 import {
   DEVICE_ID_PATTERN,
+  MAX_BOOT_ID_LENGTH,
+  MAX_DECLARED_STATE_KEYS,
+  MAX_PAYLOAD_BYTES,
+  MAX_TS_PAST_MS,
+  MIN_DEVICE_MESSAGE_BYTES,
   MAX_HEARTBEAT_SEC,
   MAX_METRICS_PER_SAMPLE,
   MAX_SAMPLES_PER_BATCH,
@@ -17,6 +22,9 @@ const name = { type: 'string', pattern: NAME_PATTERN } as const;
 const shortString = { type: 'string', maxLength: MAX_STRING_LENGTH } as const;
 const epochMs = { type: 'integer', minimum: 0, maximum: 8_640_000_000_000_000 } as const;
 const seq = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+/** How long ago a sample was taken, for devices without a clock [FP-4.2]. */
+const age = { type: 'integer', minimum: 0, maximum: MAX_TS_PAST_MS } as const;
+const boot = { anyOf: [seq, { type: 'string', minLength: 1, maxLength: MAX_BOOT_ID_LENGTH }] } as const;
 
 const envelope = {
   v: { type: 'integer', minimum: 1 },
@@ -58,6 +66,20 @@ const paramSpec = {
   },
 } as const;
 
+const stateKeySpec = {
+  type: 'object',
+  required: ['type'],
+  properties: {
+    type: { enum: ['number', 'integer', 'boolean', 'string', 'enum'] },
+    unit: { type: 'string', maxLength: 32 },
+    min: { type: 'number' },
+    max: { type: 'number' },
+    values: { type: 'array', items: shortString, minItems: 1, maxItems: 64 },
+    settable: { type: 'boolean' },
+    description: shortString,
+  },
+} as const;
+
 const commandSpec = {
   type: 'object',
   properties: {
@@ -76,7 +98,10 @@ export const helloSchema = {
     model: { type: 'string', maxLength: 64 },
     metrics: { type: 'object', propertyNames: name, maxProperties: MAX_METRICS_PER_SAMPLE, additionalProperties: metricSpec },
     commands: { type: 'object', propertyNames: name, maxProperties: 64, additionalProperties: commandSpec },
+    state: { type: 'object', propertyNames: name, maxProperties: MAX_DECLARED_STATE_KEYS, additionalProperties: stateKeySpec },
     heartbeatSec: { type: 'integer', minimum: MIN_HEARTBEAT_SEC, maximum: MAX_HEARTBEAT_SEC },
+    boot,
+    maxMessageBytes: { type: 'integer', minimum: MIN_DEVICE_MESSAGE_BYTES, maximum: MAX_PAYLOAD_BYTES },
   },
 } as const;
 
@@ -84,7 +109,9 @@ export const telemetrySchema = {
   type: 'object',
   properties: {
     ...envelope,
+    boot,
     ts: epochMs,
+    age,
     seq,
     metrics,
     samples: {
@@ -93,13 +120,19 @@ export const telemetrySchema = {
       maxItems: MAX_SAMPLES_PER_BATCH,
       items: {
         type: 'object',
-        required: ['ts', 'metrics'],
-        properties: { ts: epochMs, seq, metrics },
+        required: ['metrics'],
+        properties: { ts: epochMs, age, seq, metrics },
+        // Each batch sample carries its time: `ts`, or `age` from a device without a clock [FP-4.2].
+        oneOf: [{ required: ['ts'] }, { required: ['age'] }],
       },
     },
   },
-  // Exactly one of `metrics` (one sample) or `samples` (a batch) [FP-4.2].
-  oneOf: [{ required: ['metrics'] }, { required: ['samples'] }],
+  // Exactly one of `metrics` (one sample) or `samples` (a batch); a batch's
+  // times and seqs belong on its samples, never on the message [FP-4.2].
+  oneOf: [
+    { required: ['metrics'], not: { required: ['ts', 'age'] } },
+    { required: ['samples'], not: { anyOf: [{ required: ['ts'] }, { required: ['age'] }, { required: ['seq'] }] } },
+  ],
 } as const;
 
 export const stateSchema = {
@@ -114,6 +147,7 @@ export const stateSchema = {
       additionalProperties: { anyOf: [{ type: ['number', 'boolean', 'null'] }, shortString] },
     },
     version: { type: 'integer', minimum: 0 },
+    refused: { type: 'object', propertyNames: name, maxProperties: MAX_STATE_KEYS, additionalProperties: shortString },
   },
 } as const;
 

@@ -6,7 +6,7 @@ import { DEVICE_ID_MAX_LENGTH } from './limits.js';
 /** Channels a device publishes on. */
 export const DEVICE_CHANNELS = ['hello', 'telemetry', 'state', 'results', 'status', 'ping'] as const;
 /** Channels the hub publishes on (the device subscribes to `devices/{id}/#` or to each). */
-export const HUB_CHANNELS = ['commands', 'desired', 'errors'] as const;
+export const HUB_CHANNELS = ['commands', 'desired', 'errors', 'pong'] as const;
 
 export type DeviceChannel = (typeof DEVICE_CHANNELS)[number];
 export type HubChannel = (typeof HUB_CHANNELS)[number];

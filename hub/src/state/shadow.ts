@@ -79,5 +79,7 @@ export function toView(deviceId: string, s: Shadow): DeviceStateView {
 
 /** The `desired` message [FP-4.3]: the pending desired values with the version. */
 export function desiredMessage(s: Shadow): DesiredMessage {
-  return { v: 1, type: 'desired', state: Object.fromEntries([...s.desired].map(([key, e]) => [key, e.value])), version: s.version };
+  const state = Object.fromEntries([...s.desired].map(([key, e]) => [key, e.value]));
+  const delta = Object.fromEntries([...s.desired].filter(([key, e]) => s.reported.get(key)?.value !== e.value).map(([key, e]) => [key, e.value]));
+  return { v: 1, type: 'desired', state, version: s.version, delta };
 }
