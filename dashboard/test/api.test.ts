@@ -37,7 +37,7 @@ function auth(fetch: typeof globalThis.fetch): ApiAuth {
   return { token: 'tok-0123456789abcdef', baseUrl: 'http://hub.test', fetch };
 }
 
-const STATE: DeviceStateView = { deviceId: 'plug 1', version: 3, reportedVersion: 2, reported: {}, desired: {}, delta: {} };
+const STATE: DeviceStateView = { deviceId: 'plug 1', version: 3, reportedVersion: 2, reported: {}, desired: {}, delta: {}, refused: {} };
 
 t.test('getHistory asks for a range and a point budget, escaping the id', async (t) => {
   const { calls, fetch } = fakeFetch(200, { deviceId: 'plug 1', from: 1, to: 2, bucketMs: 0, series: [] });

@@ -121,7 +121,7 @@ function history(points: Array<[number, number]>, overrides: Partial<HistoryResp
 function stateView(version: number, reported: Record<string, boolean>, desired: Record<string, boolean> = {}): DeviceStateView {
   const entries = (o: Record<string, boolean>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { value: v, ts: T0 }]));
   const delta = Object.fromEntries(Object.entries(desired).filter(([k, v]) => reported[k] !== v));
-  return { deviceId: ID, version, reportedVersion: null, reported: entries(reported), desired: entries(desired), delta };
+  return { deviceId: ID, version, reportedVersion: null, reported: entries(reported), desired: entries(desired), delta, refused: {} };
 }
 
 function command(id: string, states: CommandState[], name = 'turn_on'): CommandView {

@@ -13,6 +13,7 @@ const view: DeviceStateView = {
   // schedule: desired, never reported.
   desired: { target: { value: 19, ts: T0 + 1 }, brightness: { value: 10, ts: T0 + 1 }, schedule: { value: 'night', ts: T0 + 1 } },
   delta: { target: 19, schedule: 'night' },
+  refused: {},
 };
 
 t.test('one row per reported or desired key, waiting ones first', async (t) => {

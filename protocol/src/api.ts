@@ -3,7 +3,7 @@
  * dashboard and device-sim import them to stay in step with the hub.
  */
 import type { ErrorCode } from './errors.js';
-import type { CommandSpec, MetricSpec, MetricValue, StateValue } from './messages.js';
+import type { BootId, CommandSpec, MetricSpec, MetricValue, StateKeySpec, StateValue } from './messages.js';
 
 export type PresenceStatus = 'online' | 'offline' | 'unknown';
 export type Transport = 'mqtt' | 'ws';
@@ -41,7 +41,13 @@ export interface Capabilities {
   model?: string;
   metrics: Record<string, MetricSpec>;
   commands: Record<string, CommandSpec>;
+  /** Declared state keys; absent when the device declared none (then any desired key is taken, as in 1.0). */
+  state?: Record<string, StateKeySpec>;
   heartbeatSec: number;
+  /** The boot its last `hello` named, if any [FP-4.2]. */
+  boot?: BootId;
+  /** Largest hub → device message it can receive, when it declared one [FP-7.2]. */
+  maxMessageBytes?: number;
 }
 
 /** Counters per device since the hub started. */
@@ -245,10 +251,21 @@ export interface DeviceStateView {
   /** The desired version the device last said it applied, null if none. */
   reportedVersion: number | null;
   reported: Record<string, StateEntry>;
-  /** Desired values the device has not reported yet (a key clears once reported matches). */
+  /** What operators set: a key stays until an operator removes it (shadow semantics) [FP-4.3]. */
   desired: Record<string, StateEntry>;
   /** Desired keys whose reported value differs: what is still pending. */
   delta: Record<string, StateValue>;
+  /** Desired keys the device said it cannot apply, with its reason; cleared when that key's desired value changes or is reached. */
+  refused: Record<string, RefusedEntry>;
+}
+
+export interface RefusedEntry {
+  /** The device's reason [FP-4.3]. */
+  reason: string;
+  /** The desired value it refused. */
+  value: StateValue;
+  /** Epoch ms of the refusal. */
+  ts: number;
 }
 
 /** Body of PATCH /api/devices/{id}/state/desired; `null` removes a desired key. */

@@ -74,6 +74,7 @@ export function toView(deviceId: string, s: Shadow): DeviceStateView {
     reported: Object.fromEntries(s.reported),
     desired: Object.fromEntries(s.desired),
     delta: Object.fromEntries(pending.map(([key, e]) => [key, e.value])),
+    refused: {},
   };
 }
 
