@@ -116,7 +116,7 @@ export class MessageInspector extends LitElement {
   private unsubscribe: (() => void) | null = null;
   private frame = 0;
 
-  override willUpdate(changed: PropertyValues<this>): void {
+  override willUpdate(changed: PropertyValues): void {
     if (changed.has('session') || changed.has('deviceId')) this.listen();
     if (changed.has('filter') || changed.has('paused')) this.readLog();
   }
