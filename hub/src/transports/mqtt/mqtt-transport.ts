@@ -27,7 +27,7 @@ import {
 import type { Logger } from 'pino';
 import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
-import type { ControlChannel } from '../../core/device-inbox.js';
+import { CONTROL_CHANNELS, type ControlChannel } from '../../core/device-inbox.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { IngestGate } from '../../limits/ingest-gate.js';
@@ -427,13 +427,14 @@ export class MqttTransport {
   private markReady(client: Client, topics: readonly string[]): void {
     const session = this.sessions.get(client);
     if (!session) return;
-    const channels = new Set<ControlChannel>();
-    for (const topic of topics) {
-      const rest = topic.slice(`devices/${session.deviceId}/`.length);
-      if (rest === '#' || rest === '+' || rest === 'commands') channels.add('commands');
-      if (rest === '#' || rest === '+' || rest === 'desired') channels.add('desired');
-    }
-    session.markReady(channels);
+    const prefix = `devices/${session.deviceId}/`;
+    const covered = (channel: ControlChannel): boolean =>
+      topics.some((topic) => {
+        const rest = topic.startsWith(prefix) ? topic.slice(prefix.length) : null;
+        return rest === '#' || rest === '+' || rest === channel;
+      });
+    // One SUBSCRIBE covering both gets desired first, whatever the order of its filters [FP-3.1].
+    session.markReady(CONTROL_CHANNELS.filter(covered));
   }
 
   /** A device gets only what the hub sends it, never its own device → hub traffic echoed back. */
