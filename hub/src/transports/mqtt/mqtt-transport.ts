@@ -51,7 +51,14 @@ const CONNACK_SERVER_UNAVAILABLE = 3;
 const CONNACK_BAD_USERNAME_OR_PASSWORD = 4;
 const CONNACK_NOT_AUTHORIZED = 5;
 
-const hubChannelSet: ReadonlySet<string> = new Set([...HUB_CHANNELS, 'status']);
+/** The only channels whose messages reach a device: what the hub sends it. */
+const hubChannelSet: ReadonlySet<string> = new Set(HUB_CHANNELS);
+/**
+ * Channels a device may name in a subscription filter: the hub channels, and
+ * `status`, which 1.0 devices were told they could subscribe to. Granted, so
+ * they keep working, though nothing is delivered on it (see authorizeForward).
+ */
+const subscribableChannelSet: ReadonlySet<string> = new Set([...HUB_CHANNELS, 'status']);
 
 export interface MqttTransportOptions {
   host: string;
@@ -437,7 +444,13 @@ export class MqttTransport {
     session.markReady(CONTROL_CHANNELS.filter(covered));
   }
 
-  /** A device gets only what the hub sends it, never its own device → hub traffic echoed back. */
+  /**
+   * A device gets only what the hub sends it, never its own device → hub
+   * traffic echoed back [FP-3.1]: not its `status` either, neither the echo of
+   * its publish nor the retained one on (re)subscribing, which would arrive
+   * after the device said `online` and tell it it is offline [FP-6]. Every
+   * delivery to a client, the hub's own included, passes here.
+   */
   private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
     const parsed = parseTopic(packet.topic);
     if (!parsed || parsed.deviceId !== client.id || !hubChannelSet.has(parsed.channel)) return null;
@@ -464,5 +477,5 @@ function isOwnSubscription(topic: string, deviceId: string): boolean {
   const prefix = `devices/${deviceId}/`;
   if (!topic.startsWith(prefix)) return false;
   const rest = topic.slice(prefix.length);
-  return rest === '#' || rest === '+' || hubChannelSet.has(rest);
+  return rest === '#' || rest === '+' || subscribableChannelSet.has(rest);
 }
