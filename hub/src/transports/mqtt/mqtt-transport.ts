@@ -15,6 +15,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import {
   CHANNEL_TYPES,
+  DEVICE_CHANNELS,
   HUB_CHANNELS,
   ProtocolError,
   decodeDeviceMessage,
@@ -326,7 +327,7 @@ export class MqttTransport {
     // than accept a will that would be dropped when it fires, or publish to another device.
     const will = (client as Client & { _will?: { topic: string } | null })._will;
     if (will && !isOwnPublishTopic(will.topic, username)) {
-      return refuse(CONNACK_NOT_AUTHORIZED, `will topic ${JSON.stringify(will.topic)} is not under devices/${username}/{hello|telemetry|state|results|status|ping}`);
+      return refuse(CONNACK_NOT_AUTHORIZED, `will topic ${JSON.stringify(will.topic)} is not one of ${publishTopics(username)}`);
     }
 
     // The device budget counts authenticated devices only; one replacing its own connection takes no new place.
@@ -379,7 +380,7 @@ export class MqttTransport {
     const originalTopic = packet.topic;
     const parsed = parseTopic(packet.topic);
     if (!parsed || parsed.deviceId !== session.deviceId || !isDeviceChannel(parsed.channel)) {
-      return drop(new ProtocolError('forbidden_topic', `${JSON.stringify(clip(packet.topic))}: publish under devices/${session.deviceId}/{hello|telemetry|state|results|status|ping}`));
+      return drop(new ProtocolError('forbidden_topic', `cannot publish to ${JSON.stringify(clip(packet.topic))}: publish to ${publishTopics(session.deviceId)}`));
     }
     const payload = packet.payload as Buffer;
     if (payload.length > this.options.maxPayloadBytes) {
@@ -417,7 +418,7 @@ export class MqttTransport {
     const session = this.sessions.get(client);
     if (session && isOwnSubscription(sub.topic, session.deviceId)) return done(null, sub);
     this.counters.refusedSubscriptions += 1;
-    session?.fail(new ProtocolError('forbidden_topic', `subscribe to ${JSON.stringify(clip(sub.topic))}: only devices/${session.deviceId}/... is allowed`), { topic: sub.topic });
+    session?.fail(new ProtocolError('forbidden_topic', `cannot subscribe to ${JSON.stringify(clip(sub.topic))}: subscribe to ${subscriptionFilters(session.deviceId)}`), { topic: sub.topic });
     // aedes keeps every filter of a SUBSCRIBE in a persistent session, refused ones too, and
     // restores them through this hook at the next CONNECT, before CONNACK: refused again here,
     // and forgotten so that the device hears of it once.
@@ -464,6 +465,16 @@ const MQTT_3_1_1_LEVEL = 4;
 /** Devices speak MQTT 3.1.1 only [FP-3.1]; aedes would also take MQTT 3.1 (MQIsdp, level 3). */
 function acceptProtocolLevel(packet: { protocolVersion?: number }): boolean {
   return packet.protocolVersion === MQTT_3_1_1_LEVEL;
+}
+
+/** The topics a device may publish to, for the errors that refuse another one [FP-3.1, FP-8]. */
+function publishTopics(deviceId: string): string {
+  return `devices/${deviceId}/{${DEVICE_CHANNELS.join('|')}}`;
+}
+
+/** The filters a device may subscribe to, for the error that refuses another one [FP-3.1, FP-8]. */
+function subscriptionFilters(deviceId: string): string {
+  return `devices/${deviceId}/#, devices/${deviceId}/+ or devices/${deviceId}/{${[...subscribableChannelSet].join('|')}}`;
 }
 
 /** `devices/{id}/{hello|telemetry|state|results|status|ping}` of the device itself [FP-3.1]. */
