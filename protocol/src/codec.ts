@@ -58,6 +58,18 @@ function describeTimeShape(where: string, message: Record<string, unknown> | und
   return `${where}: must have at most one of "ts" or "age"`;
 }
 
+/** The value at a JSON pointer (Ajv's instancePath) in the message; undefined when it is not there. */
+function valueAt(message: Record<string, unknown> | undefined, pointer: string): unknown {
+  let value: unknown = message;
+  for (const token of pointer.split('/').slice(1)) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    const key = token.replace(/~1/g, '/').replace(/~0/g, '~');
+    // Own keys only: a device-chosen key such as "__proto__" must not reach the prototype.
+    value = Object.prototype.hasOwnProperty.call(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return value;
+}
+
 /** "/metrics/temperature must be number,boolean" style text for an Ajv error. */
 export function describeSchemaError(error: ErrorObject, message?: Record<string, unknown>): string {
   const where = error.instancePath || '(message)';
@@ -69,8 +81,34 @@ export function describeSchemaError(error: ErrorObject, message?: Record<string,
   if (error.keyword === 'required') {
     return `${where}: missing required field ${JSON.stringify((error.params as { missingProperty: string }).missingProperty)}`;
   }
+  // Ajv's own text ("must be equal to one of the allowed values") leaves the device guessing which.
+  if (error.keyword === 'enum') {
+    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
+    return `${where} must be one of ${allowed}, got ${preview(valueAt(message, error.instancePath))}`;
+  }
   return `${where} ${error.message ?? 'is invalid'}`;
 }
+
+/**
+ * The error that says what is wrong. Ajv (allErrors off) stops at the first
+ * failing keyword. When that is a `oneOf` or `anyOf`, it comes last, after
+ * the failures of its alternatives: a `oneOf` is described by its rule, an
+ * `anyOf` by all its alternatives ("must be string or must be integer"),
+ * not by the first of them, which would read as the only one. Otherwise the
+ * first error is the most specific (a `propertyNames` failure names the key
+ * there, and only repeats "property name must be valid" after it).
+ */
+function describeSchemaErrors(errors: readonly ErrorObject[], message: Record<string, unknown>): string {
+  const last = errors[errors.length - 1] as ErrorObject;
+  if (last.keyword === 'oneOf') return describeSchemaError(last, message);
+  if (last.keyword !== 'anyOf') return describeSchemaError(errors[0] as ErrorObject, message);
+  const branches = errors.filter((e) => e !== last && e.schemaPath.startsWith(`${last.schemaPath}/`));
+  const alternatives = branches.map((e) => (e.instancePath === last.instancePath && e.keyword !== 'enum' ? (e.message ?? 'is invalid') : describeSchemaError(e, message)));
+  return `${last.instancePath || '(message)'} ${alternatives.join(' or ')}`;
+}
+
+/** Every device message type, for the errors that name the allowed ones. */
+const MESSAGE_TYPES = Object.keys(deviceMessageSchemas).join(', ');
 
 export interface DecodeOptions {
   /**
@@ -157,18 +195,18 @@ export function decodeDeviceMessage(payload: string | Uint8Array, options: Decod
 
 function validateMessage(msg: Record<string, unknown>, options: DecodeOptions): DeviceMessage {
   if (msg.v !== undefined && msg.v !== PROTOCOL_VERSION) {
-    throw new ProtocolError('unsupported_version', `this hub speaks v${PROTOCOL_VERSION}, got ${preview(msg.v)}`);
+    throw new ProtocolError('unsupported_version', `this hub speaks v${PROTOCOL_VERSION}, got ${preview(msg.v)}: send "v": ${PROTOCOL_VERSION} or leave "v" out`);
   }
 
   let type: DeviceMessageType;
   if (msg.type === undefined) {
-    if (!options.impliedType) throw new ProtocolError('invalid_message', 'missing required field "type"');
+    if (!options.impliedType) throw new ProtocolError('invalid_message', `missing required field "type": one of ${MESSAGE_TYPES}`);
     type = options.impliedType;
     msg.type = type;
   } else if (typeof msg.type !== 'string' || !isMessageType(msg.type)) {
-    throw new ProtocolError('unknown_type', preview(msg.type));
+    throw new ProtocolError('unknown_type', `${preview(msg.type)}: the device message types are ${MESSAGE_TYPES}`);
   } else if (options.impliedType && msg.type !== options.impliedType) {
-    throw new ProtocolError('type_mismatch', `channel carries "${options.impliedType}", message says "${msg.type}"`);
+    throw new ProtocolError('type_mismatch', `channel carries "${options.impliedType}", message says "${msg.type}": leave "type" out or send "${options.impliedType}"`);
   } else {
     type = msg.type;
   }
@@ -176,8 +214,8 @@ function validateMessage(msg: Record<string, unknown>, options: DecodeOptions): 
   validators ??= compileValidators();
   const validate = validators[type];
   if (!validate(msg)) {
-    const first = validate.errors?.[0];
-    throw new ProtocolError('invalid_message', first ? describeSchemaError(first, msg) : type);
+    const errors = validate.errors;
+    throw new ProtocolError('invalid_message', errors && errors.length > 0 ? describeSchemaErrors(errors, msg) : type);
   }
   return msg as unknown as DeviceMessage;
 }

@@ -14,7 +14,7 @@ export const ERRORS = {
   bad_timestamp: { status: 400, message: 'timestamp is too far from the hub clock' },
   bad_request: { status: 400, message: 'bad request' },
   unauthorized: { status: 401, message: 'unknown device or wrong token' },
-  forbidden_topic: { status: 403, message: 'a device may publish only to its own topics' },
+  forbidden_topic: { status: 403, message: 'a device may use only its own topics' },
   forbidden: { status: 403, message: 'not allowed' },
   not_found: { status: 404, message: 'not found' },
   auth_timeout: { status: 408, message: 'authentication did not arrive in time' },

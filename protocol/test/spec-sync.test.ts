@@ -296,6 +296,32 @@ t.test('examples: every JSON block is labelled and passes the decoder as labelle
   for (const ex of fenceExamples) checkExample(t, ex);
 });
 
+t.test('examples: an error shown right after a rejected device example is exactly what the decoder answers', async (t) => {
+  let pairs = 0;
+  for (let i = 0; i + 1 < fenceExamples.length; i++) {
+    const ex = fenceExamples[i]!;
+    const next = fenceExamples[i + 1]!;
+    if (ex.from !== 'device' || ex.rejected === undefined || next.from !== 'hub' || next.type !== 'error') continue;
+    const channel = ex.topic === undefined ? undefined : parseTopic(ex.topic)?.channel;
+    const impliedType = channel !== undefined && isDeviceChannel(channel) ? CHANNEL_TYPES[channel] : undefined;
+    let err: ProtocolError;
+    try {
+      decodeDeviceMessage(ex.json, impliedType ? { impliedType } : {});
+      continue; // checkExample reports the mislabel.
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      err = e;
+    }
+    // What DeviceSession.fail sends [FP-8]: `ref` from the mid, `topic` on MQTT.
+    const expected: Json = { v: 1, type: 'error', code: err.status, error: err.error, message: err.message };
+    if (err.ref !== undefined) expected.ref = err.ref;
+    if (ex.transport === 'mqtt') expected.topic = ex.topic;
+    t.same(JSON.parse(next.json), expected, `${next.where}: the error for ${ex.where}`);
+    pairs++;
+  }
+  t.ok(pairs >= 4, `${pairs} rejected examples are followed by their error`);
+});
+
 /** The type an example is accepted as, or null when the decoder or the hub-type list rejects it (asserts nothing). */
 function acceptedType(ex: Example): string | null {
   const channel = ex.topic === undefined ? undefined : parseTopic(ex.topic)?.channel;

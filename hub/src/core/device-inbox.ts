@@ -10,6 +10,13 @@ import type { DeviceLink } from './device-link.js';
 /** Hub → device channels a connection can be ready for (MQTT: once subscribed to them). */
 export type ControlChannel = 'commands' | 'desired';
 
+/**
+ * Every control channel, in the order a connection that becomes ready for
+ * several at once receives what waits on them: the desired state first, so a
+ * device has its settings before it acts on a command [FP-3.1, FP-3.2].
+ */
+export const CONTROL_CHANNELS: readonly ControlChannel[] = ['desired', 'commands'];
+
 export interface CommandInbox {
   /** A new connection of the device can take commands: send what waits for it, in order. */
   deviceReady(deviceId: string, link: DeviceLink): void;

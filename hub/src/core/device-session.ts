@@ -155,9 +155,10 @@ export class DeviceSession {
       case 'hello':
         return registry.setCapabilities(this.entry, msg);
       case 'status':
-        // Presence follows the connection; an `offline` status is the device's
-        // last will and names the reason when the connection then ends [FP-6].
-        if (msg.status === 'offline') this.announcedOffline = true;
+        // Presence follows the connection; on MQTT an `offline` status is the
+        // device's last will and names the reason when the connection then ends.
+        // A WebSocket has no will: its presence follows the socket alone [FP-6].
+        if (msg.status === 'offline' && this.link.transport === 'mqtt') this.announcedOffline = true;
         return Promise.resolve();
       case 'state':
         return this.deps.state.reported(this.deviceId, msg, now);

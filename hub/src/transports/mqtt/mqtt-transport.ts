@@ -15,6 +15,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import {
   CHANNEL_TYPES,
+  DEVICE_CHANNELS,
   HUB_CHANNELS,
   ProtocolError,
   decodeDeviceMessage,
@@ -27,7 +28,7 @@ import {
 import type { Logger } from 'pino';
 import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
-import type { ControlChannel } from '../../core/device-inbox.js';
+import { CONTROL_CHANNELS, type ControlChannel } from '../../core/device-inbox.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { IngestGate } from '../../limits/ingest-gate.js';
@@ -51,7 +52,14 @@ const CONNACK_SERVER_UNAVAILABLE = 3;
 const CONNACK_BAD_USERNAME_OR_PASSWORD = 4;
 const CONNACK_NOT_AUTHORIZED = 5;
 
-const hubChannelSet: ReadonlySet<string> = new Set([...HUB_CHANNELS, 'status']);
+/** The only channels whose messages reach a device: what the hub sends it. */
+const hubChannelSet: ReadonlySet<string> = new Set(HUB_CHANNELS);
+/**
+ * Channels a device may name in a subscription filter: the hub channels, and
+ * `status`, which 1.0 devices were told they could subscribe to. Granted, so
+ * they keep working, though nothing is delivered on it (see authorizeForward).
+ */
+const subscribableChannelSet: ReadonlySet<string> = new Set([...HUB_CHANNELS, 'status']);
 
 export interface MqttTransportOptions {
   host: string;
@@ -319,7 +327,7 @@ export class MqttTransport {
     // than accept a will that would be dropped when it fires, or publish to another device.
     const will = (client as Client & { _will?: { topic: string } | null })._will;
     if (will && !isOwnPublishTopic(will.topic, username)) {
-      return refuse(CONNACK_NOT_AUTHORIZED, `will topic ${JSON.stringify(will.topic)} is not under devices/${username}/{hello|telemetry|state|results|status|ping}`);
+      return refuse(CONNACK_NOT_AUTHORIZED, `will topic ${JSON.stringify(will.topic)} is not one of ${publishTopics(username)}`);
     }
 
     // The device budget counts authenticated devices only; one replacing its own connection takes no new place.
@@ -372,7 +380,7 @@ export class MqttTransport {
     const originalTopic = packet.topic;
     const parsed = parseTopic(packet.topic);
     if (!parsed || parsed.deviceId !== session.deviceId || !isDeviceChannel(parsed.channel)) {
-      return drop(new ProtocolError('forbidden_topic', `${JSON.stringify(clip(packet.topic))}: publish under devices/${session.deviceId}/{hello|telemetry|state|results|status|ping}`));
+      return drop(new ProtocolError('forbidden_topic', `cannot publish to ${JSON.stringify(clip(packet.topic))}: publish to ${publishTopics(session.deviceId)}`));
     }
     const payload = packet.payload as Buffer;
     if (payload.length > this.options.maxPayloadBytes) {
@@ -410,7 +418,7 @@ export class MqttTransport {
     const session = this.sessions.get(client);
     if (session && isOwnSubscription(sub.topic, session.deviceId)) return done(null, sub);
     this.counters.refusedSubscriptions += 1;
-    session?.fail(new ProtocolError('forbidden_topic', `subscribe to ${JSON.stringify(clip(sub.topic))}: only devices/${session.deviceId}/... is allowed`), { topic: sub.topic });
+    session?.fail(new ProtocolError('forbidden_topic', `cannot subscribe to ${JSON.stringify(clip(sub.topic))}: subscribe to ${subscriptionFilters(session.deviceId)}`), { topic: sub.topic });
     // aedes keeps every filter of a SUBSCRIBE in a persistent session, refused ones too, and
     // restores them through this hook at the next CONNECT, before CONNACK: refused again here,
     // and forgotten so that the device hears of it once.
@@ -427,16 +435,23 @@ export class MqttTransport {
   private markReady(client: Client, topics: readonly string[]): void {
     const session = this.sessions.get(client);
     if (!session) return;
-    const channels = new Set<ControlChannel>();
-    for (const topic of topics) {
-      const rest = topic.slice(`devices/${session.deviceId}/`.length);
-      if (rest === '#' || rest === '+' || rest === 'commands') channels.add('commands');
-      if (rest === '#' || rest === '+' || rest === 'desired') channels.add('desired');
-    }
-    session.markReady(channels);
+    const prefix = `devices/${session.deviceId}/`;
+    const covered = (channel: ControlChannel): boolean =>
+      topics.some((topic) => {
+        const rest = topic.startsWith(prefix) ? topic.slice(prefix.length) : null;
+        return rest === '#' || rest === '+' || rest === channel;
+      });
+    // One SUBSCRIBE covering both gets desired first, whatever the order of its filters [FP-3.1].
+    session.markReady(CONTROL_CHANNELS.filter(covered));
   }
 
-  /** A device gets only what the hub sends it, never its own device → hub traffic echoed back. */
+  /**
+   * A device gets only what the hub sends it, never its own device → hub
+   * traffic echoed back [FP-3.1]: not its `status` either, neither the echo of
+   * its publish nor the retained one on (re)subscribing, which would arrive
+   * after the device said `online` and tell it it is offline [FP-6]. Every
+   * delivery to a client, the hub's own included, passes here.
+   */
   private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
     const parsed = parseTopic(packet.topic);
     if (!parsed || parsed.deviceId !== client.id || !hubChannelSet.has(parsed.channel)) return null;
@@ -452,6 +467,16 @@ function acceptProtocolLevel(packet: { protocolVersion?: number }): boolean {
   return packet.protocolVersion === MQTT_3_1_1_LEVEL;
 }
 
+/** The topics a device may publish to, for the errors that refuse another one [FP-3.1, FP-8]. */
+function publishTopics(deviceId: string): string {
+  return `devices/${deviceId}/{${DEVICE_CHANNELS.join('|')}}`;
+}
+
+/** The filters a device may subscribe to, for the error that refuses another one [FP-3.1, FP-8]. */
+function subscriptionFilters(deviceId: string): string {
+  return `devices/${deviceId}/#, devices/${deviceId}/+ or devices/${deviceId}/{${[...subscribableChannelSet].join('|')}}`;
+}
+
 /** `devices/{id}/{hello|telemetry|state|results|status|ping}` of the device itself [FP-3.1]. */
 function isOwnPublishTopic(topic: string, deviceId: string): boolean {
   const parsed = parseTopic(topic);
@@ -463,5 +488,5 @@ function isOwnSubscription(topic: string, deviceId: string): boolean {
   const prefix = `devices/${deviceId}/`;
   if (!topic.startsWith(prefix)) return false;
   const rest = topic.slice(prefix.length);
-  return rest === '#' || rest === '+' || hubChannelSet.has(rest);
+  return rest === '#' || rest === '+' || subscribableChannelSet.has(rest);
 }

@@ -17,6 +17,7 @@ import {
 import type { Logger } from 'pino';
 import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
+import { CONTROL_CHANNELS } from '../../core/device-inbox.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { PendingConnection, UnauthenticatedClose, UnauthenticatedConnections } from '../../limits/unauthenticated-connections.js';
@@ -261,8 +262,8 @@ class WsDeviceConnection {
     const opened = ctx.options.gateway.open(e, new WsDeviceLink(ws, ctx.sendFrame));
     this.session = opened;
     ctx.sendFrame(ws, { v: 1, type: 'welcome', id: e.record.id, ts: Date.now() });
-    // After `welcome` a device takes commands and desired state [FP-4.4].
-    opened.markReady(['commands', 'desired']);
+    // After `welcome` a device takes desired state and commands, in that order [FP-3.2].
+    opened.markReady(CONTROL_CHANNELS);
   }
 
   /** No `auth` within --auth-timeout-ms [FP-3.2], or the oldest of too many sockets without it. */

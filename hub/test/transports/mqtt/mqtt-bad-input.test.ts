@@ -37,12 +37,15 @@ const cases: { name: string; topic: (id: string) => string; payload: string; err
   { name: 'a JSON array', topic: (id) => `devices/${id}/telemetry`, payload: '[1,2]', error: 'invalid_message', code: 400, message: /must be a JSON object/ },
   { name: 'a schema violation', topic: (id) => `devices/${id}/telemetry`, payload: '{"metrics":{"temperature":"hot"}}', error: 'invalid_message', code: 400, message: /\/metrics\/temperature must be number,boolean/ },
   { name: 'both metrics and samples', topic: (id) => `devices/${id}/telemetry`, payload: '{"metrics":{"a":1},"samples":[{"ts":1,"metrics":{"a":1}}]}', error: 'invalid_message', code: 400, message: /exactly one of "metrics" or "samples"/ },
-  { name: 'a type that contradicts the channel', topic: (id) => `devices/${id}/telemetry`, payload: '{"type":"state","state":{}}', error: 'type_mismatch', code: 400, message: /channel carries "telemetry"/ },
-  { name: 'an unknown message type', topic: (id) => `devices/${id}/telemetry`, payload: '{"type":"selfdestruct"}', error: 'unknown_type', code: 400, message: /selfdestruct/ },
-  { name: 'an unsupported version', topic: (id) => `devices/${id}/telemetry`, payload: '{"v":2,"metrics":{"a":1}}', error: 'unsupported_version', code: 400, message: /speaks v1, got 2/ },
+  // [FP-4.2] ts, age and seq belong on each sample of a batch: on the message as well, the batch is refused.
+  { name: 'a batch with ts on the message', topic: (id) => `devices/${id}/telemetry`, payload: JSON.stringify({ ts: Date.now(), samples: [{ ts: Date.now(), metrics: { a: 1 } }] }), error: 'invalid_message', code: 400, message: /^message does not match the schema: \(message\): a batch carries "ts" on each sample, not on the message$/ },
+  { name: 'a batch with seq on the message', topic: (id) => `devices/${id}/telemetry`, payload: JSON.stringify({ seq: 3, samples: [{ ts: Date.now(), seq: 3, metrics: { a: 1 } }] }), error: 'invalid_message', code: 400, message: /^message does not match the schema: \(message\): a batch carries "seq" on each sample, not on the message$/ },
+  { name: 'a type that contradicts the channel', topic: (id) => `devices/${id}/telemetry`, payload: '{"type":"state","state":{}}', error: 'type_mismatch', code: 400, message: /^message type does not match the MQTT channel: channel carries "telemetry", message says "state": leave "type" out or send "telemetry"$/ },
+  { name: 'an unknown message type', topic: (id) => `devices/${id}/telemetry`, payload: '{"type":"selfdestruct"}', error: 'unknown_type', code: 400, message: /^unknown message type: "selfdestruct": the device message types are hello, telemetry, state, result, status, ping, auth$/ },
+  { name: 'an unsupported version', topic: (id) => `devices/${id}/telemetry`, payload: '{"v":2,"metrics":{"a":1}}', error: 'unsupported_version', code: 400, message: /^unsupported protocol version: this hub speaks v1, got 2: send "v": 1 or leave "v" out$/ },
   { name: 'a timestamp far in the future', topic: (id) => `devices/${id}/telemetry`, payload: JSON.stringify({ ts: Date.now() + 3600_000, metrics: { a: 1 } }), error: 'bad_timestamp', code: 400, message: /ahead of the hub clock/ },
-  { name: 'an unknown channel', topic: (id) => `devices/${id}/firmware`, payload: '{}', error: 'forbidden_topic', code: 403, message: /publish under devices\/dev-a\// },
-  { name: 'a hub channel', topic: (id) => `devices/${id}/commands`, payload: '{}', error: 'forbidden_topic', code: 403, message: /publish under/ },
+  { name: 'an unknown channel', topic: (id) => `devices/${id}/firmware`, payload: '{}', error: 'forbidden_topic', code: 403, message: /^a device may use only its own topics: cannot publish to "devices\/dev-a\/firmware": publish to devices\/dev-a\/\{hello\|telemetry\|state\|results\|status\|ping\}$/ },
+  { name: 'a hub channel', topic: (id) => `devices/${id}/commands`, payload: '{}', error: 'forbidden_topic', code: 403, message: /: publish to devices\/dev-a\/\{hello/ },
   { name: 'a topic outside devices/', topic: () => `home/lights`, payload: '{}', error: 'forbidden_topic', code: 403, message: /"home\/lights"/ },
 ];
 
@@ -72,8 +75,9 @@ t.test("publishing to another device's topic never reaches it", async (t) => {
 });
 
 t.test("subscribing to another device's topics or to wildcards is refused with SUBACK 0x80", async (t) => {
-  const { b, clientA } = await setup(t);
-  for (const topic of [`devices/${b.id}/commands`, 'devices/#', '#', '$SYS/#', 'devices/+/telemetry']) {
+  const { a, b, clientA, errorsA } = await setup(t);
+  const refused = [`devices/${b.id}/commands`, 'devices/#', '#', '$SYS/#', 'devices/+/telemetry'];
+  for (const topic of refused) {
     // mqtt.js rejects a subscribe answered with 0x80 and carries the SUBACK.
     const suback = await clientA.subscribeAsync(topic, { qos: 1 }).then(
       () => null,
@@ -82,6 +86,19 @@ t.test("subscribing to another device's topics or to wildcards is refused with S
     t.same(suback, [128], topic);
   }
   t.equal(clientA.connected, true);
+  // Each refusal says "subscribe" and lists the filters a device may use [FP-3.1, FP-8].
+  await eventually(() => errorsA.filter((m) => m.payload.error === 'forbidden_topic').length === refused.length, 3000, 'one error per refused filter');
+  t.same(
+    errorsA.filter((m) => m.payload.error === 'forbidden_topic').map((m) => m.payload),
+    refused.map((topic) => ({
+      v: 1,
+      type: 'error',
+      code: 403,
+      error: 'forbidden_topic',
+      message: `a device may use only its own topics: cannot subscribe to ${JSON.stringify(topic)}: subscribe to devices/${a.id}/#, devices/${a.id}/+ or devices/${a.id}/{commands|desired|errors|pong|status}`,
+      topic,
+    })),
+  );
 });
 
 t.test('a packet over the size limit closes that connection before the payload is read', async (t) => {

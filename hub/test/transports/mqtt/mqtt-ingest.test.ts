@@ -140,7 +140,7 @@ t.test('a device silent past its declared heartbeat goes offline', async (t) => 
   await closed;
 });
 
-t.test('retained status is kept for the device itself; other channels are not retained', async (t) => {
+t.test('a device gets nothing retained back on subscribing: not its status, not a reading published with retain', async (t) => {
   const hub = await startTestHub(t);
   const { id, token } = await hub.provision('ret-1');
   const device = await connectMqtt(t, hub, id, token);
@@ -151,8 +151,8 @@ t.test('retained status is kept for the device itself; other channels are not re
   const messages = collectMessages(again);
   await again.subscribeAsync(`devices/${id}/#`, { qos: 1 });
   await new Promise((r) => setTimeout(r, 200));
-  // The hub's own desired-state message arrives too [FP-3.1]; no device → hub message but status comes back.
-  t.same(messages.map((m) => m.topic).filter((topic) => topic !== `devices/${id}/desired`), [`devices/${id}/status`]);
+  // The hub's own desired-state message arrives [FP-3.1]; no device → hub message comes back, status included [FP-6].
+  t.same(messages.map((m) => m.topic).filter((topic) => topic !== `devices/${id}/desired`), []);
 });
 
 t.test('the MQTT port speaks only MQTT: garbage closes that socket and nothing else', async (t) => {

@@ -81,9 +81,13 @@ t.test('a wrong auth frame, a non-auth first frame, or no auth in time closes th
 
 const badFrames: { name: string; frame: string | Buffer; error: string; message: RegExp }[] = [
   { name: 'bad JSON', frame: '{"type":"telemetry",', error: 'bad_json', message: /not valid JSON/ },
-  { name: 'no type', frame: '{"metrics":{"x":1}}', error: 'invalid_message', message: /missing required field "type"/ },
-  { name: 'an unknown type', frame: '{"type":"reboot-everything"}', error: 'unknown_type', message: /reboot-everything/ },
+  { name: 'no type', frame: '{"metrics":{"x":1}}', error: 'invalid_message', message: /^message does not match the schema: missing required field "type": one of hello, telemetry, state, result, status, ping, auth$/ },
+  { name: 'an unknown type', frame: '{"type":"reboot-everything"}', error: 'unknown_type', message: /^unknown message type: "reboot-everything": the device message types are hello, telemetry, state, result, status, ping, auth$/ },
+  { name: 'a value outside an enum', frame: '{"type":"status","mid":9,"status":"asleep"}', error: 'invalid_message', message: /^message does not match the schema: \/status must be one of "online", "offline", got "asleep"$/ },
   { name: 'a schema violation', frame: '{"type":"telemetry","mid":9,"metrics":{"x":[1]}}', error: 'invalid_message', message: /\/metrics\/x/ },
+  // [FP-4.2] ts, age and seq belong on each sample of a batch: on the message as well, the batch is refused.
+  { name: 'a batch with ts on the message', frame: JSON.stringify({ type: 'telemetry', mid: 9, ts: Date.now(), samples: [{ ts: Date.now(), metrics: { x: 1 } }] }), error: 'invalid_message', message: /^message does not match the schema: \(message\): a batch carries "ts" on each sample, not on the message$/ },
+  { name: 'a batch with age on the message', frame: JSON.stringify({ type: 'telemetry', mid: 9, age: 500, samples: [{ age: 500, metrics: { x: 1 } }] }), error: 'invalid_message', message: /^message does not match the schema: \(message\): a batch carries "age" on each sample, not on the message$/ },
   { name: 'a binary frame', frame: Buffer.from([1, 2, 3]), error: 'invalid_message', message: /binary frames/ },
   { name: 'a second auth', frame: '{"type":"auth","id":"ws-z","token":"x"}', error: 'invalid_message', message: /already authenticated/ },
 ];
