@@ -259,10 +259,10 @@ export class SimulatedDevice {
   }
 
   async #onDesired(desired: DesiredMessage): Promise<void> {
-    this.#model.applyDesired?.(desired.state, this.#now());
+    const refused = this.#model.applyDesired?.(desired.state, this.#now()) ?? {};
     try {
-      // Report what we now are, with the version applied [FP-4.3].
-      await this.#connection.sendState(this.#model.state(), desired.version);
+      // Report what we now are, with the version applied and what we cannot apply [FP-4.3].
+      await this.#connection.sendState(this.#model.state(), desired.version, refused);
     } catch (err) {
       this.#log.warn(`${this.id}: state after desired v${desired.version} not acknowledged: ${(err as Error).message}`);
     }

@@ -1,7 +1,8 @@
 /**
  * The simulated home under an operator's control, through the real hub: a
  * plug switches, a thermostat takes a setpoint and a light dims by command,
- * over MQTT and WebSocket, and desired state is applied and cleared.
+ * over MQTT and WebSocket, and desired state is applied and kept; a value
+ * the device cannot apply is refused and shown.
  */
 import t from 'tap';
 import type { CommandView, DeviceStateView } from '@iot-hub/protocol';
@@ -67,7 +68,7 @@ for (const transport of ['mqtt', 'ws'] as const) {
     t.equal(refused.status, 422);
     t.match(refused.body, { error: 'invalid_params', message: /brightness.*at most 100/ });
 
-    // Desired state: the light applies it, reports it with the version, and the key clears.
+    // Desired state: the light applies it and reports it with the version; desired keeps it [FP-4.3].
     const patched = await hub.api('PATCH', `/api/devices/${light}/state/desired`, { state: { brightness: 70 } });
     t.equal(patched.status, 200);
     const version = (patched.body as DeviceStateView).version;
@@ -76,6 +77,20 @@ for (const transport of ['mqtt', 'ws'] as const) {
       return s.reported.brightness?.value === 70 && s.reportedVersion === version ? s : null;
     }, 10_000, 'the light applies the desired brightness');
     t.same(settled.delta, {}, 'nothing pending once the device reports the desired value');
-    t.same(settled.desired, {});
+    t.same(Object.keys(settled.desired), ['brightness'], 'desired keeps what the operator set');
+
+    // The light declared its state keys: the hub refuses what it cannot take.
+    const invalid = await hub.api('PATCH', `/api/devices/${light}/state/desired`, { state: { brightness: 0 } });
+    t.match(invalid, { status: 422, body: { error: 'invalid_desired', message: /state key "brightness" must be from 1 to 100, got 0/ } });
+
+    // A value the hub cannot check: the thermostat refuses it, and says why.
+    const fine = await hub.api('PATCH', `/api/devices/${thermostat}/state/desired`, { state: { target: 20.25 } });
+    t.equal(fine.status, 200);
+    const refusedView = await eventually(async () => {
+      const s = (await hub.api('GET', `/api/devices/${thermostat}/state`)).body as DeviceStateView;
+      return s.refused.target ? s : null;
+    }, 10_000, 'the thermostat refuses a target it cannot set');
+    t.match(refusedView.refused.target, { reason: 'the thermostat sets tenths of a degree', value: 20.25 });
+    t.same(refusedView.delta, { target: 20.25 });
   });
 }

@@ -1,7 +1,7 @@
 /** The device models: deterministic for a seed, values in plausible ranges, small state machines. */
 import t from 'tap';
 import { ClimateSensor, SmartPlug, modelDefinition, nextBatteryState, hourOfDay, MODEL_KINDS } from '../src/models/index.js';
-import { decodeDeviceMessage } from '@iot-hub/protocol';
+import { decodeDeviceMessage, stateValueProblem } from '@iot-hub/protocol';
 
 const START = Date.UTC(2024, 5, 1, 0, 0, 0);
 const MINUTE = 60_000;
@@ -90,6 +90,16 @@ t.test('every model declares a hello the protocol accepts, and samples only decl
       t.ok(spec, `${kind}: ${name} is declared`);
       t.equal(typeof value, spec?.type, `${kind}: ${name} has the declared type`);
     }
+    // Reported state keys are declared [FP-4.1], with values that suit their spec.
+    const state = model.state();
+    t.doesNotThrow(() => decodeDeviceMessage(JSON.stringify({ type: 'state', state })), `${kind} state is valid`);
+    for (const [name, value] of Object.entries(state)) {
+      const spec = hello.state?.[name];
+      t.ok(spec, `${kind}: state key ${name} is declared`);
+      if (spec && value !== null) t.equal(stateValueProblem(spec, value), undefined, `${kind}: ${name} = ${JSON.stringify(value)} suits its spec`);
+    }
+    const settable = Object.entries(hello.state ?? {}).filter(([, spec]) => spec.settable);
+    t.equal(settable.length > 0, model.applyDesired !== undefined, `${kind}: settable keys exactly when it takes desired state`);
   }
   t.throws(() => modelDefinition('toaster'), { message: /unknown device kind "toaster"/ });
 });

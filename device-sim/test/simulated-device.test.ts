@@ -74,12 +74,16 @@ t.test('bad params, unknown commands, expired commands and devices without comma
   t.same(meter.connection.sent, [{ kind: 'result', body: { id: 'm1', status: 'failed', error: 'a energy-meter takes no commands' } }]);
 });
 
-t.test('desired state: applied, then reported with its version', async (t) => {
+t.test('desired state: applied, then reported with its version and the keys it cannot apply', async (t) => {
   const { connection } = await startDevice(t);
   connection.sent.length = 0;
-  connection.emit('desired', { v: 1, type: 'desired', state: { on: true, brightness: 70, colour: 'red' }, version: 7 });
+  connection.emit('desired', { v: 1, type: 'desired', state: { on: true, brightness: 70, colour: 'red' }, version: 7, delta: { on: true, colour: 'red' } });
   await settle();
-  t.same(connection.sent, [{ kind: 'state', body: { state: { on: true, brightness: 70 }, version: 7 } }]);
+  t.same(connection.sent, [{ kind: 'state', body: { state: { on: true, brightness: 70 }, version: 7, refused: { colour: 'unknown state key' } } }]);
+  connection.sent.length = 0;
+  connection.emit('desired', { v: 1, type: 'desired', state: { on: false }, version: 8, delta: { on: false } });
+  await settle();
+  t.same(connection.sent, [{ kind: 'state', body: { state: { on: false, brightness: 70 }, version: 8 } }], 'no refused field when everything applied');
 });
 
 t.test('a state change between samples (a door opening) is reported with the sample', async (t) => {

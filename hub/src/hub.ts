@@ -231,6 +231,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     wsDevices,
     dashboards,
     commands,
+    state,
     logThrottle,
     uncaught: deps.uncaught,
     limits: { rateLimiter, guard, unauthenticated, http: httpLimiter, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate, metricNames },

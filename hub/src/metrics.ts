@@ -10,6 +10,7 @@ import type { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import type { LogThrottle } from './limits/log-throttle.js';
 import { registerLimitMetrics, type LimitMetricSources } from './limits/limit-metrics.js';
 import type { Registry } from './registry/registry.js';
+import type { StateService } from './state/state-service.js';
 import type { TelemetryPipeline } from './telemetry/pipeline.js';
 import type { TelemetryStore } from './telemetry/telemetry-store.js';
 import type { UncaughtErrors } from './process-guard.js';
@@ -27,6 +28,8 @@ export interface MetricSources {
   dashboards: DashboardEndpoint;
   /** Commands by state and device results by disposition; absent, those metrics are not exported. */
   commands?: Pick<CommandService, 'countByState' | 'resultCounts'>;
+  /** Desired-state refusals by devices and desired messages held back for size; absent, not exported. */
+  state?: Pick<StateService, 'counters'>;
   /** Log lines held back per device / address; absent, not exported. */
   logThrottle?: Pick<LogThrottle, 'counters'>;
   /** Device rate limit, connection admission and WebSocket protocol errors; absent, not exported. */
@@ -163,6 +166,16 @@ export function createMetrics(src: MetricSources): HubMetrics {
         }
       },
     });
+  }
+  const state = src.state;
+  if (state) {
+    counterFrom(registry, 'iot_hub_desired_refused_total', 'Desired state keys devices refused to apply (state.refused), each refusal once', () => state.counters.desiredRefused);
+    counterFrom(
+      registry,
+      'iot_hub_device_messages_too_large_total',
+      'Desired state messages not sent to a device because they are larger than its hello.maxMessageBytes',
+      () => state.counters.tooLargeForDevice,
+    );
   }
   new Counter({
     name: 'iot_hub_dashboard_refused_total',

@@ -87,6 +87,8 @@ const HUB_CHECKS: Record<HubType, (m: Json) => string[]> = {
   desired: (m) => [
     ...field(m, 'state', (x) => isObject(x) && Object.entries(x).every(([k, v]) => nameRe.test(k) && isStateValue(v))),
     ...field(m, 'version', (x) => Number.isSafeInteger(x) && (x as number) >= 0),
+    // The delta is part of the desired state: each key with the same value as in `state` [FP-4.3].
+    ...field(m, 'delta', (x) => isObject(x) && isObject(m.state) && Object.entries(x).every(([k, v]) => Object.hasOwn(m.state as Json, k) && (m.state as Json)[k] === v)),
   ],
   error: (m) => {
     const problems = [
@@ -466,6 +468,7 @@ t.test('limits: FP-7.2 field limits match the message schemas', async (t) => {
   const metricSpec = helloSchema.properties.metrics.additionalProperties.properties;
   const commandSpec = helloSchema.properties.commands.additionalProperties.properties;
   const paramSpec = commandSpec.params.additionalProperties.properties;
+  const stateKeySpec = helloSchema.properties.state.additionalProperties.properties;
   const expected: Record<string, number[]> = {
     '`mid` (string)': [helloSchema.properties.mid.anyOf[0].maxLength],
     '`hello.fw`': [helloSchema.properties.fw.maxLength],
@@ -473,10 +476,15 @@ t.test('limits: FP-7.2 field limits match the message schemas', async (t) => {
     '`hello.metrics`': [helloSchema.properties.metrics.maxProperties],
     '`hello.commands`': [helloSchema.properties.commands.maxProperties],
     '`hello.commands.*.params`': [commandSpec.params.maxProperties],
-    '`hello.*.unit`': [metricSpec.unit.maxLength, paramSpec.unit.maxLength],
-    '`hello.*.description`': [metricSpec.description.maxLength, commandSpec.description.maxLength, paramSpec.description.maxLength],
+    '`hello.*.unit`': [metricSpec.unit.maxLength, paramSpec.unit.maxLength, stateKeySpec.unit.maxLength],
+    '`hello.*.description`': [metricSpec.description.maxLength, commandSpec.description.maxLength, paramSpec.description.maxLength, stateKeySpec.description.maxLength],
     '`hello.commands.*.params.*.values`': [paramSpec.values.maxItems],
+    '`hello.state`': [helloSchema.properties.state.maxProperties],
+    '`hello.state.*.values`': [stateKeySpec.values.maxItems],
+    '`hello.maxMessageBytes`': [helloSchema.properties.maxMessageBytes.minimum],
     '`state.state.*` (string)': [stateSchema.properties.state.additionalProperties.anyOf[1].maxLength],
+    '`state.refused`': [stateSchema.properties.refused.maxProperties],
+    '`state.refused.*`': [stateSchema.properties.refused.additionalProperties.maxLength],
     '`result.id`': [resultSchema.properties.id.maxLength],
     '`result.error`': [resultSchema.properties.error.maxLength],
     '`auth.token`': [authSchema.properties.token.maxLength],

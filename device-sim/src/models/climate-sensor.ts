@@ -56,6 +56,7 @@ export class ClimateSensor implements DeviceModel {
         battery: { type: 'number', unit: '%', min: 0, max: 100, description: 'battery charge' },
       },
       commands: {},
+      state: { battery: { type: 'enum', values: ['ok', 'low', 'empty'], description: 'battery state' } },
       heartbeatSec: 60,
     };
   }

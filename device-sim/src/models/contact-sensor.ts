@@ -62,6 +62,10 @@ export class ContactSensor implements DeviceModel {
         battery: { type: 'number', unit: '%', min: 0, max: 100, description: 'battery charge' },
       },
       commands: {},
+      state: {
+        contact: { type: 'enum', values: ['open', 'closed'] },
+        opening: { type: 'enum', values: ['door', 'window'], description: 'what the sensor is fitted to' },
+      },
       heartbeatSec: 60,
     };
   }

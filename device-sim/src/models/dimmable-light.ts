@@ -5,6 +5,7 @@
  */
 import type { Capabilities, MetricValue, StateValue } from '@iot-hub/protocol';
 import { Random, clamp, round } from '../random.js';
+import { sortDesired } from './desired-state.js';
 import { checkCommand } from './command-params.js';
 import type { CommandOutcome, DeviceModel, ModelDefinition, ModelOptions } from './model.js';
 
@@ -50,6 +51,10 @@ export class DimmableLight implements DeviceModel {
           params: { brightness: { type: 'integer', unit: '%', min: 0, max: 100, required: true } },
         },
       },
+      state: {
+        on: { type: 'boolean', settable: true },
+        brightness: { type: 'integer', unit: '%', min: 1, max: 100, settable: true, description: 'level when on' },
+      },
       heartbeatSec: 60,
     };
   }
@@ -88,10 +93,11 @@ export class DimmableLight implements DeviceModel {
     return { status: 'succeeded', result: this.state() };
   }
 
-  applyDesired(desired: Record<string, StateValue>): void {
-    const level = desired.brightness;
-    if (typeof level === 'number' && Number.isInteger(level) && level >= 1 && level <= 100) this.#brightness = level;
-    if (typeof desired.on === 'boolean') this.#on = desired.on;
+  applyDesired(desired: Record<string, StateValue>): Record<string, string> {
+    const { apply, refused } = sortDesired(this.hello(), desired);
+    if (typeof apply.brightness === 'number') this.#brightness = apply.brightness;
+    if (typeof apply.on === 'boolean') this.#on = apply.on;
+    return refused;
   }
 
   #set(on: boolean, brightness: number): void {

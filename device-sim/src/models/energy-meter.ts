@@ -48,6 +48,7 @@ export class EnergyMeter implements DeviceModel {
         power: { type: 'number', unit: 'W', min: 0, max: MAX_POWER_W, description: 'present import' },
       },
       commands: {},
+      state: { tariff: { type: 'enum', values: ['peak', 'off-peak'] } },
       heartbeatSec: 60,
     };
   }

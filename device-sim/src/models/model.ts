@@ -27,10 +27,11 @@ export interface DeviceModel {
   /** Executes a command; absent for devices that take none (sensors). */
   command?(name: string, params: Record<string, unknown>, nowMs: number): CommandOutcome;
   /**
-   * Applies the keys of a desired-state snapshot the model understands
-   * [FP-4.3]; absent for devices without settable state.
+   * Applies the keys of a desired-state snapshot that the model declares
+   * settable and can apply [FP-4.3], and returns the others with the reason
+   * (reported as `refused`); absent for devices without settable state.
    */
-  applyDesired?(desired: Record<string, StateValue>, nowMs: number): void;
+  applyDesired?(desired: Record<string, StateValue>, nowMs: number): Record<string, string>;
 }
 
 export interface ModelOptions {

@@ -9,6 +9,7 @@ import type { Capabilities, MetricValue, StateValue } from '@iot-hub/protocol';
 import { Random, clamp, round } from '../random.js';
 import { activityAt, poissonEvents } from './activity.js';
 import { checkCommand } from './command-params.js';
+import { sortDesired } from './desired-state.js';
 import { hourOfDay, type CommandOutcome, type DeviceModel, type ModelDefinition, type ModelOptions } from './model.js';
 
 export const MOTION_SENSOR_KIND = 'motion-sensor';
@@ -57,6 +58,10 @@ export class MotionSensor implements DeviceModel {
           description: 'how long motion stays reported after the last detection',
           params: { seconds: { type: 'integer', unit: 's', min: MIN_HOLD_SEC, max: MAX_HOLD_SEC, required: true } },
         },
+      },
+      state: {
+        occupancy: { type: 'enum', values: ['occupied', 'clear'] },
+        holdSec: { type: 'integer', unit: 's', min: MIN_HOLD_SEC, max: MAX_HOLD_SEC, settable: true, description: 'how long occupancy holds after the last motion' },
       },
       heartbeatSec: 60,
     };
@@ -112,9 +117,10 @@ export class MotionSensor implements DeviceModel {
     return { status: 'succeeded', result: { holdSec: this.#holdSec } };
   }
 
-  applyDesired(desired: Record<string, StateValue>): void {
-    const hold = desired.holdSec;
-    if (typeof hold === 'number' && Number.isInteger(hold) && hold >= MIN_HOLD_SEC && hold <= MAX_HOLD_SEC) this.#holdSec = hold;
+  applyDesired(desired: Record<string, StateValue>): Record<string, string> {
+    const { apply, refused } = sortDesired(this.hello(), desired);
+    if (typeof apply.holdSec === 'number') this.#holdSec = apply.holdSec;
+    return refused;
   }
 
   #detect(tMs: number): void {

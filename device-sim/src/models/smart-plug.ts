@@ -5,6 +5,7 @@
  */
 import type { Capabilities, MetricValue, StateValue } from '@iot-hub/protocol';
 import { Random, clamp, round } from '../random.js';
+import { sortDesired } from './desired-state.js';
 import type { CommandOutcome, DeviceModel, ModelDefinition, ModelOptions } from './model.js';
 
 export const SMART_PLUG_KIND = 'smart-plug';
@@ -44,6 +45,7 @@ export class SmartPlug implements DeviceModel {
         turn_off: { description: 'open the relay' },
         toggle: { description: 'flip the relay' },
       },
+      state: { on: { type: 'boolean', settable: true, description: 'relay closed' } },
       heartbeatSec: 60,
     };
   }
@@ -81,8 +83,10 @@ export class SmartPlug implements DeviceModel {
     }
   }
 
-  applyDesired(desired: Record<string, StateValue>, nowMs: number): void {
-    if (typeof desired.on === 'boolean' && desired.on !== this.#on) this.#switch(desired.on, nowMs);
+  applyDesired(desired: Record<string, StateValue>, nowMs: number): Record<string, string> {
+    const { apply, refused } = sortDesired(this.hello(), desired);
+    if (typeof apply.on === 'boolean' && apply.on !== this.#on) this.#switch(apply.on, nowMs);
+    return refused;
   }
 
   #switch(on: boolean, nowMs: number): CommandOutcome {

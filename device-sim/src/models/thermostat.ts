@@ -8,6 +8,7 @@
 import type { Capabilities, MetricValue, StateValue } from '@iot-hub/protocol';
 import { Random, clamp, round } from '../random.js';
 import { checkCommand } from './command-params.js';
+import { sortDesired } from './desired-state.js';
 import { hourOfDay, type CommandOutcome, type DeviceModel, type ModelDefinition, type ModelOptions } from './model.js';
 
 export const THERMOSTAT_KIND = 'thermostat';
@@ -71,6 +72,11 @@ export class Thermostat implements DeviceModel {
           params: { mode: { type: 'enum', values: [...MODES], required: true } },
         },
       },
+      state: {
+        mode: { type: 'enum', values: [...MODES], settable: true, description: `heat: hold the target; eco: ${ECO_SETBACK_C} °C lower; off: frost protection` },
+        target: { type: 'number', unit: '°C', min: MIN_TARGET_C, max: MAX_TARGET_C, settable: true, description: 'set-point, in steps of 0.1 °C' },
+        heating: { type: 'boolean', description: 'valve open' },
+      },
       heartbeatSec: 60,
     };
   }
@@ -116,12 +122,16 @@ export class Thermostat implements DeviceModel {
     return { status: 'succeeded', result: { mode: this.#mode, target: this.#target } };
   }
 
-  applyDesired(desired: Record<string, StateValue>, nowMs: number): void {
+  applyDesired(desired: Record<string, StateValue>, nowMs: number): Record<string, string> {
     this.advance(nowMs);
-    const { target, mode } = desired;
-    if (typeof target === 'number' && target >= MIN_TARGET_C && target <= MAX_TARGET_C) this.#target = round(target, 1);
-    if (typeof mode === 'string' && (MODES as readonly string[]).includes(mode)) this.#mode = mode as ThermostatMode;
+    const { apply, refused } = sortDesired(this.hello(), desired);
+    const { target, mode } = apply;
+    // The dial has tenths of a degree: a finer set-point would be reported as another value, never reached.
+    if (typeof target === 'number' && round(target, 1) !== target) refused.target = 'the thermostat sets tenths of a degree';
+    else if (typeof target === 'number') this.#target = target;
+    if (typeof mode === 'string') this.#mode = mode as ThermostatMode;
     this.#control();
+    return refused;
   }
 
   #effectiveTarget(): number {

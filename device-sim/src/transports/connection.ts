@@ -13,6 +13,7 @@ import type {
   ErrorMessage,
   MetricValue,
   ResultMessage,
+  StateMessage,
   StateValue,
   Transport,
 } from '@iot-hub/protocol';
@@ -62,7 +63,8 @@ export interface DeviceConnection extends EventEmitter<DeviceConnectionEvents> {
   sendHello(capabilities: Capabilities): Promise<void>;
   /** Resolves with the sample's seq once the hub stored it durably. */
   sendTelemetry(sample: TelemetryInput): Promise<number>;
-  sendState(state: Record<string, StateValue>, version?: number): Promise<void>;
+  /** Reported state [FP-4.3]; `version` is the desired version applied, `refused` the desired keys it cannot apply (sent when not empty). */
+  sendState(state: Record<string, StateValue>, version?: number, refused?: Record<string, string>): Promise<void>;
   sendResult(result: ResultInput): Promise<void>;
   /**
    * Sends samples taken earlier as one batch [FP-4.2]; each carries its
@@ -185,8 +187,8 @@ export abstract class DeviceConnectionBase extends EventEmitter<DeviceConnection
     return this.#send('telemetry', { samples: samples.map(({ ts, seq, metrics }) => ({ ts, seq, metrics })) });
   }
 
-  sendState(state: Record<string, StateValue>, version?: number): Promise<void> {
-    return this.#send('state', version === undefined ? { state } : { state, version });
+  sendState(state: Record<string, StateValue>, version?: number, refused: Record<string, string> = {}): Promise<void> {
+    return this.#send('state', stateBody(state, version, refused));
   }
 
   sendResult(result: ResultInput): Promise<void> {
@@ -308,4 +310,9 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () =>
       },
     );
   });
+}
+
+/** A `state` message body [FP-4.3]: `version` and `refused` only when there is something to say. */
+export function stateBody(state: Record<string, StateValue>, version: number | undefined, refused: Record<string, string>): Pick<StateMessage, 'state' | 'version' | 'refused'> {
+  return { state, ...(version === undefined ? {} : { version }), ...(Object.keys(refused).length === 0 ? {} : { refused }) };
 }

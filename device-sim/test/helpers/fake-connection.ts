@@ -3,15 +3,15 @@
  * tests: records what the device sends and lets the test play the hub.
  */
 import { EventEmitter } from 'node:events';
-import type { Capabilities, StateValue } from '@iot-hub/protocol';
+import type { Capabilities, StateMessage, StateValue } from '@iot-hub/protocol';
 import { DeviceSimError } from '../../src/transports/errors.js';
-import type { BatchSample, DeviceConnection, DeviceConnectionEvents, ResultInput, TelemetryInput } from '../../src/transports/connection.js';
+import { stateBody, type BatchSample, type DeviceConnection, type DeviceConnectionEvents, type ResultInput, type TelemetryInput } from '../../src/transports/connection.js';
 
 export type Sent =
   | { kind: 'hello'; body: Capabilities }
   | { kind: 'telemetry'; body: TelemetryInput & { seq: number } }
   | { kind: 'batch'; body: readonly BatchSample[] }
-  | { kind: 'state'; body: { state: Record<string, StateValue>; version?: number } }
+  | { kind: 'state'; body: Pick<StateMessage, 'state' | 'version' | 'refused'> }
   | { kind: 'result'; body: ResultInput };
 
 type BodyOf<K extends Sent['kind']> = Extract<Sent, { kind: K }>['body'];
@@ -63,8 +63,8 @@ export class FakeConnection extends EventEmitter<DeviceConnectionEvents> impleme
     return this.#seq++;
   }
 
-  sendState(state: Record<string, StateValue>, version?: number): Promise<void> {
-    return this.#record({ kind: 'state', body: version === undefined ? { state } : { state, version } });
+  sendState(state: Record<string, StateValue>, version?: number, refused: Record<string, string> = {}): Promise<void> {
+    return this.#record({ kind: 'state', body: stateBody(state, version, refused) });
   }
 
   sendResult(result: ResultInput): Promise<void> {

@@ -40,11 +40,11 @@ t.test('bad parameters are refused and change nothing', async (t) => {
   t.same(light.state(), { on: true, brightness: 50 });
 });
 
-t.test('desired state applies what it understands [FP-4.3]', async (t) => {
+t.test('desired state applies what it can and refuses the rest with a reason [FP-4.3]', async (t) => {
   const light = new DimmableLight({ seed: 6 });
-  light.applyDesired({ on: true, brightness: 35, colour: 'red' });
+  t.same(light.applyDesired({ on: true, brightness: 35, colour: 'red' }), { colour: 'unknown state key' });
   t.same(light.state(), { on: true, brightness: 35 });
   t.match(light.sample(START), { on: true, brightness: 35 });
-  light.applyDesired({ on: false, brightness: 500 });
-  t.same(light.state(), { on: false, brightness: 35 }, 'an out-of-range brightness is ignored');
+  t.same(light.applyDesired({ on: false, brightness: 500, colour: null }), { brightness: 'must be from 1 to 100' }, 'null is no desired value');
+  t.same(light.state(), { on: false, brightness: 35 }, 'an out-of-range brightness is not applied');
 });

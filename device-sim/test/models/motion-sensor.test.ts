@@ -42,10 +42,10 @@ t.test('a detection: motion and occupied for the hold time, then clear; set_hold
   t.same(sensor.command('set_hold_time', {}), { status: 'failed', error: 'missing parameter "seconds"' });
   t.same(sensor.command('dance', {}), { status: 'failed', error: 'unknown command "dance"' });
   t.equal(sensor.state().holdSec, 10, 'refused commands change nothing');
-  sensor.applyDesired({ holdSec: 300 });
+  t.same(sensor.applyDesired({ holdSec: 300 }), {});
   t.equal(sensor.state().holdSec, 300);
-  sensor.applyDesired({ holdSec: 'long' });
-  t.equal(sensor.state().holdSec, 300, 'a desired value of the wrong type is ignored');
+  t.same(sensor.applyDesired({ holdSec: 'long', occupancy: 'clear' }), { holdSec: 'must be a whole number (from 10 to 600)', occupancy: 'reported only, not settable' });
+  t.equal(sensor.state().holdSec, 300, 'a desired value of the wrong type is refused, not applied');
 });
 
 t.test('a clock that goes back does not undo detections', async (t) => {

@@ -65,8 +65,14 @@ t.test('bad commands are refused; desired state applies', async (t) => {
   t.same(th.command('set_mode', { mode: 'cool' }, START), { status: 'failed', error: 'parameter "mode" must be one of heat, eco, off' });
   t.same(th.command('boost', {}, START), { status: 'failed', error: 'unknown command "boost"' });
   t.same(th.state(), before);
-  th.applyDesired({ mode: 'eco', target: 19.5 }, START);
+  t.same(th.applyDesired({ mode: 'eco', target: 19.5 }, START), {});
   t.match(th.state(), { mode: 'eco', target: 19.5 });
-  th.applyDesired({ mode: 'turbo', target: 99 }, START);
-  t.match(th.state(), { mode: 'eco', target: 19.5 }, 'unknown values are ignored');
+  t.same(th.applyDesired({ mode: 'turbo', target: 99, heating: true }, START), {
+    mode: 'must be one of heat, eco, off',
+    target: 'must be from 5 to 30',
+    heating: 'reported only, not settable',
+  });
+  t.match(th.state(), { mode: 'eco', target: 19.5 }, 'refused values are not applied');
+  t.same(th.applyDesired({ target: 20.25 }, START), { target: 'the thermostat sets tenths of a degree' }, 'a value the hub cannot know is refused by the device');
+  t.match(th.state(), { target: 19.5 });
 });

@@ -27,6 +27,7 @@ import type { CommandInbox } from '../core/device-inbox.js';
 import type { DeviceLink } from '../core/device-link.js';
 import type { EventBus } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
+import { deviceMessageLimit } from '../registry/capabilities.js';
 import { checkRequest, decodeCursor, encodeCursor, sameRequest } from './command-checks.js';
 import { CommandIdGenerator } from './command-id.js';
 import { DueTimers } from './due-timers.js';
@@ -163,10 +164,14 @@ export class CommandService implements CommandInbox {
       issuedBy: opts.actor,
     };
     if (opts.idempotencyKey !== undefined) draft.idempotencyKey = opts.idempotencyKey;
-    // What the device would receive must fit the protocol's limit, checked before anything is stored [FP-7.2].
+    // What the device would receive must fit the protocol's limit and the device's buffer, checked before anything is stored [FP-7.2].
     const bytes = hubMessageBytes(commandMessage(draft));
     if (bytes > MAX_PAYLOAD_BYTES) {
       throw new ProtocolError('payload_too_large', `the command would reach the device as ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES} the protocol allows: send shorter params`);
+    }
+    const limit = deviceMessageLimit(entry.record.capabilities);
+    if (bytes > limit) {
+      throw new ProtocolError('too_large_for_device', `the command would reach the device as ${bytes} bytes, over the ${limit} bytes device ${JSON.stringify(deviceId)} can receive (hello.maxMessageBytes): send shorter params`);
     }
     const link = this.options.linkOf(deviceId);
     const queue = this.byDevice.get(deviceId);

@@ -20,7 +20,7 @@ async function stateOf(hub: TestHub, id: string): Promise<DeviceStateView> {
 t.test('a new device has an empty shadow at version 0; unknown devices get 404', async (t) => {
   const hub = await startTestHub(t);
   await hub.provision('fresh');
-  t.same(await stateOf(hub, 'fresh'), { deviceId: 'fresh', version: 0, reportedVersion: null, reported: {}, desired: {}, delta: {} });
+  t.same(await stateOf(hub, 'fresh'), { deviceId: 'fresh', version: 0, reportedVersion: null, reported: {}, desired: {}, delta: {}, refused: {} });
   t.match(await hub.api('GET', '/api/devices/ghost/state'), { status: 404, body: { error: 'not_found', code: 404, message: /no device "ghost"/ } });
   t.match(await patch(hub, 'ghost', { state: { a: 1 } }), { status: 404, body: { error: 'not_found', code: 404, message: /no device "ghost"/ } });
 });
@@ -104,17 +104,18 @@ t.test('state survives a restart; deleting the device drops it', async (t) => {
   const { id, token } = await first.provision('keeper');
   await patch(first, id, { state: { mode: 'heat', target: 20 } });
   const device = await connectMqtt(t, first, id, token);
-  await device.publishAsync(`devices/${id}/state`, JSON.stringify({ state: { mode: 'heat', window: 'closed' }, version: 1 }), { qos: 1 });
+  await device.publishAsync(`devices/${id}/state`, JSON.stringify({ state: { mode: 'heat', window: 'closed' }, version: 1, refused: { target: 'no heater' } }), { qos: 1 });
   await device.endAsync();
   const before = await stateOf(first, id);
   t.same(before.delta, { target: 20 });
+  t.match(before.refused, { target: { reason: 'no heater', value: 20 } });
 
   const second = await first.restart();
   t.same(await stateOf(second, id), before, 'the same shadow after the restart');
 
   t.equal((await second.api('DELETE', `/api/devices/${id}`)).status, 204);
   await second.provision(id);
-  t.same(await stateOf(second, id), { deviceId: id, version: 0, reportedVersion: null, reported: {}, desired: {}, delta: {} }, 'a new device of the same id starts empty');
+  t.same(await stateOf(second, id), { deviceId: id, version: 0, reportedVersion: null, reported: {}, desired: {}, delta: {}, refused: {} }, 'a new device of the same id starts empty');
   await patch(second, 'keeper', { state: { x: 1 } });
   t.equal((await second.api('DELETE', `/api/devices/${id}`)).status, 204);
 

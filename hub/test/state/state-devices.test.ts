@@ -1,8 +1,9 @@
 /**
  * Desired and reported state with real devices over MQTT and the WebSocket
  * [FP-4.3]: desired is sent on every connect and on every change, a report
- * of the same value clears it, offline changes arrive on reconnect, and
- * dashboards subscribed to `state` see every change.
+ * of the same value empties the delta (desired stays), offline changes
+ * arrive on reconnect, and dashboards subscribed to `state` see every change.
+ * Drift and refusals: shadow-semantics.test.ts.
  */
 import t, { type Test } from 'tap';
 import type { DeviceStateView } from '@iot-hub/protocol';
@@ -65,39 +66,41 @@ async function wsDevice(t: Test, hub: TestHub, id: string, token: string): Promi
 const transports = { mqtt: mqttDevice, ws: wsDevice } as const;
 
 for (const [transport, connect] of Object.entries(transports)) {
-  t.test(`${transport}: desired on connect and on change; a report with the version clears it`, async (t) => {
+  t.test(`${transport}: desired on connect and on change; a report of the desired values empties the delta`, async (t) => {
     const hub = await startTestHub(t);
     const { id, token } = await hub.provision(`${transport}-therm`, 'thermostat');
     const device = await connect(t, hub, id, token);
     await eventually(() => device.desired().length === 1, 3000, 'desired on connect');
-    t.same(device.desired()[0], { v: 1, type: 'desired', state: {}, version: 0 }, 'sent on connect even with nothing pending');
+    t.same(device.desired()[0], { v: 1, type: 'desired', state: {}, version: 0, delta: {} }, 'sent on connect even with nothing desired');
 
     const view = await patch(hub, id, { state: { mode: 'heat', target: 21.5 } });
     t.equal(view.version, 1);
     await eventually(() => device.desired().length === 2, 3000, 'desired after the change');
-    t.same(device.desired()[1], { v: 1, type: 'desired', state: { mode: 'heat', target: 21.5 }, version: 1 });
+    t.same(device.desired()[1], { v: 1, type: 'desired', state: { mode: 'heat', target: 21.5 }, version: 1, delta: { mode: 'heat', target: 21.5 } });
 
     await device.report({ mode: 'heat', target: 21.5, window: 'closed' }, 1);
     const after = await stateOf(hub, id);
-    t.same(after.desired, {}, 'every desired key cleared');
-    t.same(after.delta, {});
+    t.same(Object.fromEntries(Object.entries(after.desired).map(([k, e]) => [k, e.value])), { mode: 'heat', target: 21.5 }, 'desired keeps what the operator set');
+    t.same(after.delta, {}, 'in sync');
     t.equal(after.reportedVersion, 1);
     t.equal(after.version, 1, 'reports never change the desired version');
     t.same(Object.fromEntries(Object.entries(after.reported).map(([k, e]) => [k, e.value])), { mode: 'heat', target: 21.5, window: 'closed' });
 
-    // A partial apply: only the matching key clears; a local change keeps the rest pending.
+    // A partial apply: the other key stays in the delta, and the device is told once more.
     await patch(hub, id, { state: { mode: 'cool', target: 19 } });
     await device.report({ mode: 'cool', target: 20 }, 2);
     const partial = await stateOf(hub, id);
     t.same(partial.delta, { target: 19 });
-    t.same(Object.keys(partial.desired), ['target']);
+    t.same(Object.keys(partial.desired), ['mode', 'target']);
+    await eventually(() => device.desired().length === 4, 3000, 'desired after the drifting report');
+    t.same(device.desired()[3], { v: 1, type: 'desired', state: { mode: 'cool', target: 19 }, version: 2, delta: { target: 19 } });
 
     // null removes a reported key; a report without version keeps reportedVersion.
     await device.report({ window: null });
     const removed = await stateOf(hub, id);
     t.notOk('window' in removed.reported, 'null removed the reported key');
     t.equal(removed.reportedVersion, 2);
-    t.equal(device.desired().length, 3, 'reports send nothing back');
+    t.equal(device.desired().length, 4, 'a report that changes no desired key sends nothing back');
   });
 
   t.test(`${transport}: a desired change made while offline arrives on reconnect and is applied`, async (t) => {
@@ -112,10 +115,10 @@ for (const [transport, connect] of Object.entries(transports)) {
 
     const again = await connect(t, hub, id, token);
     await eventually(() => again.desired().length === 1, 3000, 'desired on reconnect');
-    t.same(again.desired()[0], { v: 1, type: 'desired', state: { on: true }, version: 1 });
+    t.same(again.desired()[0], { v: 1, type: 'desired', state: { on: true }, version: 1, delta: { on: true } });
     await again.report({ on: true }, 1);
     const applied = await stateOf(hub, id);
-    t.same([applied.desired, applied.delta, applied.reportedVersion, applied.reported.on?.value], [{}, {}, 1, true], 'applied: nothing pending');
+    t.same([applied.desired.on?.value, applied.delta, applied.reportedVersion, applied.reported.on?.value], [true, {}, 1, true], 'applied: nothing pending');
   });
 }
 
@@ -127,7 +130,7 @@ t.test('mqtt: desired is sent once the device subscribes, not into a connection 
   await patch(hub, id, { state: { level: 3 } });
   await client.subscribeAsync(`devices/${id}/desired`, { qos: 1 });
   await eventually(() => messages.length === 1, 3000, 'desired after SUBACK');
-  t.same(messages[0], { topic: `devices/${id}/desired`, payload: { v: 1, type: 'desired', state: { level: 3 }, version: 1 } });
+  t.same(messages[0], { topic: `devices/${id}/desired`, payload: { v: 1, type: 'desired', state: { level: 3 }, version: 1, delta: { level: 3 } } });
   await client.subscribeAsync(`devices/${id}/errors`, { qos: 0 });
   await new Promise((r) => setTimeout(r, 100));
   t.equal(messages.length, 1, 'a subscription without desired sends nothing more');
@@ -149,12 +152,13 @@ t.test('a dashboard subscribed to state events sees desired changes and reports'
   await device.report({ brightness: 80 }, 1);
   const reported = await dash.next((f) => f.event === 'state' && (f.state as DeviceStateView).reportedVersion === 1);
   t.same(reported.state, await stateOf(hub, id));
-  t.same([(reported.state as DeviceStateView).desired, (reported.state as DeviceStateView).reported.brightness?.value], [{}, 80], 'the event carries the cleared view');
+  t.same([(reported.state as DeviceStateView).delta, (reported.state as DeviceStateView).reported.brightness?.value], [{}, 80], 'the event carries the view in sync');
 
   await patch(hub, other.id, { state: { x: 1 } });
   await patch(hub, id, { state: { brightness: 80 } });
   await new Promise((r) => setTimeout(r, 100));
-  t.same(dash.frames.filter((f) => 'event' in f).map((f) => f.event), ['state', 'state', 'state'], 'no other kinds, devices or unchanged patches');
+  // brightness 80 is still desired after the device reached it: the last patch changes nothing.
+  t.same(dash.frames.filter((f) => 'event' in f).map((f) => f.event), ['state', 'state'], 'no other kinds, devices or unchanged patches');
 });
 
 t.test('a report that would grow the reported document past 64 keys is refused with a specific error', async (t) => {
