@@ -8,3 +8,4 @@ export * from './api.js';
 export * from './dashboard.js';
 export * from './commands.js';
 export * from './accounts.js';
+export * from './state-keys.js';
