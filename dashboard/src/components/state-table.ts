@@ -257,7 +257,7 @@ export class StateTable extends LitElement {
                   ?disabled=${saving}
                   aria-label=${`Remove desired ${row.key}`}
                   title="Stop enforcing this key: remove its desired value (the device keeps what it has)"
-                  @click=${() => this.emit(row.key, null)}
+                  @click=${() => this.removeDesired(row.key)}
                 >
                   Remove
                 </button>`
@@ -346,6 +346,12 @@ export class StateTable extends LitElement {
     this.submitted = editing;
     this.editing = null;
     this.emit(row.key, result.value);
+  }
+
+  private removeDesired(key: string): void {
+    // A refusal of the removal is not about a draft: it shows in the row.
+    this.submitted = null;
+    this.emit(key, null);
   }
 
   private emit(key: string, value: StateValue): void {
