@@ -303,7 +303,8 @@ export class StateTable extends LitElement {
         @input=${(e: Event) => this.setRaw((e.target as HTMLInputElement).value)}
       />`;
     }
-    return html`<form @submit=${(e: SubmitEvent) => this.save(e, row)} @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && this.cancelEdit()}>
+    // novalidate: the browser's own range bubble would stop the submit before our check, which speaks the hub's words.
+    return html`<form novalidate @submit=${(e: SubmitEvent) => this.save(e, row)} @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && this.cancelEdit()}>
       ${label}${input}${field.unit ? html`<span class="muted" data-unit>${field.unit}</span>` : nothing}
       <button class="primary" type="submit">Save</button>
       <button type="button" @click=${this.cancelEdit}>Cancel</button>
