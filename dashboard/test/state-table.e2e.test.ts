@@ -155,7 +155,7 @@ if (browserUnavailable(t) === null) {
     t.equal(await row(page, 'target').locator('[data-unit]').textContent(), '°C');
     await input.fill('45');
     await input.press('Enter');
-    t.equal(await row(page, 'target').locator('[data-problem]').textContent(), 'state key "target" must be a number from 5 to 30 °C', 'the hub’s rule, in its words');
+    t.equal(await row(page, 'target').locator('[data-problem]').textContent(), 'state key "target" must be from 5 to 30, got 45', 'the hub’s rule, in its words');
     t.equal(patches.length, 0, 'nothing sent');
 
     // 3. A valid value reaches the device, which applies it: in sync.

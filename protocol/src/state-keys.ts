@@ -1,10 +1,10 @@
 /**
  * Checks one desired value against the state keys a device declared in
  * `hello` [FP-4.1]: the key must be declared `settable` and the value must
- * match its spec. The hub answers `422 invalid_desired` with this text, and
- * the dashboard runs the same check before it sends, so an operator reads
- * one explanation in both places. Every text names the key and lists what
- * is allowed (the settable keys, the values, the range).
+ * match its spec. The dashboard runs it before it sends, in the words the
+ * hub's `422 invalid_desired` uses for each key, so an operator reads one
+ * explanation in both places. Every text names the key, what is allowed
+ * (the settable keys, the values, the range) and what it got.
  */
 import { MAX_STRING_LENGTH } from './limits.js';
 import type { StateKeySpec, StateValue } from './messages.js';
@@ -25,40 +25,38 @@ export function desiredProblem(declared: Readonly<Record<string, StateKeySpec>> 
   const spec = Object.hasOwn(declared, key) ? declared[key] : undefined;
   if (spec?.settable !== true) {
     const settable = settableKeys(declared);
-    const allowed = settable.length === 0 ? 'the device declares no settable state keys' : `settable keys: ${settable.join(', ')}`;
-    return `state key "${key}" is ${spec ? 'not settable' : 'not declared'}; ${allowed}`;
+    return `state key ${JSON.stringify(key)} is ${spec ? 'not settable' : 'not declared'}; settable keys: ${settable.length === 0 ? 'none' : settable.join(', ')}`;
   }
   const problem = valueProblem(spec, value);
-  return problem === undefined ? undefined : `state key "${key}" ${problem}`;
+  return problem === undefined ? undefined : `state key ${JSON.stringify(key)} ${problem}, got ${JSON.stringify(value)}`;
 }
 
 function valueProblem(spec: StateKeySpec, value: Exclude<StateValue, null>): string | undefined {
   switch (spec.type) {
     case 'boolean':
-      return typeof value === 'boolean' ? undefined : 'must be true or false';
+      return typeof value === 'boolean' ? undefined : 'must be a boolean';
     case 'string':
       // Code points, as the schema's maxLength counts them.
       return typeof value === 'string' && [...value].length <= MAX_STRING_LENGTH ? undefined : `must be a string of at most ${MAX_STRING_LENGTH} characters`;
-    case 'enum':
-      return typeof value === 'string' && (spec.values ?? []).includes(value) ? undefined : `must be one of ${(spec.values ?? []).join(', ')}`;
+    case 'enum': {
+      const values = spec.values ?? [];
+      return typeof value === 'string' && values.includes(value) ? undefined : `must be one of ${values.join(', ')}`;
+    }
     case 'integer':
     case 'number': {
-      const fits =
-        typeof value === 'number' &&
-        Number.isFinite(value) &&
-        (spec.type === 'number' || Number.isInteger(value)) &&
-        (spec.min === undefined || value >= spec.min) &&
-        (spec.max === undefined || value <= spec.max);
-      return fits ? undefined : `must be ${spec.type === 'integer' ? 'an integer' : 'a number'}${rangeText(spec)}`;
+      const range = rangeText(spec);
+      const kind = spec.type === 'integer' ? 'a whole number' : 'a number';
+      if (typeof value !== 'number' || !Number.isFinite(value) || (spec.type === 'integer' && !Number.isInteger(value))) return `must be ${kind}${range ? ` (${range})` : ''}`;
+      if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) return `must be ${range}`;
+      return undefined;
     }
   }
 }
 
-/** ` from 5 to 30`, ` of at least 0`, ` of at most 10`, or nothing. */
+/** `from 5 to 30`, `at least 5`, `at most 30`, or '' when the spec gives no range. */
 function rangeText(spec: StateKeySpec): string {
-  const unit = spec.unit === undefined ? '' : ` ${spec.unit}`;
-  if (spec.min !== undefined && spec.max !== undefined) return ` from ${spec.min} to ${spec.max}${unit}`;
-  if (spec.min !== undefined) return ` of at least ${spec.min}${unit}`;
-  if (spec.max !== undefined) return ` of at most ${spec.max}${unit}`;
+  if (spec.min !== undefined && spec.max !== undefined) return `from ${spec.min} to ${spec.max}`;
+  if (spec.min !== undefined) return `at least ${spec.min}`;
+  if (spec.max !== undefined) return `at most ${spec.max}`;
   return '';
 }

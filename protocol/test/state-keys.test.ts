@@ -49,21 +49,21 @@ t.test('each problem names the key, the reason and what is allowed', async (t) =
     ['constructor', 1, `state key "constructor" is not declared; ${settable}`],
     ['window', 'open', `state key "window" is not settable; ${settable}`],
     ['firmware', '2.0', `state key "firmware" is not settable; ${settable}`],
-    ['mode', 'cool', 'state key "mode" must be one of heat, eco, off'],
-    ['mode', 1, 'state key "mode" must be one of heat, eco, off'],
-    ['target', 45, 'state key "target" must be a number from 5 to 30 °C'],
-    ['target', 4.9, 'state key "target" must be a number from 5 to 30 °C'],
-    ['target', '21', 'state key "target" must be a number from 5 to 30 °C'],
-    ['fan', 1.5, 'state key "fan" must be an integer of at least 0'],
-    ['fan', -1, 'state key "fan" must be an integer of at least 0'],
-    ['limit', 11, 'state key "limit" must be an integer of at most 10'],
-    ['level', true, 'state key "level" must be a number'],
-    ['boost', 'yes', 'state key "boost" must be true or false'],
-    ['label', 5, 'state key "label" must be a string of at most 256 characters'],
-    ['label', 'x'.repeat(257), 'state key "label" must be a string of at most 256 characters'],
+    ['mode', 'cool', 'state key "mode" must be one of heat, eco, off, got "cool"'],
+    ['mode', 1, 'state key "mode" must be one of heat, eco, off, got 1'],
+    ['target', 45, 'state key "target" must be from 5 to 30, got 45'],
+    ['target', 4.9, 'state key "target" must be from 5 to 30, got 4.9'],
+    ['target', '21', 'state key "target" must be a number (from 5 to 30), got "21"'],
+    ['fan', 1.5, 'state key "fan" must be a whole number (at least 0), got 1.5'],
+    ['fan', -1, 'state key "fan" must be at least 0, got -1'],
+    ['limit', 11, 'state key "limit" must be at most 10, got 11'],
+    ['level', true, 'state key "level" must be a number, got true'],
+    ['boost', 'yes', 'state key "boost" must be a boolean, got "yes"'],
+    ['label', 5, 'state key "label" must be a string of at most 256 characters, got 5'],
+    ['label', 'x'.repeat(257), `state key "label" must be a string of at most 256 characters, got "${'x'.repeat(257)}"`],
   ];
   for (const [key, value, expected] of cases) t.equal(desiredProblem(declared, key, value), expected, `${key} = ${JSON.stringify(value)}`);
-  t.equal(desiredProblem({ window: { type: 'string' } }, 'window', 'x'), 'state key "window" is not settable; the device declares no settable state keys');
+  t.equal(desiredProblem({ window: { type: 'string' } }, 'window', 'x'), 'state key "window" is not settable; settable keys: none');
 });
 
 t.test('settable keys, in declaration order', async (t) => {
