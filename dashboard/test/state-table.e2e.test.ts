@@ -10,12 +10,14 @@
  * would not fit the device's buffer comes back with the hub's 422.
  */
 import t from 'tap';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import type { DesiredMessage, DeviceStateView, DeviceView, HelloMessage, StateValue } from '@iot-hub/protocol';
 import { connectMqtt } from '../../hub/test/helpers/clients.js';
 import { startTestHub, type TestHub } from '../../hub/test/helpers/hub.js';
-import { browserUnavailable, DIST, launchBrowser, UI_TIMEOUT, watchPage } from './helpers/browser.js';
+import { ARTIFACTS, browserUnavailable, DIST, launchBrowser, UI_TIMEOUT, watchPage } from './helpers/browser.js';
 
 const ID = 'e2e-th-declared';
 
@@ -189,6 +191,8 @@ if (browserUnavailable(t) === null) {
     t.match(await row(page, 'mode').locator('[data-status-text]').textContent(), /Refused by the device:/);
     t.match(await page.locator('state-table .panel-head .hint').textContent(), /^1 refused/);
     t.equal(await page.locator('state-table tbody tr').first().getAttribute('data-key'), 'mode', 'refused keys first');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.locator('state-table').screenshot({ path: join(ARTIFACTS, 'dashboard-state-table.png') });
 
     // 6. Remove stops enforcing it: a null, the refusal goes, the device's own value stays.
     await row(page, 'mode').getByRole('button', { name: 'Remove desired mode' }).click();

@@ -107,6 +107,11 @@ export class StateTable extends LitElement {
         font-weight: 400;
         overflow-wrap: anywhere;
       }
+      .status .when {
+        display: block;
+        font-weight: 400;
+        color: var(--hub-text-muted, #57606a);
+      }
       tr.in-sync .status,
       tr.reported .status,
       tr.declared .status {
