@@ -9,6 +9,7 @@ import type { Capabilities, CommandState, CommandView } from '@iot-hub/protocol'
 import {
   buildParams,
   controlsFor,
+  desiredEditValue,
   fieldFor,
   humanize,
   initialValue,
@@ -205,4 +206,43 @@ t.test('desired state keys are edited like the parameter, metric or value of tha
   t.match(stateFieldFor('on', PLUG, true), { widget: 'toggle' }, 'from the metric');
   t.match(stateFieldFor('label', null, 'kitchen'), { widget: 'text' }, 'from the value');
   t.match(stateFieldFor('level', null, 3), { widget: 'number', step: 'any' });
+});
+
+// A 1.1 thermostat that declares its state keys [FP-4.1]: the declaration wins over a command parameter of the same name.
+const DECLARING: Capabilities = {
+  ...THERMOSTAT,
+  state: {
+    mode: { type: 'enum', values: ['heat', 'eco'], settable: true },
+    target: { type: 'number', unit: '°C', min: 10, max: 25, settable: true, description: 'room set-point' },
+    fan: { type: 'integer', min: 0, max: 5, settable: true },
+    boost: { type: 'boolean', settable: true },
+    label: { type: 'string', settable: true },
+    window: { type: 'string' },
+  },
+};
+
+t.test('a declared state key is edited by its declaration', async (t) => {
+  t.match(stateFieldFor('mode', DECLARING, 'heat'), { widget: 'select', options: ['heat', 'eco'], required: true });
+  t.match(stateFieldFor('target', DECLARING, 21), { widget: 'number', type: 'number', min: 10, max: 25, unit: '°C', step: 0.1, description: 'room set-point' });
+  t.match(stateFieldFor('fan', DECLARING, 1), { widget: 'number', type: 'integer', min: 0, max: 5, step: 1 }, 'a number input, never a slider');
+  t.match(stateFieldFor('boost', DECLARING, undefined), { widget: 'toggle', type: 'boolean' });
+  t.match(stateFieldFor('label', DECLARING, undefined), { widget: 'text', type: 'string' });
+});
+
+t.test('a desired edit is checked as the hub checks it, in the hub’s words', async (t) => {
+  const edit = (key: string, raw: boolean | number | string, caps: Capabilities | null = DECLARING) => desiredEditValue(key, stateFieldFor(key, caps, undefined), raw, caps);
+  t.strictSame(edit('target', '20.5'), { value: 20.5 });
+  t.strictSame(edit('target', '26'), { error: 'state key "target" must be from 10 to 25, got 26' });
+  t.strictSame(edit('fan', '2.5'), { error: 'state key "fan" must be a whole number (from 0 to 5), got 2.5' });
+  t.strictSame(edit('fan', '3'), { value: 3 });
+  t.strictSame(edit('mode', 'eco'), { value: 'eco' });
+  t.strictSame(edit('boost', true), { value: true });
+  t.match(edit('label', 'x'.repeat(257)), { error: /^state key "label" must be a string of at most 256 characters, got "x+"$/ });
+  t.strictSame(edit('window', 'open'), { error: 'state key "window" is not settable; settable keys: mode, target, fan, boost, label' });
+  t.strictSame(edit('target', ''), { error: 'Target is required' });
+  t.strictSame(edit('target', 'warm'), { error: 'Target must be a number' });
+  // Without a declaration (a 1.0 device), as before: the range the field knows from a parameter or metric.
+  t.strictSame(edit('target', '45', THERMOSTAT), { error: 'must be between 5 and 30' });
+  t.strictSame(edit('target', '21', THERMOSTAT), { value: 21 });
+  t.strictSame(edit('anything', 'at all', null), { value: 'at all' });
 });

@@ -281,6 +281,30 @@ t.test('a version conflict says so and reloads the state', async (t) => {
   t.equal(calls.state.length, 2, 'fetched again');
 });
 
+t.test('a desired value the hub refuses (422) keeps the state and shows the hub’s words; removing a key sends null', async (t) => {
+  const { detail, calls, settle } = setup(t);
+  detail.start();
+  calls.state[0]!.resolve(stateView(4, { on: true }, { on: true }));
+  await settle();
+  const refused = detail.setDesired('on', false);
+  const message = 'state key "on" is not settable; settable keys: mode, target';
+  calls.patch[0]!.answer.reject(new ApiError(422, 'invalid_desired', message));
+  await refused;
+  let state = await settle();
+  t.strictSame(state.desiredEdit, { key: 'on', status: 'error', error: message }, 'the hub’s message, verbatim');
+  t.equal(state.state.view!.version, 4, 'nothing changed');
+  t.equal(calls.state.length, 1, 'no reload for a refusal');
+
+  // The operator stops enforcing the key: a conditional patch with null; the answer drops it from desired.
+  const removing = detail.setDesired('on', null);
+  t.strictSame(calls.patch[1]!.patch, { state: { on: null }, ifVersion: 4 });
+  calls.patch[1]!.answer.resolve(stateView(5, { on: true }));
+  await removing;
+  state = await settle();
+  t.equal(state.desiredEdit, null, 'the error cleared with the next edit');
+  t.strictSame(state.state.view!.desired, {});
+});
+
 t.test('older commands page with the cursor', async (t) => {
   const { detail, calls, settle } = setup(t);
   detail.start();

@@ -1,18 +1,22 @@
 /**
- * <state-table>: desired vs reported state, one row per key, keys still
- * waiting for the device marked and listed first. Each row can set (or
- * clear) its desired value inline; the edit is conditional on the desired
- * version shown, so two operators cannot overwrite each other unknowingly.
- * Fires `set-desired` with `{key, value}` (`null` clears the key) and
- * `state-retry`.
+ * <state-table>: desired vs reported state, one row per key, refused and
+ * pending keys first [FP-4.3]. A key is in sync only when the device
+ * reports the desired value; a desired value the device refused shows the
+ * device's reason instead of waiting forever. "Set…" edits a key in place,
+ * with the widget its declaration asks for (enum select, number with
+ * range and unit, on/off, text), checked as the hub will check it; when
+ * the device declared state keys, only settable ones offer it. "Remove"
+ * stops enforcing a key (sends `null`). Each edit is conditional on the
+ * desired version shown, so two operators cannot overwrite each other
+ * unknowingly. Fires `set-desired` with `{key, value}` and `state-retry`.
  */
 import type { Capabilities, DeviceStateView, StateValue } from '@iot-hub/protocol';
-import { LitElement, css, html, nothing } from 'lit';
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
-import { parseField, stateFieldFor, type FieldSpec } from '../data/controls.js';
+import { desiredEditValue, stateFieldFor, type FieldSpec, type RawValue } from '../data/controls.js';
 import type { DesiredEdit, LoadStatus } from '../data/device-detail.js';
-import { formatStateValue, pendingCount, stateRows, type StateRow, type StateRowStatus } from '../data/device-state.js';
+import { formatStateValue, formatSummary, stateRows, stateSummary, type StateRow, type StateRowStatus } from '../data/device-state.js';
 import { formatRelativeTime } from '../format.js';
 import { baseStyles, panelStyles } from './shared-styles.js';
 
@@ -24,14 +28,21 @@ export interface SetDesiredDetail {
 const STATUS_LABELS: Record<StateRowStatus, string> = {
   'in-sync': 'In sync',
   pending: 'Pending',
-  confirming: 'Awaiting confirmation',
+  refused: 'Refused by the device',
+  reported: 'Reported only',
+  declared: 'Not reported yet',
 };
 
 const STATUS_HINTS: Record<StateRowStatus, string> = {
-  'in-sync': 'nothing desired that the device has not reported',
-  pending: 'the device has not applied the desired value yet',
-  confirming: 'the device last reported this value before it was requested; waiting for a new report',
+  'in-sync': 'the device reports the desired value',
+  pending: 'the device does not report the desired value yet; the hub sends it again on every connect and when the device drifts from it',
+  refused: 'the device cannot apply the desired value; change or remove it',
+  reported: 'no desired value: the device decides',
+  declared: 'declared by the device, not reported yet',
 };
+
+/** Statuses that ask for the operator's attention: marked in the row and beside the key on narrow screens. */
+const NOTABLE = new Set<StateRowStatus>(['pending', 'refused']);
 
 @customElement('state-table')
 export class StateTable extends LitElement {
@@ -64,9 +75,11 @@ export class StateTable extends LitElement {
         font-weight: 500;
         overflow-wrap: break-word;
       }
-      tr.pending,
-      tr.confirming {
+      tr.pending {
         background: var(--hub-warning-bg, #fff8c5);
+      }
+      tr.refused {
+        background: var(--hub-offline-bg, #ffebe9);
       }
       .value {
         font-variant-numeric: tabular-nums;
@@ -81,11 +94,31 @@ export class StateTable extends LitElement {
         white-space: nowrap;
       }
       tr.pending .status,
-      tr.confirming .status {
+      tr.pending .key-status {
         color: var(--hub-warning, #9a6700);
       }
-      tr.in-sync .status {
+      tr.refused .status,
+      tr.refused .key-status {
+        color: var(--hub-offline, #cf222e);
+        white-space: normal;
+      }
+      .status .reason {
+        display: block;
+        font-weight: 400;
+        overflow-wrap: anywhere;
+      }
+      .status .when {
+        display: block;
+        font-weight: 400;
         color: var(--hub-text-muted, #57606a);
+      }
+      tr.in-sync .status,
+      tr.reported .status,
+      tr.declared .status {
+        color: var(--hub-text-muted, #57606a);
+      }
+      .actions {
+        white-space: nowrap;
       }
       form {
         display: flex;
@@ -111,7 +144,6 @@ export class StateTable extends LitElement {
         font-family: var(--hub-font, system-ui, sans-serif);
         font-size: 0.75rem;
         font-weight: 600;
-        color: var(--hub-warning, #9a6700);
       }
       @media (max-width: 560px) {
         .status {
@@ -136,26 +168,39 @@ export class StateTable extends LitElement {
   @property({ attribute: false }) now = Date.now();
 
   /** The key whose desired value is being edited, and the draft value. */
-  @state() private editing: { key: string; raw: string | boolean } | null = null;
+  @state() private editing: { key: string; raw: RawValue } | null = null;
   @state() private problem = '';
+  /** The last draft saved: reopened with the hub's reason if the hub refuses it. */
+  private submitted: { key: string; raw: RawValue } | null = null;
+
+  override willUpdate(changed: PropertyValues<this>): void {
+    const edit = this.edit;
+    if (changed.has('edit') && edit?.status === 'error' && this.submitted?.key === edit.key) {
+      // The hub refused the value (422 invalid_desired, too_large_for_device, a version conflict): the draft comes back with its words.
+      this.editing = this.submitted;
+      this.problem = edit.error;
+      this.submitted = null;
+    }
+  }
 
   override render() {
     const view = this.view;
-    const pending = view ? pendingCount(view) : 0;
+    const rows = view ? stateRows(view, this.capabilities) : [];
+    const summary = stateSummary(rows);
     return html`<section class="panel" aria-labelledby="state-title">
       <div class="panel-head">
         <h3 id="state-title">Desired and reported state</h3>
         ${view
-          ? html`<span class="hint" data-pending=${pending}
-              >${pending === 0 ? 'in sync' : `${pending} pending`} · desired version ${view.version}${view.reportedVersion === null ? '' : `, device applied ${view.reportedVersion}`}</span
+          ? html`<span class="hint" data-pending=${summary.pending} data-refused=${summary.refused}
+              >${formatSummary(summary)} · desired version ${view.version}${view.reportedVersion === null ? '' : `, device applied ${view.reportedVersion}`}</span
             >`
           : nothing}
       </div>
-      ${this.renderBody(view)}
+      ${this.renderBody(view, rows)}
     </section>`;
   }
 
-  private renderBody(view: DeviceStateView | null) {
+  private renderBody(view: DeviceStateView | null, rows: StateRow[]) {
     if (!view) {
       if (this.status === 'error') {
         return html`<p class="error" role="alert">
@@ -165,52 +210,73 @@ export class StateTable extends LitElement {
       }
       return html`<div class="empty" role="status">Loading state…</div>`;
     }
-    const rows = stateRows(view);
     if (rows.length === 0) return html`<div class="empty">The device has reported no state yet.</div>`;
-    const edit = this.edit;
-    return html`${edit?.status === 'error' ? html`<p class="error" role="alert">${edit.key}: ${edit.error}</p>` : nothing}
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Key</th>
-              <th scope="col">Reported</th>
-              <th scope="col">Desired</th>
-              <th scope="col" class="status">Status</th>
-              <th scope="col"><span class="visually-hidden">Actions</span></th>
-            </tr>
-          </thead>
-          <tbody>
-            ${repeat(rows, (row) => row.key, (row) => this.renderRow(row))}
-          </tbody>
-        </table>
-      </div>`;
+    return html`<div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Key</th>
+            <th scope="col">Reported</th>
+            <th scope="col">Desired</th>
+            <th scope="col" class="status">Status</th>
+            <th scope="col"><span class="visually-hidden">Actions</span></th>
+          </tr>
+        </thead>
+        <tbody>
+          ${repeat(rows, (row) => row.key, (row) => this.renderRow(row))}
+        </tbody>
+      </table>
+    </div>`;
   }
 
   private renderRow(row: StateRow) {
-    const saving = this.edit?.key === row.key && this.edit.status === 'saving';
+    const edit = this.edit?.key === row.key ? this.edit : null;
+    const saving = edit?.status === 'saving';
+    const editing = this.editing?.key === row.key;
+    const unit = row.spec?.unit;
     return html`<tr class=${row.status} data-key=${row.key} data-status=${row.status}>
-      <th scope="row">
-        ${row.key}${row.status === 'in-sync' ? nothing : html`<small class="key-status">${STATUS_LABELS[row.status]}</small>`}
+      <th scope="row" title=${row.spec?.description ?? nothing}>
+        ${row.key}${NOTABLE.has(row.status) ? html`<small class="key-status">${STATUS_LABELS[row.status]}</small>` : nothing}
       </th>
       <td class="value" data-reported>
-        ${formatStateValue(row.reported?.value)}
+        ${formatStateValue(row.reported?.value, unit)}
         ${row.reported ? html`<small class="when">${formatRelativeTime(row.reported.ts, this.now)}</small>` : nothing}
       </td>
       <td class="value" data-desired>
-        ${this.editing?.key === row.key ? this.renderEditor(row) : formatStateValue(row.desired?.value)}
-        ${row.desired && this.editing?.key !== row.key ? html`<small class="when">set ${formatRelativeTime(row.desired.ts, this.now)}</small>` : nothing}
+        ${editing ? this.renderEditor(row) : formatStateValue(row.desired?.value, unit)}
+        ${row.desired && !editing ? html`<small class="when">set ${formatRelativeTime(row.desired.ts, this.now)}</small>` : nothing}
+        ${edit?.status === 'error' && !editing ? html`<p class="error" role="alert" data-edit-error>${edit.error}</p>` : nothing}
       </td>
-      <td class="status" title=${STATUS_HINTS[row.status]}>${saving ? 'Saving…' : STATUS_LABELS[row.status]}</td>
-      <td>
-        ${this.editing?.key === row.key
+      <td class="status" title=${STATUS_HINTS[row.status]} data-status-text>
+        ${saving ? 'Saving…' : this.renderStatus(row)}
+      </td>
+      <td class="actions">
+        ${editing
           ? nothing
-          : html`<button type="button" ?disabled=${saving} aria-label=${`Set desired ${row.key}`} @click=${() => this.startEdit(row)}>Set…</button>
-              ${row.desired
-                ? html`<button type="button" ?disabled=${saving} aria-label=${`Clear desired ${row.key}`} @click=${() => this.emit(row.key, null)}>Clear</button>`
-                : nothing}`}
+          : html`${row.settable
+              ? html`<button type="button" ?disabled=${saving} aria-label=${`Set desired ${row.key}`} @click=${() => this.startEdit(row)}>Set…</button>`
+              : nothing}
+            ${row.desired
+              ? html`<button
+                  type="button"
+                  ?disabled=${saving}
+                  aria-label=${`Remove desired ${row.key}`}
+                  title="Stop enforcing this key: remove its desired value (the device keeps what it has)"
+                  @click=${() => this.removeDesired(row.key)}
+                >
+                  Remove
+                </button>`
+              : nothing}`}
       </td>
     </tr>`;
+  }
+
+  private renderStatus(row: StateRow) {
+    if (row.status === 'refused' && row.refused) {
+      return html`${STATUS_LABELS.refused}:<span class="reason" data-refused-reason>${row.refused.reason}</span
+        ><small class="when">${formatRelativeTime(row.refused.ts, this.now)}</small>`;
+    }
+    return STATUS_LABELS[row.status];
   }
 
   private renderEditor(row: StateRow) {
@@ -238,14 +304,16 @@ export class StateTable extends LitElement {
         step=${field.step ?? nothing}
         .value=${String(raw)}
         aria-invalid=${this.problem ? 'true' : 'false'}
+        aria-describedby=${this.problem ? `${id}-problem` : nothing}
         @input=${(e: Event) => this.setRaw((e.target as HTMLInputElement).value)}
       />`;
     }
-    return html`<form @submit=${(e: SubmitEvent) => this.save(e, row)} @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && this.cancelEdit()}>
-      ${label}${input}${field.unit ? html`<span class="muted">${field.unit}</span>` : nothing}
+    // novalidate: the browser's own range bubble would stop the submit before our check, which speaks the hub's words.
+    return html`<form novalidate @submit=${(e: SubmitEvent) => this.save(e, row)} @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && this.cancelEdit()}>
+      ${label}${input}${field.unit ? html`<span class="muted" data-unit>${field.unit}</span>` : nothing}
       <button class="primary" type="submit">Save</button>
       <button type="button" @click=${this.cancelEdit}>Cancel</button>
-      ${this.problem ? html`<span class="error" role="alert">${this.problem}</span>` : nothing}
+      ${this.problem ? html`<span class="error" role="alert" id=${`${id}-problem`} data-problem>${this.problem}</span>` : nothing}
     </form>`;
   }
 
@@ -262,7 +330,7 @@ export class StateTable extends LitElement {
     void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`#edit-${CSS.escape(row.key)}`)?.focus());
   }
 
-  private setRaw(raw: string | boolean): void {
+  private setRaw(raw: RawValue): void {
     if (this.editing) this.editing = { ...this.editing, raw };
     this.problem = '';
   }
@@ -274,19 +342,22 @@ export class StateTable extends LitElement {
 
   private save(event: SubmitEvent, row: StateRow): void {
     event.preventDefault();
-    const field = this.fieldFor(row);
-    const parsed = parseField(field, this.editing?.raw ?? '');
-    if (parsed.error !== undefined) {
-      this.problem = parsed.error;
+    const editing = this.editing;
+    if (!editing) return;
+    const result = desiredEditValue(row.key, this.fieldFor(row), editing.raw, this.capabilities);
+    if ('error' in result) {
+      this.problem = result.error;
       return;
     }
-    const value = parsed.value as StateValue;
-    if (typeof value === 'number' && ((field.min !== undefined && value < field.min) || (field.max !== undefined && value > field.max))) {
-      this.problem = `must be between ${field.min ?? '−∞'} and ${field.max ?? '∞'}`;
-      return;
-    }
+    this.submitted = editing;
     this.editing = null;
-    this.emit(row.key, value);
+    this.emit(row.key, result.value);
+  }
+
+  private removeDesired(key: string): void {
+    // A refusal of the removal is not about a draft: it shows in the row.
+    this.submitted = null;
+    this.emit(key, null);
   }
 
   private emit(key: string, value: StateValue): void {

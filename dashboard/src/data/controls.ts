@@ -9,6 +9,7 @@
  */
 import {
   commandProblem,
+  desiredProblem,
   isFinalCommandState,
   type Capabilities,
   type CommandSpec,
@@ -16,6 +17,7 @@ import {
   type LatestValue,
   type ParamSpec,
   type StateEntry,
+  type StateKeySpec,
   type StateValue,
 } from '@iot-hub/protocol';
 
@@ -259,11 +261,26 @@ export function lastCommandOf(commands: readonly CommandView[], names: readonly 
 }
 
 /**
- * How to edit a desired-state key: like the command parameter of the same
- * name if one is declared (an enum's options, a number's range), else like
- * the metric of that name, else by the type of the value it has now.
+ * How to edit a desired-state key: by its declaration when the device
+ * declared state keys [FP-4.1] (an enum's values, a number's range and
+ * unit); else like the command parameter of the same name (an enum's
+ * options, a number's range), else like the metric of that name, else by
+ * the type of the value it has now.
  */
 export function stateFieldFor(key: string, capabilities: Capabilities | null, current: StateValue | undefined): FieldSpec {
+  const declared = capabilities?.state;
+  if (declared && Object.hasOwn(declared, key)) {
+    const { type, unit, min, max, values, description } = declared[key] as StateKeySpec;
+    const spec: ParamSpec = { type, required: true };
+    if (unit !== undefined) spec.unit = unit;
+    if (min !== undefined) spec.min = min;
+    if (max !== undefined) spec.max = max;
+    if (values !== undefined) spec.values = values;
+    if (description !== undefined) spec.description = description;
+    const field = fieldFor(key, spec);
+    // A number input, never a slider: the table edits in place and saves on submit.
+    return field.widget === 'slider' ? { ...field, widget: 'number' } : field;
+  }
   for (const spec of Object.values(capabilities?.commands ?? {})) {
     const param = spec.params?.[key];
     if (param) return { ...fieldFor(key, param), required: true };
@@ -278,6 +295,32 @@ export function stateFieldFor(key: string, capabilities: Capabilities | null, cu
   }
   const type: ParamSpec['type'] = typeof current === 'boolean' ? 'boolean' : typeof current === 'number' ? 'number' : 'string';
   return fieldFor(key, { type, required: true });
+}
+
+/**
+ * The desired value an edit of `key` would send, or why not: the draft
+ * parsed, then checked against the device's declared state keys with the
+ * hub's own rule (desiredProblem), so a refusal reads as the hub's 422
+ * would. Without a declaration only the range the field shows is checked.
+ */
+export function desiredEditValue(
+  key: string,
+  field: FieldSpec,
+  raw: RawValue,
+  capabilities: Capabilities | null,
+): { value: Exclude<StateValue, null> } | { error: string } {
+  const parsed = parseField(field, raw);
+  if (parsed.error !== undefined) return { error: parsed.error };
+  const value = parsed.value as Exclude<StateValue, null>;
+  const declared = capabilities?.state;
+  if (declared !== undefined) {
+    const problem = desiredProblem(declared, key, value);
+    return problem === undefined ? { value } : { error: problem };
+  }
+  if (typeof value === 'number' && ((field.min !== undefined && value < field.min) || (field.max !== undefined && value > field.max))) {
+    return { error: `must be between ${field.min ?? '−∞'} and ${field.max ?? '∞'}` };
+  }
+  return { value };
 }
 
 /** A value by a device-chosen name: own keys only, so `constructor` is not Object's. */

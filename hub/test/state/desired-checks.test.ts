@@ -39,7 +39,7 @@ t.test('a desired value for a declared device must be a settable key of the righ
 
   const settable = 'settable keys: target, level, mode, label, on';
   const cases: [Record<string, unknown>, string][] = [
-    [{ colour: 'red' }, `state key "colour" is not declared by device "th-decl"; ${settable}`],
+    [{ colour: 'red' }, `state key "colour" is not declared; ${settable}`],
     [{ heating: true }, `state key "heating" is not settable; ${settable}`],
     [{ target: 'hot' }, 'state key "target" must be a number (from 5 to 30), got "hot"'],
     [{ target: 31 }, 'state key "target" must be from 5 to 30, got 31'],
