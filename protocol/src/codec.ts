@@ -175,9 +175,15 @@ function validateMessage(msg: Record<string, unknown>, options: DecodeOptions): 
 
   validators ??= compileValidators();
   const validate = validators[type];
+  // The validator narrows msg; keep a plain view of it for describing a refusal.
+  const raw: Record<string, unknown> = msg;
   if (!validate(msg)) {
-    const first = validate.errors?.[0];
-    throw new ProtocolError('invalid_message', first ? describeSchemaError(first, msg) : type);
+    const errors = validate.errors ?? [];
+    // A batch with ts, age or seq on the message fails the root oneOf, but Ajv
+    // lists the other branch's complaint (no `metrics`) first: name the fields [FP-4.2].
+    const misplaced = raw.samples !== undefined && (raw.ts !== undefined || raw.age !== undefined || raw.seq !== undefined);
+    const first = (misplaced ? errors.find((e) => e.keyword === 'oneOf' && e.instancePath === '') : undefined) ?? errors[0];
+    throw new ProtocolError('invalid_message', first ? describeSchemaError(first, raw) : type);
   }
   return msg as unknown as DeviceMessage;
 }
