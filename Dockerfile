@@ -8,6 +8,7 @@ COPY hub/package.json hub/
 COPY device-sim/package.json device-sim/
 COPY dashboard/package.json dashboard/
 COPY bench/package.json bench/
+COPY conformance/package.json conformance/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev

@@ -62,6 +62,13 @@ export class SimulatedDevice {
   #running = false;
   readonly #backlog: BatchSample[] = [];
   #flushing = false;
+  /**
+   * The desired version last applied, reported with the state after every
+   * hello: a `desired` that arrives before the link counts as open (on the
+   * WebSocket, right after `welcome`) is applied, but its own report cannot
+   * go out, and the hub must still learn the version [FP-4.3].
+   */
+  #appliedVersion: number | undefined;
   /** Final results of recent commands by id ('running' while executing), oldest first [FP-4.4]. */
   readonly #results = new Map<string, ResultInput | 'running'>();
 
@@ -122,7 +129,7 @@ export class SimulatedDevice {
     );
     this.#connection
       .sendHello({ ...hello, heartbeatSec })
-      .then(() => this.#connection.sendState(this.#model.state()))
+      .then(() => this.#connection.sendState(this.#model.state(), this.#appliedVersion))
       .then(() => this.#flush())
       .catch((err: Error) => this.#log.warn(`${this.id}: hello/state not acknowledged: ${err.message}`));
   }
@@ -260,6 +267,7 @@ export class SimulatedDevice {
 
   async #onDesired(desired: DesiredMessage): Promise<void> {
     const refused = this.#model.applyDesired?.(desired.state, this.#now()) ?? {};
+    this.#appliedVersion = desired.version;
     try {
       // Report what we now are, with the version applied and what we cannot apply [FP-4.3].
       await this.#connection.sendState(this.#model.state(), desired.version, refused);

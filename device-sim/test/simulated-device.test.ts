@@ -86,6 +86,18 @@ t.test('desired state: applied, then reported with its version and the keys it c
   t.same(connection.sent, [{ kind: 'state', body: { state: { on: false, brightness: 70 }, version: 8 } }], 'no refused field when everything applied');
 });
 
+t.test('desired state that arrives before the link is open: its version goes with the state after hello', async (t) => {
+  const { connection } = await startDevice(t);
+  connection.lose();
+  // On the WebSocket the hub sends desired right after welcome, before the device counts the link as open.
+  connection.emit('desired', { v: 1, type: 'desired', state: { on: true, brightness: 30 }, version: 4 });
+  await settle();
+  connection.sent.length = 0;
+  connection.reconnect();
+  await settle();
+  t.same(connection.of('state'), [{ state: { on: true, brightness: 30 }, version: 4 }], 'applied, and reported with its version after hello');
+});
+
 t.test('a state change between samples (a door opening) is reported with the sample', async (t) => {
   let now = Date.UTC(2024, 5, 1, 18, 0, 0);
   const door = new ContactSensor({ seed: 3, variant: 'door' });

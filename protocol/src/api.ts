@@ -3,7 +3,7 @@
  * dashboard and device-sim import them to stay in step with the hub.
  */
 import type { ErrorCode } from './errors.js';
-import type { BootId, CommandSpec, MetricSpec, MetricValue, StateKeySpec, StateValue } from './messages.js';
+import type { BootId, CommandMessage, CommandSpec, MetricSpec, MetricValue, StateKeySpec, StateValue } from './messages.js';
 
 export type PresenceStatus = 'online' | 'offline' | 'unknown';
 export type Transport = 'mqtt' | 'ws';
@@ -275,6 +275,36 @@ export interface DesiredPatchRequest {
   ifVersion?: number;
 }
 
+// ---- Probes (README "Checking your firmware") ----
+
+/**
+ * Body of POST /api/devices/{id}/probes (admin): what the conformance runner
+ * does to a connected device that the command and state API must not do.
+ * `command` sends a raw command message outside command tracking (any
+ * `expiresAt`, even past; an `id` of its own, repeated to test duplicate
+ * handling); `disconnect` closes the device's connection so that it
+ * reconnects [FP-9].
+ */
+export type ProbeRequest =
+  | {
+      kind: 'command';
+      /** `probe_` and up to 58 more name characters; a fresh one when absent. */
+      id?: string;
+      name: string;
+      params?: Record<string, unknown>;
+      /** Epoch ms, sent as is: a past one tests that the device does not execute it. */
+      expiresAt?: number;
+    }
+  | { kind: 'disconnect' };
+
+/** 202 answer to a probe: what was done; for `command`, the exact message sent. */
+export type ProbeResponse =
+  | { kind: 'command'; deviceId: string; message: CommandMessage }
+  | { kind: 'disconnect'; deviceId: string };
+
+/** Prefix of every probe command id: never a tracked command's (those are `cmd_…`). */
+export const PROBE_ID_PREFIX = 'probe_';
+
 // ---- Audit log ----
 
 export type AuditAction =
@@ -285,6 +315,7 @@ export type AuditAction =
   | 'device.delete'
   | 'device.token.rotate'
   | 'device.token.revoke'
+  | 'device.probe'
   | 'user.create'
   | 'user.delete'
   | 'token.create'

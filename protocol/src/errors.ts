@@ -22,6 +22,7 @@ export const ERRORS = {
   version_conflict: { status: 409, message: 'the desired state changed since that version' },
   idempotency_conflict: { status: 409, message: 'this Idempotency-Key was used for a different request' },
   ts_conflict: { status: 409, message: 'another reading of this metric has the same timestamp' },
+  not_connected: { status: 409, message: 'the device is not connected' },
   command_finished: { status: 409, message: 'the command has already ended' },
   commands_unknown: { status: 409, message: 'the device has not declared its commands yet' },
   command_expired: { status: 410, message: 'the command expired before it could be sent' },

@@ -32,6 +32,7 @@ import { deviceCredentialRoutes } from './routes/device-credentials.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { probeRoutes } from './routes/probes.js';
 import { stateRoutes } from './routes/state.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import { userRoutes } from './routes/users.js';
@@ -110,6 +111,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   telemetryRoutes(app, deps);
   commandRoutes(app, deps);
   stateRoutes(app, deps);
+  probeRoutes(app, deps);
   auditRoutes(app, deps);
   metricsRoutes(app, deps);
 

@@ -52,6 +52,7 @@ const CONTROL_ROUTES = new Map<string, ControlRoute>([
   ['DELETE /api/devices/:id', { action: 'device.delete', target: (r) => ({ deviceId: param(r, 'id'), details: {} }) }],
   ['POST /api/devices/:id/token', { action: 'device.token.rotate', target: (r) => ({ deviceId: param(r, 'id'), details: {} }) }],
   ['POST /api/devices/:id/revoke', { action: 'device.token.revoke', target: (r) => ({ deviceId: param(r, 'id'), details: {} }) }],
+  ['POST /api/devices/:id/probes', { action: 'device.probe', target: (r) => ({ deviceId: param(r, 'id'), details: pick(r, ['kind', 'id', 'name', 'params', 'expiresAt']) }) }],
   [
     'POST /api/devices/:id/commands',
     { action: 'command.create', target: (r) => ({ deviceId: param(r, 'id'), details: { params: {}, ...pick(r, ['name', 'params']) } }) },

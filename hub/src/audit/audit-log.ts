@@ -22,6 +22,7 @@ const ACTIONS: Record<AuditAction, true> = {
   'device.delete': true,
   'device.token.rotate': true,
   'device.token.revoke': true,
+  'device.probe': true,
   'user.create': true,
   'user.delete': true,
   'token.create': true,

@@ -4,7 +4,8 @@
  */
 import type { HubMessage, Transport } from '@iot-hub/protocol';
 
-export type CloseReason = 'replaced' | 'heartbeat-timeout' | 'too-many-errors' | 'deleted' | 'shutdown';
+/** `probe`: an admin asked the device to reconnect (POST /api/devices/{id}/probes, the conformance runner). */
+export type CloseReason = 'replaced' | 'heartbeat-timeout' | 'too-many-errors' | 'deleted' | 'shutdown' | 'probe';
 
 export interface DeviceLink {
   readonly transport: Transport;

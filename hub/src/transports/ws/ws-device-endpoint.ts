@@ -48,6 +48,8 @@ const CLOSE_CODES: Record<CloseReason, number> = {
   'too-many-errors': WS_CLOSE.tooManyErrors,
   deleted: WS_CLOSE.unauthorized,
   shutdown: WS_CLOSE.goingAway,
+  // "Reconnect with backoff" [FP-3.2]: what the runner wants the device to do.
+  probe: WS_CLOSE.goingAway,
 };
 
 export interface WsDeviceEndpointOptions {
