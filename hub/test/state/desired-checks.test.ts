@@ -49,7 +49,7 @@ t.test('a desired value for a declared device must be a settable key of the righ
     [{ mode: 'turbo' }, 'state key "mode" must be one of heat, eco, off, got "turbo"'],
     [{ mode: 1 }, 'state key "mode" must be one of heat, eco, off, got 1'],
     [{ on: 1 }, 'state key "on" must be a boolean, got 1'],
-    [{ label: 5 }, 'state key "label" must be a string, got 5'],
+    [{ label: 5 }, 'state key "label" must be a string of at most 256 characters, got 5'],
     [{ target: 20, mode: 'turbo', on: 'yes' }, 'state key "mode" must be one of heat, eco, off, got "turbo"; state key "on" must be a boolean, got "yes"'],
   ];
   for (const [state, message] of cases) {
