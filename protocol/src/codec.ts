@@ -176,7 +176,10 @@ function validateMessage(msg: Record<string, unknown>, options: DecodeOptions): 
   validators ??= compileValidators();
   const validate = validators[type];
   if (!validate(msg)) {
-    const first = validate.errors?.[0];
+    // A failed `oneOf` (telemetry's time shape [FP-4.2]) is told as a whole, not by the first
+    // error of one of its branches ("missing required field", "must NOT be valid").
+    const errors = validate.errors ?? [];
+    const first = errors.find((e) => e.keyword === 'oneOf' && e.instancePath === errors[0]?.instancePath) ?? errors[0];
     throw new ProtocolError('invalid_message', first ? describeSchemaError(first, msg) : type);
   }
   return msg as unknown as DeviceMessage;
