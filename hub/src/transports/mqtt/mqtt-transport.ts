@@ -95,10 +95,10 @@ class MqttDeviceLink implements DeviceLink {
       conn.destroy();
       return;
     }
-    const channel = message.type === 'command' ? 'commands' : message.type === 'desired' ? 'desired' : 'errors';
+    const channel = message.type === 'command' ? 'commands' : message.type === 'desired' ? 'desired' : message.type === 'pong' ? 'pong' : 'errors';
     if (channel === 'commands') expectAnswer(conn);
-    // Errors are advisory (QoS 0); commands and desired state must arrive (QoS 1).
-    const qos = channel === 'errors' ? 0 : 1;
+    // Errors and pongs are advisory (QoS 0); commands and desired state must arrive (QoS 1).
+    const qos = channel === 'commands' || channel === 'desired' ? 1 : 0;
     // Straight to this client, not through broker.publish: the broker's
     // emitter delivers a bounded number of messages at a time, so under
     // telemetry load a command would wait behind thousands of readings.
@@ -131,6 +131,8 @@ export class MqttTransport {
   private server: Server | null = null;
   private tlsServer: Server | null = null;
   private readonly sessions = new WeakMap<Client, DeviceSession>();
+  /** Connections subscribed to their `pong` channel: they get one in answer to each `ping` [FP-5]. */
+  private readonly hearsPong = new WeakSet<DeviceSession>();
   /** Sockets that have not authenticated yet, with their place among the unauthenticated. */
   private readonly pendingOf = new WeakMap<Socket, PendingConnection>();
   private readonly sockets = new Set<Socket>();
@@ -392,6 +394,8 @@ export class MqttTransport {
     session.handle(message).then(
       () => {
         gate?.end();
+        // The hub's clock for devices without one [FP-5]; only to a device that subscribed to hear it.
+        if (message.type === 'ping' && this.hearsPong.has(session)) sendPong(session);
         // Durable now: the PUBACK that done() writes joins this turn's batch.
         batchWritesThisTurn(client.conn as Socket);
         done(null);
@@ -428,12 +432,19 @@ export class MqttTransport {
     const session = this.sessions.get(client);
     if (!session) return;
     const channels = new Set<ControlChannel>();
+    let pong = false;
     for (const topic of topics) {
       const rest = topic.slice(`devices/${session.deviceId}/`.length);
       if (rest === '#' || rest === '+' || rest === 'commands') channels.add('commands');
       if (rest === '#' || rest === '+' || rest === 'desired') channels.add('desired');
+      if (rest === '#' || rest === '+' || rest === 'pong') pong = true;
     }
     session.markReady(channels);
+    // Once a subscription covers `pong`, the device gets the hub's clock without asking [FP-5].
+    if (pong && !session.isEnded) {
+      this.hearsPong.add(session);
+      sendPong(session);
+    }
   }
 
   /** A device gets only what the hub sends it, never its own device → hub traffic echoed back. */
@@ -442,6 +453,11 @@ export class MqttTransport {
     if (!parsed || parsed.deviceId !== client.id || !hubChannelSet.has(parsed.channel)) return null;
     return packet;
   }
+}
+
+/** The hub's clock on `devices/{id}/pong` [FP-5], through the session's link so the inspector's feed sees it. */
+function sendPong(session: DeviceSession): void {
+  session.link.send({ v: 1, type: 'pong', ts: Date.now() });
 }
 
 /** [MQTT-3.1.2-2] The protocol level of MQTT 3.1.1. */

@@ -151,8 +151,8 @@ t.test('retained status is kept for the device itself; other channels are not re
   const messages = collectMessages(again);
   await again.subscribeAsync(`devices/${id}/#`, { qos: 1 });
   await new Promise((r) => setTimeout(r, 200));
-  // The hub's own desired-state message arrives too [FP-3.1]; no device → hub message but status comes back.
-  t.same(messages.map((m) => m.topic).filter((topic) => topic !== `devices/${id}/desired`), [`devices/${id}/status`]);
+  // The hub's own desired-state message and pong arrive too [FP-3.1, FP-5]; no device → hub message but status comes back.
+  t.same(messages.map((m) => m.topic).filter((topic) => topic !== `devices/${id}/desired` && topic !== `devices/${id}/pong`), [`devices/${id}/status`]);
 });
 
 t.test('the MQTT port speaks only MQTT: garbage closes that socket and nothing else', async (t) => {
