@@ -118,14 +118,15 @@ export class SimulatedDevice {
   }
 
   #announce(): void {
-    const hello = this.#model.hello();
+    // Every hello names this start of the device; a reconnect is not a reboot [FP-4.2].
+    const hello = { ...this.#model.hello(), boot: this.#boot };
     // The hub marks a device offline after 2.5 silent heartbeats [FP-6]: declare at least the sample interval.
     const heartbeatSec = Math.min(
       MAX_HEARTBEAT_SEC,
       Math.max(MIN_HEARTBEAT_SEC, hello.heartbeatSec ?? DEFAULT_HEARTBEAT_SEC, Math.ceil(this.#intervalMs / 1000)),
     );
     this.#connection
-      .sendHello({ ...hello, heartbeatSec, boot: this.#boot })
+      .sendHello({ ...hello, heartbeatSec })
       .then(() => this.#connection.sendState(this.#model.state()))
       .then(() => this.#flush())
       .catch((err: Error) => this.#log.warn(`${this.id}: hello/state not acknowledged: ${err.message}`));

@@ -172,8 +172,8 @@ export class MqttTransport {
     });
     // A subscription is live once aedes emits `subscribe` (refused ones carry qos 128); a session restored
     // with clean=false has its subscriptions back at `clientReady`.
-    broker.on('subscribe', (subs, client) => this.markReady(client, subs.filter((s) => (s.qos as number) !== 128).map((s) => s.topic)));
-    broker.on('clientReady', (client) => this.markReady(client, Object.keys((client as Client & { subscriptions?: Record<string, unknown> }).subscriptions ?? {})));
+    broker.on('subscribe', (subs, client) => this.subscribed(client, subs.filter((s) => (s.qos as number) !== 128).map((s) => s.topic)));
+    broker.on('clientReady', (client) => this.subscribed(client, Object.keys((client as Client & { subscriptions?: Record<string, unknown> }).subscriptions ?? {})));
     broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
     broker.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'MQTT connection error'));
     this.broker = broker;
@@ -428,23 +428,32 @@ export class MqttTransport {
     persistence?.removeSubscriptions(client, [topic]).catch((err: unknown) => this.options.log.warn({ err, clientId: client.id, topic }, 'could not forget a refused subscription'));
   }
 
+  /** Subscriptions granted (or restored with the session): what the device now receives. */
+  private subscribed(client: Client, topics: readonly string[]): void {
+    this.markReady(client, topics);
+    this.offerPong(client, topics);
+  }
+
+  /** Once a subscription covers `pong`, the device gets the hub's clock without asking, and one per ping [FP-5]. */
+  private offerPong(client: Client, topics: readonly string[]): void {
+    const session = this.sessions.get(client);
+    if (!session || session.isEnded) return;
+    const prefix = `devices/${session.deviceId}/`;
+    if (!topics.some((topic) => topic === `${prefix}#` || topic === `${prefix}+` || topic === `${prefix}pong`)) return;
+    this.hearsPong.add(session);
+    sendPong(session);
+  }
+
   private markReady(client: Client, topics: readonly string[]): void {
     const session = this.sessions.get(client);
     if (!session) return;
     const channels = new Set<ControlChannel>();
-    let pong = false;
     for (const topic of topics) {
       const rest = topic.slice(`devices/${session.deviceId}/`.length);
       if (rest === '#' || rest === '+' || rest === 'commands') channels.add('commands');
       if (rest === '#' || rest === '+' || rest === 'desired') channels.add('desired');
-      if (rest === '#' || rest === '+' || rest === 'pong') pong = true;
     }
     session.markReady(channels);
-    // Once a subscription covers `pong`, the device gets the hub's clock without asking [FP-5].
-    if (pong && !session.isEnded) {
-      this.hearsPong.add(session);
-      sendPong(session);
-    }
   }
 
   /** A device gets only what the hub sends it, never its own device → hub traffic echoed back. */
