@@ -10,6 +10,7 @@ import { DEFAULT_HEARTBEAT_SEC, MAX_HEARTBEAT_SEC, MAX_SAMPLES_PER_BATCH, MIN_HE
 import type { SimLogger } from './log.js';
 import type { DeviceModel } from './models/model.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
+import { nextBoot } from './boot-counter.js';
 import { Random } from './random.js';
 import type { BatchSample, DeviceConnection, FaultableConnection, ResultInput } from './transports/connection.js';
 import { DeviceSimError } from './transports/errors.js';
@@ -60,6 +61,8 @@ export class SimulatedDevice {
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
+  /** This start of the device, named in every hello; its seq numbers are unique within it [FP-4.2]. */
+  #boot = 0;
   readonly #backlog: BatchSample[] = [];
   #flushing = false;
   /**
@@ -101,6 +104,7 @@ export class SimulatedDevice {
     connection.on('hubError', (error) => this.#log.warn(`${this.id}: hub error ${error.error}: ${error.message}`));
     connection.on('warning', (message) => this.#log.warn(`${this.id}: ${message}`));
     this.#running = true;
+    this.#boot = nextBoot(this.id, this.#now());
     await connection.connect();
     this.faults?.start();
     this.#timer = setTimeout(() => {
@@ -121,7 +125,8 @@ export class SimulatedDevice {
   }
 
   #announce(): void {
-    const hello = this.#model.hello();
+    // Every hello names this start of the device; a reconnect is not a reboot [FP-4.2].
+    const hello = { ...this.#model.hello(), boot: this.#boot };
     // The hub marks a device offline after 2.5 silent heartbeats [FP-6]: declare at least the sample interval.
     const heartbeatSec = Math.min(
       MAX_HEARTBEAT_SEC,

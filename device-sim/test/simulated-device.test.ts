@@ -182,3 +182,16 @@ function waitFor(check: () => boolean): Promise<void> {
     }, 2);
   });
 }
+
+t.test('hello names the boot; a restarted device names a later one, a reconnect the same', async (t) => {
+  const first = await startDevice(t, new DimmableLight({ seed: 1 }));
+  const boot = first.connection.of('hello')[0]?.boot;
+  t.type(boot, 'number');
+  first.connection.lose();
+  first.connection.reconnect();
+  await settle();
+  t.same(first.connection.of('hello').map((h) => h.boot), [boot, boot], 'a reconnect is not a reboot');
+  await first.device.stop();
+  const again = await startDevice(t, new DimmableLight({ seed: 1 }));
+  t.ok((again.connection.of('hello')[0]?.boot as number) > (boot as number), 'the restart raised it');
+});

@@ -29,6 +29,7 @@ import type { UncaughtErrors } from './process-guard.js';
 import { MetricNameLimit } from './registry/metric-names.js';
 import { Registry } from './registry/registry.js';
 import { SqliteRegistryStore } from './registry/sqlite-registry-store.js';
+import { SqliteSeqWindowStore } from './registry/sqlite-seq-window-store.js';
 import { StateService } from './state/state-service.js';
 import { TelemetryPipeline } from './telemetry/pipeline.js';
 import { ConnectionGuard } from './limits/connection-guard.js';
@@ -126,8 +127,10 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const events = new EventBus();
   const telemetryStore = buildTelemetryStore(config, dataDir, log.child({ part: 'store' }));
   const registryStore = new SqliteRegistryStore(join(dataDir, 'registry.db'));
+  // Seq windows per boot belong to the device records: same file, own connection and tables.
+  const seqWindowStore = new SqliteSeqWindowStore(join(dataDir, 'registry.db'));
   const metricNames = new MetricNameLimit(config.maxMetricsPerDevice);
-  const registry = new Registry(registryStore, telemetryStore, events, log.child({ part: 'registry' }), metricNames);
+  const registry = new Registry(registryStore, telemetryStore, events, log.child({ part: 'registry' }), metricNames, seqWindowStore);
   const pipeline = new TelemetryPipeline(telemetryStore, log.child({ part: 'telemetry' }));
   // Commands, device state and the audit log share one SQLite file, each with its own tables.
   const controlFile = join(dataDir, 'control.db');
@@ -303,6 +306,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await accounts.ensureFirstAdmin(config.adminUser, config.adminPassword);
       await telemetryStore.open();
       await registryStore.open();
+      await seqWindowStore.open();
       await registry.start();
       await audit.open();
       await state.open();
@@ -345,6 +349,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await state.close();
       await audit.close();
       await registry.stop();
+      await seqWindowStore.close();
       await registryStore.close();
       accounts.close();
       await telemetryStore.close();

@@ -1,12 +1,10 @@
 /**
  * One connected device, whatever its transport: turns its messages into
- * registry updates and telemetry, tracks seq for duplicates and gaps, counts
+ * registry updates and telemetry, checks seq for duplicates and gaps per boot, counts
  * its protocol errors and disconnects it past the limit [FP-8].
  */
 import {
   MAX_ERRORS_BEFORE_DISCONNECT,
-  MAX_TS_FUTURE_MS,
-  MAX_TS_PAST_MS,
   ProtocolError,
   type DeviceMessage,
   type ErrorCode,
@@ -26,19 +24,12 @@ import type { CloseReason, DeviceLink } from './device-link.js';
 import type { CommandInbox, ControlChannel, StateInbox } from './device-inbox.js';
 import type { EventBus } from './events.js';
 import { emitMessage } from './message-tap.js';
+import { SeqCheck } from '../telemetry/seq-windows.js';
+import { checkTimes, findTsConflict, sampleTime } from '../telemetry/sample-times.js';
 import { clip } from '../log-safe.js';
 
 /** Longest `topic` echoed in an error [FP-8]; a device's own topics are far shorter. */
 const TOPIC_ECHO_CHARS = 256;
-/** How many recent seq numbers are remembered to drop duplicates. */
-const SEQ_WINDOW = 1024;
-/**
- * A seq this far from the last one (either way) is a counter that restarted
- * or went wrong, not that many lost samples [FP-4.2]: it counts as one reset
- * and the count goes on from it. Without it one seq of 2^53 - 1 added
- * 9 × 10^15 gaps, and a jump back stopped gaps from being counted at all.
- */
-export const SEQ_RESET_JUMP = 100_000;
 /** A device over its rate hears `rate_limited` at most this often, however much is dropped. */
 const RATE_ERROR_INTERVAL_MS = 1000;
 /** Dashboards hear of a device's new errors or seq gaps at most this often. */
@@ -153,6 +144,12 @@ export class DeviceSession {
       case 'telemetry':
         return this.telemetry(msg, now);
       case 'hello':
+        // The boot first: even a hello refused for its metrics names the boot its telemetry comes from [FP-4.2].
+        try {
+          registry.setBoot(this.entry, msg.boot, now);
+        } catch (err) {
+          return Promise.reject(err as Error);
+        }
         return registry.setCapabilities(this.entry, msg);
       case 'status':
         // Presence follows the connection; on MQTT an `offline` status is the
@@ -172,16 +169,9 @@ export class DeviceSession {
   }
 
   private telemetry(msg: TelemetryMessage, now: number): Promise<void> {
-    const samples: TelemetrySample[] = msg.samples ?? [{ ts: msg.ts, seq: msg.seq, metrics: msg.metrics ?? {} }];
-    // Never acknowledge what the store would refuse: its retention narrows the window [FP-4.2].
-    const maxAge = this.deps.maxAge;
-    const maxPastMs = maxAge ? Math.min(maxAge.maxPastMs, MAX_TS_PAST_MS) : MAX_TS_PAST_MS;
-    for (const s of samples) {
-      if (s.ts !== undefined && (s.ts > now + MAX_TS_FUTURE_MS || s.ts < now - maxPastMs)) {
-        const why = s.ts < now - MAX_TS_PAST_MS || s.ts > now || !maxAge ? '' : `; ${maxAge.detail}`;
-        return Promise.reject(new ProtocolError('bad_timestamp', `ts ${s.ts} is ${s.ts > now ? 'ahead of' : 'behind'} the hub clock by ${Math.abs(s.ts - now)} ms${why}`));
-      }
-    }
+    const samples: TelemetrySample[] = msg.samples ?? [{ ts: msg.ts, age: msg.age, seq: msg.seq, metrics: msg.metrics ?? {} }];
+    const refusal = checkTimes(samples, now, this.deps.maxAge) ?? findTsConflict(samples, now, this.entry.latest);
+    if (refusal) return Promise.reject(refusal);
     try {
       this.deps.registry.admitMetrics(this.entry, samples);
     } catch (err) {
@@ -192,25 +182,30 @@ export class DeviceSession {
     const seqs: number[] = [];
     /** Writes still in flight that this message's duplicates depend on. */
     let waitFor: Promise<void>[] | null = null;
-    const track = this.entry.seq;
+    // One window for the whole message: its samples were all taken in one boot [FP-4.2].
+    const window = this.entry.boots.window(msg.boot, now);
+    let statsChanged = false;
     for (const s of samples) {
       if (s.seq !== undefined) {
-        if (this.isDuplicate(s.seq)) {
+        const check = window.accept(s.seq, this.entry.stats);
+        if (check === SeqCheck.Duplicate) {
           this.entry.stats.duplicates += 1;
           // Acknowledge a duplicate only once its original is durable.
-          const original = track.pending.get(s.seq);
+          const original = window.pending.get(s.seq);
           if (original) (waitFor ??= []).push(original);
           continue;
         }
+        if (check === SeqCheck.NewStatsChanged) statsChanged = true;
         seqs.push(s.seq);
       }
-      const ts = s.ts ?? this.stamp(now);
+      const ts = sampleTime(s, now) ?? this.stamp(now);
       for (const metric in s.metrics) {
         const value = s.metrics[metric] as MetricValue;
         points.push({ deviceId: this.deviceId, metric, ts, value: typeof value === 'boolean' ? (value ? 1 : 0) : value });
       }
       accepted.push({ ts, metrics: s.metrics });
     }
+    if (statsChanged) this.statsChanged();
     if (points.length === 0) return waitFor ? Promise.all(waitFor).then(() => undefined) : Promise.resolve();
     // Live values go out as the reading arrives, beside the write (design: the
     // pipeline and the fan-out are parallel branches), not after its commit:
@@ -223,19 +218,18 @@ export class DeviceSession {
     }
     const written = this.deps.pipeline.append(points).then(
       () => {
-        for (const seq of seqs) track.pending.delete(seq);
+        for (const seq of seqs) window.pending.delete(seq);
+        // Only now may these seqs be persisted: a resend of one still in flight must be stored [FP-4.2].
+        if (seqs.length > 0) this.deps.registry.seqsCommitted(this.entry, window);
       },
       (err: unknown) => {
         // Not stored, so not acknowledged: the device will resend these, and
         // they must not be taken for duplicates then.
-        for (const seq of seqs) {
-          track.pending.delete(seq);
-          track.recent.delete(seq);
-        }
+        for (const seq of seqs) window.forget(seq);
         throw err;
       },
     );
-    for (const seq of seqs) track.pending.set(seq, written);
+    for (const seq of seqs) window.pending.set(seq, written);
     return waitFor ? Promise.all([written, ...waitFor]).then(() => undefined) : written;
   }
 
@@ -244,35 +238,6 @@ export class DeviceSession {
     const ts = Math.max(now, this.entry.lastStampTs + 1);
     this.entry.lastStampTs = ts;
     return ts;
-  }
-
-  /**
-   * Seq numbers are remembered per device across reconnects, so a sample
-   * resent after a lost PUBACK is stored once. A device counts from 0 after
-   * boot [FP-4.2]: seq 0 starts a new window.
-   */
-  private isDuplicate(seq: number): boolean {
-    const track = this.entry.seq;
-    if (seq === 0) {
-      track.last = -1;
-      track.recent.clear();
-      track.order.length = 0;
-    } else if (track.recent.has(seq)) return true;
-    if (track.last >= 0 && Math.abs(seq - track.last) > SEQ_RESET_JUMP) {
-      this.entry.stats.seqResets += 1;
-      track.last = seq;
-      this.statsChanged();
-    } else if (track.last >= 0 && seq > track.last + 1) {
-      this.entry.stats.seqGaps += seq - track.last - 1;
-      this.statsChanged();
-    }
-    // A late seq within the window fills a gap counted earlier (reordering is not loss).
-    else if (seq < track.last && seq > track.last - SEQ_WINDOW && this.entry.stats.seqGaps > 0) this.entry.stats.seqGaps -= 1;
-    if (seq > track.last) track.last = seq;
-    track.recent.add(seq);
-    track.order.push(seq);
-    if (track.order.length > SEQ_WINDOW) track.recent.delete(track.order.shift() as number);
-    return false;
   }
 
   /**

@@ -25,6 +25,8 @@ import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import { capabilitiesFromHello } from './capabilities.js';
 import { DEFAULT_MAX_METRICS_PER_DEVICE, MetricNameLimit } from './metric-names.js';
 import type { DeviceRecord, RegistryStore } from './registry-store.js';
+import { BootWindows, SeqWindow, bootOfKey } from '../telemetry/seq-windows.js';
+import type { SeqWindowStore, StoredSeqWindow } from './sqlite-seq-window-store.js';
 
 export interface DeviceEntry {
   record: DeviceRecord;
@@ -37,23 +39,17 @@ export interface DeviceEntry {
   stats: DeviceStats;
   /** Last timestamp the hub stamped on this device's telemetry (see DeviceSession.stamp). */
   lastStampTs: number;
-  /** Recently seen telemetry seq numbers (see DeviceSession.isDuplicate). */
-  seq: SeqWindow;
-}
-
-export interface SeqWindow {
-  last: number;
-  recent: Set<number>;
-  order: number[];
-  /** Writes in flight by seq: a duplicate is acknowledged only when its original is durable. */
-  pending: Map<number, Promise<void>>;
-}
-
-function newSeqWindow(): SeqWindow {
-  return { last: -1, recent: new Set(), order: [], pending: new Map() };
+  /** Seq windows per boot, to drop resent samples [FP-4.2] (see BootWindows). */
+  boots: BootWindows;
 }
 
 const LAST_SEEN_FLUSH_MS = 5_000;
+/**
+ * How often committed seqs are persisted [FP-4.2]: after a hub crash, a
+ * sample acknowledged within about this long before it and then resent may
+ * be stored twice (if it has no `ts`; one with `ts` replaces itself).
+ */
+export const SEQ_PERSIST_MS = 1_000;
 /** Latest values per device in the list view: as many as a hello may declare [FP-7.1]. */
 export const LIST_LATEST_MAX = MAX_METRICS_PER_SAMPLE;
 
@@ -61,6 +57,9 @@ export class Registry {
   private readonly devices = new Map<string, DeviceEntry>();
   private readonly dirtyLastSeen = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
+  /** Devices with seq windows to persist (see seqsCommitted). */
+  private readonly dirtyWindows = new Set<DeviceEntry>();
+  private windowTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: RegistryStore,
@@ -68,6 +67,8 @@ export class Registry {
     private readonly events: EventBus,
     private readonly log: Logger,
     readonly metricLimit = new MetricNameLimit(DEFAULT_MAX_METRICS_PER_DEVICE),
+    /** Where seq windows outlive the hub; absent = in memory only. */
+    private readonly seqWindows: SeqWindowStore | null = null,
   ) {}
 
   /** Loads every device. Presence is `unknown` until each is heard from again. */
@@ -85,16 +86,83 @@ export class Registry {
           ? { status: 'offline', since: record.createdAt, reason: 'never-connected', transport: null }
           : { status: 'unknown', since: now, reason: 'hub-restart', transport: record.lastTransport };
       const metricNames = namesOf(latest, record.capabilities);
-      this.devices.set(record.id, { record, presence, lastSeen: record.lastSeen, latest, metricNames, stats: newStats(), lastStampTs: 0, seq: newSeqWindow() });
+      this.devices.set(record.id, { record, presence, lastSeen: record.lastSeen, latest, metricNames, stats: newStats(), lastStampTs: 0, boots: new BootWindows() });
     }
+    this.loadWindows();
     this.flushTimer = setInterval(() => void this.flushLastSeen(), LAST_SEEN_FLUSH_MS);
     this.flushTimer.unref();
+    if (this.seqWindows) {
+      this.windowTimer = setInterval(() => this.persistWindows(), SEQ_PERSIST_MS);
+      this.windowTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.windowTimer) clearInterval(this.windowTimer);
     this.flushTimer = null;
+    this.windowTimer = null;
+    this.persistWindows();
     await this.flushLastSeen();
+  }
+
+  private loadWindows(): void {
+    if (!this.seqWindows) return;
+    const { current, windows } = this.seqWindows.loadAll();
+    for (const [id, key] of current) this.devices.get(id)?.boots.restoreCurrent(key, bootOfKey(key));
+    for (const w of windows) this.devices.get(w.deviceId)?.boots.restore(SeqWindow.fromRuns(w.boot, w.last, w.runs, w.usedAt));
+  }
+
+  /**
+   * The boot of a device's `hello` [FP-4.2], persisted before the hello is
+   * acknowledged when it changed: telemetry without `boot` that follows must
+   * be checked in this boot's window, after a hub crash too.
+   */
+  setBoot(entry: DeviceEntry, boot: HelloMessage['boot'], now = Date.now()): void {
+    if (!entry.boots.setCurrent(boot, now)) return;
+    try {
+      this.seqWindows?.saveCurrentBoot(entry.record.id, entry.boots.current);
+    } catch (err) {
+      this.log.error({ err, deviceId: entry.record.id }, 'saving the boot of a hello failed');
+      throw new ProtocolError('storage_unavailable', 'could not record the boot: send hello again');
+    }
+    this.dirtyWindows.add(entry);
+  }
+
+  /** The telemetry store committed the writes of these seqs: the window is persisted at the next tick. */
+  seqsCommitted(entry: DeviceEntry, window: SeqWindow): void {
+    if (!this.seqWindows || !entry.boots.holds(window)) return;
+    entry.boots.changed.add(window);
+    this.dirtyWindows.add(entry);
+  }
+
+  /** Changed windows and evicted boots of every device, in one transaction; only committed seqs [FP-4.2]. */
+  private persistWindows(): void {
+    if (!this.seqWindows || this.dirtyWindows.size === 0) return;
+    const upserts: StoredSeqWindow[] = [];
+    const deletes: { deviceId: string; boot: string }[] = [];
+    for (const entry of this.dirtyWindows) {
+      const deviceId = entry.record.id;
+      const { boots } = entry;
+      // Deleted meanwhile: its rows went with it.
+      if (this.devices.get(deviceId) !== entry) continue;
+      for (const boot of boots.evicted) deletes.push({ deviceId, boot });
+      for (const w of boots.changed) {
+        if (w.key !== null && boots.holds(w)) upserts.push({ deviceId, boot: w.key, usedAt: w.usedAt, last: w.last, runs: w.committedRuns() });
+      }
+    }
+    try {
+      this.seqWindows.save({ upserts, deletes });
+    } catch (err) {
+      // Kept dirty: tried again at the next tick.
+      this.log.error({ err }, 'saving seq windows failed');
+      return;
+    }
+    for (const entry of this.dirtyWindows) {
+      entry.boots.evicted.clear();
+      entry.boots.changed.clear();
+    }
+    this.dirtyWindows.clear();
   }
 
   private async flushLastSeen(): Promise<void> {
@@ -155,7 +223,7 @@ export class Registry {
       metricNames: new Set(),
       stats: newStats(),
       lastStampTs: 0,
-      seq: newSeqWindow(),
+      boots: new BootWindows(),
     };
     this.devices.set(record.id, entry);
     this.events.emit('deviceAdded', { device: this.view(entry) });
@@ -167,6 +235,7 @@ export class Registry {
     this.devices.delete(id);
     this.dirtyLastSeen.delete(id);
     await this.store.delete(id);
+    this.seqWindows?.deleteDevice(id);
     await this.telemetry.deleteDevice(id);
     this.events.emit('deviceRemoved', { deviceId: id });
     return true;

@@ -103,10 +103,10 @@ class MqttDeviceLink implements DeviceLink {
       conn.destroy();
       return;
     }
-    const channel = message.type === 'command' ? 'commands' : message.type === 'desired' ? 'desired' : 'errors';
+    const channel = message.type === 'command' ? 'commands' : message.type === 'desired' ? 'desired' : message.type === 'pong' ? 'pong' : 'errors';
     if (channel === 'commands') expectAnswer(conn);
-    // Errors are advisory (QoS 0); commands and desired state must arrive (QoS 1).
-    const qos = channel === 'errors' ? 0 : 1;
+    // Errors and pongs are advisory (QoS 0); commands and desired state must arrive (QoS 1).
+    const qos = channel === 'commands' || channel === 'desired' ? 1 : 0;
     // Straight to this client, not through broker.publish: the broker's
     // emitter delivers a bounded number of messages at a time, so under
     // telemetry load a command would wait behind thousands of readings.
@@ -139,6 +139,8 @@ export class MqttTransport {
   private server: Server | null = null;
   private tlsServer: Server | null = null;
   private readonly sessions = new WeakMap<Client, DeviceSession>();
+  /** Connections subscribed to their `pong` channel: they get one in answer to each `ping` [FP-5]. */
+  private readonly hearsPong = new WeakSet<DeviceSession>();
   /** Sockets that have not authenticated yet, with their place among the unauthenticated. */
   private readonly pendingOf = new WeakMap<Socket, PendingConnection>();
   private readonly sockets = new Set<Socket>();
@@ -178,8 +180,8 @@ export class MqttTransport {
     });
     // A subscription is live once aedes emits `subscribe` (refused ones carry qos 128); a session restored
     // with clean=false has its subscriptions back at `clientReady`.
-    broker.on('subscribe', (subs, client) => this.markReady(client, subs.filter((s) => (s.qos as number) !== 128).map((s) => s.topic)));
-    broker.on('clientReady', (client) => this.markReady(client, Object.keys((client as Client & { subscriptions?: Record<string, unknown> }).subscriptions ?? {})));
+    broker.on('subscribe', (subs, client) => this.subscribed(client, subs.filter((s) => (s.qos as number) !== 128).map((s) => s.topic)));
+    broker.on('clientReady', (client) => this.subscribed(client, Object.keys((client as Client & { subscriptions?: Record<string, unknown> }).subscriptions ?? {})));
     broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
     broker.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'MQTT connection error'));
     this.broker = broker;
@@ -400,6 +402,8 @@ export class MqttTransport {
     session.handle(message).then(
       () => {
         gate?.end();
+        // The hub's clock for devices without one [FP-5]; only to a device that subscribed to hear it.
+        if (message.type === 'ping' && this.hearsPong.has(session)) sendPong(session);
         // Durable now: the PUBACK that done() writes joins this turn's batch.
         batchWritesThisTurn(client.conn as Socket);
         done(null);
@@ -432,6 +436,22 @@ export class MqttTransport {
     persistence?.removeSubscriptions(client, [topic]).catch((err: unknown) => this.options.log.warn({ err, clientId: client.id, topic }, 'could not forget a refused subscription'));
   }
 
+  /** Subscriptions granted (or restored with the session): what the device now receives. */
+  private subscribed(client: Client, topics: readonly string[]): void {
+    this.markReady(client, topics);
+    this.offerPong(client, topics);
+  }
+
+  /** Once a subscription covers `pong`, the device gets the hub's clock without asking, and one per ping [FP-5]. */
+  private offerPong(client: Client, topics: readonly string[]): void {
+    const session = this.sessions.get(client);
+    if (!session || session.isEnded) return;
+    const prefix = `devices/${session.deviceId}/`;
+    if (!topics.some((topic) => topic === `${prefix}#` || topic === `${prefix}+` || topic === `${prefix}pong`)) return;
+    this.hearsPong.add(session);
+    sendPong(session);
+  }
+
   private markReady(client: Client, topics: readonly string[]): void {
     const session = this.sessions.get(client);
     if (!session) return;
@@ -457,6 +477,11 @@ export class MqttTransport {
     if (!parsed || parsed.deviceId !== client.id || !hubChannelSet.has(parsed.channel)) return null;
     return packet;
   }
+}
+
+/** The hub's clock on `devices/{id}/pong` [FP-5], through the session's link so the inspector's feed sees it. */
+function sendPong(session: DeviceSession): void {
+  session.link.send({ v: 1, type: 'pong', ts: Date.now() });
 }
 
 /** [MQTT-3.1.2-2] The protocol level of MQTT 3.1.1. */

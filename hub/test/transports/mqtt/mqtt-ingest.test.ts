@@ -151,8 +151,8 @@ t.test('a device gets nothing retained back on subscribing: not its status, not 
   const messages = collectMessages(again);
   await again.subscribeAsync(`devices/${id}/#`, { qos: 1 });
   await new Promise((r) => setTimeout(r, 200));
-  // The hub's own desired-state message arrives [FP-3.1]; no device → hub message comes back, status included [FP-6].
-  t.same(messages.map((m) => m.topic).filter((topic) => topic !== `devices/${id}/desired`), []);
+  // The hub's own desired-state message and pong arrive [FP-3.1, FP-5]; no device → hub message comes back, status included [FP-6].
+  t.same(messages.map((m) => m.topic).filter((topic) => topic !== `devices/${id}/desired` && topic !== `devices/${id}/pong`), []);
 });
 
 t.test('the MQTT port speaks only MQTT: garbage closes that socket and nothing else', async (t) => {
