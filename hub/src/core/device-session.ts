@@ -319,8 +319,4 @@ export class DeviceSession {
     const reason: PresenceReason = how.reason ?? (how.clean ? 'disconnected' : this.announcedOffline ? 'last-will' : 'connection-lost');
     this.deps.registry.setPresence(this.entry, 'offline', reason, this.link.transport);
   }
-
-  markLastWill(): void {
-    this.announcedOffline = true;
-  }
 }
