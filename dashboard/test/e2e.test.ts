@@ -73,6 +73,13 @@ if (browserUnavailable(t) === null) {
     t.equal(await page.locator('device-controls fieldset.controls-set').evaluate((el) => (el as unknown as { disabled: boolean }).disabled), true, 'the controls are disabled for a viewer');
     t.ok((await page.locator('device-controls button').count()) > 0, 'the controls are shown');
     t.equal(await page.locator('device-controls button:enabled, device-controls input:enabled, device-controls select:enabled').count(), 0, 'none of them is usable');
+    // Nor can a viewer change desired state: Set… and Remove are there, disabled, with the reason.
+    await plugClient.publishAsync(`devices/${plug.id}/state`, JSON.stringify({ state: { on: true } }), { qos: 1 });
+    t.equal((await hub.api('PATCH', `/api/devices/${plug.id}/state/desired`, { state: { on: false } })).status, 200);
+    await page.locator('state-table .read-only').waitFor({ timeout: UI_TIMEOUT });
+    await page.locator('state-table tr[data-key="on"] button', { hasText: 'Remove' }).waitFor({ timeout: UI_TIMEOUT });
+    t.ok((await page.locator('state-table tr[data-key="on"] button').count()) >= 2, 'Set… and Remove are shown');
+    t.equal(await page.locator('state-table button:enabled').count(), 0, 'neither is usable');
     await plugClient.endAsync(true);
     t.equal((await hub.api('DELETE', `/api/devices/${plug.id}`)).status, 204);
     await page.goto(`${hub.httpUrl}/#/`);

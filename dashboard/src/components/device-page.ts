@@ -209,6 +209,7 @@ export class DevicePage extends LitElement {
               .error=${detail.state.error}
               .edit=${detail.desiredEdit}
               .now=${this.now}
+              ?readOnly=${this.readOnly}
             ></state-table>
             <history-panel .history=${detail.history} .capabilities=${caps}></history-panel>
             <command-timeline

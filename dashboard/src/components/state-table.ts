@@ -166,6 +166,8 @@ export class StateTable extends LitElement {
   @property() error: string | null = null;
   @property({ attribute: false }) edit: DesiredEdit | null = null;
   @property({ attribute: false }) now = Date.now();
+  /** A viewer: the actions are shown, disabled, with the reason (the hub would answer 403). */
+  @property({ type: Boolean }) readOnly = false;
 
   /** The key whose desired value is being edited, and the draft value. */
   @state() private editing: { key: string; raw: RawValue } | null = null;
@@ -196,6 +198,7 @@ export class StateTable extends LitElement {
             >`
           : nothing}
       </div>
+      ${this.readOnly && rows.length > 0 ? html`<p class="hint read-only">Your role can look, not change desired state: ask an operator.</p>` : nothing}
       ${this.renderBody(view, rows)}
     </section>`;
   }
@@ -254,12 +257,12 @@ export class StateTable extends LitElement {
         ${editing
           ? nothing
           : html`${row.settable
-              ? html`<button type="button" ?disabled=${saving} aria-label=${`Set desired ${row.key}`} @click=${() => this.startEdit(row)}>Set…</button>`
+              ? html`<button type="button" ?disabled=${saving || this.readOnly} aria-label=${`Set desired ${row.key}`} @click=${() => this.startEdit(row)}>Set…</button>`
               : nothing}
             ${row.desired
               ? html`<button
                   type="button"
-                  ?disabled=${saving}
+                  ?disabled=${saving || this.readOnly}
                   aria-label=${`Remove desired ${row.key}`}
                   title="Stop enforcing this key: remove its desired value (the device keeps what it has)"
                   @click=${() => this.removeDesired(row.key)}
