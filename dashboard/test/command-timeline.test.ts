@@ -15,7 +15,9 @@ import {
   formatElapsed,
   formatParams,
   isAtLeastAsNew,
+  lateResultText,
   pendingCommands,
+  TIMED_OUT_NOTE,
 } from '../src/data/command-timeline.js';
 
 const T0 = 1_750_000_000_000;
@@ -126,4 +128,17 @@ t.test('elapsed times and parameters in one line', async (t) => {
   t.equal(formatElapsed(5_400_000), '+1.5 h');
   t.equal(formatParams({ target: 21.5, mode: 'eco' }), 'target: 21.5, mode: "eco"');
   t.equal(formatParams({}), '');
+});
+
+t.test('a timed-out command says it may still run; a late answer says what the device did', async (t) => {
+  const timedOut = command('c9', T0, ['queued', 'sent', 'timed_out']);
+  t.match(TIMED_OUT_NOTE, /may still carry the command out/);
+  t.equal(
+    lateResultText(timedOut, { status: 'succeeded', at: T0 + 42_000 }),
+    'The device carried it out after all (a late answer, +42 s after the command was issued; the command stays "Timed out").',
+  );
+  t.equal(
+    lateResultText(timedOut, { status: 'failed', at: T0 + 1_500, error: 'relay stuck' }),
+    'The device answered that it failed: relay stuck (a late answer, +1.5 s after the command was issued; the command stays "Timed out").',
+  );
 });

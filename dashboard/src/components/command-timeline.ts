@@ -9,7 +9,7 @@ import { isFinalCommandState, type CommandView } from '@iot-hub/protocol';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
-import { commandStateHint, commandStateLabel, formatElapsed, formatParams, type CommandTimeline } from '../data/command-timeline.js';
+import { TIMED_OUT_NOTE, commandStateHint, commandStateLabel, formatElapsed, formatParams, lateResultText, type CommandTimeline } from '../data/command-timeline.js';
 import type { LoadStatus } from '../data/device-detail.js';
 import { formatRelativeTime } from '../format.js';
 import { baseStyles, commandStateStyles, panelStyles } from './shared-styles.js';
@@ -97,6 +97,10 @@ export class CommandTimelineView extends LitElement {
         font-size: 0.82rem;
         overflow-wrap: anywhere;
       }
+      .detail.late {
+        border-left: 3px solid var(--hub-warning, #9a6700);
+        padding-left: 0.45rem;
+      }
       button {
         font-size: 0.8rem;
         padding: 0.15rem 0.55rem;
@@ -174,11 +178,8 @@ export class CommandTimelineView extends LitElement {
       ${command.error && command.state !== 'succeeded' ? html`<div class="detail error">${command.error}</div>` : nothing}
       ${command.state === 'succeeded' && command.result !== undefined ? html`<div class="detail muted">result <code>${shortJson(command.result)}</code></div>` : nothing}
       ${command.deliveries > 1 ? html`<div class="detail muted">delivered ${command.deliveries} times (the device reconnected)</div>` : nothing}
-      ${(command.late ?? []).map(
-        (late) => html`<div class="detail muted">
-          late ${late.status} ${formatElapsed(late.at - command.createdAt)} after creation, not applied${late.error ? `: ${late.error}` : ''}
-        </div>`,
-      )}
+      ${command.state === 'timed_out' ? html`<div class="detail muted" data-timed-out-note>${TIMED_OUT_NOTE}</div>` : nothing}
+      ${(command.late ?? []).map((late) => html`<div class="detail late" role="status" data-late=${late.status}>${lateResultText(command, late)}</div>`)}
     </li>`;
   }
 

@@ -132,6 +132,24 @@ export function commandStateHint(view: CommandView): string {
   }
 }
 
+/**
+ * Said under a command that timed out: a device that was asleep or slow may
+ * still carry it out when it gets it, and an answer it sends then is shown
+ * (FP-4.4: the hub ends the command, the device may not know).
+ */
+export const TIMED_OUT_NOTE = 'The device did not answer in time. It may still carry the command out when it gets it (a device that was asleep, when it wakes); if it answers later, the answer shows here.';
+
+/** A result that arrived after the command ended: what the device did, and that the hub's outcome stays. */
+export function lateResultText(command: CommandView, late: NonNullable<CommandView['late']>[number]): string {
+  const what =
+    late.status === 'succeeded'
+      ? 'The device carried it out after all'
+      : late.status === 'failed'
+        ? `The device answered that it failed${late.error ? `: ${late.error}` : ''}`
+        : 'The device said it was working on it';
+  return `${what} (a late answer, ${formatElapsed(late.at - command.createdAt)} after the command was issued; the command stays "${commandStateLabel(command.state)}").`;
+}
+
 /** `+120 ms`, `+3.4 s`, `+2 min`: time from the command's creation to a transition. */
 export function formatElapsed(ms: number): string {
   if (ms < 1000) return `+${Math.max(0, Math.round(ms))} ms`;
