@@ -90,6 +90,7 @@ const REASON_LABELS: Record<PresenceReason, string> = {
   'connection-lost': 'connection lost',
   'heartbeat-timeout': 'missed its heartbeat',
   'hub-restart': 'not heard from since the hub restarted',
+  'silent-since-restart': 'not back within its heartbeat after the hub restarted',
   replaced: 'replaced by a newer connection',
   deleted: 'deleted',
 };

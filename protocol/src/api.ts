@@ -17,6 +17,7 @@ export type PresenceReason =
   | 'connection-lost'
   | 'heartbeat-timeout'
   | 'hub-restart'
+  | 'silent-since-restart'
   | 'replaced'
   | 'deleted';
 

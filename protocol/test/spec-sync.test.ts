@@ -53,6 +53,7 @@ const PRESENCE_REASONS = {
   'connection-lost': true,
   'heartbeat-timeout': true,
   'hub-restart': true,
+  'silent-since-restart': true,
   replaced: true,
   deleted: true,
 } as const satisfies Record<PresenceReason, true>;

@@ -103,6 +103,7 @@ export class DeviceGateway {
   }
 
   private sweep(now: number): void {
+    this.registry.expireUnknown(now);
     for (const session of this.sessions.values()) {
       const { entry } = session;
       const deadline = (entry.lastSeen ?? 0) + HEARTBEAT_GRACE_FACTOR * this.registry.heartbeatSec(entry) * 1000;

@@ -6,6 +6,7 @@
  */
 import {
   DEFAULT_HEARTBEAT_SEC,
+  HEARTBEAT_GRACE_FACTOR,
   MAX_METRICS_PER_SAMPLE,
   ProtocolError,
   type Capabilities,
@@ -56,6 +57,8 @@ export const LIST_LATEST_MAX = MAX_METRICS_PER_SAMPLE;
 export class Registry {
   private readonly devices = new Map<string, DeviceEntry>();
   private readonly dirtyLastSeen = new Set<string>();
+  /** Devices `unknown` since the hub started, not heard from yet (see expireUnknown). */
+  private readonly awaitingReturn = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
   /** Devices with seq windows to persist (see seqsCommitted). */
   private readonly dirtyWindows = new Set<DeviceEntry>();
@@ -85,6 +88,7 @@ export class Registry {
         record.lastSeen === null
           ? { status: 'offline', since: record.createdAt, reason: 'never-connected', transport: null }
           : { status: 'unknown', since: now, reason: 'hub-restart', transport: record.lastTransport };
+      if (presence.status === 'unknown') this.awaitingReturn.add(record.id);
       const metricNames = namesOf(latest, record.capabilities);
       this.devices.set(record.id, { record, presence, lastSeen: record.lastSeen, latest, metricNames, stats: newStats(), lastStampTs: 0, boots: new BootWindows() });
     }
@@ -305,6 +309,25 @@ export class Registry {
   touch(entry: DeviceEntry, now: number): void {
     entry.lastSeen = now;
     this.dirtyLastSeen.add(entry.record.id);
+  }
+
+  /**
+   * A device that has not come back within its own heartbeat deadline
+   * after the hub restarted is offline, with a reason that says so
+   * [FP-6]; otherwise it would stay `unknown` for ever. Called by the
+   * presence sweep; touches only devices still unknown since the start.
+   */
+  expireUnknown(now: number): void {
+    for (const id of this.awaitingReturn) {
+      const entry = this.devices.get(id);
+      if (!entry || entry.presence.reason !== 'hub-restart') {
+        this.awaitingReturn.delete(id);
+        continue;
+      }
+      if (now <= entry.presence.since + HEARTBEAT_GRACE_FACTOR * this.heartbeatSec(entry) * 1000) continue;
+      this.awaitingReturn.delete(id);
+      this.setPresence(entry, 'offline', 'silent-since-restart', null, now);
+    }
   }
 
   setPresence(entry: DeviceEntry, status: 'online' | 'offline', reason: PresenceReason, transport: Transport | null, now = Date.now()): void {
