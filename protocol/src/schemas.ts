@@ -52,32 +52,26 @@ const metricSpec = {
   },
 } as const;
 
+/** What a command parameter and a declared state key have in common: a typed value [FP-4.1]. */
+const valueSpecProperties = {
+  type: { enum: ['number', 'integer', 'boolean', 'string', 'enum'] },
+  unit: { type: 'string', maxLength: 32 },
+  min: { type: 'number' },
+  max: { type: 'number' },
+  values: { type: 'array', items: shortString, minItems: 1, maxItems: 64 },
+  description: shortString,
+} as const;
+
 const paramSpec = {
   type: 'object',
   required: ['type'],
-  properties: {
-    type: { enum: ['number', 'integer', 'boolean', 'string', 'enum'] },
-    unit: { type: 'string', maxLength: 32 },
-    min: { type: 'number' },
-    max: { type: 'number' },
-    values: { type: 'array', items: shortString, minItems: 1, maxItems: 64 },
-    required: { type: 'boolean' },
-    description: shortString,
-  },
+  properties: { ...valueSpecProperties, required: { type: 'boolean' } },
 } as const;
 
 const stateKeySpec = {
   type: 'object',
   required: ['type'],
-  properties: {
-    type: { enum: ['number', 'integer', 'boolean', 'string', 'enum'] },
-    unit: { type: 'string', maxLength: 32 },
-    min: { type: 'number' },
-    max: { type: 'number' },
-    values: { type: 'array', items: shortString, minItems: 1, maxItems: 64 },
-    settable: { type: 'boolean' },
-    description: shortString,
-  },
+  properties: { ...valueSpecProperties, settable: { type: 'boolean' } },
 } as const;
 
 const commandSpec = {
