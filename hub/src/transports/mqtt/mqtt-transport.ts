@@ -28,7 +28,7 @@ import {
 import type { Logger } from 'pino';
 import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
-import { CONTROL_CHANNELS, type ControlChannel } from '../../core/device-inbox.js';
+import { CONTROL_CHANNELS } from '../../core/device-inbox.js';
 import type { DeviceSession } from '../../core/device-session.js';
 import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { IngestGate } from '../../limits/ingest-gate.js';
@@ -446,8 +446,7 @@ export class MqttTransport {
   private offerPong(client: Client, topics: readonly string[]): void {
     const session = this.sessions.get(client);
     if (!session || session.isEnded) return;
-    const prefix = `devices/${session.deviceId}/`;
-    if (!topics.some((topic) => topic === `${prefix}#` || topic === `${prefix}+` || topic === `${prefix}pong`)) return;
+    if (!coversChannel(topics, session.deviceId, 'pong')) return;
     this.hearsPong.add(session);
     sendPong(session);
   }
@@ -455,14 +454,8 @@ export class MqttTransport {
   private markReady(client: Client, topics: readonly string[]): void {
     const session = this.sessions.get(client);
     if (!session) return;
-    const prefix = `devices/${session.deviceId}/`;
-    const covered = (channel: ControlChannel): boolean =>
-      topics.some((topic) => {
-        const rest = topic.startsWith(prefix) ? topic.slice(prefix.length) : null;
-        return rest === '#' || rest === '+' || rest === channel;
-      });
     // One SUBSCRIBE covering both gets desired first, whatever the order of its filters [FP-3.1].
-    session.markReady(CONTROL_CHANNELS.filter(covered));
+    session.markReady(CONTROL_CHANNELS.filter((channel) => coversChannel(topics, session.deviceId, channel)));
   }
 
   /**
@@ -490,6 +483,12 @@ const MQTT_3_1_1_LEVEL = 4;
 /** Devices speak MQTT 3.1.1 only [FP-3.1]; aedes would also take MQTT 3.1 (MQIsdp, level 3). */
 function acceptProtocolLevel(packet: { protocolVersion?: number }): boolean {
   return packet.protocolVersion === MQTT_3_1_1_LEVEL;
+}
+
+/** Whether one of these granted filters delivers the device's hub channel: `#`, `+` or the channel itself [FP-3.1]. */
+function coversChannel(topics: readonly string[], deviceId: string, channel: string): boolean {
+  const prefix = `devices/${deviceId}/`;
+  return topics.some((topic) => topic === `${prefix}#` || topic === `${prefix}+` || topic === `${prefix}${channel}`);
 }
 
 /** The topics a device may publish to, for the errors that refuse another one [FP-3.1, FP-8]. */
