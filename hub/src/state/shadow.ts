@@ -131,7 +131,12 @@ export function toView(deviceId: string, s: Shadow): DeviceStateView {
 
 /** The `desired` message [FP-4.3]: the complete desired state, its version and the delta. */
 export function desiredMessage(s: Shadow): DesiredMessage {
-  return { v: 1, type: 'desired', state: Object.fromEntries([...s.desired].map(([key, e]) => [key, e.value])), version: s.version, delta: delta(s) };
+  return { v: 1, type: 'desired', state: desiredValues(s), version: s.version, delta: delta(s) };
+}
+
+/** The desired values by key, as the `desired` message carries them. */
+function desiredValues(s: Shadow): Record<string, StateValue> {
+  return Object.fromEntries([...s.desired].map(([key, e]) => [key, e.value]));
 }
 
 /**
@@ -140,6 +145,6 @@ export function desiredMessage(s: Shadow): DesiredMessage {
  * this, so a reset device can always be sent its desired state [FP-7.2].
  */
 export function largestDesiredMessage(s: Shadow): DesiredMessage {
-  const state = Object.fromEntries([...s.desired].map(([key, e]) => [key, e.value]));
+  const state = desiredValues(s);
   return { v: 1, type: 'desired', state, version: s.version, delta: state };
 }
