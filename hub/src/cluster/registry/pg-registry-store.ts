@@ -73,8 +73,9 @@ export class PgRegistryStore implements RegistryStore {
 
   /**
    * What changed after `updatedAfter` (a cursor from an earlier call; 0 for
-   * everything): read in one snapshot, so a device deleted and inserted
-   * again shows as its new record only.
+   * everything), read in one snapshot: apply the records, then the
+   * deletions. A device deleted and provisioned again shows as its new
+   * record only.
    */
   async changedSince(updatedAfter: number): Promise<RegistryChanges> {
     return this.db.transaction(async (tx) => {

@@ -71,15 +71,18 @@ export class PgSeqWindowStore implements AsyncSeqWindowStore {
     });
   }
 
-  /** One device's boot and windows: what a node loads when the device connects to it. */
+  /**
+   * One device's boot and windows: what a node loads when the device
+   * connects to it. Two statements, not a transaction (this is on every
+   * connect): the boot and the windows are saved independently anyway.
+   */
   async loadDevice(deviceId: string): Promise<DeviceSeqWindows> {
-    return this.db.transaction(async (tx) => {
-      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-      const boot = await tx.query<{ boot: string }>('SELECT boot FROM device_boots WHERE device_id = $1', [deviceId]);
-      const windows = await tx.query<Row>(WINDOWS_SQL.replace('%WHERE%', 'WHERE device_id = $2'), [MAX_BOOT_WINDOWS, deviceId]);
-      const current = boot.rows[0];
-      return { current: current ? decodeBoot(current.boot) : null, windows: windows.rows.map(toWindow) };
-    });
+    const [boot, windows] = await Promise.all([
+      this.db.query<{ boot: string }>('SELECT boot FROM device_boots WHERE device_id = $1', [deviceId]),
+      this.db.query<Row>(WINDOWS_SQL.replace('%WHERE%', 'WHERE device_id = $2'), [MAX_BOOT_WINDOWS, deviceId]),
+    ]);
+    const current = boot.rows[0];
+    return { current: current ? decodeBoot(current.boot) : null, windows: windows.rows.map(toWindow) };
   }
 
   /** Resolves once committed: the caller acknowledges the hello after it. A device that no longer exists is skipped. */
