@@ -123,8 +123,9 @@ export class SqliteRegistryStore implements RegistryStore {
     return result.changes === 1;
   }
 
+  /** Revoking twice keeps the first time, as Registry does in memory. */
   async revokeToken(id: string, revokedAt: number): Promise<boolean> {
-    return this.statement('UPDATE devices SET token_revoked_at = ? WHERE id = ?').run(revokedAt, id).changes === 1;
+    return this.statement('UPDATE devices SET token_revoked_at = COALESCE(token_revoked_at, ?) WHERE id = ?').run(revokedAt, id).changes === 1;
   }
 
   async saveCapabilities(id: string, capabilities: Capabilities): Promise<void> {

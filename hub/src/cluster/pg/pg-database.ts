@@ -29,6 +29,8 @@ export class StorageUnavailableError extends Error {
   }
 }
 
+const WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 
 export class PgDatabase {
@@ -54,7 +56,8 @@ export class PgDatabase {
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: readonly unknown[] = []): Promise<pg.QueryResult<R>> {
     try {
       const result = await this.pool.query<R>(sql, params as unknown[]);
-      if (/^\s*(insert|update|delete)/i.test(sql)) this.commits++;
+      // By what the statement did, not how it starts: a WITH … UPDATE writes too.
+      if (WRITES.has(result.command)) this.commits++;
       return result;
     } catch (err) {
       throw asUnavailable(err);
