@@ -17,7 +17,7 @@ import { CommandService } from './commands/command-service.js';
 import { Accounts } from './auth/accounts.js';
 import { ACCOUNTS_FILE, SqliteAccountStore } from './auth/sqlite-account-store.js';
 import { loadAdminAuth, type AdminAuth } from './auth/admin-token.js';
-import { SESSION_COOKIE, readCookie } from './auth/http-auth.js';
+import { socketAuthenticator } from './auth/socket-auth.js';
 import type { HubConfig } from './config/settings.js';
 import { DeviceGateway } from './core/device-gateway.js';
 import type { DeviceLink } from './core/device-link.js';
@@ -193,15 +193,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const dashboards = new DashboardEndpoint({
     registry,
     events,
-    authenticate: async (token, cookie) => {
-      if (token !== null) {
-        const principal = await accounts.bearer(token);
-        return principal && { principal, stillValid: async () => (await accounts.bearer(token)) !== null };
-      }
-      const sessionId = readCookie(cookie, SESSION_COOKIE);
-      const principal = sessionId === null ? null : ((await accounts.session(sessionId))?.principal ?? null);
-      return principal && { principal, stillValid: async () => (await accounts.session(sessionId!, Date.now(), false)) !== null };
-    },
+    authenticate: socketAuthenticator(accounts),
     origins: { allowed: config.allowedOrigins, secure: tls !== null },
     maxSubscriptions: config.dashboardMaxSubscriptions,
     maxSocketsPerUser: config.dashboardMaxSocketsPerUser,

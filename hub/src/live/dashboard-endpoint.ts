@@ -26,6 +26,7 @@ import {
 import type { Logger } from 'pino';
 import { bearerToken } from '../auth/admin-token.js';
 import { originAllowed, type OriginPolicy } from '../auth/http-auth.js';
+import type { SocketCredential } from '../auth/socket-auth.js';
 import { roleAtLeast, type Principal, type Role } from '../auth/roles.js';
 import type { EventBus } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
@@ -75,7 +76,7 @@ export interface DashboardEndpointOptions {
    * the `bearer.{token}` subprotocol, else the session cookie in `cookie`.
    * Rejects when the account store cannot be reached (refused with its API error, 503).
    */
-  authenticate(token: string | null, cookie: string | undefined): Promise<{ principal: Principal; stillValid: () => Promise<boolean> } | null>;
+  authenticate(token: string | null, cookie: string | undefined): Promise<SocketCredential | null>;
   /** The hub's own origin (scheme from TLS) and --allowed-origins. */
   origins: OriginPolicy;
   /** Devices one socket may subscribe to by id, and sockets one user may hold open. */
@@ -193,7 +194,7 @@ export class DashboardEndpoint {
       return this.refuse(socket, req, 403, 'forbidden', `origin ${clip(origin, 100)} is not allowed (see --allowed-origins)`);
     }
     const token = bearerToken(req.headers.authorization) ?? tokenFromProtocols(req.headers['sec-websocket-protocol']);
-    let auth: Awaited<ReturnType<DashboardEndpointOptions['authenticate']>>;
+    let auth: SocketCredential | null;
     try {
       auth = await this.options.authenticate(token, req.headers.cookie);
     } catch (err) {
