@@ -15,9 +15,9 @@ import { buildApi, type RouteEntry } from './api/app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { CommandService } from './commands/command-service.js';
 import { Accounts } from './auth/accounts.js';
-import { ACCOUNTS_FILE } from './auth/account-store.js';
+import { ACCOUNTS_FILE, SqliteAccountStore } from './auth/sqlite-account-store.js';
 import { loadAdminAuth, type AdminAuth } from './auth/admin-token.js';
-import { SESSION_COOKIE, readCookie } from './auth/http-auth.js';
+import { socketAuthenticator } from './auth/socket-auth.js';
 import type { HubConfig } from './config/settings.js';
 import { DeviceGateway } from './core/device-gateway.js';
 import type { DeviceLink } from './core/device-link.js';
@@ -182,7 +182,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     },
   };
   const accounts = new Accounts({
-    file: join(dataDir, ACCOUNTS_FILE),
+    store: new SqliteAccountStore(join(dataDir, ACCOUNTS_FILE)),
     adminAuth: delegatingAuth,
     sessionIdleMs: config.sessionIdleMin * 60_000,
     sessionMaxMs: config.sessionMaxHours * 3_600_000,
@@ -193,15 +193,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const dashboards = new DashboardEndpoint({
     registry,
     events,
-    authenticate: (token, cookie) => {
-      if (token !== null) {
-        const principal = accounts.bearer(token);
-        return principal && { principal, stillValid: () => accounts.bearer(token) !== null };
-      }
-      const sessionId = readCookie(cookie, SESSION_COOKIE);
-      const principal = sessionId === null ? null : (accounts.session(sessionId)?.principal ?? null);
-      return principal && { principal, stillValid: () => accounts.session(sessionId!, Date.now(), false) !== null };
-    },
+    authenticate: socketAuthenticator(accounts),
     origins: { allowed: config.allowedOrigins, secure: tls !== null },
     maxSubscriptions: config.dashboardMaxSubscriptions,
     maxSocketsPerUser: config.dashboardMaxSocketsPerUser,
@@ -224,7 +216,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       connections: { mqtt: conns.mqtt, ws: conns.ws, dashboards: dashboards.connectionCount },
     };
   };
-  accounts.onRevoked(() => dashboards.recheck());
+  accounts.onRevoked(() => void dashboards.recheck());
   const metrics = createMetrics({
     registry,
     gateway,
@@ -265,10 +257,16 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     absorbSocketErrors(socket);
     const path = (req.url ?? '').split('?')[0];
     if (path === '/ws/device' || path === '/ws/dashboard') {
-      (path === '/ws/device' ? wsDevices : dashboards).handleUpgrade(req, socket, head);
-      // Upgraded (ws completes the handshake at once; a refusal has ended the socket): from now on
-      // the device or dashboard limits count it, not the HTTP ones.
-      if (!socket.writableEnded && !socket.destroyed) httpLimiter.handOver(socket);
+      // Upgraded or refused (a refusal has ended the socket): from now on the device or dashboard
+      // limits count it, not the HTTP ones. A dashboard is decided once its credential was looked up,
+      // and the HTTP limits keep counting it until then.
+      const handOver = (): void => {
+        if (!socket.writableEnded && !socket.destroyed) httpLimiter.handOver(socket);
+      };
+      if (path === '/ws/device') {
+        wsDevices.handleUpgrade(req, socket, head);
+        handOver();
+      } else void dashboards.handleUpgrade(req, socket, head).then(handOver);
       return;
     }
     refuseUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${path ?? ''}: use /ws/device or /ws/dashboard`);
@@ -302,7 +300,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     async start() {
       mkdirSync(dataDir, { recursive: true });
       adminAuth = loadAdminAuth(dataDir, config.adminToken);
-      accounts.open();
+      await accounts.open();
       await accounts.ensureFirstAdmin(config.adminUser, config.adminPassword);
       await telemetryStore.open();
       await registryStore.open();
@@ -351,7 +349,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await registry.stop();
       await seqWindowStore.close();
       await registryStore.close();
-      accounts.close();
+      await accounts.close();
       await telemetryStore.close();
       // What was held back goes out now, summed up, before the last line.
       logThrottle.stop();

@@ -65,11 +65,11 @@ export function registerAccessControl(app: FastifyInstance, options: AccessOptio
     if (header !== undefined) {
       // A bad bearer token is refused even with a good cookie: the caller meant the token.
       const token = bearerToken(header);
-      principal = token === null ? null : accounts.bearer(token);
+      principal = token === null ? null : await accounts.bearer(token);
       if (principal === null) return unauthorized(reply, 'a valid token is required: Authorization: Bearer <token>');
     } else {
       const sessionId = readCookie(request.headers.cookie, SESSION_COOKIE);
-      const session = sessionId === null ? null : accounts.session(sessionId);
+      const session = sessionId === null ? null : await accounts.session(sessionId);
       if (session === null) {
         return unauthorized(reply, sessionId === null ? 'sign in (POST /api/auth/login) or send Authorization: Bearer <token>' : 'the session has expired: sign in again');
       }

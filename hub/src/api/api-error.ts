@@ -1,14 +1,20 @@
 /**
  * One place that turns thrown errors into API responses: a ProtocolError
  * keeps its catalog code, a Fastify validation error becomes bad_request,
- * anything else is a logged internal_error.
+ * an unreachable cluster database storage_unavailable, anything else is a
+ * logged internal_error.
  */
 import { ERRORS, ProtocolError, type ApiErrorBody } from '@iot-hub/protocol';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { StorageUnavailableError } from '../cluster/pg/pg-database.js';
 
 export function toApiError(err: unknown): { status: number; body: ApiErrorBody } {
   if (err instanceof ProtocolError) {
     return { status: err.status, body: { error: err.error, code: err.status, message: err.message } };
+  }
+  if (err instanceof StorageUnavailableError) {
+    // Nothing was committed: the caller may retry (cluster mode, PostgreSQL away).
+    return { status: 503, body: { error: 'storage_unavailable', code: 503, message: ERRORS.storage_unavailable.message } };
   }
   const fe = err as Partial<FastifyError>;
   if (fe.validation) {

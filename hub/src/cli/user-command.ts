@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { ACCOUNTS_FILE } from '../auth/account-store.js';
+import { ACCOUNTS_FILE, SqliteAccountStore } from '../auth/sqlite-account-store.js';
 import { AccountError, Accounts } from '../auth/accounts.js';
 import { isRole, ROLES } from '../auth/roles.js';
 
@@ -79,15 +79,16 @@ export async function runUserCommand(argv: readonly string[], env: Readonly<Reco
 
   const dataDir = resolve(parsed.values['data-dir'] ?? env.HUB_DATA_DIR ?? './data');
   mkdirSync(dataDir, { recursive: true });
+  const store = new SqliteAccountStore(join(dataDir, ACCOUNTS_FILE));
   const accounts = new Accounts({
-    file: join(dataDir, ACCOUNTS_FILE),
+    store,
     // The admin token plays no part here.
     adminAuth: { verify: () => false, generatedToken: null },
     sessionIdleMs: 1,
     sessionMaxMs: 1,
     log: pino({ level: 'silent' }),
   });
-  accounts.store.open();
+  await store.open();
   try {
     await accounts.addUser(username, role, password);
   } catch (err) {
@@ -97,7 +98,7 @@ export async function runUserCommand(argv: readonly string[], env: Readonly<Reco
     }
     throw err;
   } finally {
-    accounts.close();
+    await accounts.close();
   }
   io.stdout.write(`created ${role} ${username} in ${join(dataDir, ACCOUNTS_FILE)}\n`);
   return 0;

@@ -26,10 +26,12 @@ import {
 import type { Logger } from 'pino';
 import { bearerToken } from '../auth/admin-token.js';
 import { originAllowed, type OriginPolicy } from '../auth/http-auth.js';
+import type { SocketCredential } from '../auth/socket-auth.js';
 import { roleAtLeast, type Principal, type Role } from '../auth/roles.js';
 import type { EventBus } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
 import { refuseUpgrade } from '../net/upgrade-refusal.js';
+import { toApiError } from '../api/api-error.js';
 import { FanoutWriter, Outbox } from './outbox.js';
 import { SubscriptionLimits } from './subscription-limits.js';
 import { clip } from '../log-safe.js';
@@ -45,13 +47,15 @@ const HEARTBEAT_MS = 30_000;
 /** (device, kind) frames kept at most for one lagging socket: the newest of 10,000 devices. */
 const MAX_COALESCED = 10_000;
 const DRAIN_POLL_MS = 50;
+/** Sockets whose credential is checked again at once (see recheck). */
+const RECHECK_SLICE = 32;
 
 interface Subscriber {
   ws: WebSocket;
   /** Who opened the socket. Every op today only reads, which every role may do. */
   principal: Principal;
   /** Whether the credential that opened the socket still works (not logged out, expired, deleted). */
-  stillValid: () => boolean;
+  stillValid: () => Promise<boolean>;
   /** Event kinds wanted for every device, including ones added later (`"devices": "*"`). */
   allDevices: Set<DashboardEventKind>;
   /** Event kinds wanted per named device. Subscriptions are (device, kind) pairs: subscribe adds, unsubscribe removes. */
@@ -70,8 +74,9 @@ export interface DashboardEndpointOptions {
   /**
    * Who the upgrade request is from: `token` from the Authorization header or
    * the `bearer.{token}` subprotocol, else the session cookie in `cookie`.
+   * Rejects when the account store cannot be reached (refused with its API error, 503).
    */
-  authenticate(token: string | null, cookie: string | undefined): { principal: Principal; stillValid: () => boolean } | null;
+  authenticate(token: string | null, cookie: string | undefined): Promise<SocketCredential | null>;
   /** The hub's own origin (scheme from TLS) and --allowed-origins. */
   origins: OriginPolicy;
   /** Devices one socket may subscribe to by id, and sockets one user may hold open. */
@@ -156,7 +161,8 @@ export class DashboardEndpoint {
     events.on(this, 'message', (e) => this.push(e.deviceId, 'message', { event: 'message', ...e }));
     events.interest(this, 'message', (deviceId) => this.messageWatched && this.wants(deviceId, 'message'));
     this.heartbeat = setInterval(() => {
-      this.recheck();
+      // Also the bound on a revocation whose bus message was lost in a cluster: one heartbeat.
+      void this.recheck();
       for (const sub of this.subscribers.values()) {
         if (!sub.alive) {
           sub.ws.terminate();
@@ -180,14 +186,24 @@ export class DashboardEndpoint {
     for (const ws of this.wss.clients) ws.terminate();
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** Resolves once the socket is upgraded or refused; never rejects. */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     // Origin first: a cross-site page rides the browser's cookie, so a valid session proves nothing (invariant 3).
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, req.headers.host, this.options.origins)) {
       return this.refuse(socket, req, 403, 'forbidden', `origin ${clip(origin, 100)} is not allowed (see --allowed-origins)`);
     }
     const token = bearerToken(req.headers.authorization) ?? tokenFromProtocols(req.headers['sec-websocket-protocol']);
-    const auth = this.options.authenticate(token, req.headers.cookie);
+    let auth: SocketCredential | null;
+    try {
+      auth = await this.options.authenticate(token, req.headers.cookie);
+    } catch (err) {
+      const { status, body } = toApiError(err);
+      if (status >= 500) this.options.log.error({ err }, 'dashboard socket: could not check its credential');
+      return this.refuse(socket, req, status, body.error, body.message);
+    }
+    // Closed while its credential was looked up: nothing to upgrade, no place to take.
+    if (socket.destroyed) return;
     if (auth === null) {
       return this.refuse(socket, req, 401, 'unauthorized', 'sign in, or send a valid token as the bearer.{token} subprotocol');
     }
@@ -216,18 +232,57 @@ export class DashboardEndpoint {
 
   /**
    * Closes (4401) the sockets whose session or token no longer works: at
-   * once after a logout or a deleted user or token, and on every heartbeat
-   * for sessions that expired.
+   * once after a logout or a deleted user or token (here, or on another node
+   * of a cluster), and on every heartbeat for sessions that expired. Calls
+   * while a pass runs are folded into one more pass after it, which sees
+   * every revocation committed before it started.
    */
-  recheck(): void {
-    for (const sub of this.subscribers.values()) {
-      if (sub.stillValid()) continue;
-      this.options.log.info({ actor: sub.principal.actor }, 'dashboard socket closed: its session or token ended');
-      sub.ws.close(WS_CLOSE.unauthorized, 'session or token ended');
+  recheck(): Promise<void> {
+    if (this.rechecking) {
+      this.recheckAgain = true;
+      return this.rechecking;
+    }
+    this.rechecking = this.recheckUntilQuiet();
+    return this.rechecking;
+  }
+
+  private rechecking: Promise<void> | null = null;
+  private recheckAgain = false;
+
+  private async recheckUntilQuiet(): Promise<void> {
+    try {
+      do {
+        this.recheckAgain = false;
+        await this.recheckOnce();
+      } while (this.recheckAgain);
+    } finally {
+      this.rechecking = null;
     }
   }
 
-  private accept(ws: WebSocket, principal: Principal, stillValid: () => boolean): void {
+  private async recheckOnce(): Promise<void> {
+    const subs = [...this.subscribers.values()];
+    // In slices: thousands of sockets must not take every store connection from API requests at once.
+    for (let i = 0; i < subs.length; i += RECHECK_SLICE) {
+      await Promise.all(subs.slice(i, i + RECHECK_SLICE).map((sub) => this.recheckOne(sub)));
+    }
+  }
+
+  private async recheckOne(sub: Subscriber): Promise<void> {
+    let valid: boolean;
+    try {
+      valid = await sub.stillValid();
+    } catch (err) {
+      // The store is unreachable: kept open (a revocation cannot have been committed meanwhile), checked again next heartbeat.
+      this.options.log.warn({ err: (err as Error).message, actor: sub.principal.actor }, 'dashboard socket: could not recheck its credential');
+      return;
+    }
+    if (valid || sub.ws.readyState !== sub.ws.OPEN) return;
+    this.options.log.info({ actor: sub.principal.actor }, 'dashboard socket closed: its session or token ended');
+    sub.ws.close(WS_CLOSE.unauthorized, 'session or token ended');
+  }
+
+  private accept(ws: WebSocket, principal: Principal, stillValid: () => Promise<boolean>): void {
     const sub: Subscriber = { ws, principal, stillValid, allDevices: new Set(), perDevice: new Map(), outbox: new Outbox(ws), alive: true };
     this.subscribers.set(ws, sub);
     ws.on('pong', (data: Buffer) => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { pino } from 'pino';
 import { Accounts } from '../../src/auth/accounts.js';
+import { SqliteAccountStore } from '../../src/auth/sqlite-account-store.js';
 import { addUser, call, login } from '../helpers/accounts.js';
 import { startTestHub } from '../helpers/hub.js';
 
@@ -54,26 +55,26 @@ t.test('sessions end after the idle time or the absolute lifetime, whichever fir
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const minute = 60_000;
   const accounts = new Accounts({
-    file: join(dir, 'users.db'),
+    store: new SqliteAccountStore(join(dir, 'users.db')),
     adminAuth: { verify: () => false, generatedToken: null },
     sessionIdleMs: 10 * minute,
     sessionMaxMs: 25 * minute,
     log: pino({ level: 'silent' }),
   });
-  accounts.open();
+  await accounts.open();
   t.teardown(() => accounts.close());
   await accounts.addUser('vera', 'viewer', 'vera-password');
   const t0 = 1_000_000_000_000;
 
   const idle = await accounts.login('vera', 'vera-password', t0);
   t.equal(idle?.expiresAt, t0 + 10 * minute);
-  t.ok(accounts.session(idle!.sessionId, t0 + 10 * minute - 1), 'alive just before the idle time');
+  t.ok(await accounts.session(idle!.sessionId, t0 + 10 * minute - 1), 'alive just before the idle time');
   const idle2 = await accounts.login('vera', 'vera-password', t0);
-  t.equal(accounts.session(idle2!.sessionId, t0 + 10 * minute), null, 'idle for the idle time: ended');
-  t.equal(accounts.session(idle2!.sessionId, t0), null, 'and deleted');
+  t.equal(await accounts.session(idle2!.sessionId, t0 + 10 * minute), null, 'idle for the idle time: ended');
+  t.equal(await accounts.session(idle2!.sessionId, t0), null, 'and deleted');
 
   const busy = await accounts.login('vera', 'vera-password', t0);
-  for (let m = 5; m < 25; m += 5) t.ok(accounts.session(busy!.sessionId, t0 + m * minute), `used at ${m} min`);
-  t.equal(accounts.session(busy!.sessionId, t0 + 25 * minute)?.principal ?? null, null, 'ended at the absolute lifetime though used');
+  for (let m = 5; m < 25; m += 5) t.ok(await accounts.session(busy!.sessionId, t0 + m * minute), `used at ${m} min`);
+  t.equal((await accounts.session(busy!.sessionId, t0 + 25 * minute))?.principal ?? null, null, 'ended at the absolute lifetime though used');
   t.equal(await accounts.login('vera', 'wrong-password', t0), null);
 });

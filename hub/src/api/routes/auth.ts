@@ -60,7 +60,7 @@ export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   app.post('/api/auth/logout', async (request, reply) => {
-    if (request.sessionId !== null) accounts.logout(request.sessionId);
+    if (request.sessionId !== null) await accounts.logout(request.sessionId);
     void reply.header('set-cookie', clearedSessionCookie(secureCookies));
     return reply.status(204).send();
   });
@@ -68,7 +68,7 @@ export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/api/auth/me', async (request, reply) => {
     void reply.header('cache-control', 'no-store');
     const p = request.principal!;
-    const expiresAt = request.sessionId === null ? null : (accounts.session(request.sessionId)?.expiresAt ?? null);
+    const expiresAt = request.sessionId === null ? null : ((await accounts.session(request.sessionId))?.expiresAt ?? null);
     return { user: p.actor, role: p.role, via: p.via, expiresAt } satisfies SessionView;
   });
 }

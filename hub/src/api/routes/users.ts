@@ -61,7 +61,7 @@ export function userRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const store = accounts.store;
   const principal = (request: FastifyRequest): Principal => request.principal!;
 
-  app.get('/api/users', async () => ({ users: store.users().map(userView) }) satisfies UserListResponse);
+  app.get('/api/users', async () => ({ users: (await store.users()).map(userView) }) satisfies UserListResponse);
 
   app.post<{ Body: CreateUserRequest }>('/api/users', { schema: createUserSchema }, async (request, reply) => {
     const { username, password, role } = request.body;
@@ -77,12 +77,12 @@ export function userRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   app.delete<{ Params: { username: string } }>('/api/users/:username', async (request, reply) => {
-    const user = store.userByName(request.params.username);
+    const user = await store.userByName(request.params.username);
     if (!user) throw new ProtocolError('not_found', `no user ${JSON.stringify(request.params.username)}`);
     if (user.id === principal(request).userId && principal(request).via === 'session') {
       throw new ProtocolError('conflict', 'you cannot delete your own account while signed in to it');
     }
-    accounts.deleteUser(user.id);
+    await accounts.deleteUser(user.id);
     audit.record({ actor: request.actor, action: 'user.delete', deviceId: null, details: { username: user.username, role: user.role }, outcome: 'ok' });
     return reply.status(204).send();
   });
@@ -90,7 +90,7 @@ export function userRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Querystring: { all?: string } }>('/api/tokens', async (request) => {
     const p = principal(request);
     // An admin sees every token with ?all=true; otherwise one's own.
-    const tokens = p.role === 'admin' && request.query.all === 'true' ? store.tokens() : store.tokens(p.userId);
+    const tokens = p.role === 'admin' && request.query.all === 'true' ? await store.tokens() : await store.tokens(p.userId);
     return { tokens: tokens.map(tokenView) } satisfies ApiTokenListResponse;
   });
 
@@ -98,17 +98,20 @@ export function userRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const p = principal(request);
     const role = request.body.role ?? p.role;
     if (!roleAtLeast(p.role, role)) throw new ProtocolError('forbidden', `a token may have at most your role (${p.role}), not ${role}`);
-    const { record, token } = store.createToken(request.body.name, role, { id: p.userId, name: p.username ?? p.actor });
+    const created = await store.createToken(request.body.name, role, { id: p.userId, name: p.username ?? p.actor });
+    // The caller's account was deleted (on another node, perhaps) since its request was authenticated.
+    if (created === null) throw new ProtocolError('unauthorized', 'your account no longer exists');
+    const { record, token } = created;
     audit.record({ actor: request.actor, action: 'token.create', deviceId: null, details: { id: record.id, name: record.name, role }, outcome: 'ok' });
     void reply.status(201).header('cache-control', 'no-store');
     return { ...tokenView(record), token } satisfies CreatedApiToken;
   });
 
   app.delete<{ Params: { id: string } }>('/api/tokens/:id', async (request, reply) => {
-    const token = store.token(request.params.id);
+    const token = await store.token(request.params.id);
     // Someone else's token reads as absent: its id says nothing about it.
     if (!token || !mayManage(principal(request), token)) throw new ProtocolError('not_found', `no token ${JSON.stringify(request.params.id)}`);
-    accounts.deleteToken(token.id);
+    await accounts.deleteToken(token.id);
     audit.record({ actor: request.actor, action: 'token.delete', deviceId: null, details: { id: token.id, name: token.name, owner: token.owner }, outcome: 'ok' });
     return reply.status(204).send();
   });
