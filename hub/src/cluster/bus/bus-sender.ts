@@ -151,7 +151,8 @@ export class BusSender {
     // Every message built takes a seq, sent or not: a receiver sees the hole.
     state.seq += 1;
     if (!this.link.ready()) return this.lose(state, 'droppedDown', parts.length);
-    if (this.inFlightBytes + bytes > this.limits.maxInFlightBytes) return this.lose(state, 'droppedBacklog', parts.length);
+    // One message always may go: the bound is on what waits behind an unanswered one.
+    if (this.inFlightBytes > 0 && this.inFlightBytes + bytes > this.limits.maxInFlightBytes) return this.lose(state, 'droppedBacklog', parts.length);
     const carried = state.lostAt;
     const head = envelopeHead(this.nodeId, this.boot, state.seq, carried);
     const message = `${head}${parts.join(',')}]}`;
