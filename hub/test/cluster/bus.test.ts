@@ -113,6 +113,18 @@ t.test('telemetry is listened to only while wanted; exact channels, no patterns'
   t.same(b.resyncs, []);
 });
 
+t.test('want() before the connection is up subscribes once it is', async (t) => {
+  const redis = await redisForTest(t);
+  if (!redis) return;
+  const admin = redis.admin();
+  const c = redis.node('c');
+  c.bus.want('telemetry', true);
+  c.bus.want('message', true);
+  c.bus.want('message', false);
+  await c.bus.whenConnected();
+  t.same(await admin.pubsub('NUMSUB', 'iot-hub:events:telemetry', 'iot-hub:events:message'), ['iot-hub:events:telemetry', 1, 'iot-hub:events:message', 0]);
+});
+
 t.test('gaps: a skipped seq, a restart that lost its first messages, a new loss stamp', async (t) => {
   const redis = await redisForTest(t);
   if (!redis) return;
@@ -182,3 +194,26 @@ async function untilAsync(check: () => Promise<boolean>, ms = 5_000): Promise<vo
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+t.test('/metrics reads the bus counters and connection states', async (t) => {
+  const redis = await redisForTest(t);
+  if (!redis) return;
+  const { Registry } = await import('prom-client');
+  const { registerBusMetrics } = await import('../../src/cluster/bus/bus-metrics.js');
+  const [a, b] = [redis.node('a'), redis.node('b')];
+  await Promise.all([a, b].map((n) => n.bus.whenConnected()));
+  const registry = new Registry();
+  registerBusMetrics(registry, b.bus);
+  for (let i = 0; i < 3; i++) a.bus.publish('presence', presence(`d${i}`));
+  await until('3 items', () => b.events.length === 3);
+  b.bus.publish('command', { command: { id: 'x', big: 1n } } as never);
+  await new Promise((r) => setImmediate(r));
+  const text = await registry.metrics();
+  t.match(text, /\niot_hub_bus_received_messages_total 1\n/);
+  t.match(text, /\niot_hub_bus_received_items_total 3\n/);
+  t.match(text, /\niot_hub_bus_dropped_items_total\{reason="unsendable"\} 1\n/);
+  t.match(text, /\niot_hub_bus_dropped_items_total\{reason="down"\} 0\n/);
+  t.match(text, /\niot_hub_bus_connected\{connection="publisher"\} 1\n/);
+  t.match(text, /\niot_hub_bus_connected\{connection="subscriber"\} 1\n/);
+  t.match(text, /\niot_hub_bus_backlog_bytes 0\n/);
+});

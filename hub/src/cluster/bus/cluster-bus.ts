@@ -171,13 +171,14 @@ export class ClusterBus<E extends object = HubBusEvents, I = HubInboxItem> {
     const sub = this.sub;
     if (on) {
       this.wanted.set(channel, kind);
-      if (!this.subscribed || !sub) return;
+      // Not connected: subscribeAll() takes it at the next 'ready'. Connected (even while that first SUBSCRIBE is on its way): now.
+      if (sub?.status !== 'ready') return;
       this.receiver.listen(channel, kind, !this.options.echo);
       sub.subscribe(channel).catch((err: Error) => this.options.log.debug({ err: err.message, kind }, 'bus subscribe failed; redone at reconnect'));
     } else {
       this.wanted.delete(channel);
       this.receiver.forget(channel);
-      if (!this.subscribed || !sub) return;
+      if (sub?.status !== 'ready') return;
       sub.unsubscribe(channel).catch((err: Error) => this.options.log.debug({ err: err.message, kind }, 'bus unsubscribe failed'));
     }
   }
