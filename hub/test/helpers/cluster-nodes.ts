@@ -53,10 +53,3 @@ export function seeded(seed: number): () => number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-
-/** Waits until PostgreSQL has been up for `ms` (the reaper marks nothing before TTL after its start). */
-export async function waitForPostgresAge(db: PgDatabase, ms: number): Promise<void> {
-  const r = await db.query<{ age: number }>('SELECT extract(epoch FROM now() - pg_postmaster_start_time()) * 1000 AS age');
-  const wait = ms - Number(r.rows[0]!.age);
-  if (wait > 0) await sleep(wait + 50);
-}
