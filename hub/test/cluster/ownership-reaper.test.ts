@@ -20,6 +20,14 @@ const TTL = 2_000;
 const log = pino({ level: 'silent' });
 // One server for the file (a start costs seconds on a loaded machine); each test has its own node and device ids.
 const pg = await postgresForTest(t);
+/** What the shared reaper marked, with when (onLost is fixed at construction). */
+const lostLog: (LostDevice & { at: number })[] = [];
+let shared: Promise<Reaper> | null = null;
+/** One reaper settled once for the tests that need no other: as a node's that has been up a while. */
+function sharedReaper(t: Tap, pg: PgForTest): Promise<Reaper> {
+  shared ??= settledReapers(t, pg, 1, (devices) => lostLog.push(...devices.map((d) => ({ ...d, at: performance.now() })))).then((r) => r[0]!);
+  return shared;
+}
 
 /** Reapers on their own pools that have seen this server answer for TTL, as those of nodes up for a while. */
 async function settledReapers(t: Tap, pg: PgForTest, n: number, onLost?: (devices: LostDevice[]) => void): Promise<Reaper[]> {
@@ -47,30 +55,30 @@ t.test('a node that stops renewing has its devices marked node-lost within TTL +
   const moved = await b.store.claim('moved');
   await b.store.claim('b1');
 
-  const lost: (LostDevice & { at: number })[] = [];
-  const [reaper] = await settledReapers(t, pg, 1, (devices) => lost.push(...devices.map((d) => ({ ...d, at: performance.now() }))));
-  reaper!.start();
-  t.teardown(() => reaper!.stop());
+  const reaper = await sharedReaper(t, pg);
+  const lost = lostLog;
+  reaper.start();
+  t.teardown(() => reaper.stop());
   const stoppedAt = performance.now();
   await a.lease.stop();
   await until(() => lost.length >= 5, 3 * TTL);
-  await reaper!.stop();
+  await reaper.stop();
 
   t.same(ofNodes(lost, ['a', 'b']), ['a1', 'a2', 'a3', 'a4', 'a5'], "exactly the lost node's devices");
   const took = Math.max(...lost.map((d) => d.at)) - stoppedAt;
-  t.comment(`marked node-lost ${Math.round(took)} ms after the last renewal stopped (TTL ${TTL}, reap every ${reaper!.intervalMs})`);
-  t.ok(took <= TTL + reaper!.intervalMs + 250, `within TTL + reap interval (${Math.round(took)} ms)`);
+  t.comment(`marked node-lost ${Math.round(took)} ms after the last renewal stopped (TTL ${TTL}, reap every ${reaper.intervalMs})`);
+  t.ok(took <= TTL + reaper.intervalMs + 250, `within TTL + reap interval (${Math.round(took)} ms)`);
   // The last renewal was sent at most one renewal interval before the stop: its lease ran TTL from then.
   t.ok(took >= TTL - a.lease.renewIntervalMs - 50, `not before the lease expired (${Math.round(took)} ms)`);
   t.match(await b.store.owner('a1'), { nodeId: 'a', online: false, reason: 'node-lost' });
   t.match(await b.store.owner('moved'), { nodeId: 'b', epoch: moved.epoch, online: true, reason: 'connected' }, 'the device that reconnected elsewhere is not touched');
   t.match(await b.store.owner('b1'), { online: true });
-  t.same(await reaper!.reapOnce(), [], 'nothing left to mark');
+  t.same(await reaper.reapOnce(), [], 'nothing left to mark');
 });
 
 t.test("a node starting again under its id takes over its lease: the earlier boot's devices are lost at once", async (t) => {
   if (!pg) return;
-  const [reaper] = await settledReapers(t, pg, 1);
+  const reaper = await sharedReaper(t, pg);
   let fenced = 0;
   const old = await startNode(t, pg, 'n', { ttlMs: TTL, onFenced: () => (fenced += 1) });
   await old.store.claimMany([{ deviceId: 'n1' }, { deviceId: 'n2' }]);
@@ -79,7 +87,7 @@ t.test("a node starting again under its id takes over its lease: the earlier boo
   const back = await fresh.store.claim('n2');
   t.same(back.previousOwner?.nodeId, 'n', 'the previous owner is the same node id, an earlier boot');
 
-  const lost = (await reaper!.reapOnce()) ?? [];
+  const lost = (await reaper.reapOnce()) ?? [];
   t.same(ofNodes(lost, ['n']), ['n1'], 'marked without waiting for a TTL');
   t.match(await fresh.store.owner('n2'), { bootId: fresh.lease.bootId, online: true });
 
@@ -91,12 +99,12 @@ t.test("a node starting again under its id takes over its lease: the earlier boo
 
 t.test('a clean stop ends the lease at once', async (t) => {
   if (!pg) return;
-  const [reaper] = await settledReapers(t, pg, 1);
+  const reaper = await sharedReaper(t, pg);
   const e = await startNode(t, pg, 'e', { ttlMs: TTL });
   await e.store.claim('e1');
-  t.same(ofNodes((await reaper!.reapOnce()) ?? [], ['e']), [], 'nothing while the lease lives');
+  t.same(ofNodes((await reaper.reapOnce()) ?? [], ['e']), [], 'nothing while the lease lives');
   await e.lease.stop({ expire: true });
-  t.same(ofNodes((await reaper!.reapOnce()) ?? [], ['e']), ['e1']);
+  t.same(ofNodes((await reaper.reapOnce()) ?? [], ['e']), ['e1']);
 });
 
 t.test('one reaper pass at a time across nodes', async (t) => {
@@ -126,7 +134,7 @@ t.test('PostgreSQL killed and restarted: no device marked offline within TTL of 
   await live[0]!.store.claimMany([{ deviceId: 'p1' }, { deviceId: 'p2' }]);
   await live[1]!.store.claim('q1');
   await dead.store.claimMany([{ deviceId: 'd1' }, { deviceId: 'd2' }]);
-  const [reaper] = await settledReapers(t, pg, 1);
+  const reaper = await sharedReaper(t, pg);
   await dead.lease.stop();
 
   await pg.server.kill();
@@ -138,7 +146,7 @@ t.test('PostgreSQL killed and restarted: no device marked offline within TTL of 
   let passes = 0;
   // Passes through the guarded window: the dead node's lease had lapsed before the restart, so only the guard holds them back.
   while (performance.now() < restartedAt + TTL - 300) {
-    const lost = await reaper!.reapOnce().catch(() => null);
+    const lost = await reaper.reapOnce().catch(() => null);
     if (lost) {
       passes += 1;
       marked.push(...ofNodes(lost, ['p', 'q', 'd']));
@@ -151,7 +159,7 @@ t.test('PostgreSQL killed and restarted: no device marked offline within TTL of 
   let lost: string[] = [];
   const deadline = Date.now() + 2 * TTL;
   while (lost.length === 0 && Date.now() < deadline) {
-    lost = ofNodes((await reaper!.reapOnce().catch(() => null)) ?? [], ['p', 'q', 'd']);
+    lost = ofNodes((await reaper.reapOnce().catch(() => null)) ?? [], ['p', 'q', 'd']);
     if (lost.length === 0) await sleep(100);
   }
   t.same(lost, ['d1', 'd2'], 'after it, only the dead node');
