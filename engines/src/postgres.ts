@@ -7,7 +7,7 @@
  * itself.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineProcess } from './engine-process.js';
@@ -26,7 +26,10 @@ export interface Postgres {
   shutdown(): Promise<void>;
   /** Starts it again on the same port and data. */
   restart(): Promise<void>;
-  /** SIGSTOP/SIGCONT of the postmaster. */
+  /**
+   * SIGSTOP/SIGCONT of the postmaster and every backend: a hung server.
+   * Stopping the postmaster alone would leave open connections answering.
+   */
   pause(paused: boolean): void;
   /** Stops it and removes its directory. */
   stop(): Promise<void>;
@@ -96,7 +99,13 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     kill: () => proc.kill(),
     shutdown: () => proc.stop(),
     restart: () => proc.start(),
-    pause: (paused) => proc.pause(paused),
+    pause(paused) {
+      const children = proc.pid === undefined ? [] : childrenOf(proc.pid);
+      // Stopped first and resumed last, the postmaster forks no backend that would escape the pause.
+      if (paused) proc.pause(true);
+      for (const pid of children) signalQuietly(pid, paused ? 'SIGSTOP' : 'SIGCONT');
+      if (!paused) proc.pause(false);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -104,6 +113,32 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The pids whose parent is `pid` (the postmaster's backends and helpers), from /proc. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // it ended meanwhile
+    }
+    // The command name in parentheses may hold spaces: the fields after its closing one are fixed.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === pid) children.push(Number(name));
+  }
+  return children;
+}
+
+function signalQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // it ended meanwhile
+  }
 }
 
 function isReady(port: number): boolean {

@@ -4,7 +4,7 @@
  */
 import pino from 'pino';
 import { engineForTest, startPostgres, type Postgres } from '@iot-hub/engines';
-import { PgDatabase } from '../../src/cluster/pg/pg-database.js';
+import { PgDatabase, type PgDatabaseOptions } from '../../src/cluster/pg/pg-database.js';
 
 interface TapLike {
   teardown(fn: () => unknown): void;
@@ -15,7 +15,7 @@ interface TapLike {
 export interface PgForTest {
   server: Postgres;
   /** A new pool on the server (one per simulated node), closed at teardown. */
-  connect(options?: { maxConnections?: number }): PgDatabase;
+  connect(options?: Partial<Omit<PgDatabaseOptions, 'url' | 'log'>>): PgDatabase;
 }
 
 /** null when PostgreSQL is missing: the test was skipped (or failed under CI). */

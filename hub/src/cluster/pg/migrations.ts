@@ -6,6 +6,7 @@
  * advisory lock, so the second finds the work done: idempotent and safe.
  */
 import { ACCOUNT_MIGRATIONS } from '../auth/account-migrations.js';
+import { OWNERSHIP_MIGRATIONS } from '../ownership/schema.js';
 import type { PgDatabase } from './pg-database.js';
 import { REGISTRY_MIGRATIONS } from '../registry/registry-migrations.js';
 
@@ -19,7 +20,7 @@ export interface Migration {
 export const MIGRATION_LOCK = 0x10_7_0001;
 
 /** Every part's migrations, in the order they run. Parts append their list here. */
-export const ALL_MIGRATIONS: readonly (readonly Migration[])[] = [REGISTRY_MIGRATIONS, ACCOUNT_MIGRATIONS];
+export const ALL_MIGRATIONS: readonly (readonly Migration[])[] = [REGISTRY_MIGRATIONS, ACCOUNT_MIGRATIONS, OWNERSHIP_MIGRATIONS];
 
 export async function migrate(db: PgDatabase, lists: readonly (readonly Migration[])[] = ALL_MIGRATIONS): Promise<string[]> {
   const ids = new Set<string>();

@@ -16,6 +16,12 @@ export interface PgDatabaseOptions {
   connectTimeoutMs?: number;
   /** A statement running longer than this is cancelled by the server. */
   statementTimeoutMs?: number;
+  /**
+   * Client-side bound on one query: past it the query rejects and its
+   * connection is dropped. For work that must notice a hung or unreachable
+   * server quickly whatever the server does (the node lease); unset = none.
+   */
+  queryTimeoutMs?: number;
   /** Names the connections in pg_stat_activity. */
   applicationName?: string;
   log: Logger;
@@ -44,6 +50,7 @@ export class PgDatabase {
       max: options.maxConnections ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       statement_timeout: options.statementTimeoutMs ?? 10_000,
+      ...(options.queryTimeoutMs === undefined ? {} : { query_timeout: options.queryTimeoutMs }),
       application_name: options.applicationName ?? 'iot-hub',
       // Without keep-alive a server that vanished (cable, kill -9 of a VM) is noticed only at the next query's timeout.
       keepAlive: true,
@@ -143,7 +150,7 @@ export function isConnectionError(err: unknown): boolean {
   // Node socket errors, and PostgreSQL's class 08 (connection exception) and 57P (operator intervention: shutdown).
   if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND)$/.test(code) || code.startsWith('08') || code.startsWith('57P')) return true;
   const message = typeof e?.message === 'string' ? e.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(message);
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Query read timeout/i.test(message);
 }
 
 function asUnavailable(err: unknown): unknown {
