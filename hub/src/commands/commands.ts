@@ -6,7 +6,7 @@
  */
 import type { CommandListResponse, CommandRequest, CommandState, CommandView, ResultMessage } from '@iot-hub/protocol';
 import type { CommandInbox } from '../core/device-inbox.js';
-import type { Registry } from '../registry/registry.js';
+import type { DeviceRecord } from '../registry/registry-store.js';
 
 export interface CreateOptions {
   actor: string;
@@ -18,8 +18,10 @@ export type ResultDisposition = 'applied' | 'duplicate' | 'late' | 'ignored';
 export type ResultStatus = ResultMessage['status'];
 export type ResultCountKey = `${ResultDisposition}:${ResultStatus}`;
 
-/** The registry as commands use it: a device's declared commands and message limit. */
-export type DeviceLookup = Pick<Registry, 'get'>;
+/** The registry as commands use it (Registry is one): a device's declared commands and message limit. */
+export interface DeviceLookup {
+  get(id: string): { record: DeviceRecord } | undefined;
+}
 
 export interface Commands extends CommandInbox {
   /** Device results taken by this process since start, by disposition and status (for /metrics). */

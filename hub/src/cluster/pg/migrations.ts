@@ -6,6 +6,7 @@
  * advisory lock, so the second finds the work done: idempotent and safe.
  */
 import type { PgDatabase } from './pg-database.js';
+import { COMMAND_MIGRATIONS } from '../commands/command-migrations.js';
 
 export interface Migration {
   /** Stable forever once released: "<part>-<n>". */
@@ -17,7 +18,7 @@ export interface Migration {
 export const MIGRATION_LOCK = 0x10_7_0001;
 
 /** Every part's migrations, in the order they run. Parts append their list here. */
-export const ALL_MIGRATIONS: readonly (readonly Migration[])[] = [];
+export const ALL_MIGRATIONS: readonly (readonly Migration[])[] = [COMMAND_MIGRATIONS];
 
 export async function migrate(db: PgDatabase, lists: readonly (readonly Migration[])[] = ALL_MIGRATIONS): Promise<string[]> {
   const ids = new Set<string>();
