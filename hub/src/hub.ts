@@ -14,6 +14,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { buildApi, type RouteEntry } from './api/app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { CommandService } from './commands/command-service.js';
+import type { Commands } from './commands/commands.js';
 import { Accounts } from './auth/accounts.js';
 import { ACCOUNTS_FILE, SqliteAccountStore } from './auth/sqlite-account-store.js';
 import { loadAdminAuth, type AdminAuth } from './auth/admin-token.js';
@@ -134,7 +135,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const pipeline = new TelemetryPipeline(telemetryStore, log.child({ part: 'telemetry' }));
   // Commands, device state and the audit log share one SQLite file, each with its own tables.
   const controlFile = join(dataDir, 'control.db');
-  const commands = new CommandService({
+  const commands: Commands = new CommandService({
     file: controlFile,
     registry,
     events,

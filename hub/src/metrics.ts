@@ -4,7 +4,7 @@
  * metrics (CPU, memory, event-loop lag) come from prom-client's defaults.
  */
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
-import type { CommandService } from './commands/command-service.js';
+import type { Commands } from './commands/commands.js';
 import type { DeviceGateway } from './core/device-gateway.js';
 import type { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import type { LogThrottle } from './limits/log-throttle.js';
@@ -27,7 +27,7 @@ export interface MetricSources {
   wsDevices: WsDeviceEndpoint;
   dashboards: DashboardEndpoint;
   /** Commands by state and device results by disposition; absent, those metrics are not exported. */
-  commands?: Pick<CommandService, 'countByState' | 'resultCounts'>;
+  commands?: Pick<Commands, 'countByState' | 'resultCounts'>;
   /** Desired-state refusals by devices and desired messages held back for size; absent, not exported. */
   state?: Pick<StateService, 'counters'>;
   /** Log lines held back per device / address; absent, not exported. */
@@ -149,8 +149,10 @@ export function createMetrics(src: MetricSources): HubMetrics {
       help: 'Commands by state (pending ones, and every ended one in the store)',
       labelNames: ['state'],
       registers: [registry],
-      collect() {
-        for (const [state, n] of Object.entries(commands.countByState())) this.set({ state }, n);
+      async collect() {
+        // Counted by the store (a query on PostgreSQL): while it cannot answer, the last counts stay.
+        const counts = await commands.countByState().catch(() => null);
+        if (counts) for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
       },
     });
     new Counter({

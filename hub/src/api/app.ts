@@ -12,7 +12,7 @@ import type { HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { Accounts } from '../auth/accounts.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { CommandService } from '../commands/command-service.js';
+import type { Commands } from '../commands/commands.js';
 import type { DeviceGateway } from '../core/device-gateway.js';
 import type { AccountLockout } from '../limits/account-lockout.js';
 import type { LoginLimiter } from '../limits/login-limiter.js';
@@ -41,7 +41,7 @@ export interface ApiDeps {
   registry: Registry;
   gateway: DeviceGateway;
   store: TelemetryStore;
-  commands: CommandService;
+  commands: Commands;
   state: StateService;
   audit: AuditLog;
   accounts: Accounts;

@@ -21,7 +21,7 @@ type Target = Omit<AuditInput, 'actor' | 'action' | 'outcome'>;
 interface ControlRoute {
   action: AuditAction;
   /** The entry's device, command and details, as the handler records them on success. */
-  target(request: FastifyRequest, deps: Deps): Target;
+  target(request: FastifyRequest, deps: Deps): Target | Promise<Target>;
 }
 
 /** Not an action: the request never said what to do. */
@@ -61,9 +61,9 @@ const CONTROL_ROUTES = new Map<string, ControlRoute>([
     'POST /api/commands/:id/cancel',
     {
       action: 'command.cancel',
-      target: (r, deps) => {
+      target: async (r, deps) => {
         const id = param(r, 'id');
-        const command = id === null ? undefined : deps.commands.get(id);
+        const command = id === null ? undefined : await deps.commands.get(id);
         return { deviceId: command?.deviceId ?? null, commandId: command ? command.id : null, details: command ? { name: command.name } : { id } };
       },
     },
@@ -102,7 +102,7 @@ export function registerRefusalAudit(app: FastifyInstance, deps: Deps): void {
     const route = CONTROL_ROUTES.get(`${request.method} ${request.routeOptions.url ?? ''}`);
     if (route === undefined) return payload;
     try {
-      deps.audit.record({ actor: request.actor, action: route.action, ...route.target(request, deps), outcome: errorCode(payload, status) });
+      deps.audit.record({ actor: request.actor, action: route.action, ...(await route.target(request, deps)), outcome: errorCode(payload, status) });
     } catch (err) {
       // The refusal is already decided: a failing audit write must not change the answer.
       request.log.error({ err, action: route.action }, 'recording a refused action in the audit log failed');

@@ -3,9 +3,11 @@
  * sent: a request against what the device declared [FP-4.1], an idempotent
  * retry against the command it repeats, and page cursors.
  */
-import { ProtocolError, commandProblem, type CommandRequest } from '@iot-hub/protocol';
+import { MAX_PAYLOAD_BYTES, ProtocolError, commandProblem, hubMessageBytes, type CommandRequest } from '@iot-hub/protocol';
+import { deviceMessageLimit } from '../registry/capabilities.js';
 import type { DeviceRecord } from '../registry/registry-store.js';
 import { canonicalJson, type CommandRecord } from './command-record.js';
+import { commandMessage } from './command-transitions.js';
 
 /**
  * The command must be one the device declared, with parameters that match
@@ -24,6 +26,18 @@ export function checkRequest(device: DeviceRecord, request: CommandRequest, para
   const expiresAt = request.expiresAt ?? now + defaultExpiryMs;
   if (expiresAt <= now) throw new ProtocolError('command_expired', `expiresAt ${expiresAt} is not after the hub's time ${now}`);
   return { expiresAt };
+}
+
+/** What the device would receive must fit the protocol's limit and the device's buffer, checked before anything is stored [FP-7.2]. */
+export function checkMessageSize(device: DeviceRecord, draft: CommandRecord): void {
+  const bytes = hubMessageBytes(commandMessage(draft));
+  if (bytes > MAX_PAYLOAD_BYTES) {
+    throw new ProtocolError('payload_too_large', `the command would reach the device as ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES} the protocol allows: send shorter params`);
+  }
+  const limit = deviceMessageLimit(device.capabilities);
+  if (bytes > limit) {
+    throw new ProtocolError('too_large_for_device', `the command would reach the device as ${bytes} bytes, over the ${limit} bytes device ${JSON.stringify(device.id)} can receive (hello.maxMessageBytes): send shorter params`);
+  }
 }
 
 /** An idempotent retry repeats the name and params (in any key order); timeoutMs and expiresAt are the first request's. */

@@ -10,26 +10,14 @@
  * back from SQLite. Records are replaced, never mutated, so a failed write
  * leaves memory exactly as it was.
  */
-import {
-  MAX_PAYLOAD_BYTES,
-  ProtocolError,
-  hubMessageBytes,
-  type CommandListResponse,
-  type CommandMessage,
-  type CommandRequest,
-  type CommandState,
-  type CommandView,
-  type LateResult,
-  type ResultMessage,
-} from '@iot-hub/protocol';
+import { ProtocolError, type CommandListResponse, type CommandRequest, type CommandState, type CommandView, type ResultMessage } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
-import type { CommandInbox } from '../core/device-inbox.js';
 import type { DeviceLink } from '../core/device-link.js';
 import type { EventBus } from '../core/events.js';
-import type { Registry } from '../registry/registry.js';
-import { deviceMessageLimit } from '../registry/capabilities.js';
-import { checkRequest, decodeCursor, encodeCursor, sameRequest } from './command-checks.js';
+import { checkMessageSize, checkRequest, decodeCursor, encodeCursor, sameRequest } from './command-checks.js';
 import { CommandIdGenerator } from './command-id.js';
+import { ALL_STATES, PENDING_STATES, commandMessage, delivered, dueAt, newCommand, overdue, resultOutcome } from './command-transitions.js';
+import type { Commands, CreateOptions, DeviceLookup, ResultCountKey, ResultDisposition, ResultStatus } from './commands.js';
 import { DueTimers } from './due-timers.js';
 import { canonicalJson, toView, withState, type CommandRecord } from './command-record.js';
 import { SqliteCommandStore } from './sqlite-command-store.js';
@@ -37,7 +25,7 @@ import { SqliteCommandStore } from './sqlite-command-store.js';
 export interface CommandServiceOptions {
   /** SQLite file holding commands (shared with the state and audit stores, each with its own tables). */
   file: string;
-  registry: Registry;
+  registry: DeviceLookup;
   events: EventBus;
   /** The device's connection if it takes commands now (DeviceGateway.readyLink(id, 'commands')). */
   linkOf: (deviceId: string) => DeviceLink | undefined;
@@ -50,28 +38,15 @@ export interface CommandServiceOptions {
   log: Logger;
 }
 
-export interface CreateOptions {
-  actor: string;
-  idempotencyKey?: string;
-}
-
-/** How a device result was taken: applied to a pending command, a repeat, kept as late, or not ours. */
-export type ResultDisposition = 'applied' | 'duplicate' | 'late' | 'ignored';
-type ResultStatus = ResultMessage['status'];
-
-const PENDING_STATES: ReadonlySet<CommandState> = new Set(['queued', 'sent', 'acknowledged']);
-const ALL_STATES: readonly CommandState[] = ['queued', 'sent', 'acknowledged', 'succeeded', 'failed', 'timed_out', 'expired', 'cancelled'];
 /** A due command whose end could not be written is tried again this much later. */
 const RETRY_MS = 1_000;
-/** Late results kept per command: enough to see what a device did, bounded against one that loops. */
-const MAX_LATE_RESULTS = 10;
 
 interface Change {
   prev: CommandRecord;
   next: CommandRecord;
 }
 
-export class CommandService implements CommandInbox {
+export class CommandService implements Commands {
   private readonly store: SqliteCommandStore;
   private readonly ids = new CommandIdGenerator();
   /** Commands that have not ended, by id: the only ones in memory. */
@@ -82,7 +57,7 @@ export class CommandService implements CommandInbox {
   private readonly timers = new DueTimers((id) => this.onDue(id));
   private readonly counts = new Map<CommandState, number>();
   /** Device results since start, by disposition and status (for /metrics). */
-  readonly resultCounts = new Map<`${ResultDisposition}:${ResultStatus}`, number>();
+  readonly resultCounts = new Map<ResultCountKey, number>();
 
   constructor(readonly options: CommandServiceOptions) {
     this.store = new SqliteCommandStore(options.file, (message) => options.log.warn({ error: message }, 'background WAL checkpoint of the control database failed'));
@@ -102,7 +77,7 @@ export class CommandService implements CommandInbox {
     this.recount();
     const changes: Change[] = [];
     for (const r of this.store.loadPending()) {
-      const next = this.overdue(r, now);
+      const next = overdue(r, now);
       this.remember(r);
       if (next) changes.push({ prev: r, next });
       else this.arm(r, now);
@@ -147,39 +122,25 @@ export class CommandService implements CommandInbox {
       throw new ProtocolError('queue_full', `${waiting} commands of device ${JSON.stringify(deviceId)} have not ended (limit ${maxPendingPerDevice}): wait, or cancel some`);
     }
 
-    const draft: CommandRecord = {
-      seq: 0,
+    const draft = newCommand({
       id: this.ids.next(now),
       deviceId,
-      name: request.name,
+      request,
       params,
-      state: 'queued',
-      transitions: [{ state: 'queued', at: now }],
-      createdAt: now,
-      updatedAt: now,
-      timeoutMs: request.timeoutMs ?? this.options.defaultTimeoutMs,
       expiresAt,
-      sentAt: null,
-      deliveries: 0,
-      issuedBy: opts.actor,
-    };
-    if (opts.idempotencyKey !== undefined) draft.idempotencyKey = opts.idempotencyKey;
-    // What the device would receive must fit the protocol's limit and the device's buffer, checked before anything is stored [FP-7.2].
-    const bytes = hubMessageBytes(commandMessage(draft));
-    if (bytes > MAX_PAYLOAD_BYTES) {
-      throw new ProtocolError('payload_too_large', `the command would reach the device as ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES} the protocol allows: send shorter params`);
-    }
-    const limit = deviceMessageLimit(entry.record.capabilities);
-    if (bytes > limit) {
-      throw new ProtocolError('too_large_for_device', `the command would reach the device as ${bytes} bytes, over the ${limit} bytes device ${JSON.stringify(deviceId)} can receive (hello.maxMessageBytes): send shorter params`);
-    }
+      timeoutMs: request.timeoutMs ?? this.options.defaultTimeoutMs,
+      actor: opts.actor,
+      idempotencyKey: opts.idempotencyKey,
+      now,
+    });
+    checkMessageSize(entry.record, draft);
     const link = this.options.linkOf(deviceId);
     const queue = this.byDevice.get(deviceId);
     // Earlier queued commands normally went out when the device became ready;
     // any left (a failed write) must go first, keeping creation order.
     const behind = link !== undefined && queue !== undefined && [...queue.values()].some((r) => r.state === 'queued');
     // Sendable at once: queued and sent are written in one go, one commit instead of two.
-    const stored = link && !behind ? withState(draft, 'sent', now, { sentAt: now, deliveries: 1 }) : draft;
+    const stored = link && !behind ? delivered(draft, now) : draft;
     let record: CommandRecord;
     try {
       record = { ...stored, seq: this.store.insert(stored) };
@@ -202,13 +163,13 @@ export class CommandService implements CommandInbox {
     return { command: toView(this.pending.get(record.id) ?? record), created: true };
   }
 
-  get(id: string): CommandView | undefined {
+  async get(id: string): Promise<CommandView | undefined> {
     const r = this.pending.get(id) ?? this.store.get(id);
     return r && toView(r);
   }
 
   /** A device's commands, newest first; `before` is the `next` of the previous page. */
-  list(deviceId: string, page: { limit: number; before?: string }): CommandListResponse {
+  async list(deviceId: string, page: { limit: number; before?: string }): Promise<CommandListResponse> {
     const beforeSeq = page.before === undefined ? undefined : decodeCursor(page.before);
     const rows = this.store.page(deviceId, page.limit + 1, beforeSeq);
     const more = rows.length > page.limit;
@@ -232,7 +193,7 @@ export class CommandService implements CommandInbox {
   }
 
   /** Every stored command by state: counted once at open(), then kept up to date with each change (no scan per scrape). */
-  countByState(): Partial<Record<CommandState, number>> {
+  async countByState(): Promise<Partial<Record<CommandState, number>>> {
     const counts: Partial<Record<CommandState, number>> = {};
     for (const state of ALL_STATES) counts[state] = this.counts.get(state) ?? 0;
     return counts;
@@ -269,33 +230,11 @@ export class CommandService implements CommandInbox {
   }
 
   private applyResult(deviceId: string, message: ResultMessage, now: number): ResultDisposition {
-    const r = this.pending.get(message.id);
-    if (r) {
-      if (r.deviceId !== deviceId) return 'ignored';
-      let next: CommandRecord;
-      if (message.status === 'acknowledged') {
-        if (r.state === 'acknowledged') return 'duplicate';
-        next = withState(r, 'acknowledged', now, r.sentAt === null ? { sentAt: now } : {});
-      } else {
-        const patch: Partial<CommandRecord> = {};
-        if (message.status === 'succeeded' && message.result !== undefined) patch.result = message.result;
-        if (message.error !== undefined) patch.error = message.error;
-        next = withState(r, message.status, now, patch);
-      }
-      this.commit([{ prev: r, next }]);
-      return 'applied';
-    }
-    const stored = this.store.get(message.id);
-    if (!stored || stored.deviceId !== deviceId) return 'ignored';
-    // Ended by the device itself: this is its repeated answer (a lost ack, a redelivery).
-    if (stored.state === 'succeeded' || stored.state === 'failed') return 'duplicate';
-    const late: LateResult = { status: message.status, at: now };
-    if (message.result !== undefined) late.result = message.result;
-    if (message.error !== undefined) late.error = message.error;
-    const kept = stored.late ?? [];
-    if (kept.length >= MAX_LATE_RESULTS || kept.some((l) => sameLate(l, late))) return 'duplicate';
-    this.commit([{ prev: stored, next: { ...stored, late: [...kept, late] } }]);
-    return 'late';
+    // Only pending commands are in memory; an ended one is read back for a late result.
+    const r = this.pending.get(message.id) ?? this.store.get(message.id);
+    const { disposition, next } = resultOutcome(r, deviceId, message, now);
+    if (r && next) this.commit([{ prev: r, next }]);
+    return disposition;
   }
 
   /**
@@ -338,8 +277,7 @@ export class CommandService implements CommandInbox {
     for (const r of records) {
       if (!PENDING_STATES.has(r.state)) continue;
       // Its timer may not have fired yet: an overdue command ends instead of going out.
-      const ended = this.overdue(r, now);
-      const next = ended ?? (r.state === 'queued' ? withState(r, 'sent', now, { sentAt: now, deliveries: r.deliveries + 1 }) : { ...r, deliveries: r.deliveries + 1 });
+      const next = overdue(r, now) ?? delivered(r, now);
       changes.push({ prev: r, next });
     }
     try {
@@ -350,18 +288,6 @@ export class CommandService implements CommandInbox {
       // Not written, so not sent: they stay as they were, for the next connection or their timers.
       this.options.log.error({ err, commands: changes.length }, 'recording command delivery failed');
     }
-  }
-
-  /** The ended version of a command whose expiry or timeout has passed, else null. */
-  private overdue(r: CommandRecord, now: number): CommandRecord | null {
-    if (r.state === 'queued' && now >= r.expiresAt) {
-      return withState(r, 'expired', now, { error: `not delivered before expiresAt ${new Date(r.expiresAt).toISOString()}: the device did not connect in time` });
-    }
-    if ((r.state === 'sent' || r.state === 'acknowledged') && r.sentAt !== null && now >= r.sentAt + r.timeoutMs) {
-      const what = r.state === 'acknowledged' ? 'the device acknowledged it but sent no final result' : 'the device neither acknowledged nor answered';
-      return withState(r, 'timed_out', now, { error: `${what} within ${r.timeoutMs} ms of the first delivery` });
-    }
-    return null;
   }
 
   /**
@@ -431,16 +357,16 @@ export class CommandService implements CommandInbox {
 
   /** A pending command's one timer: its expiry while queued, its timeout (from the first send) once sent. */
   private arm(r: CommandRecord, now: number): void {
-    if (r.state === 'queued') this.timers.set(r.id, r.expiresAt, now);
-    else if (r.sentAt !== null && PENDING_STATES.has(r.state)) this.timers.set(r.id, r.sentAt + r.timeoutMs, now);
-    else this.timers.clear(r.id);
+    const due = dueAt(r);
+    if (due === null) this.timers.clear(r.id);
+    else this.timers.set(r.id, due, now);
   }
 
   private onDue(id: string): void {
     const r = this.pending.get(id);
     if (!r) return;
     const now = Date.now();
-    const next = this.overdue(r, now);
+    const next = overdue(r, now);
     if (!next) return this.arm(r, now);
     try {
       this.commit([{ prev: r, next }]);
@@ -450,12 +376,4 @@ export class CommandService implements CommandInbox {
       this.timers.after(id, RETRY_MS);
     }
   }
-}
-
-function commandMessage(r: CommandRecord): CommandMessage {
-  return { v: 1, type: 'command', id: r.id, name: r.name, params: r.params, expiresAt: r.expiresAt };
-}
-
-function sameLate(a: LateResult, b: LateResult): boolean {
-  return a.status === b.status && a.error === b.error && canonicalJson(a.result) === canonicalJson(b.result);
 }

@@ -12,6 +12,14 @@ export class DueTimers {
 
   constructor(private readonly onDue: (id: string) => void) {}
 
+  get size(): number {
+    return this.timers.size;
+  }
+
+  has(id: string): boolean {
+    return this.timers.has(id);
+  }
+
   /** (Re)arms the timer of `id` for `dueAt`; at once if that has passed. */
   set(id: string, dueAt: number, now: number): void {
     this.after(id, Math.min(Math.max(dueAt - now, 0), MAX_TIMER_MS));

@@ -30,7 +30,7 @@ t.test('metrics: commands by state and device results by status and disposition'
     wsDevices: { counters: zero },
     dashboards: { connectionCount: 0, counters: zero, limits: { refused: {} } },
     commands: {
-      countByState: () => ({ queued: 2, sent: 1, succeeded: 7, timed_out: 0 }),
+      countByState: async () => ({ queued: 2, sent: 1, succeeded: 7, timed_out: 0 }),
       resultCounts: new Map([
         ['applied:succeeded', 7],
         ['late:failed', 1],

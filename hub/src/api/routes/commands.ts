@@ -68,7 +68,7 @@ export function commandRoutes(app: FastifyInstance, deps: ApiDeps): void {
   );
 
   app.get<{ Params: { id: string } }>('/api/commands/:id', async (request) => {
-    const command = commands.get(request.params.id);
+    const command = await commands.get(request.params.id);
     if (!command) throw new ProtocolError('not_found', `no command ${JSON.stringify(request.params.id)}`);
     return command;
   });
@@ -85,7 +85,7 @@ export function commandRoutes(app: FastifyInstance, deps: ApiDeps): void {
       }
       limit = Number(rawLimit);
     }
-    return commands.list(id, before === undefined ? { limit } : { limit, before }) satisfies CommandListResponse;
+    return (await commands.list(id, before === undefined ? { limit } : { limit, before })) satisfies CommandListResponse;
   });
 
   app.post<{ Params: { id: string } }>('/api/commands/:id/cancel', async (request) => {

@@ -9,6 +9,7 @@ import { ACCOUNT_MIGRATIONS } from '../auth/account-migrations.js';
 import { OWNERSHIP_MIGRATIONS } from '../ownership/schema.js';
 import type { PgDatabase } from './pg-database.js';
 import { REGISTRY_MIGRATIONS } from '../registry/registry-migrations.js';
+import { COMMAND_MIGRATIONS } from '../commands/command-migrations.js';
 
 export interface Migration {
   /** Stable forever once released: "<part>-<n>". */
@@ -20,7 +21,7 @@ export interface Migration {
 export const MIGRATION_LOCK = 0x10_7_0001;
 
 /** Every part's migrations, in the order they run. Parts append their list here. */
-export const ALL_MIGRATIONS: readonly (readonly Migration[])[] = [REGISTRY_MIGRATIONS, ACCOUNT_MIGRATIONS, OWNERSHIP_MIGRATIONS];
+export const ALL_MIGRATIONS: readonly (readonly Migration[])[] = [REGISTRY_MIGRATIONS, ACCOUNT_MIGRATIONS, OWNERSHIP_MIGRATIONS, COMMAND_MIGRATIONS];
 
 export async function migrate(db: PgDatabase, lists: readonly (readonly Migration[])[] = ALL_MIGRATIONS): Promise<string[]> {
   const ids = new Set<string>();
