@@ -5,6 +5,7 @@
  * with its row in schema_migrations. Nodes starting at once serialize on an
  * advisory lock, so the second finds the work done: idempotent and safe.
  */
+import { AUDIT_MIGRATIONS } from '../audit/audit-migrations.js';
 import type { PgDatabase } from './pg-database.js';
 
 export interface Migration {
@@ -17,7 +18,9 @@ export interface Migration {
 export const MIGRATION_LOCK = 0x10_7_0001;
 
 /** Every part's migrations, in the order they run. Parts append their list here. */
-export const ALL_MIGRATIONS: readonly (readonly Migration[])[] = [];
+export const ALL_MIGRATIONS: readonly (readonly Migration[])[] = [
+  AUDIT_MIGRATIONS,
+];
 
 export async function migrate(db: PgDatabase, lists: readonly (readonly Migration[])[] = ALL_MIGRATIONS): Promise<string[]> {
   const ids = new Set<string>();
