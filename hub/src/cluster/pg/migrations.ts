@@ -6,6 +6,7 @@
  * advisory lock, so the second finds the work done: idempotent and safe.
  */
 import { AUDIT_MIGRATIONS } from '../audit/audit-migrations.js';
+import { STATE_MIGRATIONS } from '../state/state-migrations.js';
 import type { PgDatabase } from './pg-database.js';
 
 export interface Migration {
@@ -20,6 +21,7 @@ export const MIGRATION_LOCK = 0x10_7_0001;
 /** Every part's migrations, in the order they run. Parts append their list here. */
 export const ALL_MIGRATIONS: readonly (readonly Migration[])[] = [
   AUDIT_MIGRATIONS,
+  STATE_MIGRATIONS,
 ];
 
 export async function migrate(db: PgDatabase, lists: readonly (readonly Migration[])[] = ALL_MIGRATIONS): Promise<string[]> {
