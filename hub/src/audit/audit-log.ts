@@ -141,8 +141,9 @@ export class AuditLog<Tx = never> implements Audit, TransactionalAudit<Tx> {
     const entry = this.entryOf(input, now);
     if (!this.opened) throw new Error('audit entry not recorded: the audit log is closed');
     const id = await this.store.insert(entry, tx);
-    // Pruning runs on its own connection; the entry is uncommitted and newest, so it is never what goes.
-    await this.counted();
+    // Not awaited: pruning needs a connection of its own, and waiting for one while holding the
+    // change's transaction (and its row locks) could starve a full pool. It never rejects.
+    void this.counted();
     return { id, ...entry };
   }
 
