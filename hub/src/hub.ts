@@ -145,8 +145,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     maxPendingPerDevice: config.maxPendingCommands,
     log: log.child({ part: 'commands' }),
   });
-  const state = new StateService({ file: controlFile, registry, events, linkOf: (id): DeviceLink | undefined => gateway.readyLink(id, 'desired'), log: log.child({ part: 'state' }) });
   const audit = new AuditLog({ file: controlFile, events, log: log.child({ part: 'audit' }) });
+  const state = new StateService({ file: controlFile, registry, events, audit, linkOf: (id): DeviceLink | undefined => gateway.readyLink(id, 'desired'), log: log.child({ part: 'state' }) });
   const rateLimiter = new DeviceRateLimiter({ ratePerSec: config.deviceRate, burst: config.deviceBurst });
   const maxAge = config.store === 'influx' ? rawAgeLimit(config.influxRawRetention, MAX_TS_PAST_MS) : null;
   const gateway: DeviceGateway = new DeviceGateway({ registry, pipeline, events, commands, state, rateLimiter, ...(maxAge ? { maxAge } : {}), log: log.child({ part: 'devices' }) });

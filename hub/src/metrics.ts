@@ -10,7 +10,7 @@ import type { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import type { LogThrottle } from './limits/log-throttle.js';
 import { registerLimitMetrics, type LimitMetricSources } from './limits/limit-metrics.js';
 import type { Registry } from './registry/registry.js';
-import type { StateService } from './state/state-service.js';
+import type { DeviceStates } from './state/device-states.js';
 import type { TelemetryPipeline } from './telemetry/pipeline.js';
 import type { TelemetryStore } from './telemetry/telemetry-store.js';
 import type { UncaughtErrors } from './process-guard.js';
@@ -29,7 +29,7 @@ export interface MetricSources {
   /** Commands by state and device results by disposition; absent, those metrics are not exported. */
   commands?: Pick<Commands, 'countByState' | 'resultCounts'>;
   /** Desired-state refusals by devices and desired messages held back for size; absent, not exported. */
-  state?: Pick<StateService, 'counters'>;
+  state?: Pick<DeviceStates, 'counters'>;
   /** Log lines held back per device / address; absent, not exported. */
   logThrottle?: Pick<LogThrottle, 'counters'>;
   /** Device rate limit, connection admission and WebSocket protocol errors; absent, not exported. */

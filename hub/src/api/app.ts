@@ -11,14 +11,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { Accounts } from '../auth/accounts.js';
-import type { AuditLog } from '../audit/audit-log.js';
+import type { Audit } from '../audit/audit-log.js';
 import type { Commands } from '../commands/commands.js';
 import type { DeviceGateway } from '../core/device-gateway.js';
 import type { AccountLockout } from '../limits/account-lockout.js';
 import type { LoginLimiter } from '../limits/login-limiter.js';
 import type { HubMetrics } from '../metrics.js';
 import type { Registry } from '../registry/registry.js';
-import type { StateService } from '../state/state-service.js';
+import type { DeviceStates } from '../state/device-states.js';
 import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import type { httpServerTimeouts } from '../net/http-timeouts.js';
 import { registerAccessControl } from './access.js';
@@ -42,8 +42,8 @@ export interface ApiDeps {
   gateway: DeviceGateway;
   store: TelemetryStore;
   commands: Commands;
-  state: StateService;
-  audit: AuditLog;
+  state: DeviceStates;
+  audit: Audit;
   accounts: Accounts;
   loginLimiter: LoginLimiter;
   accountLockout: AccountLockout;

@@ -73,7 +73,7 @@ const CONTROL_ROUTES = new Map<string, ControlRoute>([
     {
       action: 'state.desired',
       // The version the refused change met: what a version_conflict was against.
-      target: (r, deps) => ({ deviceId: param(r, 'id'), details: { ...pick(r, ['state', 'ifVersion']), version: deps.state.view(param(r, 'id') ?? '').version } }),
+      target: async (r, deps) => ({ deviceId: param(r, 'id'), details: { ...pick(r, ['state', 'ifVersion']), version: (await deps.state.view(param(r, 'id') ?? '')).version } }),
     },
   ],
   ['POST /api/users', { action: 'user.create', target: (r) => ({ deviceId: null, details: pick(r, ['username', 'role']) }) }],
@@ -102,7 +102,7 @@ export function registerRefusalAudit(app: FastifyInstance, deps: Deps): void {
     const route = CONTROL_ROUTES.get(`${request.method} ${request.routeOptions.url ?? ''}`);
     if (route === undefined) return payload;
     try {
-      deps.audit.record({ actor: request.actor, action: route.action, ...(await route.target(request, deps)), outcome: errorCode(payload, status) });
+      await deps.audit.record({ actor: request.actor, action: route.action, ...(await route.target(request, deps)), outcome: errorCode(payload, status) });
     } catch (err) {
       // The refusal is already decided: a failing audit write must not change the answer.
       request.log.error({ err, action: route.action }, 'recording a refused action in the audit log failed');

@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { AuditAction, AuditEntry } from '@iot-hub/protocol';
+import type { AuditQuery, AuditStore, NewAuditEntry } from './audit-store.js';
 import { openSqlite } from '../db/open-sqlite.js';
 
 const SCHEMA = `
@@ -36,20 +37,8 @@ interface Row {
   outcome: string | null;
 }
 
-export interface AuditQuery {
-  deviceId?: string;
-  actor?: string;
-  action?: AuditAction;
-  from?: number;
-  to?: number;
-  /** Only entries with a smaller id (the page cursor). */
-  beforeId?: number;
-  limit: number;
-}
-
-type NewEntry = Omit<AuditEntry, 'id'>;
-
-export class SqliteAuditStore {
+/** better-sqlite3 is synchronous: each method does its work before it returns its (settled) promise. */
+export class SqliteAuditStore implements AuditStore {
   private db: Database.Database | null = null;
   private insertStmt: Database.Statement<[number, string, string, string | null, string | null, string, string | null]> | null = null;
   private outcomeStmt: Database.Statement<[string, string]> | null = null;
@@ -58,7 +47,7 @@ export class SqliteAuditStore {
 
   constructor(private readonly file: string) {}
 
-  open(): void {
+  async open(): Promise<void> {
     // Commands and state write the same file from their own connections.
     const db = openSqlite(this.file, { shared: true });
     db.exec(SCHEMA);
@@ -67,7 +56,7 @@ export class SqliteAuditStore {
     this.db = db;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.selects.clear();
     this.insertStmt = null;
     this.outcomeStmt = null;
@@ -80,20 +69,18 @@ export class SqliteAuditStore {
     return this.db;
   }
 
-  insert(e: NewEntry): number {
+  async insert(e: NewAuditEntry): Promise<number> {
     if (!this.insertStmt) throw new Error('SqliteAuditStore used before open()');
     const result = this.insertStmt.run(e.ts, e.actor, e.action, e.deviceId, e.commandId, JSON.stringify(e.details), e.outcome);
     return Number(result.lastInsertRowid);
   }
 
-  /** Sets the outcome of the command's `command.create` entry if it has none yet; true if one was set. */
-  setCommandOutcome(commandId: string, outcome: string): boolean {
+  async setCommandOutcome(commandId: string, outcome: string): Promise<boolean> {
     if (!this.outcomeStmt) throw new Error('SqliteAuditStore used before open()');
     return this.outcomeStmt.run(outcome, commandId).changes > 0;
   }
 
-  /** Newest first (by id, the order of recording). */
-  query(q: AuditQuery): AuditEntry[] {
+  async query(q: AuditQuery): Promise<AuditEntry[]> {
     const where: string[] = [];
     const args: (string | number)[] = [];
     const add = (clause: string, value: string | number | undefined) => {
@@ -113,8 +100,7 @@ export class SqliteAuditStore {
     return (stmt.all(...args, q.limit) as Row[]).map(toEntry);
   }
 
-  /** Deletes all but the newest `keep` entries; returns how many were deleted. */
-  prune(keep: number): number {
+  async prune(keep: number): Promise<number> {
     const db = this.handle();
     const oldestKept = db.prepare('SELECT id FROM audit_log ORDER BY id DESC LIMIT 1 OFFSET ?').pluck().get(keep - 1) as number | undefined;
     if (oldestKept === undefined) return 0;

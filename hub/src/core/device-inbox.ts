@@ -18,8 +18,12 @@ export type ControlChannel = 'commands' | 'desired';
 export const CONTROL_CHANNELS: readonly ControlChannel[] = ['desired', 'commands'];
 
 export interface CommandInbox {
-  /** A new connection of the device can take commands: send what waits for it, in order. */
-  deviceReady(deviceId: string, link: DeviceLink): void;
+  /**
+   * A new connection of the device can take commands: send what waits for it,
+   * in order. A promise (a store read asynchronously) delays the channels that
+   * follow until it settles; it must not reject.
+   */
+  deviceReady(deviceId: string, link: DeviceLink): void | Promise<void>;
   /**
    * A `result` from the device [FP-4.5]. Resolves once recorded durably (the
    * transport then acknowledges it); results for unknown or ended commands
@@ -29,8 +33,8 @@ export interface CommandInbox {
 }
 
 export interface StateInbox {
-  /** A new connection of the device can take desired state: send it with its version [FP-4.3]. */
-  deviceReady(deviceId: string, link: DeviceLink): void;
+  /** A new connection of the device can take desired state: send it with its version [FP-4.3]. Like CommandInbox.deviceReady. */
+  deviceReady(deviceId: string, link: DeviceLink): void | Promise<void>;
   /** Reported state from the device; resolves once recorded durably. */
   reported(deviceId: string, message: StateMessage, now: number): Promise<void>;
 }

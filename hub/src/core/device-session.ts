@@ -68,6 +68,8 @@ export class DeviceSession {
   replaced = false;
   /** Hub → device channels this connection receives (see markReady). */
   private readonly ready = new Set<ControlChannel>();
+  /** What is still being sent for channels that became ready (a store that reads asynchronously). */
+  private readySending: Promise<void> | null = null;
   /** The token hash this connection authenticated with: a rotation or revocation ends its rights. */
   private readonly tokenHash: string;
   /** Messages waiting for their turn under the rate limit (see admit). */
@@ -291,9 +293,30 @@ export class DeviceSession {
     for (const channel of channels) {
       if (this.ready.has(channel) || this.ended) continue;
       this.ready.add(channel);
-      if (channel === 'commands') this.deps.commands.deviceReady(this.deviceId, this.link);
-      else this.deps.state.deviceReady(this.deviceId, this.link);
+      this.deliverReady(channel);
     }
+  }
+
+  /**
+   * Sends what waits on one channel after what waits on the channels before
+   * it, so the desired state still comes before commands when a service
+   * reads its store asynchronously (cluster mode). Synchronous services send
+   * at once, as before.
+   */
+  private deliverReady(channel: ControlChannel): void {
+    const deliver = (): void | Promise<void> => {
+      if (this.ended) return;
+      return channel === 'commands' ? this.deps.commands.deviceReady(this.deviceId, this.link) : this.deps.state.deviceReady(this.deviceId, this.link);
+    };
+    const sent = this.readySending === null ? deliver() : this.readySending.then(deliver);
+    if (sent === undefined) return;
+    const settled: Promise<void> = sent.catch((err: unknown) => {
+      this.deps.log.error({ err, deviceId: this.deviceId, channel }, 'sending what waits for a ready device failed');
+    });
+    this.readySending = settled;
+    void settled.then(() => {
+      if (this.readySending === settled) this.readySending = null;
+    });
   }
 
   isReadyFor(channel: ControlChannel): boolean {

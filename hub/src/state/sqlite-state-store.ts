@@ -8,10 +8,10 @@
  * meta table, not PRAGMA user_version (which belongs to the whole file).
  */
 import type Database from 'better-sqlite3';
-import type { RefusedEntry, StateEntry } from '@iot-hub/protocol';
 import type { Shadow } from './shadow.js';
 import { rebuildDesired, type AuditReplayRow } from './desired-migration.js';
 import { openSqlite } from '../db/open-sqlite.js';
+import { encodeEntries as encode, encodeRefused, shadowFromColumns } from './shadow-codec.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS device_state (
@@ -134,25 +134,5 @@ function toShadowSemantics(db: Database.Database): string[] {
 }
 
 function fromRow(r: Row): Shadow {
-  return { version: r.version, reportedVersion: r.reported_version, reported: decode(r.reported), desired: decode(r.desired), refused: decodeRefused(r.refused) };
-}
-
-/** Entries as a JSON array of [key, value, ts]: compact, and no object key can be special. */
-function encode(entries: Map<string, StateEntry>): string {
-  return JSON.stringify([...entries].map(([key, e]) => [key, e.value, e.ts]));
-}
-
-function decode(json: string): Map<string, StateEntry> {
-  const rows = JSON.parse(json) as [string, StateEntry['value'], number][];
-  return new Map(rows.map(([key, value, ts]) => [key, { value, ts }]));
-}
-
-/** Refusals as a JSON array of [key, reason, value, ts]. */
-function encodeRefused(entries: Map<string, RefusedEntry>): string {
-  return JSON.stringify([...entries].map(([key, e]) => [key, e.reason, e.value, e.ts]));
-}
-
-function decodeRefused(json: string): Map<string, RefusedEntry> {
-  const rows = JSON.parse(json) as [string, string, RefusedEntry['value'], number][];
-  return new Map(rows.map(([key, reason, value, ts]) => [key, { reason, value, ts }]));
+  return shadowFromColumns(r);
 }

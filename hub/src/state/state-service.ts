@@ -9,44 +9,32 @@
  * so firmware can rely on it), on every desired change, and when a report
  * drifts away from desired (shadow.ts says when exactly).
  */
-import {
-  MAX_PAYLOAD_BYTES,
-  ProtocolError,
-  hubMessageBytes,
-  type DesiredMessage,
-  type DesiredPatchRequest,
-  type DeviceStateView,
-  type StateMessage,
-} from '@iot-hub/protocol';
+import { ProtocolError, type DesiredMessage, type DesiredPatchRequest, type DeviceStateView, type StateMessage } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
-import type { StateInbox } from '../core/device-inbox.js';
+import type { Audit } from '../audit/audit-log.js';
 import type { DeviceLink } from '../core/device-link.js';
 import type { EventBus } from '../core/events.js';
-import { deviceMessageLimit } from '../registry/capabilities.js';
-import type { Registry } from '../registry/registry.js';
 import { checkDesired } from './desired-checks.js';
-import { applyReported, desiredMessage, emptyShadow, largestDesiredMessage, patchDesired, toView, type Shadow } from './shadow.js';
+import { checkDesiredSize, sendDesired } from './desired-delivery.js';
+import { desiredAuditInput, type DesiredPatchOptions, type DeviceLookup, type DeviceStates, type StateCounters } from './device-states.js';
+import { applyReported, desiredMessage, emptyShadow, patchDesired, toView, type Shadow } from './shadow.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
+
+export type { StateCounters } from './device-states.js';
 
 export interface StateServiceOptions {
   /** SQLite file (shared with the command and audit stores, each with its own tables). */
   file: string;
-  registry: Registry;
+  registry: DeviceLookup;
   events: EventBus;
+  /** Where `state.desired` is recorded when a patch names its actor. */
+  audit?: Pick<Audit, 'record'>;
   /** The device's connection if it takes desired state now (DeviceGateway.readyLink(id, 'desired')). */
   linkOf: (deviceId: string) => DeviceLink | undefined;
   log: Logger;
 }
 
-/** Plain increments, read by /metrics at scrape time. */
-export interface StateCounters {
-  /** Desired keys devices refused (`state.refused`), each new refusal once. */
-  desiredRefused: number;
-  /** `desired` messages not sent because they were larger than the device's `hello.maxMessageBytes`. */
-  tooLargeForDevice: number;
-}
-
-export class StateService implements StateInbox {
+export class StateService implements DeviceStates {
   private readonly store: SqliteStateStore;
   private shadows = new Map<string, Shadow>();
   readonly counters: StateCounters = { desiredRefused: 0, tooLargeForDevice: 0 };
@@ -75,7 +63,11 @@ export class StateService implements StateInbox {
     this.shadows.clear();
   }
 
-  view(deviceId: string): DeviceStateView {
+  view(deviceId: string): Promise<DeviceStateView> {
+    return Promise.resolve(this.viewNow(deviceId));
+  }
+
+  private viewNow(deviceId: string): DeviceStateView {
     return toView(deviceId, this.shadows.get(deviceId) ?? emptyShadow());
   }
 
@@ -87,7 +79,13 @@ export class StateService implements StateInbox {
    * invalid_desired), and the message against what it can receive (422
    * too_large_for_device); nothing is stored or sent for a refused patch.
    */
-  async patchDesired(deviceId: string, patch: DesiredPatchRequest, now = Date.now()): Promise<DeviceStateView> {
+  async patchDesired(deviceId: string, patch: DesiredPatchRequest, options: DesiredPatchOptions = {}): Promise<DeviceStateView> {
+    const view = this.applyDesired(deviceId, patch, options.now ?? Date.now());
+    if (options.actor !== undefined) await this.options.audit?.record(desiredAuditInput(options.actor, deviceId, patch, view.version));
+    return view;
+  }
+
+  private applyDesired(deviceId: string, patch: DesiredPatchRequest, now: number): DeviceStateView {
     const entry = this.options.registry.get(deviceId);
     if (!entry) throw new ProtocolError('not_found', `no device ${JSON.stringify(deviceId)}`);
     const current = this.shadows.get(deviceId) ?? emptyShadow();
@@ -97,10 +95,10 @@ export class StateService implements StateInbox {
     checkDesired(entry.record, patch.state);
     const next = patchDesired(current, patch.state, now);
     if (!next) return toView(deviceId, current);
-    this.checkSize(deviceId, current, next);
+    checkDesiredSize(this.options.registry, deviceId, current, next);
     this.commit(deviceId, next);
     this.send(deviceId, desiredMessage(next));
-    return this.view(deviceId);
+    return this.viewNow(deviceId);
   }
 
   /** A new connection takes desired state: send the complete desired state, its version and delta [FP-4.3]. */
@@ -123,38 +121,8 @@ export class StateService implements StateInbox {
     if (outcome.drifted) this.send(deviceId, desiredMessage(outcome.shadow));
   }
 
-  /**
-   * The desired message must fit what the device can receive even when every
-   * key is in the delta (after the device reset), so that it can always be
-   * sent [FP-7.2]: past the protocol's limit 413, past the device's 422. A
-   * patch that does not grow it passes, so operators can shrink a document
-   * stored before the device declared a smaller buffer.
-   */
-  private checkSize(deviceId: string, current: Shadow, next: Shadow): void {
-    const bytes = hubMessageBytes(largestDesiredMessage(next));
-    const limit = deviceMessageLimit(this.options.registry.get(deviceId)?.record.capabilities);
-    if (bytes <= limit || bytes <= hubMessageBytes(largestDesiredMessage(current))) return;
-    if (bytes > MAX_PAYLOAD_BYTES) {
-      throw new ProtocolError('payload_too_large', `the desired state would reach the device as ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES} the protocol allows: remove keys (null) or send shorter values`);
-    }
-    throw new ProtocolError('too_large_for_device', `the desired state would reach the device as ${bytes} bytes, over the ${limit} bytes device ${JSON.stringify(deviceId)} can receive (hello.maxMessageBytes): remove keys (null) or send shorter values`);
-  }
-
-  /**
-   * Sends `desired` if the device takes it now, never past the size it said
-   * it can receive: a document stored before the device declared a smaller
-   * buffer is held back, logged and counted, until operators shrink it.
-   */
   private send(deviceId: string, message: DesiredMessage, link = this.options.linkOf(deviceId)): void {
-    if (!link) return;
-    const limit = deviceMessageLimit(this.options.registry.get(deviceId)?.record.capabilities);
-    const bytes = hubMessageBytes(message);
-    if (bytes > limit) {
-      this.counters.tooLargeForDevice += 1;
-      this.options.log.warn({ deviceId, bytes, limit, version: message.version }, 'desired state not sent: larger than the device can receive (hello.maxMessageBytes)');
-      return;
-    }
-    link.send(message);
+    if (link) sendDesired({ registry: this.options.registry, counters: this.counters, log: this.options.log }, deviceId, message, link);
   }
 
   /** Stores, then makes visible and announces. */

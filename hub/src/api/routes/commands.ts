@@ -44,9 +44,9 @@ export function commandRoutes(app: FastifyInstance, deps: ApiDeps): void {
    * The change is already durable (and maybe sent): a failing audit write is
    * logged, not turned into an error that would make the client retry it.
    */
-  const audit = (request: FastifyRequest, input: Omit<AuditInput, 'actor'>): void => {
+  const audit = async (request: FastifyRequest, input: Omit<AuditInput, 'actor'>): Promise<void> => {
     try {
-      deps.audit.record({ actor: request.actor, ...input });
+      await deps.audit.record({ actor: request.actor, ...input });
     } catch (err) {
       request.log.error({ err, action: input.action, commandId: input.commandId }, 'writing the audit entry failed');
     }
@@ -59,7 +59,7 @@ export function commandRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const key = request.headers['idempotency-key'];
       const { command, created } = await commands.create(request.params.id, request.body, key === undefined ? { actor: request.actor } : { actor: request.actor, idempotencyKey: key });
       if (created) {
-        audit(request, { action: 'command.create', deviceId: command.deviceId, commandId: command.id, details: { name: command.name, params: command.params } });
+        await audit(request, { action: 'command.create', deviceId: command.deviceId, commandId: command.id, details: { name: command.name, params: command.params } });
       }
       // 202: accepted, not done; a retried request with the same key gets the existing command with 200.
       void located(reply, command).status(created ? 202 : 200);
@@ -90,7 +90,7 @@ export function commandRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.post<{ Params: { id: string } }>('/api/commands/:id/cancel', async (request) => {
     const command = await commands.cancel(request.params.id, request.actor);
-    audit(request, { action: 'command.cancel', deviceId: command.deviceId, commandId: command.id, details: { name: command.name }, outcome: 'ok' });
+    await audit(request, { action: 'command.cancel', deviceId: command.deviceId, commandId: command.id, details: { name: command.name }, outcome: 'ok' });
     return command;
   });
 }

@@ -13,7 +13,7 @@ export function deviceCredentialRoutes(app: FastifyInstance, deps: Pick<ApiDeps,
   app.post<{ Params: { id: string } }>('/api/devices/:id/token', async (request, reply) => {
     const { entry, token } = await registry.rotateToken(request.params.id);
     gateway.credentialsChanged(entry.record.id, 'rotated');
-    audit.record({ actor: request.actor, action: 'device.token.rotate', deviceId: entry.record.id, details: {}, outcome: 'ok' });
+    await audit.record({ actor: request.actor, action: 'device.token.rotate', deviceId: entry.record.id, details: {}, outcome: 'ok' });
     void reply.header('cache-control', 'no-store');
     return { id: entry.record.id, token, issuedAt: entry.record.tokenIssuedAt } satisfies TokenRotationResponse;
   });
@@ -21,7 +21,7 @@ export function deviceCredentialRoutes(app: FastifyInstance, deps: Pick<ApiDeps,
   app.post<{ Params: { id: string } }>('/api/devices/:id/revoke', async (request) => {
     const entry = await registry.revokeToken(request.params.id);
     gateway.credentialsChanged(entry.record.id, 'revoked');
-    audit.record({ actor: request.actor, action: 'device.token.revoke', deviceId: entry.record.id, details: {}, outcome: 'ok' });
+    await audit.record({ actor: request.actor, action: 'device.token.revoke', deviceId: entry.record.id, details: {}, outcome: 'ok' });
     return { id: entry.record.id, revokedAt: entry.record.tokenRevokedAt ?? Date.now() } satisfies TokenRevocationResponse;
   });
 }

@@ -23,7 +23,7 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const { id, kind, name } = request.body;
     const details = { kind, ...(name === undefined ? {} : { name }) };
     const { entry, token } = await registry.provision(request.body);
-    audit.record({ actor: request.actor, action: 'device.create', deviceId: id, details, outcome: 'ok' });
+    await audit.record({ actor: request.actor, action: 'device.create', deviceId: id, details, outcome: 'ok' });
     const body: ProvisionResponse = { ...registry.view(entry), token };
     void reply.status(201).header('location', `/api/devices/${encodeURIComponent(entry.record.id)}`);
     return body;
@@ -54,7 +54,7 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
     await registry.remove(id);
     // A deleted device is cut off at once; its token no longer authenticates.
     gateway.disconnect(id, 'deleted');
-    audit.record({ actor: request.actor, action: 'device.delete', deviceId: id, details: { kind: entry.record.kind, name: entry.record.name }, outcome: 'ok' });
+    await audit.record({ actor: request.actor, action: 'device.delete', deviceId: id, details: { kind: entry.record.kind, name: entry.record.name }, outcome: 'ok' });
     return reply.status(204).send();
   });
 }

@@ -66,7 +66,7 @@ export function probeRoutes(app: FastifyInstance, deps: Deps): void {
       link.send(message);
       answer = { kind: 'command', deviceId: id, message };
     }
-    audit.record({ actor: request.actor, action: 'device.probe', deviceId: id, details: { ...body }, outcome: 'ok' });
+    await audit.record({ actor: request.actor, action: 'device.probe', deviceId: id, details: { ...body }, outcome: 'ok' });
     return reply.status(202).send(answer);
   });
 }

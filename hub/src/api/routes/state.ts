@@ -49,12 +49,12 @@ function formatErrors(errors: FastifySchemaValidationError[], dataVar: string): 
 }
 
 export function stateRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { registry, state, audit } = deps;
+  const { registry, state } = deps;
 
   app.get<{ Params: { id: string } }>('/api/devices/:id/state', async (request): Promise<DeviceStateView> => {
     const { id } = request.params;
     if (!registry.get(id)) throw new ProtocolError('not_found', `no device ${JSON.stringify(id)}`);
-    return state.view(id);
+    return await state.view(id);
   });
 
   app.patch<{ Params: { id: string }; Body: DesiredPatchRequest }>(
@@ -62,11 +62,8 @@ export function stateRoutes(app: FastifyInstance, deps: ApiDeps): void {
     { schema: desiredPatchSchema, schemaErrorFormatter: formatErrors },
     async (request): Promise<DeviceStateView> => {
       const { id } = request.params;
-      const { state: patch, ifVersion } = request.body;
-      const view = await state.patchDesired(id, request.body);
-      const details = { state: patch, ...(ifVersion === undefined ? {} : { ifVersion }), version: view.version };
-      audit.record({ actor: request.actor, action: 'state.desired', deviceId: id, details, outcome: 'ok' });
-      return view;
+      // The service records `state.desired` itself: in the change's transaction where the store has them.
+      return await state.patchDesired(id, request.body, { actor: request.actor });
     },
   );
 }

@@ -71,7 +71,7 @@ export function userRoutes(app: FastifyInstance, deps: ApiDeps): void {
     } catch (err) {
       throw asProtocolError(err);
     }
-    audit.record({ actor: request.actor, action: 'user.create', deviceId: null, details: { username, role }, outcome: 'ok' });
+    await audit.record({ actor: request.actor, action: 'user.create', deviceId: null, details: { username, role }, outcome: 'ok' });
     void reply.status(201).header('location', `/api/users/${encodeURIComponent(username)}`);
     return userView(user);
   });
@@ -83,7 +83,7 @@ export function userRoutes(app: FastifyInstance, deps: ApiDeps): void {
       throw new ProtocolError('conflict', 'you cannot delete your own account while signed in to it');
     }
     await accounts.deleteUser(user.id);
-    audit.record({ actor: request.actor, action: 'user.delete', deviceId: null, details: { username: user.username, role: user.role }, outcome: 'ok' });
+    await audit.record({ actor: request.actor, action: 'user.delete', deviceId: null, details: { username: user.username, role: user.role }, outcome: 'ok' });
     return reply.status(204).send();
   });
 
@@ -102,7 +102,7 @@ export function userRoutes(app: FastifyInstance, deps: ApiDeps): void {
     // The caller's account was deleted (on another node, perhaps) since its request was authenticated.
     if (created === null) throw new ProtocolError('unauthorized', 'your account no longer exists');
     const { record, token } = created;
-    audit.record({ actor: request.actor, action: 'token.create', deviceId: null, details: { id: record.id, name: record.name, role }, outcome: 'ok' });
+    await audit.record({ actor: request.actor, action: 'token.create', deviceId: null, details: { id: record.id, name: record.name, role }, outcome: 'ok' });
     void reply.status(201).header('cache-control', 'no-store');
     return { ...tokenView(record), token } satisfies CreatedApiToken;
   });
@@ -112,7 +112,7 @@ export function userRoutes(app: FastifyInstance, deps: ApiDeps): void {
     // Someone else's token reads as absent: its id says nothing about it.
     if (!token || !mayManage(principal(request), token)) throw new ProtocolError('not_found', `no token ${JSON.stringify(request.params.id)}`);
     await accounts.deleteToken(token.id);
-    audit.record({ actor: request.actor, action: 'token.delete', deviceId: null, details: { id: token.id, name: token.name, owner: token.owner }, outcome: 'ok' });
+    await audit.record({ actor: request.actor, action: 'token.delete', deviceId: null, details: { id: token.id, name: token.name, owner: token.owner }, outcome: 'ok' });
     return reply.status(204).send();
   });
 }

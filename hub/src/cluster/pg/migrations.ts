@@ -7,6 +7,8 @@
  */
 import { ACCOUNT_MIGRATIONS } from '../auth/account-migrations.js';
 import { OWNERSHIP_MIGRATIONS } from '../ownership/schema.js';
+import { AUDIT_MIGRATIONS } from '../audit/audit-migrations.js';
+import { STATE_MIGRATIONS } from '../state/state-migrations.js';
 import type { PgDatabase } from './pg-database.js';
 import { REGISTRY_MIGRATIONS } from '../registry/registry-migrations.js';
 import { COMMAND_MIGRATIONS } from '../commands/command-migrations.js';
@@ -21,7 +23,14 @@ export interface Migration {
 export const MIGRATION_LOCK = 0x10_7_0001;
 
 /** Every part's migrations, in the order they run. Parts append their list here. */
-export const ALL_MIGRATIONS: readonly (readonly Migration[])[] = [REGISTRY_MIGRATIONS, ACCOUNT_MIGRATIONS, OWNERSHIP_MIGRATIONS, COMMAND_MIGRATIONS];
+export const ALL_MIGRATIONS: readonly (readonly Migration[])[] = [
+  REGISTRY_MIGRATIONS,
+  ACCOUNT_MIGRATIONS,
+  OWNERSHIP_MIGRATIONS,
+  COMMAND_MIGRATIONS,
+  AUDIT_MIGRATIONS,
+  STATE_MIGRATIONS,
+];
 
 export async function migrate(db: PgDatabase, lists: readonly (readonly Migration[])[] = ALL_MIGRATIONS): Promise<string[]> {
   const ids = new Set<string>();
