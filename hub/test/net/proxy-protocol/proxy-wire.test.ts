@@ -7,7 +7,12 @@
  * 127.0.0.1, which is not trusted, so they need no header.
  */
 import t, { type Test } from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import { openRaw } from '../../helpers/raw-http.js';
 import { startTestHub, type TestHub } from '../../helpers/hub.js';
@@ -150,6 +155,33 @@ t.test('HTTP from the balancer: requests are served, and the per-IP HTTP cap cou
   third.write(proxyV2({ address: '127.0.0.10', port: 3 }));
   third.write(request);
   t.match((await firstBytes(third, 12)).toString(), 'HTTP/1.1 200', 'another client behind the same balancer is not refused');
+});
+
+t.test('TLS behind the header: MQTTS and HTTPS, and the MQTTS refusal names the client', async (t: Test) => {
+  const dir = mkdtempSync(join(tmpdir(), 'iot-hub-proxy-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const [tlsCert, tlsKey] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', tlsKey, '-out', tlsCert], { stdio: 'ignore' });
+  const log = logCapture();
+  const hub = await startTestHub(t, { proxyProtocolFrom: [BALANCER], tlsCert, tlsKey, mqttsPort: 0, logLevel: 'info' }, undefined, { logDestination: log.stream });
+  /** A TLS session over a connection from the balancer that starts with a header for `client`. */
+  const overHeader = async (port: number, client: string): Promise<Socket> => {
+    const raw = await openRaw(t, port, BALANCER);
+    raw.write(proxyV2({ address: client, port: 5000 }));
+    const secure = tlsConnect({ socket: raw, rejectUnauthorized: false });
+    secure.on('error', () => undefined);
+    t.teardown(() => secure.destroy());
+    await new Promise((r) => secure.once('secureConnect', r));
+    return secure;
+  };
+  const https = await overHeader(hub.hub.httpPort, '127.0.0.9');
+  https.write('GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n');
+  t.match((await firstBytes(https, 12)).toString(), 'HTTP/1.1 200');
+  const mqtts = await overHeader(hub.hub.mqttsPort!, '127.0.0.9');
+  mqtts.write(connectPacket('nobody', 'wrong-token'));
+  t.same(await firstBytes(mqtts, 4), CONNACK(4));
+  const refused = log.lines().find((l) => l.msg === 'MQTT connection refused');
+  t.equal(refused?.remote, '127.0.0.9');
 });
 
 async function waitFor(check: () => Promise<boolean>, ms = 3000): Promise<void> {
