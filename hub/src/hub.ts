@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MAX_TS_PAST_MS, type HealthResponse } from '@iot-hub/protocol';
 import type { DestinationStream, Logger } from 'pino';
@@ -43,6 +43,8 @@ import { HttpConnectionLimiter } from './net/http-connection-limiter.js';
 import { httpServerTimeouts } from './net/http-timeouts.js';
 import { LogThrottle } from './limits/log-throttle.js';
 import { HttpsListener } from './net/https-listener.js';
+import { listenBehindProxy } from './net/proxy-protocol/listen-behind-proxy.js';
+import { ProxyProtocol } from './net/proxy-protocol/proxy-protocol.js';
 import { readTlsFiles } from './net/tls.js';
 import { absorbSocketErrors } from './net/socket-errors.js';
 import { refuseUpgrade } from './net/upgrade-refusal.js';
@@ -160,6 +162,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const tls = config.tlsCert !== null && config.tlsKey !== null ? readTlsFiles(config.tlsCert, config.tlsKey) : null;
   // Push-back for the whole hub: no device socket is read while its work is behind.
   const gate = deps.gate ?? new IngestGate({ maxLagMs: config.ingestMaxLagMs, maxInFlight: config.ingestMaxInFlight });
+  // Behind trusted balancers every listener reads the PROXY header first, so limits and logs see the client.
+  const proxyProtocol = config.proxyProtocolFrom.length > 0 ? new ProxyProtocol({ trusted: config.proxyProtocolFrom, log: log.child({ part: 'proxy-protocol' }) }) : undefined;
   const mqtt: MqttTransport = new MqttTransport({
     host: config.host,
     port: config.mqttPort,
@@ -170,6 +174,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     unauthenticated,
     gate,
     ...(tls ? { tls: { ...tls, port: config.mqttsPort } } : {}),
+    ...(proxyProtocol ? { proxyProtocol } : {}),
     log: log.child({ part: 'mqtt' }),
   });
   const wsDevices: WsDeviceEndpoint = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, maxOutboundBytes: config.maxDeviceOutboundKb * 1024, gateway, guard, unauthenticated, gate, log: log.child({ part: 'ws-device' }) });
@@ -230,7 +235,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     state,
     logThrottle,
     uncaught: deps.uncaught,
-    limits: { rateLimiter, guard, unauthenticated, http: httpLimiter, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate, metricNames },
+    limits: { rateLimiter, guard, unauthenticated, http: httpLimiter, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate, metricNames, proxyProtocol },
   });
   const api = buildApi({
     registry,
@@ -273,7 +278,9 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     refuseUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${path ?? ''}: use /ws/device or /ws/dashboard`);
   });
   // With a certificate the HTTP port speaks only HTTPS (and so WSS).
-  const https = tls ? new HttpsListener(api.server, tls, log.child({ part: 'http' }), { ...httpTimeouts, handshakeTimeout: config.authTimeoutMs }, httpLimiter) : null;
+  const https = tls ? new HttpsListener(api.server, tls, log.child({ part: 'http' }), { ...httpTimeouts, handshakeTimeout: config.authTimeoutMs }, httpLimiter, proxyProtocol) : null;
+  /** Plain HTTP behind trusted balancers: the listener in front of the (never listening) API server. */
+  let httpFront: NetServer | null = null;
 
   let httpPort = -1;
   let mqttPort = -1;
@@ -321,6 +328,10 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       if (https) {
         await api.ready();
         httpPort = await https.listen(config.host, config.httpPort);
+      } else if (proxyProtocol) {
+        await api.ready();
+        httpFront = await listenBehindProxy(api.server, proxyProtocol, 'http', config.host, config.httpPort);
+        httpPort = (httpFront.address() as AddressInfo).port;
       } else {
         await api.listen({ host: config.host, port: config.httpPort });
         httpPort = (api.server.address() as AddressInfo).port;
@@ -334,6 +345,10 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       started = false;
       log.info('hub stopping: no new connections, flushing telemetry');
       mqtt.stopAccepting();
+      // Not awaited: its close waits for the sockets it handed over, which the API server drops below.
+      httpFront?.close();
+      // Connections still waiting for a PROXY header belong to no part yet: dropped here.
+      proxyProtocol?.stop();
       // Acknowledge what is in flight before connections close (invariant 1).
       await pipeline.stop();
       await dashboards.stop();
@@ -343,6 +358,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       unauthenticated.stop();
       gate.stop();
       await https?.close();
+      if (httpFront) api.server.closeAllConnections();
+      httpFront = null;
       await api.close();
       await commands.close();
       await state.close();

@@ -6,6 +6,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { MAX_METRICS_PER_SAMPLE, WS_AUTH_TIMEOUT_MS } from '@iot-hub/protocol';
 import { softFileDescriptorLimit } from '../net/fd-limit.js';
+import { checkTrustedSource } from '../net/proxy-protocol/trusted-sources.js';
 import { parseRetention } from '../telemetry/influx/influx-schema.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -71,6 +72,8 @@ export interface HubConfig {
   maxHttpConnectionsPerIp: number;
   /** Time an HTTP client has to send a request's headers. */
   httpHeadersTimeoutMs: number;
+  /** Load balancers (addresses, CIDR ranges) whose PROXY protocol header is required and believed; empty = off. */
+  proxyProtocolFrom: string[];
   /** New device connections per second per client IP (0 = no limit), and how many at once. */
   ipConnectRate: number;
   ipConnectBurst: number;
@@ -204,6 +207,13 @@ const origins: Parser<string[]> = (raw) =>
       return url.origin;
     });
 
+const addressList: Parser<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '')
+    .map(checkTrustedSource);
+
 const username: Parser<string> = (raw) => {
   if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(raw)) throw new Error('1-64 of letters, digits and . _ @ -, starting with a letter or digit');
   return raw;
@@ -300,6 +310,7 @@ export const SETTINGS = [
   setting({ key: 'maxHttpConnections', flag: 'max-http-connections', env: 'HUB_MAX_HTTP_CONNECTIONS', default: 'auto', parse: httpConnections, help: 'open HTTP connections at most, from all addresses; more are answered 503 and closed. auto = a quarter of the soft open-files limit (ulimit -n), or 1024 if it cannot be read' }),
   setting({ key: 'maxHttpConnectionsPerIp', flag: 'max-http-connections-per-ip', env: 'HUB_MAX_HTTP_CONNECTIONS_PER_IP', default: '64', parse: intIn(0, 1_000_000, 'connections'), help: 'open HTTP connections at most from one IP address (0 = no limit; raise it behind a reverse proxy); more are answered 429 and closed' }),
   setting({ key: 'httpHeadersTimeoutMs', flag: 'http-headers-timeout-ms', env: 'HUB_HTTP_HEADERS_TIMEOUT_MS', default: '10000', parse: intIn(1000, 300_000, 'ms'), help: 'time an HTTP client has to send the headers of a request (then 408 and closed); a whole request has max(30 s, this)' }),
+  setting({ key: 'proxyProtocolFrom', flag: 'proxy-protocol-from', env: 'HUB_PROXY_PROTOCOL_FROM', default: '', parse: addressList, help: 'comma-separated addresses or CIDR ranges of load balancers (e.g. 10.0.0.5,10.1.0.0/16); a connection from one must start with a PROXY protocol v2 (or v1) header, whose client address the limits, logs and audit then see. Empty = off: no header is read' }),
   setting({ key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUB_ALLOWED_ORIGINS', default: '', parse: origins, help: 'comma-separated public origins of the hub (scheme://host[:port]) and other pages allowed to open the dashboard socket and to send cookie-authenticated changes; once set, a hub reached by a DNS name must be listed' }),
   setting({ key: 'corsOrigins', flag: 'cors-origins', env: 'HUB_CORS_ORIGINS', default: '', parse: origins, help: 'comma-separated origins whose pages may call the HTTP API with a bearer token (CORS; off when empty)' }),
   setting({ key: 'sessionIdleMin', flag: 'session-idle-min', env: 'HUB_SESSION_IDLE_MIN', default: '720', parse: intIn(1, 525_600, 'minutes'), help: 'a login session ends after this many minutes without a request' }),

@@ -14,6 +14,7 @@ import type { HttpConnectionLimiter } from '../net/http-connection-limiter.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { UnauthenticatedConnections } from './unauthenticated-connections.js';
 import type { MetricNameLimit } from '../registry/metric-names.js';
+import type { ProxyProtocol } from '../net/proxy-protocol/proxy-protocol.js';
 
 export interface LimitMetricSources {
   rateLimiter: Pick<DeviceRateLimiter, 'counters'>;
@@ -32,6 +33,8 @@ export interface LimitMetricSources {
   gate?: Pick<IngestGate, 'counters' | 'inFlight' | 'waitingSockets' | 'pausedSeconds'>;
   /** Messages refused for the per-device limit of metric names; absent, not exported. */
   metricNames?: Pick<MetricNameLimit, 'refused'>;
+  /** PROXY protocol headers taken and refused (--proxy-protocol-from); absent, not exported. */
+  proxyProtocol?: Pick<ProxyProtocol, 'counters'> | undefined;
 }
 
 export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSources): void {
@@ -103,6 +106,8 @@ export function registerLimitMetrics(registry: PromRegistry, src: LimitMetricSou
   });
   const gate = src.gate;
   if (gate) registerGateMetrics(registry, gate);
+  const proxyProtocol = src.proxyProtocol;
+  if (proxyProtocol) registerProxyMetrics(registry, proxyProtocol);
   const metricNames = src.metricNames;
   if (metricNames) {
     new Counter({
@@ -221,6 +226,29 @@ function registerLockoutMetrics(registry: PromRegistry, lockout: NonNullable<Lim
     registers: [registry],
     collect() {
       this.set(lockout.lockedCount());
+    },
+  });
+}
+
+function registerProxyMetrics(registry: PromRegistry, proxy: NonNullable<LimitMetricSources['proxyProtocol']>): void {
+  new Counter({
+    name: 'iot_hub_proxy_protocol_headers_total',
+    help: 'PROXY protocol headers taken from trusted balancers: proxy (the client address is used) or local (health checks; the balancer address is kept)',
+    labelNames: ['command'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [command, n] of Object.entries(proxy.counters.accepted)) this.inc({ command }, n);
+    },
+  });
+  new Counter({
+    name: 'iot_hub_proxy_protocol_refused_total',
+    help: 'Connections from trusted balancers closed before their PROXY protocol header was taken: missing, malformed, oversized (over 536 bytes), timeout (not complete within 5 s) or busy (1,024 already waiting)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(proxy.counters.refused)) this.inc({ reason }, n);
     },
   });
 }

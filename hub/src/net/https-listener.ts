@@ -8,15 +8,19 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
 import type { HttpConnectionLimiter } from './http-connection-limiter.js';
 import type { httpServerTimeouts } from './http-timeouts.js';
 import { absorbSocketErrors } from './socket-errors.js';
+import { listenBehindProxy } from './proxy-protocol/listen-behind-proxy.js';
+import { inheritProxiedAddress, type ProxyProtocol } from './proxy-protocol/proxy-protocol.js';
 import { TLS_MIN_VERSION, type TlsFiles } from './tls.js';
 
 export class HttpsListener {
   private server: Server | null = null;
+  /** The plain listener in front that reads PROXY headers, when a balancer is trusted. */
+  private front: NetServer | null = null;
 
   constructor(
     private readonly target: HttpServer,
@@ -26,6 +30,8 @@ export class HttpsListener {
     private readonly timeouts: ReturnType<typeof httpServerTimeouts> & { handshakeTimeout: number },
     /** Counts and caps this listener's connections. */
     private readonly limiter: HttpConnectionLimiter,
+    /** PROXY protocol from trusted balancers, read before the TLS handshake; absent = off. */
+    private readonly proxyProtocol?: ProxyProtocol,
   ) {}
 
   /** Resolves with the bound port. */
@@ -40,6 +46,12 @@ export class HttpsListener {
     server.on('clientError', (err, socket) => this.target.emit('clientError', err, socket));
     server.on('tlsClientError', (err, socket) => this.log.debug({ err: err.message, remote: socket.remoteAddress }, 'HTTPS handshake failed'));
     this.server = server;
+    if (this.proxyProtocol) {
+      // Before the HTTP layer's own listener: requests read the client's address from the TLS socket.
+      server.prependListener('secureConnection', inheritProxiedAddress);
+      this.front = await listenBehindProxy(server, this.proxyProtocol, 'http', host, port);
+      return (this.front.address() as AddressInfo).port;
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -54,6 +66,9 @@ export class HttpsListener {
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
+    // Not awaited: its close waits for the sockets it handed over, which the server below drops.
+    this.front?.close();
+    this.front = null;
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();

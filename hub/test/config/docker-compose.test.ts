@@ -49,3 +49,66 @@ t.test('the InfluxDB service creates the database the hub writes to', async (t) 
   const db = new URL(serviceEnv('hub').HUB_INFLUX_URL ?? '').pathname.slice(1);
   t.equal(serviceEnv('influxdb').INFLUXDB_DB, db);
 });
+
+/**
+ * Cluster flags the lead is adding with --cluster (issue 20). Until they are
+ * settings, the cluster hubs may name them; once SETTINGS has one, it is
+ * checked like any other, and this list can lose it.
+ */
+const PENDING_CLUSTER_FLAGS = new Set(['cluster', 'node-id', 'pg-url', 'redis-url']);
+const CLUSTER_HUBS = ['hub-1', 'hub-2', 'hub-3'];
+
+/** A service's one-line `command: [...]` (JSON array form). */
+function serviceCommand(service: string): string[] {
+  const lines = compose.split('\n');
+  const start = lines.findIndex((l) => l === `  ${service}:`);
+  const line = lines.slice(start + 1).find((l) => /^ {4}command:/.test(l) || /^ {0,2}\S/.test(l));
+  if (!line?.startsWith('    command:')) throw new Error(`no one-line command in ${service}`);
+  return JSON.parse(line.slice('    command:'.length)) as string[];
+}
+
+/** The value of a service's line `    <key>: <value>` or `        <key>: <value>` (first match). */
+function serviceValue(service: string, key: string): string | undefined {
+  const lines = compose.split('\n');
+  const start = lines.findIndex((l) => l === `  ${service}:`);
+  for (const line of lines.slice(start + 1)) {
+    if (/^ {0,2}\S/.test(line)) break;
+    const m = new RegExp(`^ +${key}:\\s*(.*?)\\s*$`).exec(line);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+t.test('cluster profile: each hub node\'s flags and variables are hub settings (or pending cluster flags)', async (t) => {
+  const flags = new Set(SETTINGS.map((s) => s.flag));
+  const known = new Set(SETTINGS.map((s) => s.env));
+  for (const [i, hub] of CLUSTER_HUBS.entries()) {
+    t.equal(serviceValue(hub, 'profiles'), '["cluster"]', `${hub} is in the cluster profile only`);
+    const args = serviceCommand(hub);
+    t.same(args.slice(0, 3), ['node', '--max-semi-space-size=64', 'hub/dist/main.js'], 'the image\'s own command, with flags after it');
+    for (const arg of args.filter((a) => a.startsWith('--') && !a.startsWith('--max-semi-space'))) {
+      const flag = arg.slice(2);
+      t.ok(flags.has(flag) || PENDING_CLUSTER_FLAGS.has(flag), `${hub}: ${arg} is a hub setting`);
+    }
+    t.equal(args[args.indexOf('--node-id') + 1], `hub-${i + 1}`, 'node ids differ');
+    t.equal(args[args.indexOf('--store') + 1], 'influx');
+    const env = serviceEnv(hub);
+    for (const key of Object.keys(env)) t.ok(known.has(key), `${hub}: ${key} is a hub setting`);
+    // Settings that exist today must pass the hub's own checks (pending flags are left out).
+    const settled = args.slice(3).filter((a, j, all) => !PENDING_CLUSTER_FLAGS.has(a.slice(2)) && !PENDING_CLUSTER_FLAGS.has((all[j - 1] ?? '').slice(2)));
+    const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.startsWith('${') ? 'compose-supplied-token-0123456789' : v]));
+    const { config } = loadConfig(settled, resolved);
+    t.match(config, { store: 'influx', influxUrl: 'http://influxdb:8086/telemetry', proxyProtocolFrom: ['172.28.0.10'], dataDir: '/data' });
+  }
+});
+
+t.test('cluster profile: the hubs trust exactly the balancer, which runs deploy/haproxy.cfg over these hubs', async (t) => {
+  t.equal(serviceValue('haproxy', 'ipv4_address'), '172.28.0.10');
+  for (const hub of CLUSTER_HUBS) t.equal(serviceEnv(hub).HUB_PROXY_PROTOCOL_FROM, '172.28.0.10');
+  t.match(compose, '      - ./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro');
+  const cfg = readFileSync(resolve(import.meta.dirname, '../../../deploy/haproxy.cfg'), 'utf8');
+  const servers = [...cfg.matchAll(/^ {4}server (\S+) (\S+) .*send-proxy-v2/gm)].map((m) => `${m[1]} ${m[2]}`);
+  t.same(servers, [...CLUSTER_HUBS.map((h) => `${h} ${h}:1883`), ...CLUSTER_HUBS.map((h) => `${h} ${h}:8080`)]);
+  t.equal(serviceEnv('postgres').POSTGRES_PASSWORD, '${HUB_PG_PASSWORD:?set HUB_PG_PASSWORD}');
+  t.match(serviceCommand('hub-1').join(' '), '--pg-url postgres://hub:${HUB_PG_PASSWORD:?set HUB_PG_PASSWORD}@postgres:5432/hub');
+});

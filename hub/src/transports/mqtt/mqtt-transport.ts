@@ -34,6 +34,8 @@ import type { ConnectionGuard } from '../../limits/connection-guard.js';
 import type { IngestGate } from '../../limits/ingest-gate.js';
 import type { PendingConnection, UnauthenticatedClose, UnauthenticatedConnections } from '../../limits/unauthenticated-connections.js';
 import { TLS_MIN_VERSION, type TlsFiles } from '../../net/tls.js';
+import { listenBehindProxy } from '../../net/proxy-protocol/listen-behind-proxy.js';
+import { inheritProxiedAddress, type ProxyProtocol } from '../../net/proxy-protocol/proxy-protocol.js';
 import { SampledLog } from '../../sampled-log.js';
 import { absorbSocketErrors } from '../../net/socket-errors.js';
 import { batchWritesThisTurn } from '../../net/write-batching.js';
@@ -77,6 +79,8 @@ export interface MqttTransportOptions {
   tls?: TlsFiles & { port: number };
   /** Global push-back: device sockets are not read while the hub is behind; absent = read whenever aedes asks. */
   gate?: IngestGate;
+  /** PROXY protocol from trusted balancers, read before aedes or TLS sees a byte; absent = off. */
+  proxyProtocol?: ProxyProtocol;
 }
 
 class MqttDeviceLink implements DeviceLink {
@@ -186,8 +190,9 @@ export class MqttTransport {
     broker.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'MQTT connection error'));
     this.broker = broker;
 
-    this.server = await this.listen(createServer((socket) => this.accept(socket)), this.options.port);
-    const { tls } = this.options;
+    const { tls, proxyProtocol } = this.options;
+    const onConnection = proxyProtocol ? (socket: Socket) => proxyProtocol.accept(socket, 'mqtt', this.acceptSocket) : this.acceptSocket;
+    this.server = await this.listen(createServer(onConnection), this.options.port);
     if (tls) {
       // A handshake gets the same time as a CONNECT: Node's default (120 s) would let idle sockets pile up.
       const tlsOptions = { cert: tls.cert, key: tls.key, minVersion: TLS_MIN_VERSION, handshakeTimeout: this.options.unauthenticated.timeoutMs };
@@ -198,7 +203,8 @@ export class MqttTransport {
         if (this.options.guard?.admit(socket.remoteAddress, 'mqtt')) socket.destroy();
       });
       tlsServer.on('tlsClientError', (err, socket) => log.debug({ err: err.message, remote: socket.remoteAddress }, 'MQTT TLS handshake failed'));
-      this.tlsServer = await this.listen(tlsServer, tls.port);
+      // Behind a balancer the PROXY header comes before the TLS handshake: read by a plain listener in front.
+      this.tlsServer = proxyProtocol ? await listenBehindProxy(tlsServer, proxyProtocol, 'mqtts', this.options.host, tls.port) : await this.listen(tlsServer, tls.port);
     }
     return (this.server.address() as AddressInfo).port;
   }
@@ -219,9 +225,12 @@ export class MqttTransport {
     return server;
   }
 
+  private readonly acceptSocket = (socket: Socket): void => this.accept(socket);
+
   /** Every device socket, plain or TLS, starts here. */
   private accept(socket: Socket | TLSSocket): void {
     absorbSocketErrors(socket);
+    if (this.options.proxyProtocol && 'encrypted' in socket) inheritProxiedAddress(socket);
     const { log, guard } = this.options;
     const broker = this.broker;
     if (!broker) return void socket.destroy();
