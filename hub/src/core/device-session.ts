@@ -9,6 +9,7 @@ import {
   type DeviceMessage,
   type ErrorCode,
   type ErrorMessage,
+  type HelloMessage,
   type MetricValue,
   type PresenceReason,
   type TelemetryMessage,
@@ -146,13 +147,7 @@ export class DeviceSession {
       case 'telemetry':
         return this.telemetry(msg, now);
       case 'hello':
-        // The boot first: even a hello refused for its metrics names the boot its telemetry comes from [FP-4.2].
-        try {
-          registry.setBoot(this.entry, msg.boot, now);
-        } catch (err) {
-          return Promise.reject(err as Error);
-        }
-        return registry.setCapabilities(this.entry, msg);
+        return this.hello(msg, now);
       case 'status':
         // Presence follows the connection; on MQTT an `offline` status is the
         // device's last will and names the reason when the connection then ends.
@@ -168,6 +163,19 @@ export class DeviceSession {
       case 'auth':
         return Promise.reject(new ProtocolError('invalid_message', 'already authenticated'));
     }
+  }
+
+  /**
+   * The boot first: even a hello refused for its metrics names the boot its
+   * telemetry comes from [FP-4.2]. Both take effect in memory at once (the
+   * device's next message may already be read); the hello is answered once
+   * both are durable, a failed boot save first, as it is the hub's fault.
+   */
+  private async hello(msg: HelloMessage, now: number): Promise<void> {
+    const { registry } = this.deps;
+    const [boot, capabilities] = await Promise.allSettled([registry.setBoot(this.entry, msg.boot, now), registry.setCapabilities(this.entry, msg)]);
+    if (boot.status === 'rejected') throw boot.reason;
+    if (capabilities.status === 'rejected') throw capabilities.reason;
   }
 
   private telemetry(msg: TelemetryMessage, now: number): Promise<void> {

@@ -26,8 +26,11 @@ import type { TelemetryStore } from '../telemetry/telemetry-store.js';
 import { capabilitiesFromHello } from './capabilities.js';
 import { DEFAULT_MAX_METRICS_PER_DEVICE, MetricNameLimit } from './metric-names.js';
 import type { DeviceRecord, RegistryStore } from './registry-store.js';
-import { BootWindows, SeqWindow, bootOfKey } from '../telemetry/seq-windows.js';
-import type { SeqWindowStore, StoredSeqWindow } from './sqlite-seq-window-store.js';
+import { BootWindows, type SeqWindow } from '../telemetry/seq-windows.js';
+import { LocalWrites } from './local-writes.js';
+import { SeqWindowPersistence, type RegistrySeqWindowStore } from './seq-window-persistence.js';
+
+export { SEQ_PERSIST_MS } from './seq-window-persistence.js';
 
 export interface DeviceEntry {
   record: DeviceRecord;
@@ -44,13 +47,18 @@ export interface DeviceEntry {
   boots: BootWindows;
 }
 
-const LAST_SEEN_FLUSH_MS = 5_000;
 /**
- * How often committed seqs are persisted [FP-4.2]: after a hub crash, a
- * sample acknowledged within about this long before it and then resent may
- * be stored twice (if it has no `ts`; one with `ts` replaces itself).
+ * What mirrorRecord did: `replaced` is another device of the same id (deleted
+ * and provisioned again on another node), whose sessions must end.
+ * `credentials` says the token was rotated or revoked on another node.
  */
-export const SEQ_PERSIST_MS = 1_000;
+export interface MirrorOutcome {
+  change: 'added' | 'replaced' | 'updated' | 'unchanged';
+  entry: DeviceEntry;
+  credentials: 'rotated' | 'revoked' | null;
+}
+
+const LAST_SEEN_FLUSH_MS = 5_000;
 /** Latest values per device in the list view: as many as a hello may declare [FP-7.1]. */
 export const LIST_LATEST_MAX = MAX_METRICS_PER_SAMPLE;
 
@@ -60,9 +68,10 @@ export class Registry {
   /** Devices `unknown` since the hub started, not heard from yet (see expireUnknown). */
   private readonly awaitingReturn = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
-  /** Devices with seq windows to persist (see seqsCommitted). */
-  private readonly dirtyWindows = new Set<DeviceEntry>();
-  private windowTimer: NodeJS.Timeout | null = null;
+  /** Where seq windows outlive the hub; null = in memory only. */
+  private readonly windows: SeqWindowPersistence | null;
+  /** This node's writes in flight or recent, which a RegistrySync poll must not undo. */
+  readonly localWrites = new LocalWrites();
 
   constructor(
     private readonly store: RegistryStore,
@@ -71,11 +80,18 @@ export class Registry {
     private readonly log: Logger,
     readonly metricLimit = new MetricNameLimit(DEFAULT_MAX_METRICS_PER_DEVICE),
     /** Where seq windows outlive the hub; absent = in memory only. */
-    private readonly seqWindows: SeqWindowStore | null = null,
-  ) {}
+    seqWindows: RegistrySeqWindowStore | null = null,
+  ) {
+    this.windows = seqWindows && new SeqWindowPersistence(seqWindows, (entry) => this.devices.get(entry.record.id) === entry, log);
+  }
 
-  /** Loads every device. Presence is `unknown` until each is heard from again. */
-  async start(now = Date.now()): Promise<void> {
+  /**
+   * Loads every device. Presence is `unknown` until each is heard from
+   * again, unless `presence` has the device: in cluster mode presence is
+   * the ownership table's, not this node's restart.
+   */
+  async start(options: { now?: number; presence?: ReadonlyMap<string, PresenceInfo> } = {}): Promise<void> {
+    const now = options.now ?? Date.now();
     for (const record of await this.store.loadAll()) {
       const stored = await this.telemetry.latest(record.id);
       const latest = new Map<string, LatestValue>();
@@ -84,89 +100,50 @@ export class Registry {
         const isBoolean = declared !== undefined && Object.hasOwn(declared, metric) && declared[metric]?.type === 'boolean';
         latest.set(metric, { ts: v.ts, value: isBoolean ? v.value !== 0 : v.value });
       }
-      const presence: PresenceInfo =
-        record.lastSeen === null
-          ? { status: 'offline', since: record.createdAt, reason: 'never-connected', transport: null }
-          : { status: 'unknown', since: now, reason: 'hub-restart', transport: record.lastTransport };
-      if (presence.status === 'unknown') this.awaitingReturn.add(record.id);
+      const presence = options.presence?.get(record.id) ?? initialPresence(record, now);
+      if (presence.reason === 'hub-restart') this.awaitingReturn.add(record.id);
       const metricNames = namesOf(latest, record.capabilities);
       this.devices.set(record.id, { record, presence, lastSeen: record.lastSeen, latest, metricNames, stats: newStats(), lastStampTs: 0, boots: new BootWindows() });
     }
-    this.loadWindows();
+    await this.windows?.load((id) => this.devices.get(id));
     this.flushTimer = setInterval(() => void this.flushLastSeen(), LAST_SEEN_FLUSH_MS);
     this.flushTimer.unref();
-    if (this.seqWindows) {
-      this.windowTimer = setInterval(() => this.persistWindows(), SEQ_PERSIST_MS);
-      this.windowTimer.unref();
-    }
+    this.windows?.start();
   }
 
   async stop(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
-    if (this.windowTimer) clearInterval(this.windowTimer);
     this.flushTimer = null;
-    this.windowTimer = null;
-    this.persistWindows();
+    await this.windows?.stop();
     await this.flushLastSeen();
   }
 
-  private loadWindows(): void {
-    if (!this.seqWindows) return;
-    const { current, windows } = this.seqWindows.loadAll();
-    for (const [id, key] of current) this.devices.get(id)?.boots.restoreCurrent(key, bootOfKey(key));
-    for (const w of windows) this.devices.get(w.deviceId)?.boots.restore(SeqWindow.fromRuns(w.boot, w.last, w.runs, w.usedAt));
-  }
-
   /**
-   * The boot of a device's `hello` [FP-4.2], persisted before the hello is
-   * acknowledged when it changed: telemetry without `boot` that follows must
-   * be checked in this boot's window, after a hub crash too.
+   * The boot of a device's `hello` [FP-4.2]: this node's current boot of the
+   * device at once, and saved (when it changed) before the promise resolves,
+   * so the hello is acknowledged only once it is durable. Rejects with
+   * storage_unavailable when the save failed.
    */
-  setBoot(entry: DeviceEntry, boot: HelloMessage['boot'], now = Date.now()): void {
-    if (!entry.boots.setCurrent(boot, now)) return;
-    try {
-      this.seqWindows?.saveCurrentBoot(entry.record.id, entry.boots.current);
-    } catch (err) {
-      this.log.error({ err, deviceId: entry.record.id }, 'saving the boot of a hello failed');
-      throw new ProtocolError('storage_unavailable', 'could not record the boot: send hello again');
-    }
-    this.dirtyWindows.add(entry);
+  async setBoot(entry: DeviceEntry, boot: HelloMessage['boot'], now = Date.now()): Promise<void> {
+    if (this.windows) await this.windows.setBoot(entry, boot, now);
+    else entry.boots.setCurrent(boot, now);
   }
 
   /** The telemetry store committed the writes of these seqs: the window is persisted at the next tick. */
   seqsCommitted(entry: DeviceEntry, window: SeqWindow): void {
-    if (!this.seqWindows || !entry.boots.holds(window)) return;
-    entry.boots.changed.add(window);
-    this.dirtyWindows.add(entry);
+    this.windows?.seqsCommitted(entry, window);
   }
 
-  /** Changed windows and evicted boots of every device, in one transaction; only committed seqs [FP-4.2]. */
-  private persistWindows(): void {
-    if (!this.seqWindows || this.dirtyWindows.size === 0) return;
-    const upserts: StoredSeqWindow[] = [];
-    const deletes: { deviceId: string; boot: string }[] = [];
-    for (const entry of this.dirtyWindows) {
-      const deviceId = entry.record.id;
-      const { boots } = entry;
-      // Deleted meanwhile: its rows went with it.
-      if (this.devices.get(deviceId) !== entry) continue;
-      for (const boot of boots.evicted) deletes.push({ deviceId, boot });
-      for (const w of boots.changed) {
-        if (w.key !== null && boots.holds(w)) upserts.push({ deviceId, boot: w.key, usedAt: w.usedAt, last: w.last, runs: w.committedRuns() });
-      }
-    }
-    try {
-      this.seqWindows.save({ upserts, deletes });
-    } catch (err) {
-      // Kept dirty: tried again at the next tick.
-      this.log.error({ err }, 'saving seq windows failed');
-      return;
-    }
-    for (const entry of this.dirtyWindows) {
-      entry.boots.evicted.clear();
-      entry.boots.changed.clear();
-    }
-    this.dirtyWindows.clear();
+  /**
+   * Replaces the device's seq windows with the shared store's: for the
+   * cluster lead when this node claims a device another node held (its
+   * ownership epoch moved), before the device's messages are taken, since
+   * the other node's windows are the newer ones. Needs a store with
+   * loadDevice (PgSeqWindowStore).
+   */
+  async reloadWindows(deviceId: string): Promise<void> {
+    const entry = this.devices.get(deviceId);
+    if (entry && this.windows) await this.windows.reload(entry);
   }
 
   private async flushLastSeen(): Promise<void> {
@@ -218,17 +195,9 @@ export class Registry {
       lastSeen: null,
       lastTransport: null,
     };
-    if (!(await this.store.insert(record))) throw new ProtocolError('conflict', `device ${JSON.stringify(input.id)} already exists`);
-    const entry: DeviceEntry = {
-      record,
-      presence: { status: 'offline', since: now, reason: 'never-connected', transport: null },
-      lastSeen: null,
-      latest: new Map(),
-      metricNames: new Set(),
-      stats: newStats(),
-      lastStampTs: 0,
-      boots: new BootWindows(),
-    };
+    const inserted = await this.localWrites.around(input.id, () => this.store.insert(record));
+    if (!inserted) throw new ProtocolError('conflict', `device ${JSON.stringify(input.id)} already exists`);
+    const entry = newEntry(record, { status: 'offline', since: now, reason: 'never-connected', transport: null });
     this.devices.set(record.id, entry);
     this.events.emit('deviceAdded', { device: this.view(entry) });
     return { entry, token };
@@ -236,10 +205,12 @@ export class Registry {
 
   async remove(id: string): Promise<boolean> {
     if (!this.devices.has(id)) return false;
-    this.devices.delete(id);
-    this.dirtyLastSeen.delete(id);
-    await this.store.delete(id);
-    this.seqWindows?.deleteDevice(id);
+    await this.localWrites.around(id, async () => {
+      this.devices.delete(id);
+      this.dirtyLastSeen.delete(id);
+      await this.store.delete(id);
+      await this.windows?.deleteDevice(id);
+    });
     await this.telemetry.deleteDevice(id);
     this.events.emit('deviceRemoved', { deviceId: id });
     return true;
@@ -261,7 +232,7 @@ export class Registry {
     const token = generateToken();
     const tokenHash = hashToken(token);
     // Durable first: a token handed out must survive a restart.
-    if (!(await this.store.saveToken(id, tokenHash, now))) throw notFound(id);
+    if (!(await this.localWrites.around(id, () => this.store.saveToken(id, tokenHash, now)))) throw notFound(id);
     entry.record.tokenHash = tokenHash;
     entry.record.tokenIssuedAt = now;
     entry.record.tokenRevokedAt = null;
@@ -272,10 +243,101 @@ export class Registry {
   async revokeToken(id: string, now = Date.now()): Promise<DeviceEntry> {
     const entry = this.require(id);
     if (entry.record.tokenRevokedAt !== null) return entry;
-    // In memory first: no connection may authenticate while the write is in flight.
-    entry.record.tokenRevokedAt = now;
-    if (!(await this.store.revokeToken(id, now))) throw notFound(id);
+    const revoked = await this.localWrites.around(id, () => {
+      // In memory first: no connection may authenticate while the write is in flight.
+      entry.record.tokenRevokedAt = now;
+      return this.store.revokeToken(id, now);
+    });
+    if (!revoked) throw notFound(id);
     return entry;
+  }
+
+  /*
+   * The cluster mirror: another node changed the shared store or a device it
+   * holds. Silent (no event on this node's bus, whose listeners would act a
+   * second time) and with no store write (the other node made it).
+   */
+
+  /**
+   * A device record as another node wrote it (see RegistrySync): a new
+   * device, or the name, kind, credentials and capabilities of one held,
+   * whose presence, latest values and stats stay. A record of another
+   * device of the same id (another createdAt) replaces the entry whole, so
+   * sessions of the old one see it gone. A new entry's presence is its
+   * record's until mirrorPresence says more.
+   */
+  mirrorRecord(record: DeviceRecord, now = Date.now()): MirrorOutcome {
+    const held = this.devices.get(record.id);
+    if (!held || held.record.createdAt !== record.createdAt) {
+      if (held) this.forget(record.id);
+      const entry = newEntry({ ...record }, initialPresence(record, now));
+      this.devices.set(record.id, entry);
+      return { change: held ? 'replaced' : 'added', entry, credentials: null };
+    }
+    const mine = held.record;
+    const credentials = record.tokenRevokedAt !== null && mine.tokenRevokedAt === null ? 'revoked' : record.tokenHash !== mine.tokenHash ? 'rotated' : null;
+    const capabilitiesChanged = JSON.stringify(record.capabilities) !== JSON.stringify(mine.capabilities);
+    const changed =
+      capabilitiesChanged ||
+      record.kind !== mine.kind ||
+      record.name !== mine.name ||
+      record.tokenHash !== mine.tokenHash ||
+      record.tokenIssuedAt !== mine.tokenIssuedAt ||
+      record.tokenRevokedAt !== mine.tokenRevokedAt;
+    if (!changed) return { change: 'unchanged', entry: held, credentials: null };
+    mine.kind = record.kind;
+    mine.name = record.name;
+    mine.tokenHash = record.tokenHash;
+    mine.tokenIssuedAt = record.tokenIssuedAt;
+    mine.tokenRevokedAt = record.tokenRevokedAt;
+    if (capabilitiesChanged) {
+      mine.capabilities = record.capabilities;
+      held.metricNames = namesOf(held.latest, record.capabilities);
+    }
+    return { change: 'updated', entry: held, credentials };
+  }
+
+  /** A device deleted on another node; false if it was not held. Its stored rows are the deleting node's to remove. */
+  mirrorRemoved(id: string): boolean {
+    if (!this.devices.has(id)) return false;
+    this.forget(id);
+    return true;
+  }
+
+  private forget(id: string): void {
+    this.devices.delete(id);
+    this.dirtyLastSeen.delete(id);
+    this.awaitingReturn.delete(id);
+  }
+
+  /** A device's presence as its owner node (or the reaper) set it; last seen never moves back. False if not held. */
+  mirrorPresence(id: string, presence: PresenceInfo, lastSeen: number | null): boolean {
+    const entry = this.devices.get(id);
+    if (!entry) return false;
+    entry.presence = presence;
+    if (lastSeen !== null && (entry.lastSeen === null || lastSeen > entry.lastSeen)) entry.lastSeen = lastSeen;
+    // Its presence is known now: the restart rule no longer applies here.
+    this.awaitingReturn.delete(id);
+    return true;
+  }
+
+  /**
+   * A reading taken on the device's owner node, as recordLatest takes it.
+   * Names past the per-device limit [FP-7.3] are left out: the owner
+   * checked them, but what reaches this node is not trusted to be bounded.
+   */
+  mirrorLatest(id: string, ts: number, metrics: Record<string, MetricValue>): boolean {
+    const entry = this.devices.get(id);
+    if (!entry) return false;
+    for (const [metric, value] of Object.entries(metrics)) {
+      if (!entry.metricNames.has(metric)) {
+        if (entry.metricNames.size >= this.metricLimit.max) continue;
+        entry.metricNames.add(metric);
+      }
+      const current = entry.latest.get(metric);
+      if (!current || current.ts <= ts) entry.latest.set(metric, { value, ts });
+    }
+    return true;
   }
 
   private require(id: string): DeviceEntry {
@@ -298,7 +360,7 @@ export class Registry {
     entry.record.capabilities = capabilities;
     entry.metricNames = names;
     if (previous !== null && JSON.stringify(previous) === JSON.stringify(capabilities)) return;
-    await this.store.saveCapabilities(entry.record.id, capabilities);
+    await this.localWrites.around(entry.record.id, () => this.store.saveCapabilities(entry.record.id, capabilities));
     this.events.emit('deviceUpdated', { device: this.view(entry) });
   }
 
@@ -385,6 +447,13 @@ export class Registry {
   }
 }
 
+/** A device's presence when loaded: never connected, or `unknown` until it is heard from again [FP-6]. */
+function initialPresence(record: DeviceRecord, now: number): PresenceInfo {
+  return record.lastSeen === null
+    ? { status: 'offline', since: record.createdAt, reason: 'never-connected', transport: null }
+    : { status: 'unknown', since: now, reason: 'hub-restart', transport: record.lastTransport };
+}
+
 /** The names a device has: those with readings and those its hello declares. */
 function namesOf(latest: ReadonlyMap<string, LatestValue>, capabilities: Capabilities | null): Set<string> {
   const names = new Set(latest.keys());
@@ -409,6 +478,11 @@ function pickLatest(latest: ReadonlyMap<string, LatestValue>, capabilities: Capa
 
 function notFound(id: string): ProtocolError {
   return new ProtocolError('not_found', `no device ${JSON.stringify(id)}`);
+}
+
+/** An entry with no readings yet: provisioned here, or mirrored from another node. */
+function newEntry(record: DeviceRecord, presence: PresenceInfo): DeviceEntry {
+  return { record, presence, lastSeen: record.lastSeen, latest: new Map(), metricNames: namesOf(new Map(), record.capabilities), stats: newStats(), lastStampTs: 0, boots: new BootWindows() };
 }
 
 function newStats(): DeviceStats {

@@ -216,6 +216,13 @@ export class BootWindows {
     return window;
   }
 
+  /** Puts back what a failed persist took: saved by the next one, where it still applies. */
+  requeue(changed: Iterable<SeqWindow>, evicted: Iterable<BootKey>): void {
+    for (const window of changed) if (this.holds(window)) this.changed.add(window);
+    // A boot used again since its eviction has a new window, which the delete must not remove.
+    for (const key of evicted) if (!this.named.has(key)) this.evicted.add(key);
+  }
+
   /** Whether the window is still held (an evicted one is not persisted again). */
   holds(window: SeqWindow): boolean {
     return window.key !== null && this.named.get(window.key) === window;
