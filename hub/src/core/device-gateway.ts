@@ -12,9 +12,14 @@ import { DeviceSession, type MessageCounts, type SessionDeps } from './device-se
 import { tapLink } from './message-tap.js';
 
 const PRESENCE_SWEEP_MS = 1_000;
+/** Cluster mode: how long a kick is remembered for a claim still on its way, and for how many devices at most. */
+const KICK_MEMORY_MS = 60_000;
+const MAX_REMEMBERED_KICKS = 10_000;
 
 export class DeviceGateway {
   private readonly sessions = new Map<string, DeviceSession>();
+  /** Cluster mode: kicks that found no session yet, by device (a claim of ours may still be on its way). */
+  private readonly recentKicks = new Map<string, { belowEpoch: number; at: number }>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly deps: SessionDeps;
   /** Device protocol errors since start, by code (for /metrics). */
@@ -46,13 +51,87 @@ export class DeviceGateway {
     return this.registry.authenticate(deviceId, token);
   }
 
+  /**
+   * After authenticate() said no. In cluster mode a device provisioned, or
+   * given a new token, on another node a moment ago may not be in this
+   * node's copy of the registry yet: it is read from the shared store once
+   * (refreshes are shared, so a flood of bad credentials costs one read at a
+   * time) and checked again. On one hub `then(null)` runs at once.
+   */
+  authenticateAfterRefresh(deviceId: string, token: string, then: (entry: DeviceEntry | null) => void): void {
+    const refresh = this.deps.refreshRegistry;
+    if (!refresh) return then(null);
+    refresh().then(
+      () => then(this.registry.authenticate(deviceId, token)),
+      () => then(null),
+    );
+  }
+
+  /**
+   * Admits an authenticated device before its session opens. On one hub
+   * `accept(0)` runs at once, in this call; in cluster mode once this node's
+   * claim is stored (its epoch), or `refuse` when the claim store is
+   * unreachable. `stillThere` is asked after the claim: a connection that
+   * went meanwhile gives its claim back at once.
+   */
+  admit(entry: DeviceEntry, transport: Transport, stillThere: () => boolean, accept: (epoch: number) => void, refuse: (err: unknown) => void): void {
+    const claims = this.deps.claims;
+    if (!claims) return accept(0);
+    const id = entry.record.id;
+    claims.claim(id, transport).then(
+      (epoch) => {
+        const kicked = this.recentKicks.get(id);
+        // Another node claimed the device after us, and its kick came before our claim's answer.
+        if (kicked && kicked.belowEpoch > epoch) return refuse(new Error(`device ${id} was claimed by another node meanwhile`));
+        if (stillThere()) return accept(epoch);
+        claims.release(id, epoch, 'connection-lost').catch(() => undefined);
+      },
+      refuse,
+    );
+  }
+
+  /**
+   * Cluster mode: another node claimed the device with `epoch`; a session
+   * here with an older claim closes without marking the device offline.
+   */
+  claimedElsewhere(deviceId: string, epoch: number, now = Date.now()): void {
+    this.rememberKick(deviceId, epoch, now);
+    const session = this.sessions.get(deviceId);
+    if (!session || session.epoch >= epoch) return;
+    session.replaced = true;
+    this.sessions.delete(deviceId);
+    session.close('replaced');
+  }
+
+  /** Cluster mode: the epochs of the open sessions' claims. */
+  heldEpochs(): number[] {
+    return [...this.sessions.values()].map((s) => s.epoch);
+  }
+
+  /** Cluster mode, fenced: every device connection closes; the devices reconnect to a node that can hold them. */
+  dropAll(): void {
+    for (const session of this.sessions.values()) session.close('shutdown');
+  }
+
+  private rememberKick(deviceId: string, belowEpoch: number, now: number): void {
+    for (const [id, kick] of this.recentKicks) {
+      if (now - kick.at < KICK_MEMORY_MS && this.recentKicks.size < MAX_REMEMBERED_KICKS) break;
+      this.recentKicks.delete(id);
+    }
+    const known = this.recentKicks.get(deviceId);
+    if (known && known.belowEpoch >= belowEpoch) return;
+    this.recentKicks.delete(deviceId);
+    this.recentKicks.set(deviceId, { belowEpoch, at: now });
+  }
+
   /** Starts a session for an authenticated device, replacing its previous connection. */
-  open(entry: DeviceEntry, link: DeviceLink): DeviceSession {
+  open(entry: DeviceEntry, link: DeviceLink, epoch = 0): DeviceSession {
     const id = entry.record.id;
     const previous = this.sessions.get(id);
     const session = new DeviceSession(entry, tapLink(id, link, this.deps.events, this.messageCounts.out), this.deps, (s) => {
       if (this.sessions.get(id) === s) this.sessions.delete(id);
     });
+    session.epoch = epoch;
     this.sessions.set(id, session);
     if (previous && !previous.isEnded) {
       previous.replaced = true;

@@ -24,6 +24,7 @@ import type { TelemetryPoint } from '../telemetry/telemetry-store.js';
 import type { CloseReason, DeviceLink } from './device-link.js';
 import type { CommandInbox, ControlChannel, StateInbox } from './device-inbox.js';
 import type { EventBus } from './events.js';
+import type { SessionClaims } from './session-claims.js';
 import { emitMessage } from './message-tap.js';
 import { SeqCheck } from '../telemetry/seq-windows.js';
 import { checkTimes, findTsConflict, sampleTime } from '../telemetry/sample-times.js';
@@ -57,6 +58,10 @@ export interface SessionDeps {
    * the protocol's window holds.
    */
   maxAge?: { maxPastMs: number; detail: string };
+  /** Cluster mode: the claim store; the device is offline only if this session's claim was still the newest. */
+  claims?: SessionClaims;
+  /** Cluster mode: reads the registry's changes from the shared store now (see DeviceGateway.authenticateAfterRefresh). */
+  refreshRegistry?: () => Promise<void>;
 }
 
 export class DeviceSession {
@@ -67,6 +72,8 @@ export class DeviceSession {
   private announcedOffline = false;
   /** Set by the gateway when a newer connection of the same device took over. */
   replaced = false;
+  /** Cluster mode: the epoch of this session's claim (0 on one hub). */
+  epoch = 0;
   /** Hub → device channels this connection receives (see markReady). */
   private readonly ready = new Set<ControlChannel>();
   /** What is still being sent for channels that became ready (a store that reads asynchronously). */
@@ -348,6 +355,14 @@ export class DeviceSession {
     this.onEnd(this);
     if (this.replaced || this.deps.registry.get(this.deviceId) !== this.entry) return;
     const reason: PresenceReason = how.reason ?? (how.clean ? 'disconnected' : this.announcedOffline ? 'last-will' : 'connection-lost');
-    this.deps.registry.setPresence(this.entry, 'offline', reason, this.link.transport);
+    const { claims } = this.deps;
+    if (!claims) return this.deps.registry.setPresence(this.entry, 'offline', reason, this.link.transport);
+    // Another node may hold the device by now (a newer claim): then it stays online there.
+    claims.release(this.deviceId, this.epoch, reason).then(
+      (released) => {
+        if (released && this.deps.registry.get(this.deviceId) === this.entry) this.deps.registry.setPresence(this.entry, 'offline', reason, this.link.transport);
+      },
+      (err: unknown) => this.deps.log.warn({ err, deviceId: this.deviceId }, 'releasing the claim of an ended session failed: the node-lost sweep or the next claim settles it'),
+    );
   }
 }

@@ -26,6 +26,7 @@ import {
   type HubMessage,
 } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
+import type { DeviceEntry } from '../../registry/registry.js';
 import type { DeviceGateway } from '../../core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../core/device-link.js';
 import { CONTROL_CHANNELS } from '../../core/device-inbox.js';
@@ -328,8 +329,22 @@ export class MqttTransport {
       done(error, false);
     };
     if (!username || !password) return refuse(CONNACK_BAD_USERNAME_OR_PASSWORD, 'no username or password');
-    const entry = this.options.gateway.authenticate(username, password.toString('utf8'));
-    if (!entry) return refuse(CONNACK_BAD_USERNAME_OR_PASSWORD, 'unknown device or wrong token');
+    const token = password.toString('utf8');
+    const entry = this.options.gateway.authenticate(username, token);
+    if (entry) return this.admitDevice(client, username, entry, refuse, done);
+    this.options.gateway.authenticateAfterRefresh(username, token, (later) =>
+      later && !client.closed ? this.admitDevice(client, username, later, refuse, done) : refuse(CONNACK_BAD_USERNAME_OR_PASSWORD, 'unknown device or wrong token'),
+    );
+  }
+
+  /** The rest of CONNECT once the device's token holds: its client id, will and the device budget, then the session. */
+  private admitDevice(
+    client: Client,
+    username: string,
+    entry: DeviceEntry,
+    refuse: (returnCode: number, why: string) => void,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
     // The client id is the device id, so no device can take over another's session. aedes
     // registers a client id (and closes the connection that held it) only after this hook
     // accepted it, so a refused impostor never disturbs the real device.
@@ -347,10 +362,21 @@ export class MqttTransport {
     }
     const pending = this.pendingOf.get(client.conn as Socket);
     if (pending) this.options.unauthenticated.leave(pending);
-    const session = this.options.gateway.open(entry, new MqttDeviceLink(client, username, this.options.log, this.options.maxOutboundBytes, this.countOutboundOverflow));
-    this.sessions.set(client, session);
-    endSessionOnClose(client, session);
-    done(null, true);
+    this.options.gateway.admit(
+      entry,
+      'mqtt',
+      () => !client.closed,
+      (epoch) => {
+        const session = this.options.gateway.open(entry, new MqttDeviceLink(client, username, this.options.log, this.options.maxOutboundBytes, this.countOutboundOverflow), epoch);
+        this.sessions.set(client, session);
+        endSessionOnClose(client, session);
+        done(null, true);
+      },
+      (err) => {
+        this.options.log.warn({ err, deviceId: username }, 'claiming the device for this node failed');
+        refuse(CONNACK_SERVER_UNAVAILABLE, 'the cluster store is unreachable: retry later');
+      },
+    );
   }
 
   /**

@@ -34,6 +34,8 @@ const HEARTBEAT_MS = 30_000;
 const CLOSE_NOT_READING = 1008;
 /** RFC 6455 7.4.1 "try again later": the hub cannot take this device now (connection limits). */
 const CLOSE_TRY_AGAIN_LATER = 1013;
+/** Frames a device may send before `welcome` while the cluster claims it; a well-behaved device sends none. */
+const MAX_FRAMES_WHILE_CLAIMING = 16;
 /**
  * Fragments of one message at most (close 1008). A device has no reason to
  * fragment much; without a cap, a stream of tiny fragments costs a buffer
@@ -168,7 +170,13 @@ export class WsDeviceEndpoint {
     if (credentials === 'malformed') return this.refuse(socket, req, 'malformed Authorization header: use Basic base64(id:token)');
     if (credentials) {
       entry = this.options.gateway.authenticate(credentials.id, credentials.token);
-      if (!entry) return this.refuse(socket, req, 'unknown device or wrong token');
+      if (!entry) {
+        return this.options.gateway.authenticateAfterRefresh(credentials.id, credentials.token, (later) => {
+          if (socket.destroyed) return;
+          if (!later) return this.refuse(socket, req, 'unknown device or wrong token');
+          this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, later, null, req.socket.remoteAddress));
+        });
+      }
     }
     if (entry) return this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, entry, null, req.socket.remoteAddress));
     // No credentials in the upgrade: the socket waits for its `auth` frame among the unauthenticated.
@@ -248,6 +256,8 @@ class WsDeviceConnection {
   private resumeCallback: (() => void) | null = null;
   /** Until when this socket is read without asking the gate (an answer is expected; answerDeadline()). */
   private answerDueBy = 0;
+  /** Frames that came while the device's claim was being stored (cluster mode), in order; null otherwise. */
+  private claiming: Array<[RawData, boolean]> | null = null;
 
   constructor(
     private readonly ctx: EndpointContext,
@@ -258,14 +268,44 @@ class WsDeviceConnection {
     private readonly remote: string | undefined,
   ) {}
 
+  /** The auth frame's token holds: the device budget, then the session. */
+  private authenticated(e: DeviceEntry, mid: string | number | undefined): void {
+    const { ctx, ws } = this;
+    // The device budget counts authenticated devices only; one replacing its own connection takes no new place.
+    if (ctx.options.guard?.admitAuthenticated('ws', ctx.options.gateway.session(e.record.id) !== undefined)) {
+      this.claiming = null;
+      ctx.options.log.warn({ deviceId: e.record.id }, 'device WebSocket refused at auth: the hub is at --max-connections devices (1013)');
+      this.refuseFrame(new ProtocolError('rate_limited', 'the hub is at its connection limit: retry later with backoff'), mid);
+      ws.close(CLOSE_TRY_AGAIN_LATER, 'at the connection limit');
+      return;
+    }
+    this.begin(e);
+  }
+
   begin(e: DeviceEntry): void {
     const { ctx, ws } = this;
     this.deviceId = e.record.id;
-    const opened = ctx.options.gateway.open(e, new WsDeviceLink(ws, ctx.sendFrame));
-    this.session = opened;
-    ctx.sendFrame(ws, { v: 1, type: 'welcome', id: e.record.id, ts: Date.now() });
-    // After `welcome` a device takes desired state and commands, in that order [FP-3.2].
-    opened.markReady(CONTROL_CHANNELS);
+    this.claiming ??= [];
+    ctx.options.gateway.admit(
+      e,
+      'ws',
+      () => ws.readyState === ws.OPEN,
+      (epoch) => {
+        const opened = ctx.options.gateway.open(e, new WsDeviceLink(ws, ctx.sendFrame), epoch);
+        this.session = opened;
+        ctx.sendFrame(ws, { v: 1, type: 'welcome', id: e.record.id, ts: Date.now() });
+        // After `welcome` a device takes desired state and commands, in that order [FP-3.2].
+        opened.markReady(CONTROL_CHANNELS);
+        const early = this.claiming ?? [];
+        this.claiming = null;
+        for (const [data, isBinary] of early) this.message(data, isBinary);
+      },
+      (err) => {
+        this.claiming = null;
+        ctx.options.log.warn({ err, deviceId: e.record.id }, 'claiming the device for this node failed');
+        ws.close(CLOSE_TRY_AGAIN_LATER, 'cluster store unreachable');
+      },
+    );
   }
 
   /** No `auth` within --auth-timeout-ms [FP-3.2], or the oldest of too many sockets without it. */
@@ -302,6 +342,12 @@ class WsDeviceConnection {
 
   message(data: RawData, isBinary: boolean): void {
     const { ctx, ws } = this;
+    if (this.claiming) {
+      // Sent before `welcome`, while the cluster claims the device: handled in order once it is ours.
+      if (this.claiming.length >= MAX_FRAMES_WHILE_CLAIMING) return ws.close(WS_CLOSE.tooManyErrors, 'wait for welcome');
+      this.claiming.push([data, isBinary]);
+      return;
+    }
     // The hub is behind: this frame is handled, but the socket is read no further until the gate
     // opens (frames ws has already read may still arrive meanwhile).
     if (!this.gateAdmits()) ws.pause();
@@ -325,22 +371,19 @@ class WsDeviceConnection {
       }
       const e = ctx.options.gateway.authenticate(message.id, message.token);
       this.leavePending();
-      if (!e) {
+      if (e) return this.authenticated(e, message.mid);
+      // Frames that come while the shared registry is read again wait, in order (see begin()).
+      this.claiming = [];
+      ctx.options.gateway.authenticateAfterRefresh(message.id, message.token, (later) => {
+        if (ws.readyState !== ws.OPEN) return;
+        if (later) return this.authenticated(later, message.mid);
+        this.claiming = null;
         ctx.counters.refusedUpgrades += 1;
         // Keyed by address: the id is only claimed, and a flood of made-up ids must share one log budget.
         ctx.options.log.warn({ remote: this.remote, claimedId: message.id }, 'device WebSocket auth frame refused');
         this.refuseFrame(new ProtocolError('unauthorized'), message.mid);
         ws.close(WS_CLOSE.unauthorized, 'unauthorized');
-        return;
-      }
-      // The device budget counts authenticated devices only; one replacing its own connection takes no new place.
-      if (ctx.options.guard?.admitAuthenticated('ws', ctx.options.gateway.session(e.record.id) !== undefined)) {
-        ctx.options.log.warn({ deviceId: e.record.id }, 'device WebSocket refused at auth: the hub is at --max-connections devices (1013)');
-        this.refuseFrame(new ProtocolError('rate_limited', 'the hub is at its connection limit: retry later with backoff'), message.mid);
-        ws.close(CLOSE_TRY_AGAIN_LATER, 'at the connection limit');
-        return;
-      }
-      this.begin(e);
+      });
       return;
     }
     const s: DeviceSession = this.session;
