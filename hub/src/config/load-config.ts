@@ -12,7 +12,7 @@ export interface LoadedConfig {
 
 export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): LoadedConfig {
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const s of SETTINGS) options[s.flag] = { type: 'string' };
+  for (const s of SETTINGS) options[s.flag] = { type: 'boolean' in s && s.boolean ? 'boolean' : 'string' };
 
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -27,7 +27,8 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
 
   const config: Record<string, unknown> = {};
   for (const s of SETTINGS) {
-    const fromFlag = values[s.flag];
+    const flagValue = values[s.flag];
+    const fromFlag = typeof flagValue === 'boolean' ? String(flagValue) : flagValue;
     const fromEnv = env[s.env];
     const [raw, source] =
       typeof fromFlag === 'string' ? [fromFlag, `--${s.flag}`] : fromEnv !== undefined ? [fromEnv, s.env] : [s.default, `--${s.flag}`];

@@ -95,6 +95,17 @@ export interface HubConfig {
   /** The first admin account, created at start while there are no users. */
   adminUser: string | null;
   adminPassword: string | null;
+  /** Run as one node of a cluster (PostgreSQL, Redis, InfluxDB shared by every node). */
+  cluster: boolean;
+  /** This node's name in the cluster: unique, the same across its restarts. */
+  nodeId: string | null;
+  /** The cluster's PostgreSQL and Redis. */
+  pgUrl: string | null;
+  redisUrl: string | null;
+  /** Connections this node keeps to PostgreSQL at most. */
+  pgMaxConnections: number;
+  /** A node's lease: how long it is trusted after its last renewal. */
+  nodeLeaseSec: number;
 }
 
 /** Thrown for a bad setting; main prints `message` as one line and exits 2. */
@@ -117,6 +128,8 @@ export interface Setting<K extends keyof HubConfig = keyof HubConfig> {
   help: string;
   /** Default as the user would type it; null = unset. */
   default: string | null;
+  /** A flag without a value (`--cluster`); its env var takes true/false. */
+  boolean?: true;
   parse: Parser<HubConfig[K]>;
 }
 
@@ -207,6 +220,31 @@ const origins: Parser<string[]> = (raw) =>
       return url.origin;
     });
 
+const onOff: Parser<boolean> = (raw) => {
+  if (/^(true|1|yes|on)$/i.test(raw)) return true;
+  if (/^(false|0|no|off)$/i.test(raw)) return false;
+  throw new Error(`expected true or false, got ${JSON.stringify(raw)}`);
+};
+
+const nodeId: Parser<string> = (raw) => {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(raw)) throw new Error('1-64 of letters, digits and . _ -, starting with a letter or digit');
+  return raw;
+};
+
+const urlOf =
+  (schemes: readonly string[], example: string): Parser<string> =>
+  (raw) => {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      // Not echoed: the URL may carry a password.
+      throw new Error(`not a URL (expected ${example})`);
+    }
+    if (!schemes.includes(url.protocol)) throw new Error(`expected ${schemes.map((s) => `${s}//`).join(' or ')}, got ${url.protocol}// (e.g. ${example})`);
+    return raw;
+  };
+
 const addressList: Parser<string[]> = (raw) =>
   raw
     .split(',')
@@ -254,6 +292,14 @@ export function checkSettings(config: Readonly<HubConfig>): void {
   if ((config.adminUser === null) !== (config.adminPassword === null)) {
     const missing = config.adminUser === null ? '--admin-user' : '--admin-password';
     throw new ConfigError(missing, `required with ${missing === '--admin-user' ? '--admin-password' : '--admin-user'}: the first admin needs a name and a password`);
+  }
+  if (config.cluster) {
+    const missing = (['nodeId', 'pgUrl', 'redisUrl'] as const).find((k) => config[k] === null);
+    if (missing) {
+      const flag = { nodeId: '--node-id', pgUrl: '--pg-url', redisUrl: '--redis-url' }[missing];
+      throw new ConfigError(flag, 'required with --cluster: every node needs its own name, the shared PostgreSQL and the shared Redis');
+    }
+    if (config.store !== 'influx') throw new ConfigError('--store', 'must be influx with --cluster: the nodes share telemetry through InfluxDB');
   }
   if (config.tlsCert !== null && config.tlsKey !== null) {
     const cert = new X509Certificate(readFileSync(config.tlsCert));
@@ -320,4 +366,10 @@ export const SETTINGS = [
   setting({ key: 'loginLockoutMaxSec', flag: 'login-lockout-max-sec', env: 'HUB_LOGIN_LOCKOUT_MAX_SEC', default: '300', parse: intIn(1, 3600, 's'), help: 'longest lock of an account name after failed logins; locks grow 1, 2, 4 … s per failure up to this' }),
   setting({ key: 'adminUser', flag: 'admin-user', env: 'HUB_ADMIN_USER', default: null, parse: username, help: 'with --admin-password: creates this admin account at start when there are no users yet' }),
   setting({ key: 'adminPassword', flag: 'admin-password', env: 'HUB_ADMIN_PASSWORD', default: null, parse: password, help: 'password of --admin-user (8+ characters); prefer the env var to the flag, which other local users can see' }),
+  setting({ key: 'cluster', flag: 'cluster', env: 'HUB_CLUSTER', default: 'false', boolean: true, parse: onOff, help: 'run as one node of a cluster: PostgreSQL keeps every record, Redis carries messages between nodes, InfluxDB the telemetry; needs --node-id, --pg-url, --redis-url and --store influx' }),
+  setting({ key: 'nodeId', flag: 'node-id', env: 'HUB_NODE_ID', default: null, parse: nodeId, help: "this node's name in the cluster (1-64 of letters, digits . _ -): unique per node and the same across its restarts" }),
+  setting({ key: 'pgUrl', flag: 'pg-url', env: 'HUB_PG_URL', default: null, parse: urlOf(['postgres:', 'postgresql:'], 'postgres://hub:secret@db:5432/hub'), help: "the cluster's PostgreSQL; prefer the env var to the flag, which other local users can see" }),
+  setting({ key: 'redisUrl', flag: 'redis-url', env: 'HUB_REDIS_URL', default: null, parse: urlOf(['redis:', 'rediss:'], 'redis://:secret@bus:6379'), help: "the cluster's Redis (a message bus only: it holds nothing durable); prefer the env var to the flag" }),
+  setting({ key: 'pgMaxConnections', flag: 'pg-max-connections', env: 'HUB_PG_MAX_CONNECTIONS', default: '10', parse: intIn(2, 1000, 'connections'), help: "connections this node keeps to PostgreSQL at most; PostgreSQL's max_connections must cover every node's" }),
+  setting({ key: 'nodeLeaseSec', flag: 'node-lease-sec', env: 'HUB_NODE_LEASE_SEC', default: '10', parse: intIn(2, 300, 's'), help: 'a node renews its lease every fifth of this; a node that died has its devices marked offline (node-lost) within this plus half of it; one that cannot renew for half of it drops its device connections' }),
 ] as const;
