@@ -91,6 +91,7 @@ const REASON_LABELS: Record<PresenceReason, string> = {
   'heartbeat-timeout': 'missed its heartbeat',
   'hub-restart': 'not heard from since the hub restarted',
   'silent-since-restart': 'not back within its heartbeat after the hub restarted',
+  'node-lost': 'the hub node it was connected to went away',
   replaced: 'replaced by a newer connection',
   deleted: 'deleted',
 };

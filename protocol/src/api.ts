@@ -18,6 +18,7 @@ export type PresenceReason =
   | 'heartbeat-timeout'
   | 'hub-restart'
   | 'silent-since-restart'
+  | 'node-lost'
   | 'replaced'
   | 'deleted';
 
@@ -164,6 +165,8 @@ export interface HealthResponse {
   store: StoreHealth & { kind: string };
   devices: { total: number; online: number };
   connections: { mqtt: number; ws: number; dashboards: number };
+  /** Cluster mode: this node, whether it holds its lease (`holding`: PostgreSQL is away for every node; `fenced`: this node is cut off), and whether its bus is connected. */
+  cluster?: { nodeId: string; state: 'healthy' | 'holding' | 'fenced'; bus: boolean };
 }
 
 // ---- Commands (README "Commands") ----

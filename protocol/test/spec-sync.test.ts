@@ -54,6 +54,7 @@ const PRESENCE_REASONS = {
   'heartbeat-timeout': true,
   'hub-restart': true,
   'silent-since-restart': true,
+  'node-lost': true,
   replaced: true,
   deleted: true,
 } as const satisfies Record<PresenceReason, true>;
