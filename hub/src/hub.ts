@@ -56,6 +56,20 @@ import { InfluxTelemetryStore } from './telemetry/influx/influx-telemetry-store.
 import { rawAgeLimit } from './telemetry/influx/influx-schema.js';
 import { MqttTransport } from './transports/mqtt/mqtt-transport.js';
 import { WsDeviceEndpoint } from './transports/ws/ws-device-endpoint.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import { LiveRelay } from './cluster/live-relay.js';
+import { PgRegistryStore } from './cluster/registry/pg-registry-store.js';
+import { PgSeqWindowStore } from './cluster/registry/pg-seq-window-store.js';
+import { PgAccountStore } from './cluster/auth/pg-account-store.js';
+import type { HubInboxItem } from './cluster/bus/bus-messages.js';
+import { PgCommandService } from './cluster/commands/pg-command-service.js';
+import { PgStateService } from './cluster/state/pg-state-service.js';
+import { PgAuditStore } from './cluster/audit/pg-audit-store.js';
+import type { Queryable } from './cluster/pg/pg-database.js';
+import type { Audit } from './audit/audit-log.js';
+import type { DeviceStates } from './state/device-states.js';
+import { RegistrySync } from './cluster/registry/registry-sync.js';
+import type { PresenceInfo } from '@iot-hub/protocol';
 
 export const HUB_VERSION = '0.1.0';
 
@@ -122,6 +136,15 @@ function buildTelemetryStore(config: Readonly<HubConfig>, dataDir: string, log: 
   });
 }
 
+/** Cluster mode: every device's presence as the cluster store has it (who holds it, since when). */
+async function clusterPresence(cluster: ClusterNode): Promise<Map<string, PresenceInfo>> {
+  const presence = new Map<string, PresenceInfo>();
+  for (const row of await cluster.ownership.all()) {
+    presence.set(row.deviceId, { status: row.online ? 'online' : 'offline', since: row.since, reason: row.reason, transport: row.transport });
+  }
+  return presence;
+}
+
 export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   // Lines about one device or address are capped; a logger passed in (deps.log) is used as it is.
   const logThrottle = new LogThrottle({ linesPerWindow: config.logLinesPerSource, windowMs: LOG_WINDOW_MS });
@@ -129,29 +152,68 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const dataDir = resolve(config.dataDir);
   const events = new EventBus();
   const telemetryStore = buildTelemetryStore(config, dataDir, log.child({ part: 'store' }));
-  const registryStore = new SqliteRegistryStore(join(dataDir, 'registry.db'));
+  // Cluster mode: PostgreSQL holds the records every node shares (checkSettings made sure the URLs are set).
+  const cluster = config.cluster
+    ? new ClusterNode({
+        nodeId: config.nodeId!,
+        pgUrl: config.pgUrl!,
+        redisUrl: config.redisUrl!,
+        pgMaxConnections: config.pgMaxConnections,
+        leaseTtlMs: config.nodeLeaseSec * 1000,
+        log: log.child({ part: 'cluster' }),
+      })
+    : null;
+  const registryStore = cluster ? new PgRegistryStore(cluster.db) : new SqliteRegistryStore(join(dataDir, 'registry.db'));
   // Seq windows per boot belong to the device records: same file, own connection and tables.
-  const seqWindowStore = new SqliteSeqWindowStore(join(dataDir, 'registry.db'));
+  const seqWindowStore = cluster ? new PgSeqWindowStore(cluster.db) : new SqliteSeqWindowStore(join(dataDir, 'registry.db'));
   const metricNames = new MetricNameLimit(config.maxMetricsPerDevice);
   const registry = new Registry(registryStore, telemetryStore, events, log.child({ part: 'registry' }), metricNames, seqWindowStore);
   const pipeline = new TelemetryPipeline(telemetryStore, log.child({ part: 'telemetry' }));
-  // Commands, device state and the audit log share one SQLite file, each with its own tables.
+  // Commands, device state and the audit log share one SQLite file, each with its own tables;
+  // in a cluster, PostgreSQL, and the node holding the device is told over the bus.
   const controlFile = join(dataDir, 'control.db');
-  const commands: Commands = new CommandService({
-    file: controlFile,
+  const commandOptions = {
     registry,
     events,
-    linkOf: (id): DeviceLink | undefined => gateway.readyLink(id, 'commands'),
+    linkOf: (id: string): DeviceLink | undefined => gateway.readyLink(id, 'commands'),
     defaultTimeoutMs: config.commandTimeoutMs,
     defaultExpiryMs: config.commandExpirySec * 1000,
     maxPendingPerDevice: config.maxPendingCommands,
     log: log.child({ part: 'commands' }),
-  });
-  const audit = new AuditLog({ file: controlFile, events, log: log.child({ part: 'audit' }) });
-  const state = new StateService({ file: controlFile, registry, events, audit, linkOf: (id): DeviceLink | undefined => gateway.readyLink(id, 'desired'), log: log.child({ part: 'state' }) });
+  };
+  const commands: Commands = cluster
+    ? new PgCommandService({ ...commandOptions, db: cluster.db, notifyOwner: (id) => cluster.notifyOwner(id, { type: 'deliverCommands', deviceId: id }) })
+    : new CommandService({ ...commandOptions, file: controlFile });
+  const auditLog = log.child({ part: 'audit' });
+  const stateOptions = { registry, events, linkOf: (id: string): DeviceLink | undefined => gateway.readyLink(id, 'desired'), log: log.child({ part: 'state' }) };
+  let audit: Audit & { open(): Promise<void>; close(): Promise<void> };
+  let state: DeviceStates;
+  let pgCommands: PgCommandService | null = null;
+  let pgState: PgStateService | null = null;
+  if (cluster) {
+    const pgAudit = new AuditLog<Queryable>({ store: new PgAuditStore(cluster.db), events, log: auditLog });
+    audit = pgAudit;
+    pgState = new PgStateService({ ...stateOptions, db: cluster.db, audit: pgAudit, notifyOwner: (id) => cluster.notifyOwner(id, { type: 'desiredChanged', deviceId: id }) });
+    state = pgState;
+    pgCommands = commands as PgCommandService;
+  } else {
+    const sqliteAudit = new AuditLog({ file: controlFile, events, log: auditLog });
+    audit = sqliteAudit;
+    state = new StateService({ ...stateOptions, file: controlFile, audit: sqliteAudit });
+  }
   const rateLimiter = new DeviceRateLimiter({ ratePerSec: config.deviceRate, burst: config.deviceBurst });
   const maxAge = config.store === 'influx' ? rawAgeLimit(config.influxRawRetention, MAX_TS_PAST_MS) : null;
-  const gateway: DeviceGateway = new DeviceGateway({ registry, pipeline, events, commands, state, rateLimiter, ...(maxAge ? { maxAge } : {}), log: log.child({ part: 'devices' }) });
+  const gateway: DeviceGateway = new DeviceGateway({
+    registry,
+    pipeline,
+    events,
+    commands,
+    state,
+    rateLimiter,
+    ...(maxAge ? { maxAge } : {}),
+    ...(cluster ? { claims: cluster, refreshRegistry: () => (registrySync as RegistrySync).poll() } : {}),
+    log: log.child({ part: 'devices' }),
+  });
   const guard = new ConnectionGuard({
     maxConnections: config.maxConnections,
     ipConnectRate: config.ipConnectRate,
@@ -188,7 +250,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     },
   };
   const accounts = new Accounts({
-    store: new SqliteAccountStore(join(dataDir, ACCOUNTS_FILE)),
+    store: cluster ? new PgAccountStore(cluster.db) : new SqliteAccountStore(join(dataDir, ACCOUNTS_FILE)),
     adminAuth: delegatingAuth,
     sessionIdleMs: config.sessionIdleMin * 60_000,
     sessionMaxMs: config.sessionMaxHours * 3_600_000,
@@ -196,9 +258,23 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   });
   const loginLimiter = new LoginLimiter(config.loginRate);
   const accountLockout = new AccountLockout({ freeFailures: config.loginAccountFailures, maxLockSec: config.loginLockoutMaxSec });
+  const registrySync = cluster
+    ? new RegistrySync({
+        store: registryStore as PgRegistryStore,
+        registry,
+        log: log.child({ part: 'registry-sync' }),
+        onChanged: (_added, _updated, removedIds, credentials) => {
+          // A device deleted, or its token rotated or revoked, on another node: its session here ends.
+          for (const id of removedIds) gateway.disconnect(id, 'deleted');
+          for (const c of credentials) gateway.credentialsChanged(c.id, c.change);
+        },
+      })
+    : null;
+  const relay = cluster ? new LiveRelay({ core: events, bus: cluster.bus, registry, registryChanged: () => registrySync?.nudge() }) : null;
   const dashboards = new DashboardEndpoint({
     registry,
-    events,
+    // In a cluster dashboards see every node's events; the core bus carries this node's only.
+    events: relay ? relay.live : events,
     authenticate: socketAuthenticator(accounts),
     origins: { allowed: config.allowedOrigins, secure: tls !== null },
     maxSubscriptions: config.dashboardMaxSubscriptions,
@@ -214,15 +290,40 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     const conns = gateway.countByTransport();
     const store = telemetryStore.status?.() ?? { ok: true };
     return {
-      status: store.ok ? 'ok' : 'degraded',
+      // A fenced node fails its health check, so the balancer sends nobody to it.
+      status: store.ok && (!cluster || cluster.state !== 'fenced') ? 'ok' : 'degraded',
       uptimeSec: Math.round((Date.now() - startedAt) / 1000),
       version: HUB_VERSION,
       store: { kind: telemetryStore.kind, ...store },
       devices: { total: registry.size, online: registry.countOnline() },
       connections: { mqtt: conns.mqtt, ws: conns.ws, dashboards: dashboards.connectionCount },
+      ...(cluster ? { cluster: { nodeId: cluster.nodeId, state: cluster.state, bus: cluster.bus.status().subscriber } } : {}),
     };
   };
-  accounts.onRevoked(() => void dashboards.recheck());
+  accounts.onRevoked((origin) => {
+    void dashboards.recheck();
+    // Sockets of that session or token may be open on any node.
+    if (origin === 'local') cluster?.bus.publish('accounts', { reason: 'revoked' });
+  });
+  cluster?.setHandlers({
+    remoteEvent: (kind, item) => (kind === 'accounts' ? accounts.revokedElsewhere() : relay?.remote(kind, item)),
+    inbox: (item: HubInboxItem) => {
+      if (item.type === 'kick') gateway.claimedElsewhere(item.deviceId, Number(item.belowEpoch));
+      else if (item.type === 'deliverCommands') void pgCommands?.deliverQueued(item.deviceId);
+      else if (item.type === 'desiredChanged') void pgState?.resendDesired(item.deviceId);
+      else registrySync?.nudge();
+    },
+    resync: () => {
+      // What the bus may have dropped: dashboards take a new snapshot, the reconcilers and the registry sync run now.
+      dashboards.resyncAll();
+      registrySync?.nudge();
+      void pgCommands?.reconcile();
+    },
+    offline: (ids, reason) => relay?.offline(ids, reason),
+    claimedFromElsewhere: (id) => registry.reloadWindows(id),
+    fence: () => gateway.dropAll(),
+    heldEpochs: () => gateway.heldEpochs(),
+  });
   const metrics = createMetrics({
     registry,
     gateway,
@@ -307,13 +408,17 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
 
     async start() {
       mkdirSync(dataDir, { recursive: true });
+      // The schema, the node's lease and the bus come before every store that lives in PostgreSQL.
+      await cluster?.start();
       adminAuth = loadAdminAuth(dataDir, config.adminToken);
       await accounts.open();
       await accounts.ensureFirstAdmin(config.adminUser, config.adminPassword);
       await telemetryStore.open();
       await registryStore.open();
       await seqWindowStore.open();
-      await registry.start();
+      await registry.start(cluster ? { presence: await clusterPresence(cluster) } : {});
+      await registrySync?.start();
+      relay?.start();
       await audit.open();
       await state.open();
       // Pending commands resume (or end, if overdue) before any device connects.
@@ -364,11 +469,15 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await commands.close();
       await state.close();
       await audit.close();
+      relay?.stop();
+      await registrySync?.stop();
       await registry.stop();
       await seqWindowStore.close();
       await registryStore.close();
       await accounts.close();
       await telemetryStore.close();
+      // Last: the lease ends (the reaper hands on any device left), then the bus and PostgreSQL.
+      await cluster?.stop();
       // What was held back goes out now, summed up, before the last line.
       logThrottle.stop();
       log.info('hub stopped');

@@ -384,6 +384,18 @@ export class DashboardEndpoint {
   }
 
   /** Serialises an event once and queues the same frame for every client that asked for it. */
+  /**
+   * Cluster mode: events from other nodes may have been lost (a bus gap, a
+   * Redis restart). Every socket hears `overflow` and takes a new snapshot,
+   * as after falling behind.
+   */
+  resyncAll(): void {
+    for (const sub of this.subscribers.values()) {
+      sub.outbox.dropped += 1;
+      this.writer.flush(sub.outbox);
+    }
+  }
+
   private push(deviceId: string, kind: DashboardEventKind, event: DashboardEvent): void {
     // Telemetry and raw messages may be coalesced for a lagging client; other kinds are rare and must not be lost.
     const coalesce = kind === 'telemetry' || kind === 'message' ? { kind, deviceId } : null;

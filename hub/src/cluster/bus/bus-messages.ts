@@ -17,6 +17,8 @@ export interface HubBusEvents {
   registry: { action: 'added' | 'updated'; device: DeviceView } | { action: 'removed'; deviceId: string };
   /** A session, API token or user ended somewhere: every node rechecks its sockets and drops cached credentials. */
   accounts: { reason: 'revoked' };
+  /** A node's last lease renewal on the database's clock: tells a PostgreSQL outage (nobody renews) from one node cut off. */
+  lease: { renewedAt: number };
 }
 
 export type HubBusEventKind = keyof HubBusEvents;
@@ -24,7 +26,7 @@ export type HubBusEventKind = keyof HubBusEvents;
 /** Kinds a node listens to only while a dashboard wants them (ClusterBus.want): the heavy ones. */
 export const ON_DEMAND_KINDS: readonly HubBusEventKind[] = ['telemetry', 'message'];
 /** Kinds every node listens to from start: rare, and needed by caches and dashboards alike. */
-export const ALWAYS_KINDS: readonly HubBusEventKind[] = ['presence', 'command', 'state', 'registry', 'accounts'];
+export const ALWAYS_KINDS: readonly HubBusEventKind[] = ['presence', 'command', 'state', 'registry', 'accounts', 'lease'];
 
 /**
  * Requests to the node that holds a device. Each is a shortcut only: the

@@ -50,6 +50,8 @@ export class NodeLease {
   private renewTimer: NodeJS.Timeout | null = null;
   private fenceTimer: NodeJS.Timeout | null = null;
   private renewing = false;
+  /** The database's clock (ms) at this node's last successful renewal; 0 before the first. */
+  private renewedAtDb = 0;
 
   constructor(
     private readonly db: PgDatabase,
@@ -65,6 +67,11 @@ export class NodeLease {
     return this.currentState;
   }
 
+  /** The database's clock (ms) at the last successful renewal: peers compare it to tell "PostgreSQL is down" from "this node is cut off". */
+  get lastRenewedAt(): number {
+    return this.renewedAtDb;
+  }
+
   get renewIntervalMs(): number {
     return this.ttlMs / 5;
   }
@@ -77,14 +84,15 @@ export class NodeLease {
   async start(): Promise<void> {
     if (this.currentState !== 'idle') throw new Error(`the lease of ${this.nodeId} was already started`);
     const sentAt = performance.now();
-    const previous = await this.db.query<{ boot_id: string | null }>(
+    const previous = await this.db.query<{ boot_id: string | null; db_ms: number }>(
       `INSERT INTO cluster_nodes AS n (node_id, boot_id, started_at, renewed_at, expires_at)
        VALUES ($1, $2, now(), now(), now() + make_interval(secs => $3))
        ON CONFLICT (node_id) DO UPDATE SET boot_id = EXCLUDED.boot_id, started_at = now(), renewed_at = now(), expires_at = EXCLUDED.expires_at
-       RETURNING (SELECT boot_id FROM cluster_nodes WHERE node_id = $1) AS boot_id`,
+       RETURNING (SELECT boot_id FROM cluster_nodes WHERE node_id = $1) AS boot_id, (extract(epoch FROM now()) * 1000)::float8 AS db_ms`,
       [this.nodeId, this.bootId, this.ttlMs / 1000],
     );
     const oldBoot = previous.rows[0]?.boot_id ?? null;
+    this.renewedAtDb = previous.rows[0]?.db_ms ?? 0;
     if (oldBoot !== null && oldBoot !== this.bootId) this.options.log.info({ nodeId: this.nodeId }, 'took over the lease of an earlier boot of this node: its devices count as lost');
     this.currentState = 'healthy';
     this.armFence(sentAt);
@@ -112,13 +120,14 @@ export class NodeLease {
     this.renewing = true;
     const sentAt = performance.now();
     try {
-      const r = await this.db.query(
+      const r = await this.db.query<{ db_ms: number }>(
         `UPDATE cluster_nodes SET renewed_at = now(), expires_at = now() + make_interval(secs => $3)
-         WHERE node_id = $1 AND boot_id = $2`,
+         WHERE node_id = $1 AND boot_id = $2 RETURNING (extract(epoch FROM now()) * 1000)::float8 AS db_ms`,
         [this.nodeId, this.bootId, this.ttlMs / 1000],
       );
       if (this.currentState !== 'healthy' && this.currentState !== 'fenced') return;
       if (r.rowCount === 0) return this.superseded();
+      this.renewedAtDb = r.rows[0]?.db_ms ?? this.renewedAtDb;
       this.armFence(sentAt);
       if (this.currentState === 'fenced') {
         this.currentState = 'healthy';
