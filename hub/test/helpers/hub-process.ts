@@ -25,9 +25,9 @@ interface TapLike {
   teardown(fn: () => unknown): void;
 }
 
-/** `args` come after `--http-port 0 --mqtt-port 0`. */
-export async function spawnHub(t: TapLike, args: readonly string[]): Promise<HubProcess> {
-  const child = spawn(process.execPath, [HUB_MAIN, '--http-port', '0', '--mqtt-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `args` come after `--http-port 0 --mqtt-port 0` (a later flag wins); `env` is added to this process's environment. */
+export async function spawnHub(t: TapLike, args: readonly string[], env: Record<string, string> = {}): Promise<HubProcess> {
+  const child = spawn(process.execPath, [HUB_MAIN, '--http-port', '0', '--mqtt-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   t.teardown(() => child.kill('SIGKILL'));
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -1,0 +1,91 @@
+/**
+ * Issue 20, tests 2 and 3 on three real nodes: commands posted to one node
+ * for devices held by the others all end `succeeded`, and a dashboard on a
+ * third node sees each transition once; the same Idempotency-Key posted to
+ * all three nodes at once makes one command; concurrent `ifVersion` PATCHes
+ * on different nodes: exactly one 200.
+ */
+import t from 'tap';
+import type { CommandView, DeviceStateView } from '@iot-hub/protocol';
+import { DASHBOARD_SUBPROTOCOL } from '@iot-hub/protocol';
+import { attachDevice, type TestDevice } from '../commands/test-device.js';
+import { eventually, jsonSocket } from '../helpers/clients.js';
+import { CLUSTER_ADMIN_TOKEN, startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import type { TestHub } from '../helpers/hub.js';
+
+/** A device connected straight to one node (not through HAProxy), so the test knows which node holds it. */
+async function deviceOn(t: { teardown(fn: () => unknown): void }, cluster: TestCluster, node: number, id: string): Promise<TestDevice> {
+  const { token } = await cluster.provision(id, 'thermostat');
+  const n = cluster.nodes[node]!;
+  const hub = { mqttUrl: `mqtt://127.0.0.1:${n.mqttPort}`, api: (method: string, path: string) => cluster.api(method, path, undefined, node) } as unknown as TestHub;
+  const device = attachDevice(t, hub, 'mqtt', id, token);
+  await device.connect();
+  await device.hello();
+  return device;
+}
+
+t.test('commands posted to node 2 for devices on nodes 1 and 3 succeed; a dashboard on node 3 sees each transition once', async (t) => {
+  const cluster = await startTestCluster(t, { withHaproxy: false });
+  if (!cluster) return;
+  const devices = [await deviceOn(t, cluster, 0, 'on-1a'), await deviceOn(t, cluster, 0, 'on-1b'), await deviceOn(t, cluster, 2, 'on-3a'), await deviceOn(t, cluster, 2, 'on-3b')];
+  // Every device answers each command: acknowledged, then succeeded.
+  for (const d of devices) {
+    let answered = 0;
+    const timer = setInterval(() => {
+      for (const c of d.commands.slice(answered)) {
+        answered += 1;
+        void d.result({ id: c.id, status: 'acknowledged' }).then(() => d.result({ id: c.id, status: 'succeeded', result: { done: true } }));
+      }
+    }, 20);
+    t.teardown(() => clearInterval(timer));
+  }
+  const dash = await jsonSocket(t, `ws://127.0.0.1:${cluster.nodes[2]!.httpPort}/ws/dashboard`, { protocols: [DASHBOARD_SUBPROTOCOL, `bearer.${CLUSTER_ADMIN_TOKEN}`] });
+  dash.send({ id: 1, op: 'subscribe', devices: '*', events: ['command'] });
+  await dash.next((f) => f.id === 1);
+
+  const created: CommandView[] = [];
+  for (const d of devices) {
+    for (let i = 0; i < 3; i++) {
+      const res = await cluster.api('POST', `/api/devices/${d.id}/commands`, { name: 'identify' }, 1);
+      t.equal(res.status, 202, `${d.id}: accepted by node 2`);
+      created.push(res.body as CommandView);
+    }
+  }
+  const final = await eventually(async () => {
+    const views = await Promise.all(created.map(async (c) => (await cluster.api('GET', `/api/commands/${c.id}`, undefined, 1)).body as CommandView));
+    return views.every((v) => v.state === 'succeeded') ? views : null;
+  }, 20_000, 'every command to succeed');
+  t.equal(final.length, 12);
+  for (const d of devices) t.equal(d.commands.length, 3, `${d.id} received each of its commands once`);
+
+  // Each command's transitions reach the dashboard on node 3 once each: queued, sent, acknowledged, succeeded.
+  await eventually(() => created.every((c) => dash.frames.some((f) => f.event === 'command' && (f.command as CommandView).id === c.id && (f.command as CommandView).state === 'succeeded')), 10_000, 'the dashboard to see every command succeed');
+  for (const c of created) {
+    const states = dash.frames.filter((f) => f.event === 'command' && (f.command as CommandView).id === c.id).map((f) => (f.command as CommandView).state);
+    t.equal(states.length, new Set(states).size, `${c.id}: no transition twice (${states.join(' → ')})`);
+    t.same(new Set(states), new Set(['queued', 'sent', 'acknowledged', 'succeeded']), `${c.id}: every transition seen`);
+  }
+});
+
+t.test('one Idempotency-Key posted to three nodes at once makes one command; concurrent ifVersion PATCHes: exactly one 200', async (t) => {
+  const cluster = await startTestCluster(t, { withHaproxy: false });
+  if (!cluster) return;
+  // Commands need the device's declared list (hello) first.
+  await deviceOn(t, cluster, 0, 'idem');
+  for (let round = 0; round < 5; round++) {
+    const key = `key-${round}`;
+    const answers = await Promise.all([0, 1, 2].map((node) => cluster.api('POST', '/api/devices/idem/commands', { name: 'identify' }, node, { 'idempotency-key': key })));
+    const ids = new Set(answers.map((a) => (a.body as CommandView).id));
+    t.equal(ids.size, 1, `round ${round}: one command (${answers.map((a) => a.status).join(', ')})`);
+    t.equal(answers.filter((a) => a.status === 202).length, 1, `round ${round}: created once`);
+  }
+  const list = await cluster.api('GET', '/api/devices/idem/commands', undefined, 2);
+  t.equal((list.body as { commands: CommandView[] }).commands.length, 5, 'five commands in all');
+
+  for (let round = 0; round < 5; round++) {
+    const current = (await cluster.api('GET', '/api/devices/idem/state', undefined, 0)).body as DeviceStateView;
+    const answers = await Promise.all([0, 1, 2].map((node) => cluster.api('PATCH', '/api/devices/idem/state/desired', { state: { target: 20 + node + round * 3 }, ifVersion: current.version }, node)));
+    const statuses = answers.map((a) => a.status).sort();
+    t.same(statuses, [200, 409, 409], `round ${round}: exactly one PATCH applies`);
+  }
+});

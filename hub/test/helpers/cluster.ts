@@ -1,0 +1,169 @@
+/**
+ * A real cluster for a test: PostgreSQL, Redis and InfluxDB from Debian's
+ * packages, N hub nodes as child processes (`node hub/dist/main.js
+ * --cluster …`, as users run them) on fixed free ports so a killed node comes
+ * back on the same ones, and HAProxy in front with PROXY protocol v2 (MQTT
+ * by client id, HTTP round-robin). Teardown stops all of it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { engineForTest, freePort, startHaproxy, startPostgres, startRedis, type Haproxy, type Postgres, type Redis } from '@iot-hub/engines';
+import { spawnHub, type HubProcess } from './hub-process.js';
+import { startInfluxd, type Influxd } from './influxd.js';
+
+interface TapLike {
+  teardown(fn: () => unknown): void;
+  plan(n: number, comment?: string): void;
+  fail(message: string): void;
+}
+
+export const CLUSTER_ADMIN_TOKEN = 'cluster-test-admin-token-0123456789';
+/** HAProxy connects to the nodes from this address, which they trust for PROXY headers; tests call nodes directly from 127.0.0.1. */
+const BALANCER_ADDRESS = '127.0.0.5';
+
+export interface ClusterNodeProcess {
+  readonly nodeId: string;
+  readonly httpPort: number;
+  readonly mqttPort: number;
+  /** The running process; null while killed. */
+  readonly process: HubProcess | null;
+  /** SIGKILL: a crash. */
+  kill(): Promise<void>;
+  /** Starts it again on the same ports and data dir. */
+  restart(): Promise<void>;
+  /** GET /healthz of this node. */
+  health(): Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+export interface TestCluster {
+  pg: Postgres;
+  redis: Redis;
+  influx: Influxd;
+  /** The database the nodes write telemetry to. */
+  influxDatabase: string;
+  haproxy: Haproxy | null;
+  nodes: ClusterNodeProcess[];
+  /** An API call to one node (index), or through HAProxy when null. */
+  api(method: string, path: string, body?: unknown, node?: number | null, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
+  /** Provisions a device through node 0; resolves its token. */
+  provision(id: string, kind?: string): Promise<{ id: string; token: string }>;
+}
+
+export interface ClusterOptions {
+  nodes?: number;
+  /** Default 4 s: failures are noticed within seconds, not the production 10. */
+  leaseSec?: number;
+  withHaproxy?: boolean;
+  /** Extra flags for every node. */
+  args?: readonly string[];
+}
+
+/** null when an engine is missing: the test was skipped (or failed under CI). */
+export async function startTestCluster(t: TapLike, options: ClusterOptions = {}): Promise<TestCluster | null> {
+  const pg = await engineForTest(t, () => startPostgres());
+  if (!pg) return null;
+  const redis = await engineForTest(t, () => startRedis());
+  if (!redis) return null;
+  const influx = await startInfluxd(t);
+  if (!influx) return null;
+  const influxDatabase = 'cluster';
+  const root = mkdtempSync(join(tmpdir(), 'iot-hub-cluster-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const count = options.nodes ?? 3;
+  const nodes: ClusterNodeProcess[] = [];
+  for (let i = 0; i < count; i++) {
+    const nodeId = `node-${i + 1}`;
+    const [httpPort, mqttPort] = [await freePort(), await freePort()];
+    const args = [
+      '--cluster',
+      '--node-id',
+      nodeId,
+      '--store',
+      'influx',
+      '--influx-url',
+      influx.urlFor(influxDatabase),
+      '--data-dir',
+      join(root, nodeId),
+      '--admin-token',
+      CLUSTER_ADMIN_TOKEN,
+      '--node-lease-sec',
+      String(options.leaseSec ?? 4),
+      '--proxy-protocol-from',
+      BALANCER_ADDRESS,
+      '--http-port',
+      String(httpPort),
+      '--mqtt-port',
+      String(mqttPort),
+      '--log-level',
+      // spawnHub waits for the `hub listening` line, logged at info.
+      process.env.HUB_TEST_LOG ?? 'info',
+      ...(options.args ?? []),
+    ];
+    // The URLs carry passwords: in the environment, as operators are told to.
+    const env = { HUB_PG_URL: pg.url, HUB_REDIS_URL: redis.url };
+    let current: HubProcess | null = null;
+    const node: ClusterNodeProcess = {
+      nodeId,
+      httpPort,
+      mqttPort,
+      get process() {
+        return current;
+      },
+      async kill() {
+        const p = current;
+        current = null;
+        if (!p || p.child.exitCode !== null) return;
+        p.child.kill('SIGKILL');
+        await p.exited;
+      },
+      async restart() {
+        current = await spawnHub(t, args, env);
+      },
+      async health() {
+        const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      },
+    };
+    nodes.push(node);
+  }
+  // Nodes start together, as they would after a cluster-wide deploy: migrations must cope.
+  await Promise.all(nodes.map((n) => n.restart()));
+  t.teardown(() => Promise.all(nodes.map((n) => n.kill())));
+
+  let haproxy: Haproxy | null = null;
+  if (options.withHaproxy ?? true) {
+    const backends = nodes.map((n) => ({ name: n.nodeId, port: n.mqttPort, healthPort: n.httpPort }));
+    haproxy = await engineForTest(t, () =>
+      startHaproxy({ mqttBackends: backends, httpBackends: nodes.map((n) => ({ name: n.nodeId, port: n.httpPort, healthPort: n.httpPort })), sendProxy: true, sourceAddress: BALANCER_ADDRESS, checkInterval: '500ms' }),
+    );
+    if (!haproxy) return null;
+    await haproxy.waitForServers('UP', 20_000);
+  }
+
+  const api: TestCluster['api'] = async (method, path, body, node = 0, headers = {}) => {
+    const port = node === null ? (haproxy as Haproxy).httpPort : (nodes[node] as ClusterNodeProcess).httpPort;
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${CLUSTER_ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
+  };
+
+  return {
+    pg,
+    redis,
+    influx,
+    influxDatabase,
+    haproxy,
+    nodes,
+    api,
+    async provision(id, kind = 'sensor') {
+      const res = await api('POST', '/api/devices', { id, kind, name: id });
+      if (res.status !== 201) throw new Error(`provisioning ${id} failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return { id, token: (res.body as { token: string }).token };
+    },
+  };
+}
