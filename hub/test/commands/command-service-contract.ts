@@ -79,13 +79,13 @@ export function commandServiceContract(t: Test, name: string, make: ServiceFacto
     t.equal(b.state, 'queued');
     t.equal(b.params && Object.keys(b.params).length, 0, 'params default to {}');
     const first = links.connect('d1');
-    service.deviceReady('d1', first);
+    void service.deviceReady('d1', first);
     await eventually(() => first.commands.length === 2, 5_000, 'two commands delivered');
     t.same(first.commands.map((c) => c.id), [a.id, b.id], 'creation order');
     await eventually(async () => (await service.get(b.id))?.state === 'sent', 5_000, 'b sent');
     await service.result('d1', resultMessage(a.id, 'acknowledged'), Date.now());
     const second = links.connect('d1');
-    service.deviceReady('d1', second);
+    void service.deviceReady('d1', second);
     await eventually(() => second.commands.length === 2, 5_000, 'resent on the new connection');
     t.same(second.commands.map((c) => c.id), [a.id, b.id], 'sent and acknowledged ones go again with the same id');
     await eventually(async () => (await service.get(b.id))?.deliveries === 2, 5_000, 'deliveries counted');
