@@ -6,26 +6,13 @@
 import t from 'tap';
 import type { CommandView } from '@iot-hub/protocol';
 import { DASHBOARD_SUBPROTOCOL } from '@iot-hub/protocol';
-import { attachDevice, type TestDevice } from '../commands/test-device.js';
 import { eventually, jsonSocket } from '../helpers/clients.js';
-import { CLUSTER_ADMIN_TOKEN, startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import type { TestHub } from '../helpers/hub.js';
-
-/** A device connected straight to one node (not through HAProxy), so the test knows which node holds it. */
-async function deviceOn(t: { teardown(fn: () => unknown): void }, cluster: TestCluster, node: number, id: string): Promise<TestDevice> {
-  const { token } = await cluster.provision(id, 'thermostat');
-  const n = cluster.nodes[node]!;
-  const hub = { mqttUrl: `mqtt://127.0.0.1:${n.mqttPort}`, api: (method: string, path: string) => cluster.api(method, path, undefined, node) } as unknown as TestHub;
-  const device = attachDevice(t, hub, 'mqtt', id, token);
-  await device.connect();
-  await device.hello();
-  return device;
-}
+import { CLUSTER_ADMIN_TOKEN, clusterDevice, startTestCluster } from '../helpers/cluster.js';
 
 t.test('commands posted to node 2 for devices on nodes 1 and 3 succeed; a dashboard on node 3 sees each transition once', async (t) => {
   const cluster = await startTestCluster(t, { withHaproxy: false });
   if (!cluster) return;
-  const devices = [await deviceOn(t, cluster, 0, 'on-1a'), await deviceOn(t, cluster, 0, 'on-1b'), await deviceOn(t, cluster, 2, 'on-3a'), await deviceOn(t, cluster, 2, 'on-3b')];
+  const devices = [await clusterDevice(t, cluster, 0, 'on-1a'), await clusterDevice(t, cluster, 0, 'on-1b'), await clusterDevice(t, cluster, 2, 'on-3a'), await clusterDevice(t, cluster, 2, 'on-3b')];
   // Every device answers each command: acknowledged, then succeeded.
   for (const d of devices) {
     let answered = 0;

@@ -8,21 +8,8 @@
 import mqtt from 'mqtt';
 import t from 'tap';
 import type { CommandView, DeviceStateView } from '@iot-hub/protocol';
-import { attachDevice, type TestDevice } from '../commands/test-device.js';
 import { eventually } from '../helpers/clients.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import type { TestHub } from '../helpers/hub.js';
-
-/** A device connected straight to one node (not through HAProxy), so the test knows which node holds it. */
-async function deviceOn(t: { teardown(fn: () => unknown): void }, cluster: TestCluster, node: number, id: string): Promise<TestDevice> {
-  const { token } = await cluster.provision(id, 'thermostat');
-  const n = cluster.nodes[node]!;
-  const hub = { mqttUrl: `mqtt://127.0.0.1:${n.mqttPort}`, api: (method: string, path: string) => cluster.api(method, path, undefined, node) } as unknown as TestHub;
-  const device = attachDevice(t, hub, 'mqtt', id, token);
-  await device.connect();
-  await device.hello();
-  return device;
-}
+import { clusterDevice, startTestCluster } from '../helpers/cluster.js';
 
 t.test('desired state set on node 2 reaches a device held by node 1; a token revoked on node 3 cuts it off on node 1', async (t) => {
   const cluster = await startTestCluster(t, { withHaproxy: false });
@@ -52,7 +39,7 @@ t.test('one Idempotency-Key posted to three nodes at once makes one command; con
   const cluster = await startTestCluster(t, { withHaproxy: false });
   if (!cluster) return;
   // Commands need the device's declared list (hello) first.
-  await deviceOn(t, cluster, 0, 'idem');
+  await clusterDevice(t, cluster, 0, 'idem');
   for (let round = 0; round < 5; round++) {
     const key = `key-${round}`;
     const answers = await Promise.all([0, 1, 2].map((node) => cluster.api('POST', '/api/devices/idem/commands', { name: 'identify' }, node, { 'idempotency-key': key })));

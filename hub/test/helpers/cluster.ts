@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { engineForTest, freePort, startHaproxy, startPostgres, startRedis, type Haproxy, type Postgres, type Redis } from '@iot-hub/engines';
+import { attachDevice, type TestDevice } from '../commands/test-device.js';
+import type { TestHub } from './hub.js';
 import { spawnHub, type HubProcess } from './hub-process.js';
 import { startInfluxd, type Influxd } from './influxd.js';
 
@@ -166,4 +168,15 @@ export async function startTestCluster(t: TapLike, options: ClusterOptions = {})
       return { id, token: (res.body as { token: string }).token };
     },
   };
+}
+
+/** A device connected straight to one node (not through HAProxy), so the test knows which node holds it; it has sent hello. */
+export async function clusterDevice(t: TapLike, cluster: TestCluster, node: number, id: string): Promise<TestDevice> {
+  const { token } = await cluster.provision(id, 'thermostat');
+  const n = cluster.nodes[node] as ClusterNodeProcess;
+  const hub = { mqttUrl: `mqtt://127.0.0.1:${n.mqttPort}`, api: (method: string, path: string) => cluster.api(method, path, undefined, node) } as unknown as TestHub;
+  const device = attachDevice(t, hub, 'mqtt', id, token);
+  await device.connect();
+  await device.hello();
+  return device;
 }
