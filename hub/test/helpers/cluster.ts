@@ -73,11 +73,11 @@ export async function startTestCluster(t: TapLike, options: ClusterOptions = {})
   const root = mkdtempSync(join(tmpdir(), 'iot-hub-cluster-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const count = options.nodes ?? 3;
-  const nodes: ClusterNodeProcess[] = [];
+  const nodes: (ClusterNodeProcess & { start(): Promise<void> })[] = [];
   for (let i = 0; i < count; i++) {
     const nodeId = `node-${i + 1}`;
-    const [httpPort, mqttPort] = [await freePort(), await freePort()];
-    const args = [
+    let ports = { http: await freePort(), mqtt: await freePort() };
+    const args = (): string[] => [
       '--cluster',
       '--node-id',
       nodeId,
@@ -94,9 +94,9 @@ export async function startTestCluster(t: TapLike, options: ClusterOptions = {})
       '--proxy-protocol-from',
       BALANCER_ADDRESS,
       '--http-port',
-      String(httpPort),
+      String(ports.http),
       '--mqtt-port',
-      String(mqttPort),
+      String(ports.mqtt),
       '--log-level',
       // spawnHub waits for the `hub listening` line, logged at info.
       process.env.HUB_TEST_LOG ?? 'info',
@@ -105,10 +105,14 @@ export async function startTestCluster(t: TapLike, options: ClusterOptions = {})
     // The URLs carry passwords: in the environment, as operators are told to.
     const env = { HUB_PG_URL: pg.url, HUB_REDIS_URL: redis.url };
     let current: HubProcess | null = null;
-    const node: ClusterNodeProcess = {
+    const node: ClusterNodeProcess & { start(): Promise<void> } = {
       nodeId,
-      httpPort,
-      mqttPort,
+      get httpPort() {
+        return ports.http;
+      },
+      get mqttPort() {
+        return ports.mqtt;
+      },
       get process() {
         return current;
       },
@@ -120,17 +124,28 @@ export async function startTestCluster(t: TapLike, options: ClusterOptions = {})
         await p.exited;
       },
       async restart() {
-        current = await spawnHub(t, args, env);
+        current = await spawnHub(t, args(), env);
+      },
+      /** The first start: another test process may take a free port before the hub binds it, then new ones are picked. */
+      async start() {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await node.restart();
+          } catch (err) {
+            if (attempt === 3 || !String(err).includes('EADDRINUSE')) throw err;
+            ports = { http: await freePort(), mqtt: await freePort() };
+          }
+        }
       },
       async health() {
-        const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+        const res = await fetch(`http://127.0.0.1:${ports.http}/healthz`);
         return { status: res.status, body: (await res.json()) as Record<string, unknown> };
       },
     };
     nodes.push(node);
   }
   // Nodes start together, as they would after a cluster-wide deploy: migrations must cope.
-  await Promise.all(nodes.map((n) => n.restart()));
+  await Promise.all(nodes.map((n) => n.start()));
   t.teardown(() => Promise.all(nodes.map((n) => n.kill())));
 
   let haproxy: Haproxy | null = null;
