@@ -353,6 +353,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     state,
     logThrottle,
     uncaught: deps.uncaught,
+    cluster: cluster && relay && registrySync ? { node: cluster, relay, registrySync } : undefined,
     limits: { rateLimiter, guard, unauthenticated, http: httpLimiter, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate, metricNames, proxyProtocol },
   });
   const api = buildApi({
