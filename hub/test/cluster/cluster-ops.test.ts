@@ -101,9 +101,17 @@ t.test('telemetry relayed on demand; /metrics of cluster nodes', async (t) => {
   dash.send({ id: 3, op: 'unsubscribe', devices: '*', events: ['telemetry'] });
   await dash.next((f) => f.id === 3);
   await eventually(async () => (await telemetryListeners(redis)) === 0, 5_000, 'node 3 to unsubscribe after the unsubscribe');
-  dash.send({ id: 4, op: 'subscribe', devices: ['sensor-1'], events: ['telemetry'] });
-  await dash.next((f) => f.id === 4);
+  // A device deleted on node 1 leaves the subscriptions of node 3's sockets: if it was the last telemetry wanted, node 3 stops listening.
+  await cluster.provision('short-lived');
+  await eventually(async () => (await cluster.api('GET', '/api/devices/short-lived', undefined, 2)).status === 200, 10_000, 'node 3 to know the new device');
+  dash.send({ id: 4, op: 'subscribe', devices: ['short-lived'], events: ['telemetry'] });
+  t.equal((await dash.next((f) => f.id === 4)).status, 'ok');
   await eventually(async () => (await telemetryListeners(redis)) === 1, 5_000, 'node 3 to subscribe for one device');
+  t.equal((await cluster.api('DELETE', '/api/devices/short-lived', undefined, 0)).status, 204);
+  await eventually(async () => (await telemetryListeners(redis)) === 0, 10_000, 'node 3 to unsubscribe once the only device watched is gone');
+  dash.send({ id: 5, op: 'subscribe', devices: ['sensor-1'], events: ['telemetry'] });
+  await dash.next((f) => f.id === 5);
+  await eventually(async () => (await telemetryListeners(redis)) === 1, 5_000, 'node 3 to subscribe again');
   dash.ws.close();
   await dash.closed;
   await eventually(async () => (await telemetryListeners(redis)) === 0, 5_000, 'node 3 to unsubscribe once its last dashboard closed');
