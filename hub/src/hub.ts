@@ -270,7 +270,20 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
         },
       })
     : null;
-  const relay = cluster ? new LiveRelay({ core: events, bus: cluster.bus, registry, registryChanged: () => registrySync?.nudge() }) : null;
+  const latestOfAll = telemetryStore.latestOfAll?.bind(telemetryStore);
+  const relay = cluster
+    ? new LiveRelay({
+        core: events,
+        bus: cluster.bus,
+        registry,
+        registryChanged: () => registrySync?.nudge(),
+        ...(latestOfAll ? { latestOfAll } : {}),
+        heldHere: (id) => gateway.session(id) !== undefined,
+        // The snapshots dashboards took before the values were read back are stale: they take new ones.
+        latestRefreshed: () => dashboards.resyncAll(),
+        log: log.child({ part: 'live-relay' }),
+      })
+    : null;
   const dashboards = new DashboardEndpoint({
     registry,
     // In a cluster dashboards see every node's events; the core bus carries this node's only.
@@ -279,6 +292,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     origins: { allowed: config.allowedOrigins, secure: tls !== null },
     maxSubscriptions: config.dashboardMaxSubscriptions,
     maxSocketsPerUser: config.dashboardMaxSocketsPerUser,
+    // Other nodes' telemetry is listened to only while a dashboard of this node wants telemetry.
+    ...(relay ? { onTelemetryWanted: (on: boolean) => relay.telemetryWanted(on) } : {}),
     log: log.child({ part: 'dashboard' }),
   });
   const startedAt = Date.now();
@@ -313,9 +328,11 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       else if (item.type === 'desiredChanged') void pgState?.resendDesired(item.deviceId);
       else registrySync?.nudge();
     },
-    resync: () => {
+    resync: (event) => {
       // What the bus may have dropped: dashboards take a new snapshot, the reconcilers and the registry sync run now.
       dashboards.resyncAll();
+      // Readings missed while listening: latest values are read back (and dashboards told again if some changed).
+      if (event.kinds.includes('telemetry')) void relay?.refreshLatest();
       registrySync?.nudge();
       void pgCommands?.reconcile();
     },
@@ -336,6 +353,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     state,
     logThrottle,
     uncaught: deps.uncaught,
+    cluster: cluster && relay && registrySync ? { node: cluster, relay, registrySync } : undefined,
     limits: { rateLimiter, guard, unauthenticated, http: httpLimiter, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate, metricNames, proxyProtocol },
   });
   const api = buildApi({

@@ -9,6 +9,7 @@ import type { DeviceGateway } from './core/device-gateway.js';
 import type { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import type { LogThrottle } from './limits/log-throttle.js';
 import { registerLimitMetrics, type LimitMetricSources } from './limits/limit-metrics.js';
+import { registerClusterMetrics, type ClusterMetricSources } from './cluster/cluster-metrics.js';
 import type { Registry } from './registry/registry.js';
 import type { DeviceStates } from './state/device-states.js';
 import type { TelemetryPipeline } from './telemetry/pipeline.js';
@@ -36,6 +37,8 @@ export interface MetricSources {
   limits?: LimitMetricSources;
   /** Errors caught by the process guard (main.ts); absent, not exported. */
   uncaught?: UncaughtErrors | undefined;
+  /** Cluster mode: the bus, claims and fencing, the PostgreSQL pool, the relay and the registry sync; absent, not exported. */
+  cluster?: ClusterMetricSources | undefined;
 }
 
 export interface HubMetrics {
@@ -59,6 +62,9 @@ function counterFrom(registry: PromRegistry, name: string, help: string, read: (
 export function createMetrics(src: MetricSources): HubMetrics {
   const registry = new PromRegistry();
   collectDefaultMetrics({ register: registry, prefix: 'iot_hub_' });
+  // Before the gauges that query PostgreSQL at scrape time (iot_hub_commands): metrics are collected in
+  // registration order, so the pool gauges see the pool as it was, not the scrape's own queries waiting.
+  if (src.cluster) registerClusterMetrics(registry, src.cluster);
 
   new Gauge({
     name: 'iot_hub_devices',

@@ -6,6 +6,8 @@
  * once, on the node where it happened.
  */
 import type { PresenceReason } from '@iot-hub/protocol';
+import type { Logger } from 'pino';
+import type { StoredValue } from '../telemetry/telemetry-store.js';
 import { EventBus, type HubEventMap } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
 import type { HubBusEvents } from './bus/bus-messages.js';
@@ -20,12 +22,21 @@ export interface LiveRelayOptions {
   registry: Registry;
   /** Another node changed a device record: refresh this node's copy (RegistrySync.nudge). */
   registryChanged(): void;
+  /** Every device's newest stored values (TelemetryStore.latestOfAll); absent, latest values are not read back. */
+  latestOfAll?: () => Promise<Map<string, Record<string, StoredValue>>>;
+  /** Whether this node holds the device's session: its latest values are this node's own, never read back. */
+  heldHere(deviceId: string): boolean;
+  /** Latest values were read back and some changed: dashboards take a new snapshot. */
+  latestRefreshed(changedDevices: number): void;
+  log: Logger;
 }
 
 export class LiveRelay {
   /** What this node's dashboards listen to: local and remote events alike. */
   readonly live = new EventBus();
-  readonly counters = { remoteEvents: 0, remoteUnknownDevice: 0 };
+  readonly counters = { remoteEvents: 0, remoteUnknownDevice: 0, latestRefreshes: 0, latestRefreshFailures: 0 };
+  private refreshing: Promise<void> | null = null;
+  private refreshAgain = false;
 
   constructor(private readonly options: LiveRelayOptions) {}
 
@@ -55,6 +66,70 @@ export class LiveRelay {
 
   stop(): void {
     this.options.core.removeAllFor(this);
+  }
+
+  /** Whether this node listens to other nodes' telemetry (some dashboard of it wants telemetry). */
+  get telemetryListened(): boolean {
+    return this.options.bus.wants('telemetry');
+  }
+
+  /**
+   * Telemetry of other nodes is listened to only while some dashboard of
+   * this node wants telemetry (design: cluster mode, path 3). While not
+   * listened to, the latest values of devices other nodes hold age here; so
+   * on listening again they are read back from the telemetry store first.
+   */
+  telemetryWanted(on: boolean): void {
+    if (on === this.telemetryListened) return;
+    this.options.bus.want('telemetry', on);
+    if (on) void this.refreshLatest();
+  }
+
+  /**
+   * Reads every device's newest values back from the telemetry store into
+   * the registry, for the devices other nodes hold (newer values only, so
+   * what came over the bus meanwhile stays). What the owner acknowledged
+   * and has not yet drained to InfluxDB (up to --influx-flush-ms while it
+   * is up) is not there: it shows with the device's next reading. Calls
+   * while one runs are folded into one more after it. Never rejects.
+   */
+  refreshLatest(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = this.refreshUntilQuiet();
+    return this.refreshing;
+  }
+
+  private async refreshUntilQuiet(): Promise<void> {
+    try {
+      do {
+        this.refreshAgain = false;
+        await this.refreshOnce();
+      } while (this.refreshAgain);
+    } finally {
+      this.refreshing = null;
+    }
+  }
+
+  private async refreshOnce(): Promise<void> {
+    const { latestOfAll, registry, heldHere, log } = this.options;
+    if (!latestOfAll) return;
+    let all;
+    try {
+      all = await latestOfAll();
+    } catch (err) {
+      this.counters.latestRefreshFailures += 1;
+      log.warn({ err: (err as Error).message }, 'reading latest values back from the telemetry store failed: those of devices on other nodes show with their next reading');
+      return;
+    }
+    this.counters.latestRefreshes += 1;
+    let changed = 0;
+    for (const [deviceId, values] of all) {
+      if (!heldHere(deviceId) && registry.mirrorStoredLatest(deviceId, values)) changed += 1;
+    }
+    if (changed > 0) this.options.latestRefreshed(changed);
   }
 
   /** An event another node published. */

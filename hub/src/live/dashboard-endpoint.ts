@@ -82,6 +82,12 @@ export interface DashboardEndpointOptions {
   /** Devices one socket may subscribe to by id, and sockets one user may hold open. */
   maxSubscriptions: number;
   maxSocketsPerUser: number;
+  /**
+   * Called when the first socket comes to want telemetry (of any device) and
+   * when the last one stops (unsubscribe or close): a cluster node listens to
+   * other nodes' telemetry only meanwhile.
+   */
+  onTelemetryWanted?: (wanted: boolean) => void;
   log: Logger;
 }
 
@@ -127,15 +133,23 @@ export class DashboardEndpoint {
    * boolean while nobody watches.
    */
   private messageWatched = false;
+  /** Whether any socket subscribed to telemetry; onTelemetryWanted hears each change. */
+  private telemetryWatched = false;
 
   private refreshMessageWatch(): void {
-    this.messageWatched = false;
+    this.messageWatched = this.anyWants('message');
+    const telemetry = this.anyWants('telemetry');
+    if (telemetry === this.telemetryWatched) return;
+    this.telemetryWatched = telemetry;
+    this.options.onTelemetryWanted?.(telemetry);
+  }
+
+  private anyWants(kind: DashboardEventKind): boolean {
     for (const sub of this.subscribers.values()) {
-      if (sub.allDevices.has('message') || [...sub.perDevice.values()].some((kinds) => kinds.has('message'))) {
-        this.messageWatched = true;
-        return;
-      }
+      if (sub.allDevices.has(kind)) return true;
+      for (const kinds of sub.perDevice.values()) if (kinds.has(kind)) return true;
     }
+    return false;
   }
 
   wants(deviceId: string, kind: DashboardEventKind): boolean {
@@ -155,6 +169,7 @@ export class DashboardEndpoint {
       this.push(e.deviceId, 'device', { event: 'device', action: 'removed', deviceId: e.deviceId });
       // Told, then forgotten: a deleted device holds no place in any socket's subscriptions.
       for (const sub of this.subscribers.values()) sub.perDevice.delete(e.deviceId);
+      this.refreshMessageWatch();
     });
     events.on(this, 'command', (e) => this.push(e.command.deviceId, 'command', { event: 'command', command: e.command }));
     events.on(this, 'state', (e) => this.push(e.state.deviceId, 'state', { event: 'state', state: e.state }));

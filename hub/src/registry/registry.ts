@@ -22,7 +22,7 @@ import {
 import type { Logger } from 'pino';
 import { generateToken, hashToken, tokenMatches } from '../auth/tokens.js';
 import type { EventBus } from '../core/events.js';
-import type { TelemetryStore } from '../telemetry/telemetry-store.js';
+import type { StoredValue, TelemetryStore } from '../telemetry/telemetry-store.js';
 import { capabilitiesFromHello } from './capabilities.js';
 import { DEFAULT_MAX_METRICS_PER_DEVICE, MetricNameLimit } from './metric-names.js';
 import type { DeviceRecord, RegistryStore } from './registry-store.js';
@@ -95,11 +95,7 @@ export class Registry {
     for (const record of await this.store.loadAll()) {
       const stored = await this.telemetry.latest(record.id);
       const latest = new Map<string, LatestValue>();
-      const declared = record.capabilities?.metrics;
-      for (const [metric, v] of Object.entries(stored)) {
-        const isBoolean = declared !== undefined && Object.hasOwn(declared, metric) && declared[metric]?.type === 'boolean';
-        latest.set(metric, { ts: v.ts, value: isBoolean ? v.value !== 0 : v.value });
-      }
+      for (const [metric, v] of Object.entries(stored)) latest.set(metric, storedLatest(record, metric, v));
       const presence = options.presence?.get(record.id) ?? initialPresence(record, now);
       if (presence.reason === 'hub-restart') this.awaitingReturn.add(record.id);
       const metricNames = namesOf(latest, record.capabilities);
@@ -340,6 +336,30 @@ export class Registry {
     return true;
   }
 
+  /**
+   * Latest values read back from the telemetry store for a device another
+   * node holds (a node that starts listening to telemetry again): a value
+   * replaces one only if it is newer, so a reading that came over the bus
+   * meanwhile stays. The names are the store's, bounded like mirrorLatest's.
+   * Whether anything changed; false also when the device is not held.
+   */
+  mirrorStoredLatest(id: string, stored: Readonly<Record<string, StoredValue>>): boolean {
+    const entry = this.devices.get(id);
+    if (!entry) return false;
+    let changed = false;
+    for (const [metric, v] of Object.entries(stored)) {
+      if (!entry.metricNames.has(metric)) {
+        if (entry.metricNames.size >= this.metricLimit.max) continue;
+        entry.metricNames.add(metric);
+      }
+      const current = entry.latest.get(metric);
+      if (current && current.ts >= v.ts) continue;
+      entry.latest.set(metric, storedLatest(entry.record, metric, v));
+      changed = true;
+    }
+    return changed;
+  }
+
   private require(id: string): DeviceEntry {
     const entry = this.devices.get(id);
     if (!entry) throw notFound(id);
@@ -481,6 +501,13 @@ function notFound(id: string): ProtocolError {
 }
 
 /** An entry with no readings yet: provisioned here, or mirrored from another node. */
+/** A stored value as a latest value: stores keep numbers, so a metric the device declared boolean is 1/0 there. */
+function storedLatest(record: DeviceRecord, metric: string, v: StoredValue): LatestValue {
+  const declared = record.capabilities?.metrics;
+  const isBoolean = declared !== undefined && Object.hasOwn(declared, metric) && declared[metric]?.type === 'boolean';
+  return { ts: v.ts, value: isBoolean ? v.value !== 0 : v.value };
+}
+
 function newEntry(record: DeviceRecord, presence: PresenceInfo): DeviceEntry {
   return { record, presence, lastSeen: record.lastSeen, latest: new Map(), metricNames: namesOf(new Map(), record.capabilities), stats: newStats(), lastStampTs: 0, boots: new BootWindows() };
 }

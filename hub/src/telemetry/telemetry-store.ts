@@ -57,6 +57,12 @@ export interface TelemetryStore {
   history(query: HistoryQuery): Promise<HistoryResult>;
   /** Newest value of each metric of a device, in a record without prototype (latestRecord()). */
   latest(deviceId: string): Promise<Record<string, StoredValue>>;
+  /**
+   * Newest value of each metric of every device, in one read (cluster mode:
+   * a node that starts listening to telemetry again catches up with the
+   * devices other nodes hold). Absent: not offered by this store.
+   */
+  latestOfAll?(): Promise<Map<string, Record<string, StoredValue>>>;
   deleteDevice(deviceId: string): Promise<void>;
   /**
    * Set by a store that applies writes in the order they were made, however

@@ -29,3 +29,10 @@ t.test('every metric that counts a refusal, a limit or a drop is in the README',
   t.ok(limitLike.length >= 15, `found the limit metrics in the sources (${limitLike.length})`);
   for (const name of limitLike) t.match(readme, name, `${name} is documented`);
 });
+
+t.test('every cluster, bus and PostgreSQL metric is in the README', async (t) => {
+  const sources = ['cluster/cluster-metrics.ts', 'cluster/bus/bus-metrics.ts'].map((f) => readFileSync(resolve(import.meta.dirname, '../../src', f), 'utf8')).join('\n');
+  const names = [...new Set([...sources.matchAll(/'(iot_hub_(?:cluster|bus|pg)_[a-z_]+)'/g)].map((m) => m[1]!))];
+  t.ok(names.length >= 30, `found the cluster metrics in the sources (${names.length})`);
+  for (const name of names) t.match(readme, `\`${name}`, `${name} is documented`);
+});

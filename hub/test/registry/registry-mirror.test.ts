@@ -165,6 +165,19 @@ t.test('mirrorLatest keeps the newest value of each metric, within the metric-na
   t.same(events, []);
 });
 
+t.test('mirrorStoredLatest takes stored values only where newer, declared booleans as booleans, within the metric-name limit', async (t) => {
+  const { registry, events } = await setup(t, { maxMetrics: 3 });
+  const capabilities: Capabilities = { kind: 'sensor', metrics: { on: { type: 'boolean' } }, commands: {}, heartbeatSec: 30 };
+  const { entry } = registry.mirrorRecord(device('d', { capabilities }));
+  registry.mirrorLatest('d', T0 + 10, { temp: 22 });
+  const stored = { temp: { value: 21, ts: T0 + 5 }, on: { value: 1, ts: T0 + 5 }, hum: { value: 40, ts: T0 + 5 }, extra: { value: 1, ts: T0 + 5 } };
+  t.equal(registry.mirrorStoredLatest('d', stored), true, 'something changed');
+  t.same(registry.view(entry).latest, { temp: { value: 22, ts: T0 + 10 }, on: { value: true, ts: T0 + 5 }, hum: { value: 40, ts: T0 + 5 } }, 'the bus reading stays; a fourth name is left out');
+  t.equal(registry.mirrorStoredLatest('d', stored), false, 'the same values again change nothing');
+  t.equal(registry.mirrorStoredLatest('nobody', stored), false);
+  t.same(events, []);
+});
+
 t.test('start takes presence from outside where it has the device, and the restart rule elsewhere', async (t) => {
   const seed = [device('owned', { lastSeen: T0 }), device('unowned', { lastSeen: T0 }), device('new')];
   const { reopen } = await setup(t, { seed });

@@ -64,6 +64,17 @@ export function runStoreContract(t: Test, name: string, open: StoreFactory): voi
     t.same(await store.latest('nobody'), {});
   });
 
+  t.test(`${name}: latestOfAll, where offered, gives every device's newest values in one read`, async (t) => {
+    const store = await open(t);
+    if (!store.latestOfAll) return t.pass('not offered by this store');
+    await store.write([...points('d1', 'temp', [1, 2, 3]), ...points('d1', 'on', [1, 0]), ...points('d2', 'temp', [9])]);
+    const all = await store.latestOfAll();
+    t.same([...all.keys()].sort(), ['d1', 'd2']);
+    t.same(all.get('d1'), { temp: { ts: T0 + 2000, value: 3 }, on: { ts: T0 + 1000, value: 0 } });
+    t.same(all.get('d2'), { temp: { ts: T0, value: 9 } });
+    t.same(await store.latest('d1'), all.get('d1'), 'the same as latest() per device');
+  });
+
   t.test(`${name}: deleteDevice removes that device only`, async (t) => {
     const store = await open(t);
     await store.write([...points('d1', 'temp', [1]), ...points('d2', 'temp', [2])]);

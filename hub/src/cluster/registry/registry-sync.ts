@@ -55,6 +55,8 @@ export class RegistrySync {
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
   private failing = false;
+  /** For /metrics: polls ended, polls failed, device records and removals applied from other nodes. */
+  readonly counters = { polls: 0, failedPolls: 0, applied: 0 };
 
   constructor(private readonly options: RegistrySyncOptions) {
     this.intervalMs = options.intervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
@@ -104,9 +106,11 @@ export class RegistrySync {
     this.timer = null;
     try {
       await this.pollOnce();
+      this.counters.polls += 1;
       if (this.failing) this.options.log.info('registry sync recovered');
       this.failing = false;
     } catch (err) {
+      this.counters.failedPolls += 1;
       // Logged once per outage: the cursor stays, the next poll catches up.
       if (!this.failing) this.options.log.warn({ err }, 'registry sync failed; retrying');
       this.failing = true;
@@ -138,6 +142,7 @@ export class RegistrySync {
     for (let at = 0; at < gone.length; at += this.chunkSize) {
       await nextTurn();
       const removed = gone.slice(at, at + this.chunkSize).filter((id) => !skip(id) && registry.mirrorRemoved(id));
+      this.counters.applied += removed.length;
       if (removed.length > 0) this.options.onChanged?.([], [], removed, []);
     }
     this.cursor = changes.cursor;
@@ -157,6 +162,7 @@ export class RegistrySync {
       else added.push(outcome.entry);
       if (outcome.credentials) credentials.push({ id: record.id, change: outcome.credentials });
     }
+    this.counters.applied += added.length + updated.length;
     if (added.length + updated.length > 0) this.options.onChanged?.(added, updated, removed, credentials);
   }
 

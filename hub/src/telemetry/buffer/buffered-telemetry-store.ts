@@ -139,6 +139,22 @@ export class BufferedTelemetryStore implements TelemetryStore {
     return stored;
   }
 
+  /** Every device's newest values from the store, and from this node's buffer where newer; rejects when the store cannot answer. */
+  async latestOfAll(): Promise<Map<string, Record<string, StoredValue>>> {
+    if (!this.inner.latestOfAll) throw new Error('the telemetry store cannot read every latest value at once');
+    const all = new Map<string, Record<string, StoredValue>>();
+    for (const [deviceId, values] of await this.inner.latestOfAll()) all.set(deviceId, Object.assign(latestRecord(), values));
+    for (const [deviceId, values] of this.overlay) {
+      let stored = all.get(deviceId);
+      if (!stored) all.set(deviceId, (stored = latestRecord()));
+      for (const [metric, v] of Object.entries(values)) {
+        const s = stored[metric];
+        if (!s || s.ts < v.ts) stored[metric] = v;
+      }
+    }
+    return all;
+  }
+
   async deleteDevice(deviceId: string): Promise<void> {
     this.buffer.removeDevice(deviceId);
     this.overlay.delete(deviceId);

@@ -258,6 +258,21 @@ export class InfluxTelemetryStore implements TelemetryStore {
     return result;
   }
 
+  async latestOfAll(): Promise<Map<string, Record<string, StoredValue>>> {
+    const res = await this.query(`SELECT last("value") FROM ${this.from(RAW_RP)} GROUP BY "device", "metric"`);
+    const all = new Map<string, Record<string, StoredValue>>();
+    for (const s of res.results[0]?.series ?? []) {
+      const row = s.values[0];
+      const device = s.tags?.device;
+      const metric = s.tags?.metric;
+      if (!row || device === undefined || metric === undefined) continue;
+      let values = all.get(device);
+      if (!values) all.set(device, (values = latestRecord()));
+      values[metric] = { ts: Number(row[0]), value: Number(row[1]) };
+    }
+    return all;
+  }
+
   async deleteDevice(deviceId: string): Promise<void> {
     await this.ensureSchema();
     // Without FROM: every measurement in every retention policy (raw and rollup).
