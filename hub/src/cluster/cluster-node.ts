@@ -44,7 +44,7 @@ export interface ClusterHandlers {
   /** Bus messages may have been lost: dashboards resync, reconcilers run. */
   resync(event: ResyncEvent): void;
   /** Devices whose claims the cluster store ended: the reaper's (a lost node's, `node-lost`), or this node's sessions that ended while it was fenced. */
-  offline(deviceIds: readonly string[], reason: PresenceReason): void;
+  offline(devices: readonly { deviceId: string; epoch: number }[], reason: PresenceReason): void;
   /** This node claimed a device another node held: what it kept per device must be reloaded first. */
   claimedFromElsewhere(deviceId: string): Promise<void>;
   /** Drop every device connection (fenced). */
@@ -88,7 +88,7 @@ export class ClusterNode implements SessionClaims {
       log: log.child({ part: 'lease' }),
     });
     this.ownership = new OwnershipStore(this.db, { nodeId, bootId: this.lease.bootId });
-    this.reaper = new Reaper(this.db, { ttlMs: options.leaseTtlMs, onLost: (devices) => this.handlers?.offline(devices.map((d) => d.deviceId), NODE_LOST), log: log.child({ part: 'reaper' }) });
+    this.reaper = new Reaper(this.db, { ttlMs: options.leaseTtlMs, onLost: (devices) => this.handlers?.offline(devices, NODE_LOST), log: log.child({ part: 'reaper' }) });
     this.bus = new ClusterBus<HubBusEvents, HubInboxItem>({
       redisUrl: options.redisUrl,
       nodeId,
@@ -225,7 +225,7 @@ export class ClusterNode implements SessionClaims {
     // Sessions that ended while PostgreSQL was away could not release their claims.
     const keep = [...(this.handlers?.heldEpochs() ?? [])];
     this.ownership.releaseOwned('connection-lost', keep).then(
-      (released) => this.handlers?.offline(released.map((r) => r.deviceId), 'connection-lost'),
+      (released) => this.handlers?.offline(released, 'connection-lost'),
       (err: unknown) => this.options.log.warn({ err }, 'releasing the claims of sessions that ended while fenced failed; the next rejoin or the reaper settles them'),
     );
   }
