@@ -30,7 +30,7 @@ interface Sample {
   owners: Map<string, number>;
 }
 
-t.test('a node cut off from PostgreSQL and Redis fences itself, its devices move, nothing acknowledged is lost, and it rejoins', async (t) => {
+for (const mode of ['reset', 'blackhole'] as const) t.test(`a node cut off from PostgreSQL and Redis (${mode}) fences itself, its devices move, nothing acknowledged is lost, and it rejoins`, async (t) => {
   const relays: CuttableProxy[] = [];
   t.teardown(() => Promise.all(relays.map((r) => r.stop())));
   const cluster = await startTestCluster(t, {
@@ -113,7 +113,7 @@ t.test('a node cut off from PostgreSQL and Redis fences itself, its devices move
 
   // Cut node 1 off from PostgreSQL and Redis.
   const cutAt = Date.now();
-  for (const r of relays) r.cut('reset');
+  for (const r of relays) r.cut(mode);
   const fenced = await eventually(() => samples.find((s) => s.at >= cutAt && s.states[CUT] === '503/fenced'), 15_000, 'node 1 to fence itself');
   const fenceMs = fenced.at - cutAt;
   // TTL/2 without a renewal, counted from the last renewal sent (up to one interval before the cut), plus one sampling period.
