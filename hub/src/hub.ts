@@ -136,13 +136,15 @@ function buildTelemetryStore(config: Readonly<HubConfig>, dataDir: string, log: 
   });
 }
 
-/** Cluster mode: every device's presence as the cluster store has it (who holds it, since when). */
-async function clusterPresence(cluster: ClusterNode): Promise<Map<string, PresenceInfo>> {
+/** Cluster mode: every device's presence as the cluster store has it (who holds it, since when, under which epoch). */
+async function clusterPresence(cluster: ClusterNode): Promise<{ presence: Map<string, PresenceInfo>; presenceEpochs: Map<string, number> }> {
   const presence = new Map<string, PresenceInfo>();
+  const presenceEpochs = new Map<string, number>();
   for (const row of await cluster.ownership.all()) {
     presence.set(row.deviceId, { status: row.online ? 'online' : 'offline', since: row.since, reason: row.reason, transport: row.transport });
+    presenceEpochs.set(row.deviceId, row.epoch);
   }
-  return presence;
+  return { presence, presenceEpochs };
 }
 
 export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
@@ -434,7 +436,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await telemetryStore.open();
       await registryStore.open();
       await seqWindowStore.open();
-      await registry.start(cluster ? { presence: await clusterPresence(cluster) } : {});
+      await registry.start(cluster ? await clusterPresence(cluster) : {});
       await registrySync?.start();
       relay?.start();
       await audit.open();

@@ -48,6 +48,7 @@ export function registerClusterMetrics(registry: PromRegistry, src: ClusterMetri
   counter(registry, 'iot_hub_cluster_fences_total', 'Times this node fenced itself (could not renew its lease while other nodes could, or Redis was gone too)', () => node.counters.fences);
   counter(registry, 'iot_hub_cluster_remote_events_total', 'Live events received from other nodes over the bus', () => relay.counters.remoteEvents);
   counter(registry, 'iot_hub_cluster_remote_unknown_device_total', 'Live events from other nodes about a device this node did not know yet (the registry sync runs at once)', () => relay.counters.remoteUnknownDevice);
+  counter(registry, 'iot_hub_cluster_stale_presence_total', 'Presence events from other nodes older (by ownership epoch) than what this node holds: dropped, not shown', () => relay.counters.stalePresence);
   new Gauge({
     name: 'iot_hub_cluster_telemetry_listening',
     help: "1 while this node listens to other nodes' telemetry: only while one of its dashboards wants telemetry",

@@ -10,9 +10,12 @@
  * by two nodes). Unless every node has lost PostgreSQL: then nobody can claim
  * a device, keeping them is safe, and dropping them all would stop ingest for
  * the length of a database restart. The nodes tell the two apart over the bus:
- * each publishes its last renewal on the database's clock; a node whose peers
- * renewed after it did is the one cut off. Without the bus it cannot tell, and
- * fences.
+ * each publishes its last renewal on the database's clock every renewal
+ * interval, renewed or not; a node whose peers renewed after it did is the one
+ * cut off. Without the bus it cannot tell, and fences: the bus counts as down
+ * when the subscriber is, and also when no peer has been heard for
+ * 1.5 intervals (a silent network path keeps a subscriber "connected" for as
+ * long as its ping takes to fail).
  */
 import type { Logger } from 'pino';
 import type { PresenceReason, Transport } from '@iot-hub/protocol';
@@ -44,7 +47,7 @@ export interface ClusterHandlers {
   /** Bus messages may have been lost: dashboards resync, reconcilers run. */
   resync(event: ResyncEvent): void;
   /** Devices whose claims the cluster store ended: the reaper's (a lost node's, `node-lost`), or this node's sessions that ended while it was fenced. */
-  offline(deviceIds: readonly string[], reason: PresenceReason): void;
+  offline(devices: readonly { deviceId: string; epoch: number }[], reason: PresenceReason): void;
   /** This node claimed a device another node held: what it kept per device must be reloaded first. */
   claimedFromElsewhere(deviceId: string): Promise<void>;
   /** Drop every device connection (fenced). */
@@ -57,7 +60,8 @@ export type FenceState = 'healthy' | 'holding' | 'fenced';
 
 /** Peers whose renewals are remembered: far more than any cluster has nodes. */
 const MAX_PEERS = 256;
-const HOLD_CHECK_MS = 1_000;
+/** Without a peer's heartbeat for this many renewal intervals, the bus is taken as down for this node. */
+const PEER_SILENCE_INTERVALS = 1.5;
 
 export class ClusterNode implements SessionClaims {
   readonly nodeId: string;
@@ -71,8 +75,9 @@ export class ClusterNode implements SessionClaims {
   private fenceState: FenceState = 'healthy';
   private holdTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
-  /** Each peer's last lease renewal, on the database's clock. */
-  private readonly peerRenewals = new Map<string, number>();
+  /** Each peer's last lease renewal (on the database's clock) and when its heartbeat last arrived (this node's clock). */
+  private readonly peers = new Map<string, { renewedAt: number; heardAt: number }>();
+  private lastPeerHeardAt = 0;
   readonly counters = { claims: 0, claimsRefused: 0, kicksSent: 0, fences: 0 };
 
   constructor(private readonly options: ClusterNodeOptions) {
@@ -88,7 +93,7 @@ export class ClusterNode implements SessionClaims {
       log: log.child({ part: 'lease' }),
     });
     this.ownership = new OwnershipStore(this.db, { nodeId, bootId: this.lease.bootId });
-    this.reaper = new Reaper(this.db, { ttlMs: options.leaseTtlMs, onLost: (devices) => this.handlers?.offline(devices.map((d) => d.deviceId), NODE_LOST), log: log.child({ part: 'reaper' }) });
+    this.reaper = new Reaper(this.db, { ttlMs: options.leaseTtlMs, onLost: (devices) => this.handlers?.offline(devices, NODE_LOST), log: log.child({ part: 'reaper' }) });
     this.bus = new ClusterBus<HubBusEvents, HubInboxItem>({
       redisUrl: options.redisUrl,
       nodeId,
@@ -115,8 +120,11 @@ export class ClusterNode implements SessionClaims {
     this.bus.start();
     await this.lease.start();
     this.reaper.start();
+    // Also while this node cannot renew: peers holding through a PostgreSQL outage hear that the bus still works.
     this.heartbeatTimer = setInterval(() => {
-      if (this.lease.state === 'healthy') this.bus.publish('lease', { renewedAt: this.lease.lastRenewedAt });
+      this.bus.publish('lease', { renewedAt: this.lease.lastRenewedAt });
+      // Peers silent for a whole TTL while this node is fine have left: a lone survivor holds through an outage.
+      if (this.lease.state === 'healthy') for (const [id, p] of this.peers) if (Date.now() - p.heardAt > this.options.leaseTtlMs) this.peers.delete(id);
     }, this.lease.renewIntervalMs);
     this.heartbeatTimer.unref();
   }
@@ -178,8 +186,9 @@ export class ClusterNode implements SessionClaims {
 
   private remoteEvent<K extends keyof HubBusEvents>(kind: K, item: HubBusEvents[K], from: string): void {
     if (kind === 'lease') {
-      if (this.peerRenewals.size >= MAX_PEERS && !this.peerRenewals.has(from)) return;
-      this.peerRenewals.set(from, (item as HubBusEvents['lease']).renewedAt);
+      if (this.peers.size >= MAX_PEERS && !this.peers.has(from)) return;
+      this.lastPeerHeardAt = Date.now();
+      this.peers.set(from, { renewedAt: (item as HubBusEvents['lease']).renewedAt, heardAt: this.lastPeerHeardAt });
       return;
     }
     this.handlers?.remoteEvent(kind, item, from);
@@ -193,15 +202,17 @@ export class ClusterNode implements SessionClaims {
     this.options.log.error('PostgreSQL is unreachable from every node: device connections are kept, new ones refused, until it is back');
     this.holdTimer = setInterval(() => {
       if (this.mustFence()) this.fence();
-    }, HOLD_CHECK_MS);
+    }, this.lease.renewIntervalMs / 4);
     this.holdTimer.unref();
   }
 
-  /** Cut off when the bus is down too, or when a peer renewed its lease after this node last could. */
+  /** Cut off when the bus is down (or silent) too, or when a peer renewed its lease after this node last could. */
   private mustFence(): boolean {
     if (!this.bus.status().subscriber) return true;
+    // Peers were heard once but not lately: the path to Redis is dead though the subscriber does not know yet.
+    if (this.peers.size > 0 && Date.now() - this.lastPeerHeardAt > PEER_SILENCE_INTERVALS * this.lease.renewIntervalMs) return true;
     const mine = this.lease.lastRenewedAt;
-    for (const renewedAt of this.peerRenewals.values()) if (renewedAt > mine + this.lease.renewIntervalMs) return true;
+    for (const { renewedAt } of this.peers.values()) if (renewedAt > mine + this.lease.renewIntervalMs) return true;
     return false;
   }
 
@@ -225,7 +236,7 @@ export class ClusterNode implements SessionClaims {
     // Sessions that ended while PostgreSQL was away could not release their claims.
     const keep = [...(this.handlers?.heldEpochs() ?? [])];
     this.ownership.releaseOwned('connection-lost', keep).then(
-      (released) => this.handlers?.offline(released.map((r) => r.deviceId), 'connection-lost'),
+      (released) => this.handlers?.offline(released, 'connection-lost'),
       (err: unknown) => this.options.log.warn({ err }, 'releasing the claims of sessions that ended while fenced failed; the next rejoin or the reaper settles them'),
     );
   }

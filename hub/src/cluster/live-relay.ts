@@ -34,7 +34,7 @@ export interface LiveRelayOptions {
 export class LiveRelay {
   /** What this node's dashboards listen to: local and remote events alike. */
   readonly live = new EventBus();
-  readonly counters = { remoteEvents: 0, remoteUnknownDevice: 0, latestRefreshes: 0, latestRefreshFailures: 0 };
+  readonly counters = { remoteEvents: 0, remoteUnknownDevice: 0, stalePresence: 0, latestRefreshes: 0, latestRefreshFailures: 0 };
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
 
@@ -43,11 +43,17 @@ export class LiveRelay {
   start(): void {
     const { core, bus } = this.options;
     for (const kind of SAME_KINDS) {
+      if (kind === 'presence') continue;
       core.on(this, kind, (e: HubEventMap[typeof kind]) => {
         this.live.emit(kind, e as never);
         bus.publish(kind, e as never);
       });
     }
+    core.on(this, 'presence', (e) => {
+      this.live.emit('presence', e);
+      const epoch = this.options.registry.get(e.deviceId)?.presenceEpoch;
+      bus.publish('presence', epoch === undefined ? e : { ...e, epoch });
+    });
     core.on(this, 'deviceAdded', (e) => {
       this.live.emit('deviceAdded', e);
       bus.publish('registry', { action: 'added', device: e.device });
@@ -143,8 +149,11 @@ export class LiveRelay {
         return this.live.emit('telemetry', e);
       }
       case 'presence': {
-        const e = item as HubBusEvents['presence'];
-        if (!registry.mirrorPresence(e.deviceId, e.presence, e.lastSeen)) return this.unknown();
+        const { epoch, ...e } = item as HubBusEvents['presence'];
+        const mirrored = registry.mirrorPresence(e.deviceId, e.presence, e.lastSeen, epoch);
+        if (!mirrored) return this.unknown();
+        // Crossed on the bus with a newer claim's presence: dashboards keep the newer one.
+        if (mirrored === 'stale') return void (this.counters.stalePresence += 1);
         return this.live.emit('presence', e);
       }
       case 'command':
@@ -169,11 +178,11 @@ export class LiveRelay {
    * released after a rejoin), for devices this node holds no session of:
    * set here, and published like a local change.
    */
-  offline(deviceIds: readonly string[], reason: PresenceReason, now = Date.now()): void {
+  offline(devices: readonly { deviceId: string; epoch: number }[], reason: PresenceReason, now = Date.now()): void {
     const { registry } = this.options;
-    for (const id of deviceIds) {
-      const entry = registry.get(id);
-      if (entry) registry.setPresence(entry, 'offline', reason, entry.presence.transport, now);
+    for (const { deviceId, epoch } of devices) {
+      const entry = registry.get(deviceId);
+      if (entry) registry.setPresence(entry, 'offline', reason, entry.presence.transport, now, epoch);
     }
   }
 

@@ -137,7 +137,7 @@ export class DeviceGateway {
       previous.replaced = true;
       previous.close('replaced');
     }
-    this.registry.setPresence(entry, 'online', 'connected', link.transport);
+    this.registry.setPresence(entry, 'online', 'connected', link.transport, Date.now(), epoch || undefined);
     return session;
   }
 

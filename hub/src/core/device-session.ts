@@ -360,7 +360,7 @@ export class DeviceSession {
     // Another node may hold the device by now (a newer claim): then it stays online there.
     claims.release(this.deviceId, this.epoch, reason).then(
       (released) => {
-        if (released && this.deps.registry.get(this.deviceId) === this.entry) this.deps.registry.setPresence(this.entry, 'offline', reason, this.link.transport);
+        if (released && this.deps.registry.get(this.deviceId) === this.entry) this.deps.registry.setPresence(this.entry, 'offline', reason, this.link.transport, Date.now(), this.epoch);
       },
       (err: unknown) => this.deps.log.warn({ err, deviceId: this.deviceId }, 'releasing the claim of an ended session failed: the node-lost sweep or the next claim settles it'),
     );

@@ -45,6 +45,13 @@ export interface DeviceEntry {
   lastStampTs: number;
   /** Seq windows per boot, to drop resent samples [FP-4.2] (see BootWindows). */
   boots: BootWindows;
+  /**
+   * Cluster mode: the ownership epoch the presence belongs to. Presence
+   * events of different nodes can cross on the bus; one of an older epoch
+   * (a released session's offline arriving after the next claim's online)
+   * must not overwrite a newer one.
+   */
+  presenceEpoch?: number;
 }
 
 /**
@@ -90,7 +97,7 @@ export class Registry {
    * again, unless `presence` has the device: in cluster mode presence is
    * the ownership table's, not this node's restart.
    */
-  async start(options: { now?: number; presence?: ReadonlyMap<string, PresenceInfo> } = {}): Promise<void> {
+  async start(options: { now?: number; presence?: ReadonlyMap<string, PresenceInfo>; presenceEpochs?: ReadonlyMap<string, number> } = {}): Promise<void> {
     const now = options.now ?? Date.now();
     for (const record of await this.store.loadAll()) {
       const stored = await this.telemetry.latest(record.id);
@@ -99,7 +106,8 @@ export class Registry {
       const presence = options.presence?.get(record.id) ?? initialPresence(record, now);
       if (presence.reason === 'hub-restart') this.awaitingReturn.add(record.id);
       const metricNames = namesOf(latest, record.capabilities);
-      this.devices.set(record.id, { record, presence, lastSeen: record.lastSeen, latest, metricNames, stats: newStats(), lastStampTs: 0, boots: new BootWindows() });
+      const presenceEpoch = options.presenceEpochs?.get(record.id);
+      this.devices.set(record.id, { record, presence, lastSeen: record.lastSeen, latest, metricNames, stats: newStats(), lastStampTs: 0, boots: new BootWindows(), ...(presenceEpoch === undefined ? {} : { presenceEpoch }) });
     }
     await this.windows?.load((id) => this.devices.get(id));
     this.flushTimer = setInterval(() => void this.flushLastSeen(), LAST_SEEN_FLUSH_MS);
@@ -306,10 +314,18 @@ export class Registry {
     this.awaitingReturn.delete(id);
   }
 
-  /** A device's presence as its owner node (or the reaper) set it; last seen never moves back. False if not held. */
-  mirrorPresence(id: string, presence: PresenceInfo, lastSeen: number | null): boolean {
+  /**
+   * A device's presence as its owner node (or the reaper) set it; last seen
+   * never moves back. False if not held; 'stale' (and nothing changes) if
+   * it belongs to an older ownership epoch than the presence held.
+   */
+  mirrorPresence(id: string, presence: PresenceInfo, lastSeen: number | null, epoch?: number): boolean | 'stale' {
     const entry = this.devices.get(id);
     if (!entry) return false;
+    if (epoch !== undefined) {
+      if (entry.presenceEpoch !== undefined && epoch < entry.presenceEpoch) return 'stale';
+      entry.presenceEpoch = epoch;
+    }
     entry.presence = presence;
     if (lastSeen !== null && (entry.lastSeen === null || lastSeen > entry.lastSeen)) entry.lastSeen = lastSeen;
     // Its presence is known now: the restart rule no longer applies here.
@@ -412,7 +428,9 @@ export class Registry {
     }
   }
 
-  setPresence(entry: DeviceEntry, status: 'online' | 'offline', reason: PresenceReason, transport: Transport | null, now = Date.now()): void {
+  /** `epoch`: cluster mode, the ownership epoch this change belongs to (see DeviceEntry.presenceEpoch). */
+  setPresence(entry: DeviceEntry, status: 'online' | 'offline', reason: PresenceReason, transport: Transport | null, now = Date.now(), epoch?: number): void {
+    if (epoch !== undefined) entry.presenceEpoch = epoch;
     entry.presence = { status, since: now, reason, transport: transport ?? entry.presence.transport };
     if (status === 'online') this.touch(entry, now);
     else this.dirtyLastSeen.add(entry.record.id);

@@ -59,6 +59,19 @@ export interface ClusterOptions {
   withHaproxy?: boolean;
   /** Extra flags for every node. */
   args?: readonly string[];
+  /**
+   * Where a node (index) reaches PostgreSQL and Redis, when not straight at
+   * the engines: e.g. through a CuttableProxy, to cut that node off alone.
+   * null: the engines' own URLs.
+   */
+  engineUrls?: (node: number, engines: { pg: Postgres; redis: Redis }) => Promise<{ pgUrl: string; redisUrl: string } | null>;
+}
+
+/** The engine's URL with another port (a relay's in front of it). */
+export function urlWithPort(url: string, port: number): string {
+  const u = new URL(url);
+  u.port = String(port);
+  return u.toString();
 }
 
 /** null when an engine is missing: the test was skipped (or failed under CI). */
@@ -103,7 +116,8 @@ export async function startTestCluster(t: TapLike, options: ClusterOptions = {})
       ...(options.args ?? []),
     ];
     // The URLs carry passwords: in the environment, as operators are told to.
-    const env = { HUB_PG_URL: pg.url, HUB_REDIS_URL: redis.url };
+    const urls = (await options.engineUrls?.(i, { pg, redis })) ?? { pgUrl: pg.url, redisUrl: redis.url };
+    const env = { HUB_PG_URL: urls.pgUrl, HUB_REDIS_URL: urls.redisUrl };
     let current: HubProcess | null = null;
     const node: ClusterNodeProcess & { start(): Promise<void> } = {
       nodeId,

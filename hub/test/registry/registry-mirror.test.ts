@@ -153,6 +153,25 @@ t.test('mirrorPresence sets presence and last seen (never back), and ends the wa
   t.same(events, []);
 });
 
+t.test('mirrorPresence drops presence of an older ownership epoch: a released session\'s offline that crossed the next claim\'s online on the bus', async (t) => {
+  const { registry, events } = await setup(t, { seed: [device('moved')] });
+  const entry = registry.get('moved')!;
+  const online: PresenceInfo = { status: 'online', since: T0 + 20, reason: 'connected', transport: 'mqtt' };
+  const offline: PresenceInfo = { status: 'offline', since: T0 + 10, reason: 'connection-lost', transport: 'mqtt' };
+  t.equal(registry.mirrorPresence('moved', online, T0 + 20, 8), true, 'the new claim (epoch 8) first');
+  t.equal(registry.mirrorPresence('moved', offline, T0 + 10, 7), 'stale', 'then the old session\'s release (epoch 7): dropped');
+  t.same(entry.presence, online, 'still online');
+  t.equal(registry.mirrorPresence('moved', { ...offline, since: T0 + 30 }, T0 + 30, 8), true, 'the same epoch\'s offline applies');
+  t.equal(entry.presence.status, 'offline');
+  // A local change records its epoch too: a remote event older than it is dropped.
+  registry.setPresence(entry, 'online', 'connected', 'mqtt', T0 + 40, 12);
+  t.equal(registry.mirrorPresence('moved', offline, T0 + 10, 11), 'stale');
+  t.equal(entry.presence.status, 'online');
+  t.equal(registry.mirrorPresence('moved', offline, T0 + 50), true, 'an event without an epoch applies, as before');
+  t.equal(entry.presence.status, 'offline');
+  t.same(events, ['presence'], 'only the local change is an event');
+});
+
 t.test('mirrorLatest keeps the newest value of each metric, within the metric-name limit', async (t) => {
   const { registry, events } = await setup(t, { maxMetrics: 2 });
   const { entry } = registry.mirrorRecord(device('d'));

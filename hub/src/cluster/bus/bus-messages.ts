@@ -8,7 +8,8 @@ import type { HubEventMap } from '../../core/events.js';
 
 export interface HubBusEvents {
   telemetry: HubEventMap['telemetry'];
-  presence: HubEventMap['presence'];
+  /** With the ownership epoch it belongs to: nodes drop one older than the presence they hold. */
+  presence: HubEventMap['presence'] & { epoch?: number };
   command: HubEventMap['command'];
   state: HubEventMap['state'];
   /** Raw device messages: only while some dashboard watches them. */
