@@ -8,9 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { engineForTest, freePort, startHaproxy, startPostgres, startRedis, type Haproxy, type Postgres, type Redis } from '@iot-hub/engines';
+import { engineForTest, startLocalCluster, type Haproxy, type Influxd, type Postgres, type Redis } from '@iot-hub/engines';
 import { spawnHub, type HubProcess } from './hub-process.js';
-import { startInfluxd, type Influxd } from './influxd.js';
 
 interface TapLike {
   teardown(fn: () => unknown): void;
@@ -19,8 +18,6 @@ interface TapLike {
 }
 
 export const CLUSTER_ADMIN_TOKEN = 'cluster-test-admin-token-0123456789';
-/** HAProxy connects to the nodes from this address, which they trust for PROXY headers; tests call nodes directly from 127.0.0.1. */
-const BALANCER_ADDRESS = '127.0.0.5';
 
 export interface ClusterNodeProcess {
   readonly nodeId: string;
@@ -61,85 +58,53 @@ export interface ClusterOptions {
 
 /** null when an engine is missing: the test was skipped (or failed under CI). */
 export async function startTestCluster(t: TapLike, options: ClusterOptions = {}): Promise<TestCluster | null> {
-  const pg = await engineForTest(t, () => startPostgres());
-  if (!pg) return null;
-  const redis = await engineForTest(t, () => startRedis());
-  if (!redis) return null;
-  const influx = await startInfluxd(t);
-  if (!influx) return null;
-  const influxDatabase = 'cluster';
   const root = mkdtempSync(join(tmpdir(), 'iot-hub-cluster-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const count = options.nodes ?? 3;
-  const nodes: ClusterNodeProcess[] = [];
-  for (let i = 0; i < count; i++) {
-    const nodeId = `node-${i + 1}`;
-    const [httpPort, mqttPort] = [await freePort(), await freePort()];
-    const args = [
-      '--cluster',
-      '--node-id',
-      nodeId,
-      '--store',
-      'influx',
-      '--influx-url',
-      influx.urlFor(influxDatabase),
-      '--data-dir',
-      join(root, nodeId),
-      '--admin-token',
-      CLUSTER_ADMIN_TOKEN,
-      '--node-lease-sec',
-      String(options.leaseSec ?? 4),
-      '--proxy-protocol-from',
-      BALANCER_ADDRESS,
-      '--http-port',
-      String(httpPort),
-      '--mqtt-port',
-      String(mqttPort),
-      '--log-level',
+  // engines' starter, shared with the cluster benchmark and `npm run cluster`; the nodes are spawned here (tap teardowns, kill/restart).
+  const cluster = await engineForTest(t, () =>
+    startLocalCluster<ClusterNodeProcess>({
+      nodes: options.nodes ?? 3,
+      adminToken: CLUSTER_ADMIN_TOKEN,
+      root,
+      // Failures are noticed within seconds, not the production 10.
+      leaseSec: options.leaseSec ?? 4,
+      influxDatabase: 'cluster',
       // spawnHub waits for the `hub listening` line, logged at info.
-      process.env.HUB_TEST_LOG ?? 'info',
-      ...(options.args ?? []),
-    ];
-    // The URLs carry passwords: in the environment, as operators are told to.
-    const env = { HUB_PG_URL: pg.url, HUB_REDIS_URL: redis.url };
-    let current: HubProcess | null = null;
-    const node: ClusterNodeProcess = {
-      nodeId,
-      httpPort,
-      mqttPort,
-      get process() {
-        return current;
+      args: ['--log-level', process.env.HUB_TEST_LOG ?? 'info', ...(options.args ?? [])],
+      withHaproxy: options.withHaproxy ?? true,
+      checkInterval: '500ms',
+      async startNode(spec) {
+        let current: HubProcess | null = null;
+        const node: ClusterNodeProcess = {
+          nodeId: spec.nodeId,
+          httpPort: spec.httpPort,
+          mqttPort: spec.mqttPort,
+          get process() {
+            return current;
+          },
+          async kill() {
+            const p = current;
+            current = null;
+            if (!p || p.child.exitCode !== null) return;
+            p.child.kill('SIGKILL');
+            await p.exited;
+          },
+          async restart() {
+            current = await spawnHub(t, spec.args, spec.env);
+          },
+          async health() {
+            const res = await fetch(`http://127.0.0.1:${spec.httpPort}/healthz`);
+            return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+          },
+        };
+        await node.restart();
+        return node;
       },
-      async kill() {
-        const p = current;
-        current = null;
-        if (!p || p.child.exitCode !== null) return;
-        p.child.kill('SIGKILL');
-        await p.exited;
-      },
-      async restart() {
-        current = await spawnHub(t, args, env);
-      },
-      async health() {
-        const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
-        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-      },
-    };
-    nodes.push(node);
-  }
-  // Nodes start together, as they would after a cluster-wide deploy: migrations must cope.
-  await Promise.all(nodes.map((n) => n.restart()));
-  t.teardown(() => Promise.all(nodes.map((n) => n.kill())));
-
-  let haproxy: Haproxy | null = null;
-  if (options.withHaproxy ?? true) {
-    const backends = nodes.map((n) => ({ name: n.nodeId, port: n.mqttPort, healthPort: n.httpPort }));
-    haproxy = await engineForTest(t, () =>
-      startHaproxy({ mqttBackends: backends, httpBackends: nodes.map((n) => ({ name: n.nodeId, port: n.httpPort, healthPort: n.httpPort })), sendProxy: true, sourceAddress: BALANCER_ADDRESS, checkInterval: '500ms' }),
-    );
-    if (!haproxy) return null;
-    await haproxy.waitForServers('UP', 20_000);
-  }
+      stopNode: (node) => node.kill(),
+    }),
+  );
+  if (!cluster) return null;
+  const { pg, redis, influx, influxDatabase, haproxy, nodes } = cluster;
 
   const api: TestCluster['api'] = async (method, path, body, node = 0, headers = {}) => {
     const port = node === null ? (haproxy as Haproxy).httpPort : (nodes[node] as ClusterNodeProcess).httpPort;
