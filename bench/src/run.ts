@@ -15,6 +15,7 @@ import { CONNS_DESCRIPTION, CONNS_HELP, runConns } from './conns.js';
 import { STORM_DESCRIPTION, STORM_HELP, runStorm } from './storm.js';
 import { FANOUT_DESCRIPTION, FANOUT_HELP, runFanout } from './fanout.js';
 import { OVERLOAD_DESCRIPTION, OVERLOAD_HELP, runOverload } from './overload.js';
+import { CLUSTER_DESCRIPTION, CLUSTER_HELP, runCluster } from './cluster.js';
 
 interface Benchmark {
   description: string;
@@ -50,6 +51,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   storm: { description: STORM_DESCRIPTION, help: STORM_HELP, run: runStorm },
   fanout: { description: FANOUT_DESCRIPTION, help: FANOUT_HELP, run: runFanout },
   overload: { description: OVERLOAD_DESCRIPTION, help: OVERLOAD_HELP, run: runOverload },
+  cluster: { description: CLUSTER_DESCRIPTION, help: CLUSTER_HELP, run: runCluster },
 };
 
 function list(): string {

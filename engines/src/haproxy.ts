@@ -39,6 +39,9 @@ export interface HaproxyOptions {
    * hubs trust only it, so a test's direct API calls from 127.0.0.1 need no header.
    */
   sourceAddress?: string;
+  /** Ports it listens on (127.0.0.1); free ones when absent or 0. */
+  mqttPort?: number;
+  httpPort?: number;
 }
 
 /** "UP", "DOWN", "MAINT", "no check" … as HAProxy's `show stat` spells them. */
@@ -47,6 +50,8 @@ export type ServerStates = Record<'mqtt' | 'http', Record<string, string>>;
 export interface Haproxy {
   readonly mqttPort: number;
   readonly httpPort: number;
+  /** Its pid; undefined while it is down. */
+  readonly pid: number | undefined;
   /** The configuration it runs. */
   readonly config: string;
   /** Server states by backend and name, from the admin socket. */
@@ -69,7 +74,7 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
   const bin = requireBinary(HAPROXY, 'haproxy');
   const dir = mkdtempSync(join(tmpdir(), 'iot-hub-haproxy-'));
   const socket = join(dir, 'admin.sock');
-  const [mqttPort, httpPort] = [await freePort(), await freePort()];
+  const [mqttPort, httpPort] = [options.mqttPort || (await freePort()), options.httpPort || (await freePort())];
   const servers = (list: readonly HaproxyBackend[]) =>
     list.map((b, i) => ({ name: b.name ?? `node-${i + 1}`, address: `${b.host ?? '127.0.0.1'}:${b.port}`, healthPort: b.healthPort }));
   const config = renderHaproxyConfig({
@@ -105,6 +110,9 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
   return {
     mqttPort,
     httpPort,
+    get pid() {
+      return proc.pid;
+    },
     config,
     serverStates,
     async waitForServers(state, timeoutMs = 10_000) {

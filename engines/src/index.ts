@@ -7,3 +7,5 @@ export { engineForTest } from './for-tests.js';
 export { startHaproxy, checkHaproxyConfig, HAPROXY, type Haproxy, type HaproxyBackend, type HaproxyOptions, type ServerStates } from './haproxy.js';
 export { renderHaproxyConfig, deployHaproxyOptions, type HaproxyConfigOptions, type HaproxyServer } from './haproxy-config.js';
 export { startCuttableProxy, type CuttableProxy, type CutMode } from './cuttable-proxy.js';
+export { startInfluxd, INFLUXD, type Influxd, type InfluxdOptions, type InfluxQueryResponse } from './influxd.js';
+export { startLocalCluster, BALANCER_ADDRESS, type LocalCluster, type LocalClusterOptions, type ClusterNodeSpec } from './cluster.js';

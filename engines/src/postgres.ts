@@ -20,6 +20,8 @@ export interface Postgres {
   /** postgres://hub:<password>@127.0.0.1:<port>/hub */
   readonly url: string;
   readonly port: number;
+  /** The postmaster's pid (its backends are its children); undefined while it is down. */
+  readonly pid: number | undefined;
   /** SIGKILL of the postmaster: a crash (data stays; restart() recovers it). */
   kill(): Promise<void>;
   /** A fast shutdown (SIGINT): clients are disconnected, data is flushed. */
@@ -96,6 +98,9 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   return {
     url,
     port,
+    get pid() {
+      return proc.pid;
+    },
     kill: () => proc.kill(),
     shutdown: () => proc.stop(),
     restart: () => proc.start(),

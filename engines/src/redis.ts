@@ -17,6 +17,8 @@ export interface Redis {
   /** redis://:<password>@127.0.0.1:<port> */
   readonly url: string;
   readonly port: number;
+  /** The server's pid; undefined while it is down. */
+  readonly pid: number | undefined;
   /** SIGKILL: a crash; everything it held is gone at restart(). */
   kill(): Promise<void>;
   restart(): Promise<void>;
@@ -36,6 +38,9 @@ export async function startRedis(): Promise<Redis> {
   return {
     url: `redis://:${password}@127.0.0.1:${port}`,
     port,
+    get pid() {
+      return proc.pid;
+    },
     kill: () => proc.kill(),
     restart: () => proc.start(),
     pause: (paused) => proc.pause(paused),

@@ -22,6 +22,8 @@ export interface HubProcessOptions {
   /** Node flags for the hub process, e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. */
   nodeArgs?: readonly string[];
   startTimeoutMs?: number;
+  /** Added to this process's environment (cluster nodes get HUB_PG_URL and HUB_REDIS_URL there). */
+  env?: Record<string, string>;
 }
 
 export interface HubLogCounts {
@@ -62,7 +64,7 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
     '--max-http-connections-per-ip', '0',
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
   const log = createWriteStream(options.logFile);
   const logs: HubLogCounts = { warn: 0, error: 0, samples: [] };
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

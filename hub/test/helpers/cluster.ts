@@ -8,11 +8,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { engineForTest, freePort, startHaproxy, startPostgres, startRedis, type Haproxy, type Postgres, type Redis } from '@iot-hub/engines';
+import { engineForTest, startLocalCluster, type Haproxy, type Influxd, type Postgres, type Redis } from '@iot-hub/engines';
 import { attachDevice, type TestDevice } from '../commands/test-device.js';
 import type { TestHub } from './hub.js';
 import { spawnHub, type HubProcess } from './hub-process.js';
-import { startInfluxd, type Influxd } from './influxd.js';
 
 interface TapLike {
   teardown(fn: () => unknown): void;
@@ -21,8 +20,6 @@ interface TapLike {
 }
 
 export const CLUSTER_ADMIN_TOKEN = 'cluster-test-admin-token-0123456789';
-/** HAProxy connects to the nodes from this address, which they trust for PROXY headers; tests call nodes directly from 127.0.0.1. */
-const BALANCER_ADDRESS = '127.0.0.5';
 
 export interface ClusterNodeProcess {
   readonly nodeId: string;
@@ -59,12 +56,13 @@ export interface ClusterOptions {
   withHaproxy?: boolean;
   /** Extra flags for every node. */
   args?: readonly string[];
-  /**
-   * Where a node (index) reaches PostgreSQL and Redis, when not straight at
-   * the engines: e.g. through a CuttableProxy, to cut that node off alone.
-   * null: the engines' own URLs.
-   */
-  engineUrls?: (node: number, engines: { pg: Postgres; redis: Redis }) => Promise<{ pgUrl: string; redisUrl: string } | null>;
+  /** Other engine URLs for one node (a relay the test can cut in front of them); null keeps the real ones. */
+  engineUrls?: (node: number, engines: { pg: EngineAddress; redis: EngineAddress }) => Promise<{ pgUrl: string; redisUrl: string } | null>;
+}
+
+interface EngineAddress {
+  url: string;
+  port: number;
 }
 
 /** The engine's URL with another port (a relay's in front of it). */
@@ -74,103 +72,62 @@ export function urlWithPort(url: string, port: number): string {
   return u.toString();
 }
 
+function addressOf(url: string): EngineAddress {
+  return { url, port: Number(new URL(url).port) };
+}
+
 /** null when an engine is missing: the test was skipped (or failed under CI). */
 export async function startTestCluster(t: TapLike, options: ClusterOptions = {}): Promise<TestCluster | null> {
-  const pg = await engineForTest(t, () => startPostgres());
-  if (!pg) return null;
-  const redis = await engineForTest(t, () => startRedis());
-  if (!redis) return null;
-  const influx = await startInfluxd(t);
-  if (!influx) return null;
-  const influxDatabase = 'cluster';
   const root = mkdtempSync(join(tmpdir(), 'iot-hub-cluster-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const count = options.nodes ?? 3;
-  const nodes: (ClusterNodeProcess & { start(): Promise<void> })[] = [];
-  for (let i = 0; i < count; i++) {
-    const nodeId = `node-${i + 1}`;
-    let ports = { http: await freePort(), mqtt: await freePort() };
-    const args = (): string[] => [
-      '--cluster',
-      '--node-id',
-      nodeId,
-      '--store',
-      'influx',
-      '--influx-url',
-      influx.urlFor(influxDatabase),
-      '--data-dir',
-      join(root, nodeId),
-      '--admin-token',
-      CLUSTER_ADMIN_TOKEN,
-      '--node-lease-sec',
-      String(options.leaseSec ?? 4),
-      '--proxy-protocol-from',
-      BALANCER_ADDRESS,
-      '--http-port',
-      String(ports.http),
-      '--mqtt-port',
-      String(ports.mqtt),
-      '--log-level',
+  // engines' starter, shared with the cluster benchmark and `npm run cluster`; the nodes are spawned here (tap teardowns, kill/restart).
+  const cluster = await engineForTest(t, () =>
+    startLocalCluster<ClusterNodeProcess>({
+      nodes: options.nodes ?? 3,
+      adminToken: CLUSTER_ADMIN_TOKEN,
+      root,
+      // Failures are noticed within seconds, not the production 10.
+      leaseSec: options.leaseSec ?? 4,
+      influxDatabase: 'cluster',
       // spawnHub waits for the `hub listening` line, logged at info.
-      process.env.HUB_TEST_LOG ?? 'info',
-      ...(options.args ?? []),
-    ];
-    // The URLs carry passwords: in the environment, as operators are told to.
-    const urls = (await options.engineUrls?.(i, { pg, redis })) ?? { pgUrl: pg.url, redisUrl: redis.url };
-    const env = { HUB_PG_URL: urls.pgUrl, HUB_REDIS_URL: urls.redisUrl };
-    let current: HubProcess | null = null;
-    const node: ClusterNodeProcess & { start(): Promise<void> } = {
-      nodeId,
-      get httpPort() {
-        return ports.http;
+      args: ['--log-level', process.env.HUB_TEST_LOG ?? 'info', ...(options.args ?? [])],
+      withHaproxy: options.withHaproxy ?? true,
+      checkInterval: '500ms',
+      async startNode(spec) {
+        const { HUB_PG_URL: pgUrl = '', HUB_REDIS_URL: redisUrl = '' } = spec.env;
+        const urls = await options.engineUrls?.(spec.index, { pg: addressOf(pgUrl), redis: addressOf(redisUrl) });
+        const env = urls ? { ...spec.env, HUB_PG_URL: urls.pgUrl, HUB_REDIS_URL: urls.redisUrl } : spec.env;
+        let current: HubProcess | null = null;
+        const node: ClusterNodeProcess = {
+          nodeId: spec.nodeId,
+          httpPort: spec.httpPort,
+          mqttPort: spec.mqttPort,
+          get process() {
+            return current;
+          },
+          async kill() {
+            const p = current;
+            current = null;
+            if (!p || p.child.exitCode !== null) return;
+            p.child.kill('SIGKILL');
+            await p.exited;
+          },
+          async restart() {
+            current = await spawnHub(t, spec.args, env);
+          },
+          async health() {
+            const res = await fetch(`http://127.0.0.1:${spec.httpPort}/healthz`);
+            return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+          },
+        };
+        await node.restart();
+        return node;
       },
-      get mqttPort() {
-        return ports.mqtt;
-      },
-      get process() {
-        return current;
-      },
-      async kill() {
-        const p = current;
-        current = null;
-        if (!p || p.child.exitCode !== null) return;
-        p.child.kill('SIGKILL');
-        await p.exited;
-      },
-      async restart() {
-        current = await spawnHub(t, args(), env);
-      },
-      /** The first start: another test process may take a free port before the hub binds it, then new ones are picked. */
-      async start() {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            return await node.restart();
-          } catch (err) {
-            if (attempt === 3 || !String(err).includes('EADDRINUSE')) throw err;
-            ports = { http: await freePort(), mqtt: await freePort() };
-          }
-        }
-      },
-      async health() {
-        const res = await fetch(`http://127.0.0.1:${ports.http}/healthz`);
-        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-      },
-    };
-    nodes.push(node);
-  }
-  // Nodes start together, as they would after a cluster-wide deploy: migrations must cope.
-  await Promise.all(nodes.map((n) => n.start()));
-  t.teardown(() => Promise.all(nodes.map((n) => n.kill())));
-
-  let haproxy: Haproxy | null = null;
-  if (options.withHaproxy ?? true) {
-    const backends = nodes.map((n) => ({ name: n.nodeId, port: n.mqttPort, healthPort: n.httpPort }));
-    haproxy = await engineForTest(t, () =>
-      startHaproxy({ mqttBackends: backends, httpBackends: nodes.map((n) => ({ name: n.nodeId, port: n.httpPort, healthPort: n.httpPort })), sendProxy: true, sourceAddress: BALANCER_ADDRESS, checkInterval: '500ms' }),
-    );
-    if (!haproxy) return null;
-    await haproxy.waitForServers('UP', 20_000);
-  }
+      stopNode: (node) => node.kill(),
+    }),
+  );
+  if (!cluster) return null;
+  const { pg, redis, influx, influxDatabase, haproxy, nodes } = cluster;
 
   const api: TestCluster['api'] = async (method, path, body, node = 0, headers = {}) => {
     const port = node === null ? (haproxy as Haproxy).httpPort : (nodes[node] as ClusterNodeProcess).httpPort;
