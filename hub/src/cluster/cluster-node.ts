@@ -20,7 +20,7 @@
 import type { Logger } from 'pino';
 import type { PresenceReason, Transport } from '@iot-hub/protocol';
 import type { SessionClaims } from '../core/session-claims.js';
-import { ALWAYS_KINDS, type HubBusEvents, type HubInboxItem } from './bus/bus-messages.js';
+import { ALWAYS_KINDS, ON_DEMAND_KINDS, type HubBusEvents, type HubInboxItem } from './bus/bus-messages.js';
 import { ClusterBus, type ResyncEvent } from './bus/cluster-bus.js';
 import { NodeLease, leaseDatabase } from './ownership/node-lease.js';
 import { OwnershipStore } from './ownership/ownership-store.js';
@@ -98,6 +98,7 @@ export class ClusterNode implements SessionClaims {
       redisUrl: options.redisUrl,
       nodeId,
       listen: ALWAYS_KINDS,
+      linger: ON_DEMAND_KINDS,
       onEvent: (kind, item, from) => this.remoteEvent(kind, item, from),
       onInbox: (item, from) => this.handlers?.inbox(item, from),
       onResync: (event) => this.handlers?.resync(event),

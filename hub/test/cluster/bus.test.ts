@@ -217,3 +217,32 @@ t.test('/metrics reads the bus counters and connection states', async (t) => {
   t.match(text, /\niot_hub_bus_connected\{connection="subscriber"\} 1\n/);
   t.match(text, /\niot_hub_bus_backlog_bytes 0\n/);
 });
+
+t.test('telemetry lingers: many turns go out in one PUBLISH; while no node listens nothing is sent, and a listener hears it within the probe', async (t) => {
+  const redis = await redisForTest(t);
+  if (!redis) return;
+  const limits = { lingerMs: 200, idleProbeMs: 500 };
+  const [a, b] = [redis.node('a', { limits, linger: ['telemetry'] }), redis.node('b', { limits })];
+  await Promise.all([a, b].map((n) => n.bus.whenConnected()));
+  const reading = (i: number) => ({ deviceId: `d${i}`, ts: i, metrics: { t: i } });
+
+  // Nobody listens: the first PUBLISH finds no subscriber, then the channel is skipped.
+  a.bus.publish('telemetry', reading(0));
+  await until('the first PUBLISH', () => a.bus.counters.publishedMessages === 1);
+  await new Promise((r) => setTimeout(r, 50));
+  for (let i = 1; i <= 20; i++) a.bus.publish('telemetry', reading(i));
+  t.equal(a.bus.counters.skippedUnheard, 20, 'nothing sent while nobody listens');
+  t.equal(a.bus.counters.publishedMessages, 1);
+
+  // b listens; after the probe interval a's telemetry reaches it, items of many turns in one PUBLISH.
+  b.bus.want('telemetry', true);
+  await new Promise((r) => setTimeout(r, 600));
+  const before = a.bus.counters.publishedMessages;
+  for (let i = 0; i < 5; i++) {
+    a.bus.publish('telemetry', reading(100 + i));
+    await new Promise((r) => setImmediate(r));
+  }
+  await until('five readings on b', () => b.events.filter((e) => e.kind === 'telemetry').length === 5);
+  t.equal(a.bus.counters.publishedMessages - before, 1, 'five turns, one PUBLISH');
+  t.same(b.resyncs, [], 'skipped items leave no gap');
+});

@@ -12,6 +12,7 @@ const COUNTERS: ReadonlyArray<{ name: string; help: string; read: (c: Counters) 
   { name: 'iot_hub_bus_published_messages_total', help: 'PUBLISHes sent to Redis by this node (each carries up to a turn of items of one channel)', read: (c) => c.publishedMessages },
   { name: 'iot_hub_bus_published_items_total', help: 'Events and inbox requests sent in those PUBLISHes', read: (c) => c.publishedItems },
   { name: 'iot_hub_bus_published_bytes_total', help: 'Bytes of those PUBLISHes', read: (c) => c.publishedBytes },
+  { name: 'iot_hub_bus_skipped_unheard_items_total', help: 'Telemetry items not sent because no node listened (no dashboard wants telemetry anywhere)', read: (c) => c.skippedUnheard },
   { name: 'iot_hub_bus_failed_messages_total', help: 'PUBLISHes answered with an error or cut by a lost connection (they may have arrived)', read: (c) => c.failedMessages },
   { name: 'iot_hub_bus_received_messages_total', help: 'Bus messages received from other nodes', read: (c) => c.receivedMessages },
   { name: 'iot_hub_bus_received_items_total', help: 'Items in those messages', read: (c) => c.receivedItems },

@@ -4,6 +4,13 @@
  * at the end of the turn: Redis PUBLISH is client-bound near 14k/s on one
  * connection here, so a PUBLISH per event would cap ingest.
  *
+ * Heavy, on-demand channels (telemetry) linger: their items go out every
+ * `lingerMs` instead of every turn, so PUBLISHes stay few at any rate; and
+ * while a PUBLISH on one finds no subscriber, the channel is not sent at all
+ * for `idleProbeMs` (nobody listens: no dashboard wants telemetry anywhere),
+ * then one message probes again. Skipped items take no seq: no receiver sees
+ * a gap, and a node that starts listening reads the latest values back.
+ *
  * Nothing waits on Redis and nothing queues without bound: while the
  * connection is down items are dropped at once; PUBLISHes sent and not yet
  * answered are capped in bytes (a stalled Redis keeps the connection open
@@ -24,6 +31,10 @@ export interface SenderLimits {
   maxInFlightBytes: number;
   /** Channels whose seq is remembered (event kinds plus one inbox per target node); the oldest is forgotten past it. */
   maxChannels: number;
+  /** How long items of a lingering channel gather before they are sent. */
+  lingerMs: number;
+  /** How long a lingering channel is not sent after a PUBLISH on it found no subscriber. */
+  idleProbeMs: number;
 }
 
 /** What the sender needs of the publisher connection. */
@@ -39,6 +50,10 @@ interface ChannelState {
   /** Redis time of the latest loss no delivered message has reported yet. */
   lostAt: number | null;
   pending: unknown[];
+  /** Sent every lingerMs, and skipped while nobody subscribes (see the header). */
+  linger: boolean;
+  /** Until when (Date.now()) a lingering channel is skipped: its last PUBLISH reached nobody. */
+  idleUntil: number;
 }
 
 export class BusSender {
@@ -57,6 +72,8 @@ export class BusSender {
     droppedUnsendable: 0,
     /** PUBLISHes answered with an error or cut by a lost connection (they may or may not have arrived). */
     failedMessages: 0,
+    /** Items of lingering channels not sent because nobody subscribed to them. */
+    skippedUnheard: 0,
   };
   private inFlightBytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
@@ -64,6 +81,8 @@ export class BusSender {
   private dirty: ChannelState[] = [];
   private pendingItems = 0;
   private immediate: NodeJS.Immediate | null = null;
+  private lingering: ChannelState[] = [];
+  private lingerTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly nodeId: string,
@@ -78,27 +97,43 @@ export class BusSender {
     return this.inFlightBytes;
   }
 
-  /** Queues one item for the end of this turn; never throws, never waits. */
-  enqueue(channel: string, item: unknown): void {
+  /** Queues one item for the end of this turn (or of the linger); never throws, never waits. */
+  enqueue(channel: string, item: unknown, linger = false): void {
     const state = this.state(channel);
+    if (linger && Date.now() < state.idleUntil) {
+      this.counters.skippedUnheard += 1;
+      return;
+    }
     if (!this.link.ready()) return this.lose(state, 'droppedDown', 1);
     if (this.pendingItems >= this.limits.maxPendingItems) return this.lose(state, 'droppedOverflow', 1);
-    if (state.pending.length === 0) this.dirty.push(state);
+    state.linger = linger;
+    if (state.pending.length === 0) (linger ? this.lingering : this.dirty).push(state);
     state.pending.push(item);
     this.pendingItems += 1;
-    this.immediate ??= setImmediate(() => this.flush());
+    if (linger) this.lingerTimer ??= setTimeout(() => this.sendGathered('lingering'), this.limits.lingerMs);
+    else this.immediate ??= setImmediate(() => this.sendGathered('dirty'));
   }
 
-  /** Sends what this turn gathered. Runs by itself at the end of the turn. */
+  /** Sends everything gathered, lingering channels included (at stop). */
   flush(): void {
-    if (this.immediate) clearImmediate(this.immediate);
-    this.immediate = null;
-    const dirty = this.dirty;
-    this.dirty = [];
-    this.pendingItems = 0;
-    for (const state of dirty) {
+    this.sendGathered('dirty');
+    this.sendGathered('lingering');
+  }
+
+  private sendGathered(which: 'dirty' | 'lingering'): void {
+    if (which === 'dirty') {
+      if (this.immediate) clearImmediate(this.immediate);
+      this.immediate = null;
+    } else {
+      if (this.lingerTimer) clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
+    const states = this[which];
+    this[which] = [];
+    for (const state of states) {
       const items = state.pending;
       state.pending = [];
+      this.pendingItems -= items.length;
       this.sendAll(state, items);
     }
   }
@@ -113,8 +148,11 @@ export class BusSender {
 
   stop(): void {
     if (this.immediate) clearImmediate(this.immediate);
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.immediate = null;
+    this.lingerTimer = null;
     this.dirty = [];
+    this.lingering = [];
     this.pendingItems = 0;
   }
 
@@ -165,9 +203,10 @@ export class BusSender {
     const done = this.link
       .publish(state.channel, message)
       .then(
-        () => {
+        (receivers) => {
           // Reported: forgotten, unless a newer loss came meanwhile.
           if (state.lostAt === carried) state.lostAt = null;
+          if (state.linger && receivers === 0) state.idleUntil = Date.now() + this.limits.idleProbeMs;
         },
         () => {
           this.counters.failedMessages += 1;
@@ -194,7 +233,7 @@ export class BusSender {
       const oldest = this.channels.keys().next().value;
       if (oldest !== undefined) this.channels.delete(oldest);
     }
-    state = { channel, seq: 0, lostAt: null, pending: [] };
+    state = { channel, seq: 0, lostAt: null, pending: [], linger: false, idleUntil: 0 };
     this.channels.set(channel, state);
     return state;
   }

@@ -37,6 +37,10 @@ export const DEFAULT_BUS_LIMITS: Readonly<BusLimits> = {
   maxInFlightBytes: 16 * 1024 * 1024,
   maxChannels: 4096,
   maxSenders: 1024,
+  // Telemetry to other nodes' dashboards: at most this much later, in 20 PUBLISHes a second per node whatever the rate.
+  lingerMs: 50,
+  // A node whose dashboard starts watching telemetry hears it within this (and reads the latest values back at once).
+  idleProbeMs: 1_000,
 };
 
 /** Why the caller must rebuild what it derived from the bus. */
@@ -55,6 +59,8 @@ export interface ClusterBusOptions<E, I> {
   prefix?: string;
   /** Event kinds listened to from start(); others only after want(kind, true). */
   listen?: ReadonlyArray<keyof E & string>;
+  /** Heavy kinds only some nodes listen to (telemetry): sent every lingerMs, and not at all while nobody subscribes. */
+  linger?: ReadonlyArray<keyof E & string>;
   /** Whether this node receives its own events back. Default false: it emitted them locally already. */
   echo?: boolean;
   onEvent?: <K extends keyof E & string>(kind: K, item: E[K], from: string) => void;
@@ -77,6 +83,7 @@ export class ClusterBus<E extends object = HubBusEvents, I = HubInboxItem> {
   /** Channels listened to (wanted), with the kind each carries. */
   private readonly wanted = new Map<string, string>();
   private readonly ownInbox: string;
+  private readonly lingerKinds: ReadonlySet<string>;
   private pub: Redis | null = null;
   private sub: Redis | null = null;
   /** Whether the subscriber has been subscribed once: a later subscription is a reconnect. */
@@ -102,6 +109,7 @@ export class ClusterBus<E extends object = HubBusEvents, I = HubInboxItem> {
     this.prefix = checkPrefix(options.prefix ?? 'iot-hub');
     const limits = { ...DEFAULT_BUS_LIMITS, ...options.limits };
     this.ownInbox = inboxChannel(this.prefix, this.nodeId);
+    this.lingerKinds = new Set(options.linger ?? []);
     this.sampled = new SampledLog(options.log);
     // The publisher connection exists from start(); ioredis rejects at once when it is not connected (no offline queue).
     const link = { ready: () => this.pub?.status === 'ready', publish: (channel: string, message: string) => this.publisher().publish(channel, message) };
@@ -156,7 +164,7 @@ export class ClusterBus<E extends object = HubBusEvents, I = HubInboxItem> {
 
   /** Publishes one live event to every node (batched with the rest of this turn). Never throws, never waits. */
   publish<K extends keyof E & string>(kind: K, item: E[K]): void {
-    this.sender.enqueue(eventChannel(this.prefix, kind), item);
+    this.sender.enqueue(eventChannel(this.prefix, kind), item, this.lingerKinds.has(kind));
   }
 
   /** Sends one request to one node's inbox (batched with the rest of this turn). Never throws for Redis, never waits. */
