@@ -50,7 +50,11 @@ t.test('kill -9 of a node under load: no acknowledged reading lost, its devices 
   const before = await eventually(async () => {
     const o = await owners();
     return o.size === DEVICES ? o : null;
-  }, 15_000, 'every device online');
+  }, 30_000, 'every device online').catch(async (err: Error) => {
+    const rows = (await db.query('SELECT * FROM device_presence WHERE NOT online')).rows;
+    const states = devices.map((d) => `${d.id}:${d.connects}/${d.closes}/${d.client.connected}`).join(' ');
+    throw new Error(`${err.message}: not online ${JSON.stringify(rows)}; clients ${states}`);
+  });
   const onVictim = devices.filter((d) => before.get(d.id) === victimId);
   t.ok(onVictim.length >= DEVICES / 6, `the victim holds a share of the devices (${onVictim.length})`);
   await sleep(2_000);
