@@ -265,10 +265,12 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
         store: registryStore as PgRegistryStore,
         registry,
         log: log.child({ part: 'registry-sync' }),
-        onChanged: (_added, _updated, removedIds, credentials) => {
+        onChanged: (added, _updated, removedIds, credentials) => {
           // A device deleted, or its token rotated or revoked, on another node: its session here ends.
           for (const id of removedIds) gateway.disconnect(id, 'deleted');
           for (const c of credentials) gateway.credentialsChanged(c.id, c.change);
+          // A device new here may already be online elsewhere: its presence event came before its record and was dropped.
+          if (added.length > 0) void refreshPresence(added.map((d) => d.record.id));
         },
       })
     : null;
@@ -286,6 +288,17 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
         log: log.child({ part: 'live-relay' }),
       })
     : null;
+  /** Presence of devices other nodes hold, read from the cluster store (all, or those ids): what the bus did not bring. */
+  const refreshPresence = async (ids?: readonly string[]): Promise<void> => {
+    if (!cluster || !relay) return;
+    try {
+      const rows = ids ? (await cluster.ownership.ownersOf(ids)).values() : await cluster.ownership.all();
+      const changed = relay.mirrorStoredPresence(rows, cluster.nodeId);
+      if (changed > 0) log.info({ changed }, 'presence of devices on other nodes refreshed from the cluster store');
+    } catch (err) {
+      log.warn({ err }, 'refreshing presence from the cluster store failed; the next bus resync or registry change tries again');
+    }
+  };
   const dashboards = new DashboardEndpoint({
     registry,
     // In a cluster dashboards see every node's events; the core bus carries this node's only.
@@ -331,8 +344,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       else registrySync?.nudge();
     },
     resync: (event) => {
-      // What the bus may have dropped: dashboards take a new snapshot, the reconcilers and the registry sync run now.
-      dashboards.resyncAll();
+      // What the bus may have dropped: presence from the cluster store, then dashboards take a new snapshot; the reconcilers and the registry sync run now.
+      void refreshPresence().finally(() => dashboards.resyncAll());
       // Readings missed while listening: latest values are read back (and dashboards told again if some changed).
       if (event.kinds.includes('telemetry')) void relay?.refreshLatest();
       registrySync?.nudge();

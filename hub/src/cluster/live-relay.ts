@@ -5,13 +5,14 @@
  * its listeners (audit, commands, state, the bus itself) act on each event
  * once, on the node where it happened.
  */
-import type { PresenceReason } from '@iot-hub/protocol';
+import type { PresenceInfo, PresenceReason } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { StoredValue } from '../telemetry/telemetry-store.js';
 import { EventBus, type HubEventMap } from '../core/events.js';
 import type { Registry } from '../registry/registry.js';
 import type { HubBusEvents } from './bus/bus-messages.js';
 import type { ClusterBus } from './bus/cluster-bus.js';
+import type { PresenceRow } from './ownership/ownership-store.js';
 
 /** Kinds passed on as they are, locally and to the bus. */
 const SAME_KINDS = ['telemetry', 'presence', 'command', 'state', 'message'] as const;
@@ -184,6 +185,30 @@ export class LiveRelay {
       const entry = registry.get(deviceId);
       if (entry) registry.setPresence(entry, 'offline', reason, entry.presence.transport, now, epoch);
     }
+  }
+
+  /**
+   * Presence as the cluster store has it, for devices other nodes hold:
+   * what the bus may not have brought (it is at most once, was down, or
+   * the event came before this node knew the device, and was dropped).
+   * A row older than what this node has is left alone; a change is shown
+   * to dashboards like a remote event.
+   */
+  mirrorStoredPresence(rows: Iterable<PresenceRow>, ownNodeId: string): number {
+    const { registry } = this.options;
+    let changed = 0;
+    for (const row of rows) {
+      if (row.nodeId === ownNodeId) continue; // this node's own sessions set it
+      const entry = registry.get(row.deviceId);
+      if (!entry || row.since < entry.presence.since) continue;
+      const status = row.online ? 'online' : 'offline';
+      if (entry.presence.status === status && entry.presence.since === row.since) continue;
+      const presence: PresenceInfo = { status, since: row.since, reason: row.reason, transport: row.transport };
+      registry.mirrorPresence(row.deviceId, presence, null);
+      this.live.emit('presence', { deviceId: row.deviceId, presence, lastSeen: entry.lastSeen });
+      changed += 1;
+    }
+    return changed;
   }
 
   private unknown(): void {
