@@ -15,11 +15,16 @@ const PRESENCE_SWEEP_MS = 1_000;
 /** Cluster mode: how long a kick is remembered for a claim still on its way, and for how many devices at most. */
 const KICK_MEMORY_MS = 60_000;
 const MAX_REMEMBERED_KICKS = 10_000;
+/** Cluster mode: refused credentials cause a registry read at most this often: a flood of bad tokens costs PostgreSQL one read a second. */
+const REFRESH_GAP_MS = 1_000;
 
 export class DeviceGateway {
   private readonly sessions = new Map<string, DeviceSession>();
   /** Cluster mode: kicks that found no session yet, by device (a claim of ours may still be on its way). */
   private readonly recentKicks = new Map<string, { belowEpoch: number; at: number }>();
+  /** Cluster mode: the registry read in flight for refused credentials, and when the last began. */
+  private refreshing: Promise<void> | null = null;
+  private lastRefreshAt = -Infinity;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly deps: SessionDeps;
   /** Device protocol errors since start, by code (for /metrics). */
@@ -58,10 +63,21 @@ export class DeviceGateway {
    * (refreshes are shared, so a flood of bad credentials costs one read at a
    * time) and checked again. On one hub `then(null)` runs at once.
    */
-  authenticateAfterRefresh(deviceId: string, token: string, then: (entry: DeviceEntry | null) => void): void {
+  authenticateAfterRefresh(deviceId: string, token: string, then: (entry: DeviceEntry | null) => void, now = Date.now()): void {
     const refresh = this.deps.refreshRegistry;
     if (!refresh) return then(null);
-    refresh().then(
+    // Anyone can send bad credentials: one read at a time, shared by every waiting device, and at
+    // most one per REFRESH_GAP_MS; a read asked for sooner waits for its turn.
+    if (!this.refreshing) {
+      const wait = Math.max(0, this.lastRefreshAt + REFRESH_GAP_MS - now);
+      this.refreshing = new Promise<void>((resolve) => setTimeout(resolve, wait))
+        .then(() => {
+          this.lastRefreshAt = Date.now();
+          return refresh();
+        })
+        .finally(() => (this.refreshing = null));
+    }
+    this.refreshing.then(
       () => then(this.registry.authenticate(deviceId, token)),
       () => then(null),
     );
