@@ -14,7 +14,7 @@
  * interval, renewed or not; a node whose peers renewed after it did is the one
  * cut off. Without the bus it cannot tell, and fences: the bus counts as down
  * when the subscriber is, and also when no peer has been heard for
- * 1.5 intervals (a silent network path keeps a subscriber "connected" for as
+ * 2.5 intervals (a silent network path keeps a subscriber "connected" for as
  * long as its ping takes to fail).
  */
 import type { Logger } from 'pino';
@@ -60,8 +60,8 @@ export type FenceState = 'healthy' | 'holding' | 'fenced';
 
 /** Peers whose renewals are remembered: far more than any cluster has nodes. */
 const MAX_PEERS = 256;
-/** Without a peer's heartbeat for this many renewal intervals, the bus is taken as down for this node. */
-const PEER_SILENCE_INTERVALS = 1.5;
+/** Without a peer's heartbeat for this many renewal intervals, the bus is taken as down for this node: enough for heartbeats late by two intervals on a loaded machine, and still within TTL/2 plus one interval of a cut. */
+const PEER_SILENCE_INTERVALS = 2.5;
 
 export class ClusterNode implements SessionClaims {
   readonly nodeId: string;
