@@ -9,3 +9,4 @@ export * from './dashboard.js';
 export * from './commands.js';
 export * from './accounts.js';
 export * from './state-keys.js';
+export * from './alerts.js';
