@@ -13,6 +13,7 @@ export type RuleScope =
   | { type: 'device'; deviceId: string }
   | { type: 'kind'; kind: string }
   | { type: 'label'; label: string }
+  | { type: 'room'; room: string }
   | { type: 'all' };
 
 /**
@@ -154,6 +155,7 @@ export interface SilenceInput {
   ruleId?: string;
   deviceId?: string;
   label?: string;
+  room?: string;
   /** Epoch ms; at most SILENCE_MAX_SEC ahead. */
   until: number;
   note?: string;
