@@ -26,7 +26,7 @@ interface StandIn {
   httpPort: number;
   /** First bytes of each MQTT connection. */
   mqttFirstBytes: Buffer[];
-  /** First bytes of each health check. */
+  /** Each health check up to the end of its request head. */
   checkFirstBytes: Buffer[];
 }
 
@@ -47,12 +47,18 @@ async function listen(t: Test, onConnection: (s: Socket) => void): Promise<numbe
 async function standIn(t: Test): Promise<StandIn> {
   const node: StandIn = { mqttPort: 0, httpPort: 0, mqttFirstBytes: [], checkFirstBytes: [] };
   node.mqttPort = await listen(t, (s) => s.once('data', (d: Buffer) => node.mqttFirstBytes.push(d)));
-  node.httpPort = await listen(t, (s) =>
-    s.once('data', (d: Buffer) => {
-      node.checkFirstBytes.push(d);
+  // The PROXY header and the request may arrive in separate segments: answer once the request's head is whole.
+  node.httpPort = await listen(t, (s) => {
+    let head = Buffer.alloc(0);
+    const onData = (d: Buffer): void => {
+      head = Buffer.concat([head, d]);
+      if (!head.includes('\r\n\r\n')) return;
+      s.off('data', onData);
+      node.checkFirstBytes.push(head);
       s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-    }),
-  );
+    };
+    s.on('data', onData);
+  });
   return node;
 }
 
