@@ -20,5 +20,5 @@ COPY --from=build /app /app
 VOLUME /data
 EXPOSE 8080 1883
 USER node
-# A larger young generation: messages in flight die young (see README, Running the hub).
+# A larger young generation: messages in flight die young (see docs/configuration.md, "Node's young generation").
 CMD ["node", "--max-semi-space-size=64", "hub/dist/main.js"]

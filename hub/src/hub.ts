@@ -109,7 +109,7 @@ export function defaultDashboardDir(): string {
 /**
  * SQLite, or InfluxDB behind the durable local buffer: devices are
  * acknowledged once points are in the buffer on disk, and InfluxDB may be
- * down for a while (invariant 1).
+ * down for a while ([G1]).
  */
 function buildTelemetryStore(config: Readonly<HubConfig>, dataDir: string, log: Logger): TelemetryStore {
   if (config.store === 'sqlite' || config.influxUrl === null) {
@@ -487,7 +487,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       httpFront?.close();
       // Connections still waiting for a PROXY header belong to no part yet: dropped here.
       proxyProtocol?.stop();
-      // Acknowledge what is in flight before connections close (invariant 1).
+      // Acknowledge what is in flight before connections close ([G1]).
       await pipeline.stop();
       await dashboards.stop();
       await wsDevices.stop();

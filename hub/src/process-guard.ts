@@ -3,7 +3,7 @@
  * process): an exception or rejection nothing handled is logged and counted
  * (iot_hub_uncaught_errors_total) instead of ending the process, so one
  * outsider's connection that slips past the per-socket handlers cannot stop
- * the hub for every device (design invariant 2). Each one is still a bug to
+ * the hub for every device ([G2]). Each one is still a bug to
  * fix: the log line carries the stack.
  */
 import type { Logger } from 'pino';

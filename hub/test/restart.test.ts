@@ -1,7 +1,7 @@
 /**
  * Restarts with the same data dir: devices, tokens and history survive;
  * presence is `unknown` until each device is heard from again. A hub killed
- * with SIGKILL loses nothing it acknowledged (design invariant 1).
+ * with SIGKILL loses nothing it acknowledged ([G1]).
  */
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,4 +1,4 @@
-/** Operator accounts, sessions and API tokens on the HTTP API (README "Security"). */
+/** Operator accounts, sessions and API tokens on the HTTP API (docs/security.md). */
 
 export type OperatorRole = 'viewer' | 'operator' | 'admin';
 

@@ -1,5 +1,5 @@
 /**
- * Wire types of the HTTP API under /api/ (README "API"). Type-only: the
+ * Wire types of the HTTP API under /api/ (docs/api.md). Type-only: the
  * dashboard and device-sim import them to stay in step with the hub.
  */
 import type { ErrorCode } from './errors.js';
@@ -169,13 +169,13 @@ export interface HealthResponse {
   cluster?: { nodeId: string; state: 'healthy' | 'holding' | 'fenced'; bus: boolean };
 }
 
-// ---- Commands (README "Commands") ----
+// ---- Commands (docs/api.md, "Commands") ----
 
 /**
  * Where a command is in its life. `queued` waits for the device (offline,
  * or behind earlier commands); `sent` was written to its connection;
  * `acknowledged` the device said it is working on it. The last five are
- * final: every command reaches exactly one of them (invariant 4).
+ * final: every command reaches exactly one of them ([G4]).
  */
 export type CommandState = 'queued' | 'sent' | 'acknowledged' | 'succeeded' | 'failed' | 'timed_out' | 'expired' | 'cancelled';
 export const FINAL_COMMAND_STATES: readonly CommandState[] = ['succeeded', 'failed', 'timed_out', 'expired', 'cancelled'];
@@ -279,7 +279,7 @@ export interface DesiredPatchRequest {
   ifVersion?: number;
 }
 
-// ---- Probes (README "Checking your firmware") ----
+// ---- Probes (docs/devices.md, "Checking your firmware") ----
 
 /**
  * Body of POST /api/devices/{id}/probes (admin): what the conformance runner

@@ -1,7 +1,7 @@
 /**
  * The error catalog [FP-8]: every error the hub sends to a device or an API
  * client has a stable machine-readable `error` code, an HTTP-style `code`
- * number and a human message. Docs (firmware-protocol.md, README) list the
+ * number and a human message. firmware-protocol.md lists the
  * same codes; a test checks they stay in sync.
  */
 

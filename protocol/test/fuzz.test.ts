@@ -1,5 +1,5 @@
 /**
- * Fuzzing the decoder (issue 7, design invariant 2): thousands of seeded
+ * Fuzzing the decoder (issue 7, [G2]): thousands of seeded
  * mutations of every device-message example in firmware-protocol.md go
  * through decodeDeviceMessage in each transport mode the example fits. Each
  * must either decode to a message that re-validates against its schema (and

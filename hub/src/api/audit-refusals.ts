@@ -1,6 +1,6 @@
 /**
  * Refused control actions go to the audit log, each once, with the refusal's
- * error code as outcome (README, Audit log). One hook sees every answer of
+ * error code as outcome (docs/api.md, "Audit log"). One hook sees every answer of
  * the audited routes, so no handler can forget a refusal path; handlers
  * record only what they did (outcome `ok`, or a command's final state).
  *

@@ -1,6 +1,6 @@
 /**
  * Operator roles and what each may do. Roles are ordered: each can do
- * everything the one before it can (design invariant 3: a viewer can look,
+ * everything the one before it can ([G3]: a viewer can look,
  * not command).
  *
  *   viewer    reads devices, telemetry, commands, state, the audit log, metrics

@@ -2,7 +2,7 @@
  * /metrics of a cluster node, read at scrape time: the bus (bus-metrics.ts),
  * this node's claims, kicks and fencing state, its PostgreSQL pool, the live
  * relay and the registry sync. Names: iot_hub_cluster_*, iot_hub_bus_*,
- * iot_hub_pg_*; each is in the README (Cluster mode, "Watching a cluster").
+ * iot_hub_pg_*; each is in docs/cluster.md ("Watching a cluster").
  */
 import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
 import { registerBusMetrics } from './bus/bus-metrics.js';

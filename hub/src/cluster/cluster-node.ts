@@ -1,5 +1,5 @@
 /**
- * One hub node of a cluster (design: cluster mode): its PostgreSQL pool and
+ * One hub node of a cluster (docs/design.md: cluster mode): its PostgreSQL pool and
  * migrations, its node lease, the node-lost reaper, the Redis bus, and the
  * device claims the gateway asks before a session opens. hub.ts builds the
  * stores on `db` and connects the handlers (ClusterHandlers) once the parts

@@ -82,7 +82,7 @@ export class LiveRelay {
 
   /**
    * Telemetry of other nodes is listened to only while some dashboard of
-   * this node wants telemetry (design: cluster mode, path 3). While not
+   * this node wants telemetry (docs/design.md: cluster mode, path 3). While not
    * listened to, the latest values of devices other nodes hold age here; so
    * on listening again they are read back from the telemetry store first.
    */

@@ -1,6 +1,6 @@
 /**
  * Commands from operators to devices, each tracked to its outcome
- * (invariant 4): queued → sent → acknowledged → succeeded | failed |
+ * ([G4]): queued → sent → acknowledged → succeeded | failed |
  * timed_out | expired | cancelled.
  *
  * Every change is written to SQLite before it is sent or announced on the
@@ -238,7 +238,7 @@ export class CommandService implements Commands {
   }
 
   /**
-   * A deleted device takes its commands with it (README: DELETE removes the
+   * A deleted device takes its commands with it (docs/api.md: DELETE removes the
    * device and its history), idempotency keys included, so a device later
    * provisioned under the same id inherits none of them. Pending ones end
    * `cancelled` first, so dashboards and the audit log see how they ended.

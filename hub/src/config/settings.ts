@@ -1,6 +1,6 @@
 /**
  * Every hub setting in one table: flag, env var, default, parser, help. The
- * config loader, `--help` and the README's configuration table come from it.
+ * config loader, `--help` and the configuration table of docs/configuration.md come from it.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -224,7 +224,7 @@ export class DeviceSession {
     }
     if (statsChanged) this.statsChanged();
     if (points.length === 0) return waitFor ? Promise.all(waitFor).then(() => undefined) : Promise.resolve();
-    // Live values go out as the reading arrives, beside the write (design: the
+    // Live values go out as the reading arrives, beside the write (docs/design.md: the
     // pipeline and the fan-out are parallel branches), not after its commit:
     // a dashboard then sees it within the turn instead of one store round
     // trip later. If the write fails, the device is not acknowledged and sends

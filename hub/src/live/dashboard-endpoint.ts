@@ -5,7 +5,7 @@
  * serialised once per event and written once per socket per turn; a client
  * that reads too slowly gets only the newest telemetry per device (then an
  * `overflow` event telling it to resync), and is cut off past a hard cap, so
- * it never holds anyone else up (design invariant 5). See outbox.ts.
+ * it never holds anyone else up ([G5]). See outbox.ts.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -203,7 +203,7 @@ export class DashboardEndpoint {
 
   /** Resolves once the socket is upgraded or refused; never rejects. */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    // Origin first: a cross-site page rides the browser's cookie, so a valid session proves nothing (invariant 3).
+    // Origin first: a cross-site page rides the browser's cookie, so a valid session proves nothing ([G3]).
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, req.headers.host, this.options.origins)) {
       return this.refuse(socket, req, 403, 'forbidden', `origin ${clip(origin, 100)} is not allowed (see --allowed-origins)`);

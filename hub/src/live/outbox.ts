@@ -16,7 +16,7 @@
  * device, command, state) are rare and must not be lost: they are always
  * written. Past `hardBytes` the socket is closed. So a slow dashboard costs
  * the hub a bounded map, never an unbounded queue, and never holds anyone
- * else up (design invariant 5).
+ * else up ([G5]).
  *
  * "Not yet read" cannot be seen in the hub's own send buffer alone: the
  * kernel takes several MB for a socket whose peer stopped reading (its send

@@ -1,6 +1,6 @@
 /**
  * The storage seam for the device registry. SQLite now; PostgreSQL when
- * several hubs share one registry (design: scale-out).
+ * several hubs share one registry (docs/design.md: scale-out).
  */
 import type { Capabilities, Transport } from '@iot-hub/protocol';
 

@@ -2,7 +2,7 @@
  * Group commit in front of the store: points appended during one turn of the
  * event loop are written in one transaction, and every caller learns when its
  * points are durable. Transports acknowledge a device (MQTT PUBACK, WS ack)
- * only after that, which is what keeps design invariant 1.
+ * only after that, which is what keeps [G1].
  *
  * A store that applies writes in the order they were made (a worker thread
  * taking them from a queue) may have several in flight

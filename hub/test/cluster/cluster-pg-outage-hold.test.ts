@@ -1,5 +1,5 @@
 /**
- * The other side of fencing (design: "a node cut off fences itself, unless
+ * The other side of fencing (docs/design.md: "a node cut off fences itself, unless
  * every node has lost PostgreSQL"): when PostgreSQL is down for every node,
  * none can renew its lease, each still hears the others' heartbeats on the
  * bus, and so all of them hold: no node fences, no device connection is

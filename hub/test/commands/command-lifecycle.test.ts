@@ -2,7 +2,7 @@
  * A command's life end to end, over MQTT and over the device WebSocket alike:
  * delivery now or on reconnect, in order, redelivery with the same id,
  * results, timeout, late and repeated results, expiry, cancel, refusals,
- * idempotent retries, and the dashboard seeing each transition (invariant 4,
+ * idempotent retries, and the dashboard seeing each transition ([G4],
  * FP-4.4, FP-4.5).
  */
 import t from 'tap';

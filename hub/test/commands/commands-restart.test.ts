@@ -1,5 +1,5 @@
 /**
- * Every command ends across a hub restart (invariant 4): a queued command
+ * Every command ends across a hub restart ([G4]): a queued command
  * is delivered after the restart, one whose timeout passed while the hub was
  * down ends timed_out at start, and idempotency keys are still honoured.
  */

@@ -5,7 +5,7 @@
  * and data.
  *
  * A missing binary skips the test loudly locally and fails it under CI=true
- * (design.md, testing principles).
+ * (docs/design.md, testing principles).
  */
 import { engineForTest, startInfluxd as startEngine, type Influxd, type InfluxdOptions } from '@iot-hub/engines';
 

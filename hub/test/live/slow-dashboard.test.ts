@@ -1,5 +1,5 @@
 /**
- * Design invariant 5: a dashboard that stops reading gets telemetry dropped
+ * [G5]: a dashboard that stops reading gets telemetry dropped
  * and is told to resync; ingest and the other dashboards carry on.
  */
 import t from 'tap';

@@ -1,5 +1,5 @@
 /**
- * Invariant 3 on the dashboard socket: the session cookie opens it only from
+ * [G3] on the dashboard socket: the session cookie opens it only from
  * the hub's own pages (or --allowed-origins); no cookie, no socket.
  */
 import t from 'tap';

@@ -1,5 +1,5 @@
 /**
- * Fuzzing a real hub (issue 7, design invariant 2): one MQTT device and one
+ * Fuzzing a real hub (issue 7, [G2]): one MQTT device and one
  * WebSocket device send a few hundred seeded mutations of the spec's device
  * examples each (MQTT ones also on random channels of their own topic),
  * reconnecting whenever the hub disconnects them for too many errors, while

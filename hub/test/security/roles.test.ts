@@ -1,4 +1,4 @@
-/** Invariant 3 on the HTTP API: a viewer looks, an operator also commands, an admin also provisions. */
+/** [G3] on the HTTP API: a viewer looks, an operator also commands, an admin also provisions. */
 import t from 'tap';
 import { addUser, call, login } from '../helpers/accounts.js';
 import { startTestHub } from '../helpers/hub.js';

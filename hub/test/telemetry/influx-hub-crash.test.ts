@@ -2,7 +2,7 @@
  * The hub with --store influx, end to end: /healthz reports the store and
  * its buffer, and a hub killed with SIGKILL right after its PUBACKs loses
  * nothing it acknowledged; after a restart every message is in InfluxDB
- * exactly once (design invariant 1).
+ * exactly once ([G1]).
  */
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -4,7 +4,7 @@
  * killed (SIGKILL) mid-stream, stays away for 20 s while the devices keep
  * sending, and comes back on the same ports and dirs. After the drain every
  * acknowledged seq is in InfluxDB exactly once, checked with InfluxQL
- * straight against influxd (design invariant 1).
+ * straight against influxd ([G1]).
  */
 import t from 'tap';
 import type { MqttClient } from 'mqtt';

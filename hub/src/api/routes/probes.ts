@@ -1,5 +1,5 @@
 /**
- * Probes: what the conformance runner (conformance/, README "Checking your
+ * Probes: what the conformance runner (conformance/, docs/devices.md "Checking your
  * firmware") does to a connected device that the command and state API
  * must not let anyone do [FP-9]. A `command` probe sends a raw command
  * message, outside command tracking, with an id and `expiresAt` of the

@@ -1,6 +1,6 @@
 /**
  * The message bus between hub nodes, on Redis pub/sub: at most once, never
- * the only copy of anything (design: cluster mode). One publisher and one
+ * the only copy of anything (docs/design.md: cluster mode). One publisher and one
  * subscriber connection per node; exact channels only (channels.ts); the
  * items of one turn go out batched (bus-sender.ts); gaps and reconnects
  * are detected (bus-receiver.ts) and reported through `onResync`, once per

@@ -2,7 +2,7 @@
  * Commands on PostgreSQL, for N hub nodes sharing one database: the same
  * behaviour as CommandService towards the API, the gateway and the
  * EventBus, whichever node the operator's call lands on and whichever node
- * holds the device (design: cluster mode, row "commands").
+ * holds the device (docs/design.md: cluster mode, row "commands").
  *
  * - The database is the only copy: no pending map in memory, so every node
  *   sees every command as it is.

@@ -1,5 +1,5 @@
 /**
- * This node's lease in `cluster_nodes` (design: cluster mode, "node
+ * This node's lease in `cluster_nodes` (docs/design.md: cluster mode, "node
  * liveness"): renewed every TTL/5 to expire TTL after the DATABASE's now(),
  * so no node's clock matters. While the lease lives the node's devices are
  * its own; once it expires the reaper marks them `offline / node-lost`.

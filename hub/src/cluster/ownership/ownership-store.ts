@@ -1,6 +1,6 @@
 /**
  * Who holds each device, and whether it is online, in PostgreSQL: the one
- * truth every node agrees on (design: cluster mode, "device ownership +
+ * truth every node agrees on (docs/design.md: cluster mode, "device ownership +
  * presence"). One store per node, bound to the node's id and boot.
  *
  * - A connect claims the device: one upsert takes a new epoch from a

@@ -1,6 +1,6 @@
 /**
  * Marks `offline / node-lost` the devices whose owner node's lease expired
- * (design: cluster mode, "node liveness"). Every node runs one; an advisory
+ * (docs/design.md: cluster mode, "node liveness"). Every node runs one; an advisory
  * lock taken without waiting lets one pass run at a time in the cluster.
  *
  * Two guards keep it from marking devices that are in fact connected:

@@ -1,5 +1,5 @@
 /**
- * Tables of device ownership, presence and node leases (design: cluster
+ * Tables of device ownership, presence and node leases (docs/design.md: cluster
  * mode, "device ownership + presence" and "node liveness").
  *
  * - `cluster_nodes`: one lease per node id. `expires_at` is set from the

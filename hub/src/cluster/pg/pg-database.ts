@@ -1,6 +1,6 @@
 /**
  * The cluster's one PostgreSQL connection pool. Every durable record of a
- * cluster lives behind it (design: cluster mode). A query or transaction
+ * cluster lives behind it (docs/design.md: cluster mode). A query or transaction
  * that cannot reach the server rejects with StorageUnavailableError, which
  * callers turn into `503 storage_unavailable` (API) or an unacknowledged
  * message (devices resend); nothing is acknowledged that was not committed.

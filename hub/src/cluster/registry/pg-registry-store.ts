@@ -1,6 +1,6 @@
 /**
  * The device registry on the cluster's PostgreSQL, shared by every node
- * (design: cluster mode). Same contract as SqliteRegistryStore; in
+ * (docs/design.md: cluster mode). Same contract as SqliteRegistryStore; in
  * addition every change bumps `updated_at` (the database's clock) and a
  * delete leaves a tombstone, so a node's read cache can catch up with
  * changedSince() instead of reloading everything.

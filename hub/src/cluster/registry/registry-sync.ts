@@ -1,6 +1,6 @@
 /**
  * Keeps a node's in-memory Registry equal to the registry all nodes share
- * in PostgreSQL (design: cluster mode, "registry … per-node read cache"):
+ * in PostgreSQL (docs/design.md: cluster mode, "registry … per-node read cache"):
  * devices provisioned, rotated, revoked, re-declared or deleted through any
  * node reach this one. It polls PgRegistryStore.changedSince() every
  * interval, and at once when nudged (the lead nudges on each bus `registry`

@@ -1,5 +1,5 @@
 /**
- * The InfluxDB layout the hub writes and reads (documented in the README):
+ * The InfluxDB layout the hub writes and reads (documented in docs/storage.md):
  *
  *   database     from the URL path (http://host:8086/<database>)
  *   "raw"        retention policy, DEFAULT, duration --influx-raw-retention

@@ -1,6 +1,6 @@
 /**
  * Every refused control action leaves exactly one audit entry with its
- * error code (README, Audit log): command creates (422, 409, 410, 429),
+ * error code (docs/api.md, "Audit log"): command creates (422, 409, 410, 429),
  * cancels (404, 409 command_finished), desired-state changes, device,
  * user and token management. Malformed requests (400) and callers without
  * the role (403) leave none: a viewer must not be able to write the log.

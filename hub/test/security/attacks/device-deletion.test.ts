@@ -1,6 +1,6 @@
 /**
  * DELETE /api/devices/{id} removes the device and everything keyed by it
- * (README, API): commands, idempotency keys, desired and reported state,
+ * (docs/api.md): commands, idempotency keys, desired and reported state,
  * telemetry. A device provisioned again under the same id starts empty and
  * owes nothing to its predecessor; only the audit log remembers.
  */

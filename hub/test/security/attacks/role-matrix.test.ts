@@ -1,9 +1,9 @@
 /**
- * Invariant 3 on every route Fastify serves: each registered route pattern
+ * [G3] on every route Fastify serves: each registered route pattern
  * × GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS × no credentials, viewer,
  * operator, admin. Routes are read from Fastify itself (implicit HEAD routes
  * included), so a new route is covered without touching this file. The
- * expected roles below restate the README's role table independently of
+ * expected roles below restate the role table of docs/security.md independently of
  * hub/src/auth/roles.ts: a route added there with another role must be
  * added here too, on purpose.
  *
@@ -25,7 +25,7 @@ const OPERATOR = new Set(['POST /api/devices/:id/commands', 'POST /api/commands/
 /** Reads of other people's accounts. */
 const ADMIN_READS = new Set(['/api/users']);
 
-/** The README's role table: null = any signed-in principal. */
+/** The role table of docs/security.md: null = any signed-in principal. */
 function expectedRole(method: string, url: string): Role | null {
   if (SELF.has(`${method} ${url}`)) return null;
   if (method === 'GET' || method === 'HEAD') return ADMIN_READS.has(url) ? 'admin' : 'viewer';

@@ -1,5 +1,5 @@
 /**
- * Bad input over MQTT (design invariant 2): each case gets a specific error
+ * Bad input over MQTT ([G2]): each case gets a specific error
  * on the device's `errors` channel (MQTT 3.1.1 has no negative PUBACK), is
  * dropped and counted, and never disturbs another device.
  */
