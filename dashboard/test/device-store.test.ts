@@ -9,6 +9,8 @@ function device(id: string, overrides: Partial<DeviceView> = {}): DeviceView {
     id,
     kind: 'sensor',
     name: id,
+    room: null,
+    labels: [],
     createdAt: T0 - 1000,
     presence: { status: 'offline', since: T0 - 1000, reason: 'never-connected', transport: null },
     lastSeen: null,

@@ -8,6 +8,8 @@ const device = (id: string): DeviceView => ({
   id,
   kind: 'thermostat',
   name: id,
+  room: null,
+  labels: [],
   createdAt: 0,
   presence: { status: 'online', since: 0, reason: 'connected' } as DeviceView['presence'],
   lastSeen: null,

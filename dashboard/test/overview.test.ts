@@ -6,6 +6,8 @@ const device = (id: string, name: string, kind = 'thermostat', extra: Partial<De
   id,
   kind,
   name,
+  room: null,
+  labels: [],
   createdAt: 0,
   presence: { status: 'online', since: 0, reason: 'connected' } as DeviceView['presence'],
   lastSeen: null,
@@ -22,6 +24,16 @@ t.test('rooms come from names: through "room", else the first word', async (t) =
   t.equal(roomOf(device('a', 'kids room light')), 'Kids room');
   t.equal(roomOf(device('a', 'a')), null, 'named by its id');
   t.equal(roomOf(device('a', 'Lamp')), null, 'one word is a name, not a room');
+});
+
+t.test('rooms: a room the operator set wins over the name; facets and the filter use it', async (t) => {
+  const set = device('a', 'Kitchen fridge plug', 'plug', { room: 'Cellar' });
+  t.equal(roomOf(set), 'Cellar');
+  t.equal(roomOf(device('b', 'Lamp', 'light', { room: 'Attic' })), 'Attic', 'also where the name gives none');
+  const fleet = [set, device('b', 'Kitchen lamp', 'light'), device('c', 'Lamp', 'light', { room: 'Attic' })];
+  t.same(facets(fleet).rooms, ['Attic', 'Cellar', 'Kitchen']);
+  t.same(fleet.filter((d) => matchesFilter(d, { ...NO_FILTER, room: 'Cellar' })).map((d) => d.id), ['a']);
+  t.same(fleet.filter((d) => matchesFilter(d, { ...NO_FILTER, room: 'Kitchen' })).map((d) => d.id), ['b'], 'the name no longer puts a into Kitchen');
 });
 
 t.test('alerts: protocol errors and missing readings', async (t) => {

@@ -70,6 +70,10 @@ export interface DeviceView {
   id: string;
   kind: string;
   name: string;
+  /** Where the device is, as an operator set it (ROOM_PATTERN); null when not set. */
+  room: string | null;
+  /** Operator-given labels (LABEL_PATTERN), sorted, each once: what alert rules and filters scope by. */
+  labels: string[];
   createdAt: number;
   presence: PresenceInfo;
   /** Epoch ms the hub last heard from the device, null if never. */
@@ -88,6 +92,16 @@ export interface ProvisionRequest {
   id: string;
   kind: string;
   name?: string;
+  room?: string;
+  /** At most MAX_LABELS_PER_DEVICE; stored sorted, each once. */
+  labels?: string[];
+}
+
+/** Body of PATCH /api/devices/{id}: the fields to change; `room: null` clears the room. */
+export interface DeviceUpdateRequest {
+  name?: string;
+  room?: string | null;
+  labels?: string[];
 }
 
 /** 201 answer to POST /api/devices; `token` is shown only this once. */
@@ -317,6 +331,7 @@ export type AuditAction =
   | 'state.desired'
   | 'device.create'
   | 'device.delete'
+  | 'device.update'
   | 'device.token.rotate'
   | 'device.token.revoke'
   | 'device.probe'

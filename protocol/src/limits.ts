@@ -16,6 +16,17 @@ export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const DEVICE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 export const DEVICE_ID_MAX_LENGTH = 64;
 
+/**
+ * Device labels and rooms, given by operators through the API (not by
+ * devices): what alert rules and filters scope by. A label is lower case so
+ * `Kitchen` and `kitchen` cannot be two scopes; `:` allows `zone:north`.
+ */
+export const LABEL_PATTERN = '^[a-z0-9][a-z0-9_.:-]{0,63}$';
+export const MAX_LABELS_PER_DEVICE = 16;
+/** A room: 1 to 64 characters, no control characters, no space at either end. */
+export const ROOM_PATTERN = '^[^\\s\\u0000-\\u001F\\u007F-\\u009F](?:[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$';
+export const ROOM_MAX_LENGTH = 64;
+
 /** Metric, state key, command and parameter names [FP-7]. */
 export const NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$';
 

@@ -1,7 +1,7 @@
 /**
  * <device-list>: every device with presence, alerts, latest values and a
  * sparkline of the last five minutes; searchable by id, name or kind and
- * filterable by presence, kind, room (derived from the name: data/overview)
+ * filterable by presence, kind, room (set, else derived from the name: data/overview)
  * and "has alerts". Rows are keyed by device id;
  * the store replaces a DeviceView only when that device changed. A device's
  * name links to its page; a click anywhere else on the row opens it too.
@@ -276,6 +276,8 @@ export class DeviceList extends LitElement {
   /** Ids sorted by name, and the names they were sorted by. */
   private order: string[] = [];
   private orderNames = new Map<string, string>();
+  /** Each device's room when the facets were taken: a room set on the device page changes them. */
+  private orderRooms = new Map<string, string | null>();
   /** Running estimate of a row's height, px. */
   private rowHeight = 64;
   private scrollFrame = 0;
@@ -325,12 +327,12 @@ export class DeviceList extends LitElement {
     this.onViewportChange();
   }
 
-  /** Every device sorted by name; sorted again only when devices come, go or are renamed. */
+  /** Every device sorted by name; sorted again only when devices come, go, are renamed or change room. */
   private sortedDevices(): DeviceView[] {
     let stale = this.order.length !== this.devices.size;
     if (!stale) {
       for (const [id, device] of this.devices) {
-        if (this.orderNames.get(id) !== device.name) {
+        if (this.orderNames.get(id) !== device.name || this.orderRooms.get(id) !== device.room) {
           stale = true;
           break;
         }
@@ -340,7 +342,8 @@ export class DeviceList extends LitElement {
       const sorted = [...this.devices.values()].sort((a, b) => collator.compare(a.name || a.id, b.name || b.id) || collator.compare(a.id, b.id));
       this.order = sorted.map((device) => device.id);
       this.orderNames = new Map(sorted.map((device) => [device.id, device.name]));
-      // Kinds and rooms change only when devices come, go or are renamed, like the order.
+      this.orderRooms = new Map(sorted.map((device) => [device.id, device.room]));
+      // Kinds and rooms change only when devices come, go, are renamed or moved to another room.
       ({ kinds: this.kinds, rooms: this.rooms } = facets(sorted));
       return sorted;
     }

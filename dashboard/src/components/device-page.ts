@@ -5,11 +5,12 @@
  * DeviceView comes from the app's device store; everything else from
  * DeviceDetail (and the inspector's feed) over the same live socket.
  */
-import type { DeviceView } from '@iot-hub/protocol';
+import type { DeviceUpdateRequest, DeviceView } from '@iot-hub/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { DeviceDetailController } from '../controllers/device-detail-controller.js';
 import type { LiveSession } from '../controllers/live-controller.js';
+import { ApiError, updateDevice } from '../data/api.js';
 import { formatLastSeen, presenceDetail, presenceLabel } from '../format.js';
 import type { CancelCommandDetail } from './command-timeline.js';
 import type { SendCommandDetail } from './device-controls.js';
@@ -17,6 +18,7 @@ import type { RangeChangeDetail } from './history-panel.js';
 import { badgeStyles, baseStyles } from './shared-styles.js';
 import type { SetDesiredDetail } from './state-table.js';
 import './command-timeline.js';
+import './device-attributes.js';
 import './device-controls.js';
 import './history-panel.js';
 import './live-values.js';
@@ -122,6 +124,8 @@ export class DevicePage extends LitElement {
   @property({ attribute: false }) now = Date.now();
   /** A viewer's page: controls are shown, not usable (the hub would refuse with 403). */
   @property({ type: Boolean }) readOnly = false;
+  /** An admin's page: name, room and labels can be changed here. */
+  @property({ type: Boolean }) canEdit = false;
 
   @state() private actionError = '';
   @query('h2') private heading!: HTMLElement | null;
@@ -177,6 +181,7 @@ export class DevicePage extends LitElement {
           ${caps?.fw ? html`<span>firmware ${caps.fw}</span>` : nothing}
           <span>${formatLastSeen(device.lastSeen, this.now)}</span>
         </div>
+        <device-attributes .device=${device} ?canEdit=${this.canEdit} .save=${this.saveAttributes}></device-attributes>
       </header>
       ${this.actionError ? html`<p class="banner" role="alert">${this.actionError}</p>` : nothing}
       ${detail
@@ -224,6 +229,17 @@ export class DevicePage extends LitElement {
         : nothing}
     `;
   }
+
+  private readonly saveAttributes = async (patch: DeviceUpdateRequest): Promise<string | null> => {
+    const session = this.session;
+    if (!session) return 'not connected to the hub';
+    try {
+      await updateDevice(session.auth, this.deviceId, patch);
+      return null;
+    } catch (err) {
+      return err instanceof ApiError ? err.message : 'the hub could not be reached';
+    }
+  };
 
   private readonly onSend = (event: CustomEvent<SendCommandDetail>): void => {
     const { key, name, params } = event.detail;

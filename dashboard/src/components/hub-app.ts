@@ -298,6 +298,7 @@ export class HubApp extends LitElement {
             ?synced=${synced}
             .now=${this.clock.now}
             ?readOnly=${this.me?.role === 'viewer'}
+            ?canEdit=${this.me?.role === 'admin'}
           ></device-page>`;
       }
       case 'not-found':

@@ -11,6 +11,8 @@ import type {
   DesiredPatchRequest,
   DeviceListResponse,
   DeviceStateView,
+  DeviceUpdateRequest,
+  DeviceView,
   HealthResponse,
   HistoryResponse,
   SessionView,
@@ -134,6 +136,14 @@ export function getDeviceState(auth: ApiAuth, deviceId: string, signal?: AbortSi
  */
 export function patchDesiredState(auth: ApiAuth, deviceId: string, patch: DesiredPatchRequest): Promise<DeviceStateView> {
   return request<DeviceStateView>(auth, devicePath(deviceId, '/state/desired'), { method: 'PATCH', body: JSON.stringify(patch) });
+}
+
+/**
+ * PATCH /api/devices/{id} (admin): changes the name, room (`null` clears
+ * it) and labels; answers the device as it is now.
+ */
+export function updateDevice(auth: ApiAuth, deviceId: string, patch: DeviceUpdateRequest): Promise<DeviceView> {
+  return request<DeviceView>(auth, devicePath(deviceId), { method: 'PATCH', body: JSON.stringify(patch) });
 }
 
 /**

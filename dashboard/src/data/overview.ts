@@ -3,15 +3,16 @@
  * alerts, the filters of the list, the fleet's message rate and each
  * device's sparkline of the last minutes. No DOM, no sockets.
  *
- * Rooms: the hub has no room field, so a room is derived from the device's
- * name the way people and the simulator name devices ("Living room 2
- * thermostat", "Kitchen fridge plug"): the words up to and including the
- * first "room", else the first word. A device named only by its id has no
- * room.
+ * Rooms: the device's `room` when an operator set one. Otherwise a room
+ * is derived from the device's name the way people and the simulator name
+ * devices ("Living room 2 thermostat", "Kitchen fridge plug"): the words up
+ * to and including the first "room", else the first word. A device named
+ * only by its id has no room.
  */
 import type { DeviceView, HistoryResponse, PresenceStatus } from '@iot-hub/protocol';
 
-export function roomOf(device: Pick<DeviceView, 'id' | 'name'>): string | null {
+export function roomOf(device: Pick<DeviceView, 'id' | 'name' | 'room'>): string | null {
+  if (device.room) return device.room;
   const name = device.name.trim();
   if (name === '' || name === device.id) return null;
   const words = name.split(/\s+/);

@@ -24,6 +24,8 @@ export function device(id: string, overrides: Partial<DeviceView> = {}): DeviceV
     id,
     kind: 'sensor',
     name: id,
+    room: null,
+    labels: [],
     createdAt: T0,
     presence: { status: 'offline', since: T0, reason: 'never-connected', transport: null },
     lastSeen: null,

@@ -48,7 +48,8 @@ const bodyString = (request: FastifyRequest, name: string): string | null => {
 
 /** By `METHOD route pattern`; the actions of audit-log.ts that the API performs. */
 const CONTROL_ROUTES = new Map<string, ControlRoute>([
-  ['POST /api/devices', { action: 'device.create', target: (r) => ({ deviceId: bodyString(r, 'id'), details: pick(r, ['kind', 'name']) }) }],
+  ['POST /api/devices', { action: 'device.create', target: (r) => ({ deviceId: bodyString(r, 'id'), details: pick(r, ['kind', 'name', 'room', 'labels']) }) }],
+  ['PATCH /api/devices/:id', { action: 'device.update', target: (r) => ({ deviceId: param(r, 'id'), details: pick(r, ['name', 'room', 'labels']) }) }],
   ['DELETE /api/devices/:id', { action: 'device.delete', target: (r) => ({ deviceId: param(r, 'id'), details: {} }) }],
   ['POST /api/devices/:id/token', { action: 'device.token.rotate', target: (r) => ({ deviceId: param(r, 'id'), details: {} }) }],
   ['POST /api/devices/:id/revoke', { action: 'device.token.revoke', target: (r) => ({ deviceId: param(r, 'id'), details: {} }) }],

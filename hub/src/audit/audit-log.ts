@@ -24,6 +24,7 @@ const ACTIONS: Record<AuditAction, true> = {
   'state.desired': true,
   'device.create': true,
   'device.delete': true,
+  'device.update': true,
   'device.token.rotate': true,
   'device.token.revoke': true,
   'device.probe': true,

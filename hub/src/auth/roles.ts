@@ -5,8 +5,9 @@
  *
  *   viewer    reads devices, telemetry, commands, state, the audit log, metrics
  *   operator  also sends and cancels commands and changes desired state
- *   admin     also provisions and deletes devices, rotates and revokes their
- *             tokens, and manages users and everyone's API tokens
+ *   admin     also provisions, changes (name, room, labels) and deletes
+ *             devices, rotates and revokes their tokens, and manages users
+ *             and everyone's API tokens
  */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];

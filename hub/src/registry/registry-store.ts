@@ -8,6 +8,10 @@ export interface DeviceRecord {
   id: string;
   kind: string;
   name: string;
+  /** Operator-given; null when not set. */
+  room: string | null;
+  /** Operator-given, sorted, each once. Replaced whole on a change, never changed in place (see Registry.scopeOf). */
+  labels: readonly string[];
   /** SHA-256 of the device token; the token itself is never stored. */
   tokenHash: string;
   /** When the current token was issued (provisioning or the last rotation). */
@@ -18,6 +22,13 @@ export interface DeviceRecord {
   capabilities: Capabilities | null;
   lastSeen: number | null;
   lastTransport: Transport | null;
+}
+
+/** What an operator may change of a device after provisioning (PATCH /api/devices/{id}). */
+export interface DeviceAttributes {
+  name: string;
+  room: string | null;
+  labels: readonly string[];
 }
 
 export interface RegistryStore {
@@ -32,6 +43,8 @@ export interface RegistryStore {
   saveToken(id: string, tokenHash: string, issuedAt: number): Promise<boolean>;
   /** Marks the token revoked. Resolves false when there was no such device. */
   revokeToken(id: string, revokedAt: number): Promise<boolean>;
+  /** Replaces the operator-given name, room and labels. Resolves false when there was no such device. */
+  saveAttributes(id: string, attributes: DeviceAttributes): Promise<boolean>;
   saveCapabilities(id: string, capabilities: Capabilities): Promise<void>;
   saveLastSeen(entries: readonly { id: string; lastSeen: number; transport: Transport | null }[]): Promise<void>;
 }

@@ -25,9 +25,10 @@ import type { EventBus } from '../core/events.js';
 import type { StoredValue, TelemetryStore } from '../telemetry/telemetry-store.js';
 import { capabilitiesFromHello } from './capabilities.js';
 import { DEFAULT_MAX_METRICS_PER_DEVICE, MetricNameLimit } from './metric-names.js';
-import type { DeviceRecord, RegistryStore } from './registry-store.js';
+import type { DeviceAttributes, DeviceRecord, RegistryStore } from './registry-store.js';
 import { BootWindows, type SeqWindow } from '../telemetry/seq-windows.js';
 import { LocalWrites } from './local-writes.js';
+import { applyPatch, normalizeLabels, sameLabels, type AttributePatch, type DeviceScope } from './device-attributes.js';
 import { SeqWindowPersistence, type RegistrySeqWindowStore } from './seq-window-persistence.js';
 
 export { SEQ_PERSIST_MS } from './seq-window-persistence.js';
@@ -184,13 +185,15 @@ export class Registry {
   }
 
   /** Creates a device with a fresh token; the token is returned once and only its hash kept. */
-  async provision(input: { id: string; kind: string; name?: string }, now = Date.now()): Promise<{ entry: DeviceEntry; token: string }> {
+  async provision(input: { id: string; kind: string; name?: string; room?: string; labels?: readonly string[] }, now = Date.now()): Promise<{ entry: DeviceEntry; token: string }> {
     if (this.devices.has(input.id)) throw new ProtocolError('conflict', `device ${JSON.stringify(input.id)} already exists`);
     const token = generateToken();
     const record: DeviceRecord = {
       id: input.id,
       kind: input.kind,
       name: input.name ?? input.id,
+      room: input.room ?? null,
+      labels: normalizeLabels(input.labels ?? []),
       tokenHash: hashToken(token),
       tokenIssuedAt: now,
       tokenRevokedAt: null,
@@ -218,6 +221,32 @@ export class Registry {
     await this.telemetry.deleteDevice(id);
     this.events.emit('deviceRemoved', { deviceId: id });
     return true;
+  }
+
+  /**
+   * Changes the operator-given name, room or labels: durable first, then in
+   * memory, then `deviceUpdated` (dashboards get a `device` `updated`
+   * event). A patch that changes nothing costs no write and no event.
+   * Returns what changed, with the previous values.
+   */
+  async update(id: string, patch: AttributePatch): Promise<{ entry: DeviceEntry; changed: Partial<DeviceAttributes>; previous: Partial<DeviceAttributes> }> {
+    const entry = this.require(id);
+    const { next, changed, previous } = applyPatch(entry.record, patch);
+    if (Object.keys(changed).length === 0) return { entry, changed, previous };
+    if (!(await this.localWrites.around(id, () => this.store.saveAttributes(id, next)))) throw notFound(id);
+    // A new labels array, never the old one changed in place: a labels array read through scopeOf stays as it was read.
+    Object.assign(entry.record, next);
+    this.events.emit('deviceUpdated', { device: this.view(entry) });
+    return { entry, changed, previous };
+  }
+
+  /**
+   * The device's kind, room and labels, for the rule engine per reading:
+   * no copy (the record itself, read-only by type); updates replace its
+   * fields rather than change them in place.
+   */
+  scopeOf(id: string): DeviceScope | undefined {
+    return this.devices.get(id)?.record;
   }
 
   /** The device if the token is right; null for an unknown id, a wrong token or a revoked one alike. */
@@ -264,7 +293,7 @@ export class Registry {
 
   /**
    * A device record as another node wrote it (see RegistrySync): a new
-   * device, or the name, kind, credentials and capabilities of one held,
+   * device, or the name, room, labels, kind, credentials and capabilities of one held,
    * whose presence, latest values and stats stay. A record of another
    * device of the same id (another createdAt) replaces the entry whole, so
    * sessions of the old one see it gone. A new entry's presence is its
@@ -285,12 +314,16 @@ export class Registry {
       capabilitiesChanged ||
       record.kind !== mine.kind ||
       record.name !== mine.name ||
+      record.room !== mine.room ||
+      !sameLabels(record.labels, mine.labels) ||
       record.tokenHash !== mine.tokenHash ||
       record.tokenIssuedAt !== mine.tokenIssuedAt ||
       record.tokenRevokedAt !== mine.tokenRevokedAt;
     if (!changed) return { change: 'unchanged', entry: held, credentials: null };
     mine.kind = record.kind;
     mine.name = record.name;
+    mine.room = record.room;
+    mine.labels = record.labels;
     mine.tokenHash = record.tokenHash;
     mine.tokenIssuedAt = record.tokenIssuedAt;
     mine.tokenRevokedAt = record.tokenRevokedAt;
@@ -459,6 +492,8 @@ export class Registry {
       id: entry.record.id,
       kind: entry.record.kind,
       name: entry.record.name,
+      room: entry.record.room,
+      labels: [...entry.record.labels],
       createdAt: entry.record.createdAt,
       presence: entry.presence,
       lastSeen: entry.lastSeen,

@@ -1,7 +1,7 @@
 /** Device registry on SQLite, in its own file beside the telemetry store. */
 import type Database from 'better-sqlite3';
 import type { Capabilities, Transport } from '@iot-hub/protocol';
-import type { DeviceRecord, RegistryStore } from './registry-store.js';
+import type { DeviceAttributes, DeviceRecord, RegistryStore } from './registry-store.js';
 import { openSqlite } from '../db/open-sqlite.js';
 
 /** The first schema, as registry.db files in the field have it (user_version 0). */
@@ -28,6 +28,9 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE devices ADD COLUMN token_issued_at INTEGER;
    UPDATE devices SET token_issued_at = created_at;
    ALTER TABLE devices ADD COLUMN token_revoked_at INTEGER;`,
+  // 2: operator-given room and labels (a JSON array, sorted). Existing devices have neither.
+  `ALTER TABLE devices ADD COLUMN room TEXT;
+   ALTER TABLE devices ADD COLUMN labels TEXT NOT NULL DEFAULT '[]';`,
 ];
 
 export const REGISTRY_SCHEMA_VERSION = MIGRATIONS.length;
@@ -43,6 +46,8 @@ interface Row {
   last_transport: string | null;
   token_issued_at: number | null;
   token_revoked_at: number | null;
+  room: string | null;
+  labels: string;
 }
 
 export class SqliteRegistryStore implements RegistryStore {
@@ -85,6 +90,8 @@ export class SqliteRegistryStore implements RegistryStore {
       id: r.id,
       kind: r.kind,
       name: r.name,
+      room: r.room,
+      labels: JSON.parse(r.labels) as string[],
       tokenHash: r.token_hash,
       tokenIssuedAt: r.token_issued_at ?? r.created_at,
       tokenRevokedAt: r.token_revoked_at,
@@ -97,12 +104,14 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async insert(record: DeviceRecord): Promise<boolean> {
     const result = this.statement(
-      `INSERT OR IGNORE INTO devices (id, kind, name, token_hash, token_issued_at, token_revoked_at, created_at, capabilities, last_seen, last_transport)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO devices (id, kind, name, room, labels, token_hash, token_issued_at, token_revoked_at, created_at, capabilities, last_seen, last_transport)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       record.id,
       record.kind,
       record.name,
+      record.room,
+      JSON.stringify(record.labels),
       record.tokenHash,
       record.tokenIssuedAt,
       record.tokenRevokedAt,
@@ -126,6 +135,11 @@ export class SqliteRegistryStore implements RegistryStore {
   /** Revoking twice keeps the first time, as Registry does in memory. */
   async revokeToken(id: string, revokedAt: number): Promise<boolean> {
     return this.statement('UPDATE devices SET token_revoked_at = COALESCE(token_revoked_at, ?) WHERE id = ?').run(revokedAt, id).changes === 1;
+  }
+
+  async saveAttributes(id: string, attributes: DeviceAttributes): Promise<boolean> {
+    const { name, room, labels } = attributes;
+    return this.statement('UPDATE devices SET name = ?, room = ?, labels = ? WHERE id = ?').run(name, room, JSON.stringify(labels), id).changes === 1;
   }
 
   async saveCapabilities(id: string, capabilities: Capabilities): Promise<void> {

@@ -66,6 +66,7 @@ if (pg) {
       ['revokeToken', 'd2', () => store.revokeToken('d2', 6)],
       ['saveCapabilities', 'd3', () => store.saveCapabilities('d3', { kind: 'k', metrics: {}, commands: {}, heartbeatSec: 9 })],
       ['saveLastSeen', 'd4', () => store.saveLastSeen([{ id: 'd4', lastSeen: 7, transport: 'ws' }])],
+      ['saveAttributes', 'd1', () => store.saveAttributes('d1', { name: 'n', room: 'Hall', labels: ['a'] })],
       ['insert', 'd5', () => store.insert(device('d5'))],
     ];
     for (const [what, id, change] of changes) {

@@ -140,7 +140,7 @@ const reading = (seq: number, v: number): TelemetryMessage => ({ v: 1, type: 'te
 
 const pg = await postgresForTest(t);
 if (pg) {
-  t.test('provisioned, rotated, revoked, re-declared and deleted on A: B follows after a nudge, its bus hears nothing', async (t) => {
+  t.test('provisioned, rotated, revoked, re-declared, relabelled and deleted on A: B follows after a nudge, its bus hears nothing', async (t) => {
     const db = await migratedDatabase(t, pg);
     const a = await startNode(t, db);
     const b = await startNode(t, db);
@@ -169,11 +169,18 @@ if (pg) {
     t.same(b.registry.view(onB).capabilities, entry.record.capabilities);
     t.same(b.changes.at(-1), { added: [], updated: ['d1'], removed: [], credentials: [] });
 
+    await a.registry.update('d1', { name: 'Renamed', room: 'Cellar', labels: ['z', 'a'] });
+    b.sync.nudge();
+    await eventually(() => b.registry.scopeOf('d1')?.room === 'Cellar', 5_000, 'B to take the room and labels');
+    t.match(b.registry.view(onB), { name: 'Renamed', room: 'Cellar', labels: ['a', 'z'] });
+    t.match(b.registry.scopeOf('d1'), { kind: 'sensor', room: 'Cellar', labels: ['a', 'z'] }, 'the rule engine\'s scope on B');
+    t.same(b.changes.at(-1), { added: [], updated: ['d1'], removed: [], credentials: [] });
+
     await a.registry.remove('d1');
     b.sync.nudge();
     await eventually(() => b.registry.get('d1') === undefined, 5_000, 'B to drop the device');
     t.same(b.changes.at(-1), { added: [], updated: [], removed: ['d1'], credentials: [] });
-    t.equal(b.changes.length, 5, 'each change reported once, though every poll reads the last seconds again');
+    t.equal(b.changes.length, 6, 'each change reported once, though every poll reads the last seconds again');
     t.same(b.events, [], 'nothing on B\'s bus');
   });
 

@@ -21,7 +21,7 @@ export class TestDevices implements DeviceLookup {
 
   add(id: string, options: { hello?: boolean; maxMessageBytes?: number } = {}): this {
     const capabilities = options.hello === false ? null : { kind: 'thermostat', metrics: {}, commands: DECLARED, heartbeatSec: 60, ...(options.maxMessageBytes ? { maxMessageBytes: options.maxMessageBytes } : {}) };
-    this.records.set(id, { id, kind: 'thermostat', name: id, tokenHash: 'x', tokenIssuedAt: 0, tokenRevokedAt: null, createdAt: 0, capabilities, lastSeen: null, lastTransport: null });
+    this.records.set(id, { id, kind: 'thermostat', name: id, room: null, labels: [], tokenHash: 'x', tokenIssuedAt: 0, tokenRevokedAt: null, createdAt: 0, capabilities, lastSeen: null, lastTransport: null });
     return this;
   }
 

@@ -114,6 +114,19 @@ t.test('mirrorRecord of a held device takes identity, credentials and capabiliti
   t.same(events, []);
 });
 
+t.test('mirrorRecord takes a room and labels changed on another node, silently; the same ones again are unchanged', async (t) => {
+  const { registry, events } = await setup(t);
+  const { entry } = registry.mirrorRecord(device('d'));
+  const labelled = registry.mirrorRecord(device('d', { room: 'Hall', labels: ['a', 'b'] }));
+  t.same([labelled.change, labelled.entry === entry], ['updated', true]);
+  t.same(registry.scopeOf('d'), { ...device('d'), room: 'Hall', labels: ['a', 'b'] });
+  t.same(registry.mirrorRecord(device('d', { room: 'Hall', labels: ['a', 'b'] })).change, 'unchanged', 'equal labels in a new array are no change');
+  t.same(registry.mirrorRecord(device('d', { room: 'Hall', labels: ['a'] })).change, 'updated', 'a label removed');
+  t.same(registry.mirrorRecord(device('d', { room: null, labels: ['a'] })).change, 'updated', 'the room cleared');
+  t.same([registry.view(entry).room, registry.view(entry).labels], [null, ['a']]);
+  t.same(events, []);
+});
+
 t.test('mirrorRecord of another device of the same id (deleted and provisioned again elsewhere) replaces the entry', async (t) => {
   const { registry, events } = await setup(t);
   const { entry: old } = registry.mirrorRecord(device('d'));

@@ -30,6 +30,8 @@ export function device(id: string, overrides: Partial<DeviceRecord> = {}): Devic
     id,
     kind: 'sensor',
     name: `name of ${id}`,
+    room: null,
+    labels: [],
     tokenHash: 'a'.repeat(64),
     tokenIssuedAt: T0,
     tokenRevokedAt: null,
@@ -52,6 +54,8 @@ export function runRegistryStoreContract(t: Test, name: string, backend: Registr
       kind: 'thermostat',
       // What an operator may type into a name survives: NUL (which PostgreSQL text refuses), emoji, quotes.
       name: 'Kitchen \u0000 "lamp" 🌡',
+      room: 'Küche "oben" 🌡',
+      labels: ['floor:1', 'zone-a'],
       tokenHash: 'b'.repeat(64),
       tokenIssuedAt: T0 + 1,
       tokenRevokedAt: T0 + 2,
@@ -158,5 +162,18 @@ export function runRegistryStoreContract(t: Test, name: string, backend: Registr
         ['d3', null, null],
       ],
     );
+  });
+
+  t.test(`${name}: saveAttributes replaces name, room and labels; an unknown id resolves false`, async (t) => {
+    const b = await backend(t);
+    if (!b) return;
+    const store = await b.open();
+    await store.insert(device('d1', { room: 'Hall', labels: ['old'] }));
+    await store.insert(device('d2'));
+    t.equal(await store.saveAttributes('d1', { name: 'Lamp \u0000 "x"', room: 'Attic 🏠', labels: ['a', 'b:c', 'z_1.2'] }), true);
+    t.equal(await store.saveAttributes('nobody', { name: 'n', room: null, labels: [] }), false);
+    t.strictSame(await (await b.open()).loadAll(), [device('d1', { name: 'Lamp \u0000 "x"', room: 'Attic 🏠', labels: ['a', 'b:c', 'z_1.2'] }), device('d2')]);
+    t.equal(await store.saveAttributes('d1', { name: 'Lamp', room: null, labels: [] }), true);
+    t.strictSame(await (await b.open()).loadAll(), [device('d1', { name: 'Lamp', room: null, labels: [] }), device('d2')], 'room cleared, labels emptied');
   });
 }

@@ -28,7 +28,7 @@ export class Devices implements DeviceLookup {
   private readonly records = new Map<string, DeviceRecord>();
   add(id: string, state?: Record<string, StateKeySpec>): this {
     const capabilities = state ? { kind: 'plug', metrics: {}, commands: {}, state, heartbeatSec: 30 } : null;
-    this.records.set(id, { id, kind: 'plug', name: id, tokenHash: '', tokenIssuedAt: 0, tokenRevokedAt: null, createdAt: 0, capabilities, lastSeen: null, lastTransport: null });
+    this.records.set(id, { id, kind: 'plug', name: id, room: null, labels: [], tokenHash: '', tokenIssuedAt: 0, tokenRevokedAt: null, createdAt: 0, capabilities, lastSeen: null, lastTransport: null });
     return this;
   }
   get(id: string): { record: DeviceRecord } | undefined {

@@ -11,7 +11,7 @@
  */
 import type { Capabilities, Transport } from '@iot-hub/protocol';
 import type { PgDatabase } from '../pg/pg-database.js';
-import type { DeviceRecord, RegistryStore } from '../../registry/registry-store.js';
+import type { DeviceAttributes, DeviceRecord, RegistryStore } from '../../registry/registry-store.js';
 import { NOW_MS } from './registry-migrations.js';
 
 /** Tombstones older than this are pruned: a cache further behind must reload (missedDeletions). */
@@ -52,9 +52,11 @@ interface Row {
   capabilities: Capabilities | null;
   last_seen: string | null;
   last_transport: string | null;
+  room: string | null;
+  labels: string[];
 }
 
-const COLUMNS = 'id, kind, name, token_hash, token_issued_at, token_revoked_at, created_at, capabilities, last_seen, last_transport';
+const COLUMNS = 'id, kind, name, token_hash, token_issued_at, token_revoked_at, created_at, capabilities, last_seen, last_transport, room, labels';
 
 export class PgRegistryStore implements RegistryStore {
   constructor(private readonly db: PgDatabase) {}
@@ -100,7 +102,7 @@ export class PgRegistryStore implements RegistryStore {
   async insert(record: DeviceRecord): Promise<boolean> {
     const result = await this.db.query(
       `INSERT INTO devices (${COLUMNS}, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, ${NOW_MS})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, ${NOW_MS})
        ON CONFLICT (id) DO NOTHING`,
       [
         record.id,
@@ -113,6 +115,8 @@ export class PgRegistryStore implements RegistryStore {
         record.capabilities === null ? null : JSON.stringify(record.capabilities),
         record.lastSeen,
         record.lastTransport,
+        record.room === null ? null : JSON.stringify(record.room),
+        JSON.stringify(record.labels),
       ],
     );
     return result.rowCount === 1;
@@ -147,6 +151,17 @@ export class PgRegistryStore implements RegistryStore {
       `UPDATE devices SET token_revoked_at = COALESCE(token_revoked_at, $2), updated_at = ${NOW_MS} WHERE id = $1`,
       [id, revokedAt],
     );
+    return result.rowCount === 1;
+  }
+
+  async saveAttributes(id: string, attributes: DeviceAttributes): Promise<boolean> {
+    const { name, room, labels } = attributes;
+    const result = await this.db.query(`UPDATE devices SET name = $2, room = $3, labels = $4, updated_at = ${NOW_MS} WHERE id = $1`, [
+      id,
+      JSON.stringify(name),
+      room === null ? null : JSON.stringify(room),
+      JSON.stringify(labels),
+    ]);
     return result.rowCount === 1;
   }
 
@@ -198,5 +213,7 @@ function toRecord(r: Row): DeviceRecord {
     capabilities: r.capabilities,
     lastSeen: r.last_seen === null ? null : Number(r.last_seen),
     lastTransport: r.last_transport as Transport | null,
+    room: r.room,
+    labels: r.labels,
   };
 }

@@ -60,4 +60,12 @@ CREATE TABLE device_boots (
 );
 `,
   },
+  {
+    id: 'registry-3',
+    sql: `
+-- Operator-given room (a JSON string literal, as name: the API's input may hold lone surrogates) and labels (a JSON array, sorted).
+ALTER TABLE devices ADD COLUMN room JSON;
+ALTER TABLE devices ADD COLUMN labels JSON NOT NULL DEFAULT '[]';
+`,
+  },
 ];
