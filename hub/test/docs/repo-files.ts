@@ -80,6 +80,8 @@ export function anchors(markdown: string): Set<string> {
 
 /** The relative links of a page (no scheme, no mailto), as written: `path#anchor`, `#anchor` or `path`. */
 export function relativeLinks(markdown: string): string[] {
-  const links = [...withoutCode(markdown).matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!);
+  // Inline code spans hold patterns and examples such as `[^x](?:y)`, never links.
+  const prose = withoutCode(markdown).replace(/`[^`\n]*`/g, '``');
+  const links = [...prose.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!);
   return links.filter((l) => !/^[a-z][a-z0-9+.-]*:/i.test(l));
 }
