@@ -146,7 +146,9 @@ t.test('without an on state to show, turn_on and turn_off stay separate; optiona
 
 t.test('initial values come from the reported state, then the latest reading, then a default', async (t) => {
   const slider = fieldFor('brightness', { type: 'integer', min: 0, max: 100, required: true });
-  t.equal(initialValue(slider, { brightness: { value: 40, ts: T0 } }, { brightness: { value: 0, ts: T0 + 1 } }), 40);
+  t.equal(initialValue(slider, { brightness: { value: 40, ts: T0 } }, { brightness: { value: 0, ts: T0 + 1 } }), 0, 'the newer of state and metric: a light off reads 0');
+  t.equal(initialValue(slider, { brightness: { value: 40, ts: T0 + 1 } }, { brightness: { value: 0, ts: T0 } }), 40, 'a newer report wins');
+  t.equal(initialValue(slider, { brightness: { value: 40, ts: T0 } }, { brightness: { value: 0, ts: T0 } }), 0, 'a tie goes to the metric');
   t.equal(initialValue(slider, {}, { brightness: { value: 70, ts: T0 } }), 70);
   t.equal(initialValue(slider, {}, {}), 0, 'the minimum');
   t.equal(initialValue(slider, { brightness: { value: 140, ts: T0 } }, {}), 100, 'clamped into the range');
