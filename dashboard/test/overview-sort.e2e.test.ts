@@ -2,7 +2,8 @@
  * The overview brings trouble to the top (issue 22, defect 2), in Chromium
  * against the real hub: a sort by presence puts offline devices first, one
  * by battery the lowest first, both kept in the URL; offline rows and rows
- * of devices quiet past their declared heartbeat are marked at a glance.
+ * of devices quiet past their declared heartbeat are marked at a glance;
+ * Messages/s falls to 0 soon after every device stopped (defect 14).
  */
 import t from 'tap';
 import type { Page } from 'playwright-core';
@@ -69,6 +70,13 @@ if (browserUnavailable(t) === null) {
     await until(async () => (await rowIds(page))[0] === 'quiet-sensor', 'the battery order');
     t.strictSame(await rowIds(page), ['quiet-sensor', 'batt-sensor', 'live-plug', 'never-seen']);
     t.equal(new URL(page.url()).hash, '#/?sort=battery');
+
+    // Messages/s follows the fleet: the plug's 2.5/s, then 0 within a few seconds of it stopping (defect 14).
+    const rate = page.locator('hub-app [data-count="rate"] dd');
+    await until(async () => Number(await rate.textContent()) >= 1, 'a rate while the plug talks');
+    await plug.stop();
+    await rate.filter({ hasText: /^\s*0\.0\s*$/ }).waitFor({ timeout: 6_000 });
+    t.pass('the rate fell to 0 with no event to trigger a render');
     t.strictSame(pageErrors, [], 'no errors in the page');
   });
 }

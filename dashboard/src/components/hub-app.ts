@@ -20,6 +20,7 @@ import { RouteController } from '../controllers/route-controller.js';
 import { ApiError, getMe, login, logout, SESSION_COOKIE_AUTH } from '../data/api.js';
 import type { PresenceCounts } from '../data/device-store.js';
 import type { ListView } from '../data/list-view.js';
+import { RATE_WINDOW_MS } from '../data/overview.js';
 import { parseListView, listViewQuery } from '../data/list-view.js';
 import { hubUnreachable, TOKEN_REFUSED } from '../data/live-connection.js';
 import { interestFor, routeHash, samePage, type Route } from '../data/router.js';
@@ -430,9 +431,9 @@ export class HubApp extends LitElement {
             <dd>${counts[key]}</dd>
           </div>`,
         )}
-        <div class="count rate" data-count="rate" title="Telemetry messages per second, over the last 10 s">
+        <div class="count rate" data-count="rate" title=${`Telemetry messages per second, over the last ${RATE_WINDOW_MS / 1000} s`}>
           <dt>Messages/s</dt>
-          <dd>${formatRate(this.overview.rate.rate(Date.now()))}</dd>
+          <dd>${formatRate(this.overview.currentRate())}</dd>
         </div>
       </dl>
       <store-status-banner .health=${this.health.state.health} .now=${this.clock.now}></store-status-banner>
