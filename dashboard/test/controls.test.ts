@@ -165,9 +165,9 @@ t.test('parameters are parsed and checked against the declaration as the hub doe
   t.strictSame(buildParams(THERMOSTAT, 'set_target', [target], { target: '21.5' }), { params: { target: 21.5 } });
   t.strictSame(buildParams(THERMOSTAT, 'set_target', [target], { target: '' }), { error: 'Target is required' });
   t.strictSame(buildParams(THERMOSTAT, 'set_target', [target], { target: 'warm' }), { error: 'Target must be a number' });
-  t.strictSame(buildParams(THERMOSTAT, 'set_target', [target], { target: 99 }), { error: 'parameter "target" must be at most 30' });
+  t.strictSame(buildParams(THERMOSTAT, 'set_target', [target], { target: 99 }), { error: 'Target must be at most 30' });
   const brightness = fieldFor('brightness', LIGHT.commands.set_brightness!.params!.brightness!);
-  t.strictSame(buildParams(LIGHT, 'set_brightness', [brightness], { brightness: '55.5' }), { error: 'parameter "brightness" must be an integer' });
+  t.strictSame(buildParams(LIGHT, 'set_brightness', [brightness], { brightness: '55.5' }), { error: 'Brightness must be an integer' });
   const optional = fieldFor('brightness', LIGHT.commands.turn_on!.params!.brightness!);
   t.strictSame(buildParams(LIGHT, 'turn_on', [optional], { brightness: '' }), { params: {} }, 'an empty optional field is left out');
   t.strictSame(buildParams(PLUG, 'turn_on', [], {}), { params: {} });

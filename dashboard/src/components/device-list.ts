@@ -26,7 +26,7 @@ import { DEFAULT_VIEW, rowSignal, sortDevices, SORTS, type ListView } from '../d
 import { deviceAlerts, facets, matchesFilter, roomOf, sparkMetric, sparkPath, type SparkBuffers } from '../data/overview.js';
 import { deviceHref } from '../data/router.js';
 import { nextRowHeight, sameWindow, visibleWindow, type VirtualWindow } from '../data/virtual-window.js';
-import { formatMetric, formatRelativeTime, presenceDetail, presenceLabel } from '../format.js';
+import { formatMetric, formatRelativeTime, listPresenceDetail, presenceLabel } from '../format.js';
 import { deviceListStyles } from './device-list-styles.js';
 import { badgeStyles, baseStyles } from './shared-styles.js';
 import './device-list-toolbar.js';
@@ -258,7 +258,7 @@ export class DeviceList extends LitElement {
       <div class="presence">
         <span class="badge ${this.stale ? 'stale' : signal === 'quiet' ? 'quiet' : status}" data-presence=${status}>${presence}</span>
         ${signal === 'quiet' ? html`<span class="signal" data-signal-text>${QUIET_TEXT}</span>` : nothing}
-        <span class="detail">${presenceDetail(device.presence, device.lastSeen, this.now)}</span>
+        <span class="detail">${listPresenceDetail(device.presence, device.lastSeen, this.now)}</span>
         ${alerts.length === 0 ? nothing : html`<span class="alert" data-alerts>⚠ ${alerts.join(', ')}</span>`}
       </div>
       ${metrics.length === 0

@@ -259,6 +259,23 @@ export class HubApp extends LitElement {
     }
     this.shownRoute = route;
     this.restoreScroll();
+    document.title = this.pageTitle();
+  }
+
+  /** The tab names the page and the device, so several open tabs and the history list can be told apart. */
+  private pageTitle(): string {
+    if (this.token === null) return 'Sign in · IoT Hub';
+    const route = this.router.route;
+    switch (route.page) {
+      case 'overview':
+        return 'All devices · IoT Hub';
+      case 'device': {
+        const device = this.live.devices.devices.get(route.deviceId);
+        return `${device?.name || route.deviceId} · IoT Hub`;
+      }
+      case 'not-found':
+        return 'Page not found · IoT Hub';
+    }
   }
 
   /** Scrolls to the pending position once the list has rendered tall enough (a few updates at most). */

@@ -5,7 +5,9 @@
  * A `turn_on`/`turn_off` pair on a device that reports an `on` state becomes
  * one power switch. No DOM: the components render these descriptions, and
  * the parameters they collect are checked here with the same function the
- * hub uses (commandProblem), so a refusal reads the same in both places.
+ * hub uses (commandProblem), so the page refuses exactly what the hub
+ * would, in the field's words ("Target must be at most 30", not
+ * `parameter "target" …`).
  */
 import {
   commandProblem,
@@ -226,7 +228,12 @@ export function buildParams(
     if ('value' in parsed) params[field.name] = parsed.value;
   }
   const problem = commandProblem(capabilities.commands, command, params);
-  return problem === undefined ? { params } : { error: problem };
+  return problem === undefined ? { params } : { error: inFieldWords(problem, fields) };
+}
+
+/** The hub's `parameter "target" must be …` as the operator reads the field: `Target must be …`. */
+function inFieldWords(problem: string, fields: readonly FieldSpec[]): string {
+  return problem.replace(/^parameter "([^"]*)"/, (_match, name: string) => fields.find((field) => field.name === name)?.label ?? humanize(name));
 }
 
 export interface SwitchValue {
