@@ -36,6 +36,19 @@ export function formatValue(value: MetricValue, unit?: string, locale?: string):
   return UNSPACED_UNITS.has(unit) ? `${text}${unit}` : `${text} ${unit}`;
 }
 
+/**
+ * Words for a boolean metric whose name says what `true` is: a contact's
+ * `open` reads "open"/"closed", not "on"/"off" ("open off"). Any other
+ * boolean reads on/off.
+ */
+const BOOLEAN_WORDS: ReadonlyMap<string, readonly [string, string]> = new Map([
+  ['open', ['open', 'closed']],
+  ['closed', ['closed', 'open']],
+  ['locked', ['locked', 'unlocked']],
+  ['motion', ['motion', 'no motion']],
+  ['occupied', ['occupied', 'clear']],
+]);
+
 /** A metric's value with the unit the device declared in its capabilities, if any. */
 export function formatMetric(
   capabilities: Capabilities | null,
@@ -43,6 +56,8 @@ export function formatMetric(
   value: MetricValue,
   locale?: string,
 ): string {
+  const words = typeof value === 'boolean' ? BOOLEAN_WORDS.get(name) : undefined;
+  if (words) return value ? words[0] : words[1];
   return formatValue(value, capabilities?.metrics[name]?.unit, locale);
 }
 
@@ -104,6 +119,17 @@ export function presenceReasonLabel(reason: PresenceReason): string {
  * The line under a presence badge. Online: when and how it connected.
  * Otherwise: when the device was last heard from, and why it is not online.
  */
+/**
+ * A list row's presence detail: when the device was last heard from (what
+ * an operator scans a fleet for), with the transport while online; offline,
+ * the reason too.
+ */
+export function listPresenceDetail(presence: PresenceInfo, lastSeen: number | null, now: number, locale?: string): string {
+  if (presence.status !== 'online') return presenceDetail(presence, lastSeen, now, locale);
+  const via = presence.transport ? ` via ${presence.transport === 'ws' ? 'WebSocket' : 'MQTT'}` : '';
+  return `${formatLastSeen(lastSeen, now, locale)}${via}`;
+}
+
 export function presenceDetail(presence: PresenceInfo, lastSeen: number | null, now: number, locale?: string): string {
   if (presence.status === 'online') {
     const via = presence.transport ? ` via ${presence.transport === 'ws' ? 'WebSocket' : 'MQTT'}` : '';

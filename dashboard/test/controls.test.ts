@@ -146,7 +146,9 @@ t.test('without an on state to show, turn_on and turn_off stay separate; optiona
 
 t.test('initial values come from the reported state, then the latest reading, then a default', async (t) => {
   const slider = fieldFor('brightness', { type: 'integer', min: 0, max: 100, required: true });
-  t.equal(initialValue(slider, { brightness: { value: 40, ts: T0 } }, { brightness: { value: 0, ts: T0 + 1 } }), 40);
+  t.equal(initialValue(slider, { brightness: { value: 40, ts: T0 } }, { brightness: { value: 0, ts: T0 + 1 } }), 0, 'the newer of state and metric: a light off reads 0');
+  t.equal(initialValue(slider, { brightness: { value: 40, ts: T0 + 1 } }, { brightness: { value: 0, ts: T0 } }), 40, 'a newer report wins');
+  t.equal(initialValue(slider, { brightness: { value: 40, ts: T0 } }, { brightness: { value: 0, ts: T0 } }), 0, 'a tie goes to the metric');
   t.equal(initialValue(slider, {}, { brightness: { value: 70, ts: T0 } }), 70);
   t.equal(initialValue(slider, {}, {}), 0, 'the minimum');
   t.equal(initialValue(slider, { brightness: { value: 140, ts: T0 } }, {}), 100, 'clamped into the range');
@@ -163,9 +165,9 @@ t.test('parameters are parsed and checked against the declaration as the hub doe
   t.strictSame(buildParams(THERMOSTAT, 'set_target', [target], { target: '21.5' }), { params: { target: 21.5 } });
   t.strictSame(buildParams(THERMOSTAT, 'set_target', [target], { target: '' }), { error: 'Target is required' });
   t.strictSame(buildParams(THERMOSTAT, 'set_target', [target], { target: 'warm' }), { error: 'Target must be a number' });
-  t.strictSame(buildParams(THERMOSTAT, 'set_target', [target], { target: 99 }), { error: 'parameter "target" must be at most 30' });
+  t.strictSame(buildParams(THERMOSTAT, 'set_target', [target], { target: 99 }), { error: 'Target must be at most 30' });
   const brightness = fieldFor('brightness', LIGHT.commands.set_brightness!.params!.brightness!);
-  t.strictSame(buildParams(LIGHT, 'set_brightness', [brightness], { brightness: '55.5' }), { error: 'parameter "brightness" must be an integer' });
+  t.strictSame(buildParams(LIGHT, 'set_brightness', [brightness], { brightness: '55.5' }), { error: 'Brightness must be an integer' });
   const optional = fieldFor('brightness', LIGHT.commands.turn_on!.params!.brightness!);
   t.strictSame(buildParams(LIGHT, 'turn_on', [optional], { brightness: '' }), { params: {} }, 'an empty optional field is left out');
   t.strictSame(buildParams(PLUG, 'turn_on', [], {}), { params: {} });

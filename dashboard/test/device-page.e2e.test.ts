@@ -164,7 +164,7 @@ if (browserUnavailable(t) === null) {
     const target = page.locator('device-controls li[data-control="set_target"]');
     await target.locator('input').fill('45');
     await target.locator('input').press('Enter');
-    t.match(await target.locator('.feedback').textContent(), /parameter "target" must be at most 30/);
+    t.match(await target.locator('.feedback').textContent(), /Target must be at most 30/);
 
     // 7. A device that does not exist says so.
     await page.goto(`${hub.httpUrl}/#/devices/no-such-device`);

@@ -6,6 +6,7 @@ import {
   formatNumber,
   formatRelativeTime,
   formatValue,
+  listPresenceDetail,
   presenceDetail,
   presenceLabel,
   presenceReasonLabel,
@@ -87,4 +88,19 @@ t.test('presence labels and details', async (t) => {
 
   const restarted: PresenceInfo = { status: 'unknown', since: NOW, reason: 'hub-restart', transport: 'mqtt' };
   t.equal(presenceDetail(restarted, NOW - 3 * HOUR, NOW), 'last seen 3 h ago · not heard from since the hub restarted');
+});
+
+t.test('a boolean metric named for what true is reads in its own words', async (t) => {
+  t.equal(formatMetric(null, 'open', true), 'open');
+  t.equal(formatMetric(null, 'open', false), 'closed', 'a contact sensor reads closed, not "open off"');
+  t.equal(formatMetric(null, 'locked', false), 'unlocked');
+  t.equal(formatMetric(null, 'heating', false), 'off', 'any other boolean: on/off');
+  t.equal(formatMetric(null, 'constructor', true), 'on', 'device-chosen names are map keys, not object keys');
+});
+
+t.test('a list row says when the device was last seen, not when it connected', async (t) => {
+  const online: PresenceInfo = { status: 'online', since: NOW - 3_600_000, reason: 'connected', transport: 'mqtt' };
+  t.equal(listPresenceDetail(online, NOW - 20_000, NOW), 'last seen 20 s ago via MQTT');
+  const offline: PresenceInfo = { status: 'offline', since: NOW - 60_000, reason: 'connection-lost', transport: 'ws' };
+  t.equal(listPresenceDetail(offline, NOW - 60_000, NOW), presenceDetail(offline, NOW - 60_000, NOW), 'offline: with the reason');
 });

@@ -77,3 +77,28 @@ t.test('history for rows on screen, three at a time; rows scrolled past before t
   feed.showRows(['a', 'e']);
   t.same(fake.requested, ['a', 'b', 'c', 'e'], 'each device once');
 });
+
+t.test('the rate follows within its window, and the host hears when it drops to 0 with no event to trigger it', async (t) => {
+  let updates = 0;
+  const host = { addController() {}, requestUpdate: () => updates++ } as unknown as ReactiveControllerHost;
+  const feed = new OverviewFeedController(host, 50);
+  const fake = fakeSession(['a']);
+  feed.hostConnected();
+  feed.attach(fake.session);
+  t.teardown(() => feed.hostDisconnected());
+  const now = Date.now();
+  for (let s = 1; s <= 3; s++) for (let i = 0; i < 20; i++) feed.rate.mark(now - s * 1000);
+  t.equal(feed.currentRate(now), 20, 'the average of the last 3 completed seconds');
+  t.equal(feed.currentRate(now + 4_000), 0, 'nothing in the last 3 s: 0, not a fading average');
+  feed.currentRate(now);
+  updates = 0;
+  // Wall-clock: the marks above fall out of the window within about 4 s.
+  await new Promise((resolve) => setTimeout(resolve, 4_200));
+  t.ok(updates >= 1, 'the host was asked to render the new rate');
+  t.equal(feed.currentRate(), 0);
+  feed.hostDisconnected();
+  const after = updates;
+  feed.rate.mark(Date.now() - 1000, 50);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.equal(updates, after, 'no ticks once the host left the page');
+});

@@ -5,17 +5,27 @@
  * changes live (queued, sent, acknowledged, succeeded, failed, timed out).
  * Fires `send-command` with `{key, name, params}`; the device page sends it.
  *
- * A widget shows what the operator chose (a draft) until the command sent
- * from it ended: after a success, until the device reports anew; after a
- * failure, timeout or expiry it rolls back to what the device reports.
+ * A widget shows the device's own value. What the operator chose (a draft)
+ * is shown instead, marked pending, while the command sent from it runs;
+ * after a success it stays until the device reports anew; after a refusal,
+ * failure, timeout or expiry a widget that acts at once (toggle, select,
+ * slider) snaps back to what the device reports. A form keeps a refused
+ * draft beside the reason, for the operator to correct.
+ *
+ * Keyboard: a control keeps focus while its command runs (it is marked
+ * aria-disabled, never disabled, which would drop focus to the page), and a
+ * select browsed with the arrow keys sends only on Enter (Escape or leaving
+ * it puts back the device's value). While the hub is unreachable every
+ * control is disabled, with the reason.
  */
 import { isFinalCommandState, type Capabilities, type CommandView, type LatestValue, type StateEntry } from '@iot-hub/protocol';
-import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { commandStateHint, commandStateLabel, formatElapsed } from '../data/command-timeline.js';
 import { buildParams, controlsFor, initialValue, lastCommandOf, switchValue, type ControlSpec, type FieldSpec, type RawValue } from '../data/controls.js';
 import type { SendStatus } from '../data/device-detail.js';
+import { deviceControlsStyles } from './device-controls-styles.js';
 import { baseStyles, commandStateStyles, panelStyles } from './shared-styles.js';
 
 export interface SendCommandDetail {
@@ -28,7 +38,12 @@ interface Draft {
   values: Record<string, RawValue>;
   /** Sent as it is now; edited since (or never sent) drafts stay until the operator sends them. */
   sent: boolean;
+  /** The send status when it was sent: an outcome is this draft's only once the status is another object. */
+  sentOver?: SendStatus | undefined;
 }
+
+/** Keys that move a closed select's choice without confirming it. */
+const BROWSE_KEYS = new Set(['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown']);
 
 /** Sliders send once the operator stops moving them (keyboard arrows fire a change per step). */
 const SLIDER_SEND_DELAY_MS = 350;
@@ -43,122 +58,7 @@ export class DeviceControls extends LitElement {
     baseStyles,
     panelStyles,
     commandStateStyles,
-    css`
-      fieldset.controls-set {
-        border: 0;
-        margin: 0;
-        padding: 0;
-        min-width: 0;
-      }
-      ul.controls {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-        display: grid;
-        gap: 0.25rem;
-      }
-      li.control {
-        display: grid;
-        grid-template-columns: minmax(8rem, 1fr) minmax(0, 1.6fr);
-        gap: 0.2rem 1rem;
-        align-items: center;
-        padding: 0.6rem 0;
-        border-top: 1px solid var(--hub-border, #d0d7de);
-      }
-      li.control:first-child {
-        border-top: 0;
-      }
-      .title {
-        display: grid;
-        gap: 0.1rem;
-      }
-      .title .label {
-        font-weight: 600;
-      }
-      .widget {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 0.5rem;
-      }
-      .widget label {
-        font-size: 0.85rem;
-        color: var(--hub-text-muted, #57606a);
-      }
-      .feedback {
-        grid-column: 2;
-        font-size: 0.82rem;
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.4rem;
-        align-items: center;
-      }
-      input[type='range'] {
-        flex: 1 1 8rem;
-        accent-color: var(--hub-accent, #2563eb);
-        padding: 0;
-        background: none;
-        border: 0;
-      }
-      input[type='number'] {
-        width: 7rem;
-      }
-      output {
-        font-variant-numeric: tabular-nums;
-        min-width: 3.5em;
-      }
-      button[role='switch'] {
-        display: inline-flex;
-        align-items: center;
-        gap: 0.5rem;
-        padding: 0.25rem 0.6rem 0.25rem 0.35rem;
-        border-radius: 999px;
-      }
-      .track {
-        width: 2.4rem;
-        height: 1.35rem;
-        border-radius: 999px;
-        background: var(--hub-unknown-bg, #eaeef2);
-        border: 1px solid var(--hub-border, #d0d7de);
-        position: relative;
-        transition: background 0.15s;
-      }
-      .thumb {
-        position: absolute;
-        top: 2px;
-        left: 2px;
-        width: calc(1.35rem - 6px);
-        height: calc(1.35rem - 6px);
-        border-radius: 50%;
-        background: var(--hub-text-muted, #57606a);
-        transition: transform 0.15s;
-      }
-      button[aria-checked='true'] .track {
-        background: var(--hub-accent, #2563eb);
-        border-color: var(--hub-accent, #2563eb);
-      }
-      button[aria-checked='true'] .thumb {
-        transform: translateX(1.05rem);
-        background: var(--hub-on-accent, #fff);
-      }
-      button[data-pending] .track {
-        opacity: 0.65;
-      }
-      @media (prefers-reduced-motion: reduce) {
-        .track,
-        .thumb {
-          transition: none;
-        }
-      }
-      @media (max-width: 560px) {
-        li.control {
-          grid-template-columns: minmax(0, 1fr);
-        }
-        .feedback {
-          grid-column: 1;
-        }
-      }
-    `,
+    deviceControlsStyles,
   ];
 
   @property({ attribute: false }) capabilities: Capabilities | null = null;
@@ -171,12 +71,16 @@ export class DeviceControls extends LitElement {
   @property({ type: Boolean }) online = false;
   /** A viewer looks but does not command: every control is disabled (the hub would refuse with 403). */
   @property({ type: Boolean }) readOnly = false;
+  /** The hub cannot be reached: nothing can be sent, every control is disabled with the reason. */
+  @property({ type: Boolean }) unreachable = false;
 
   @state() private drafts = new Map<string, Draft>();
   @state() private problems = new Map<string, string>();
 
   private controls: ControlSpec[] = [];
   private readonly sliderTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Selects whose choice was moved by arrow keys and awaits Enter. */
+  private readonly browsing = new Set<string>();
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
@@ -194,7 +98,7 @@ export class DeviceControls extends LitElement {
     return html`<section class="panel" aria-labelledby="controls-title">
       <div class="panel-head">
         <h3 id="controls-title">Controls</h3>
-        ${commands && commands.length > 0 && !this.online
+        ${commands && commands.length > 0 && !this.online && !this.unreachable
           ? html`<span class="hint">Offline: commands wait in its queue until it reconnects, or expire.</span>`
           : nothing}
       </div>
@@ -203,7 +107,10 @@ export class DeviceControls extends LitElement {
         : commands.length === 0
           ? html`<div class="empty">This device declares no commands: it only reports.</div>`
           : html`${this.readOnly ? html`<p class="hint read-only">Your role can look, not command: ask an operator.</p>` : nothing}
-              <fieldset class="controls-set" ?disabled=${this.readOnly}>
+              ${this.unreachable && !this.readOnly
+                ? html`<p class="hint read-only" data-blocked>The hub is unreachable: commands cannot be sent until it is back.</p>`
+                : nothing}
+              <fieldset class="controls-set" ?disabled=${this.readOnly || this.unreachable}>
                 <ul class="controls">
                   ${repeat(this.controls, (control) => control.key, (control) => this.renderControl(control))}
                 </ul>
@@ -236,7 +143,7 @@ export class DeviceControls extends LitElement {
           aria-labelledby=${labelledBy}
           aria-describedby=${describedBy}
           ?data-pending=${pending || busy}
-          ?disabled=${busy}
+          aria-disabled=${busy ? 'true' : 'false'}
           @click=${() => this.send(control.key, on === true ? control.offCommand : control.onCommand, {})}
         >
           <span class="track" aria-hidden="true"><span class="thumb"></span></span>
@@ -244,7 +151,7 @@ export class DeviceControls extends LitElement {
         </button>`;
       }
       case 'button':
-        return html`<button type="button" aria-describedby=${describedBy} ?disabled=${busy} @click=${() => this.send(control.key, control.command, {})}>
+        return html`<button type="button" aria-describedby=${describedBy} aria-disabled=${busy ? 'true' : 'false'} @click=${() => this.send(control.key, control.command, {})}>
           ${control.label}
         </button>`;
       case 'field':
@@ -252,7 +159,7 @@ export class DeviceControls extends LitElement {
       case 'form':
         return html`<form class="widget" @submit=${(event: SubmitEvent) => this.submitForm(event, control)} aria-labelledby=${labelledBy} novalidate>
           ${control.fields.map((field) => this.renderInput(control.key, field, describedBy))}
-          <button type="submit" ?disabled=${busy}>${control.label}</button>
+          <button type="submit" aria-disabled=${busy ? 'true' : 'false'}>${control.label}</button>
         </form>`;
     }
   }
@@ -260,6 +167,7 @@ export class DeviceControls extends LitElement {
   private renderField(control: Extract<ControlSpec, { kind: 'field' }>, field: FieldSpec, labelledBy: string, describedBy: string, busy: boolean) {
     const value = this.fieldValue(control.key, field);
     const id = fieldId(control.key, field.name);
+    const pending = this.pendingChoice(control.key);
     switch (field.widget) {
       case 'toggle':
         return html`<button
@@ -268,16 +176,28 @@ export class DeviceControls extends LitElement {
           aria-checked=${value === true ? 'true' : 'false'}
           aria-labelledby=${labelledBy}
           aria-describedby=${describedBy}
-          ?disabled=${busy}
-          @click=${() => this.change(control, field, value !== true, true)}
+          aria-disabled=${busy ? 'true' : 'false'}
+          ?data-pending=${pending}
+          @click=${() => busy || this.change(control, field, value !== true, true)}
         >
-          <span class="track" aria-hidden="true"><span class="thumb"></span></span><span>${value === true ? 'On' : 'Off'}</span>
+          <span class="track" aria-hidden="true"><span class="thumb"></span></span><span>${value === true ? 'On' : 'Off'}${pending ? '…' : ''}</span>
         </button>`;
       case 'select':
         return html`<label for=${id}>${field.label}</label>
-          <select id=${id} aria-describedby=${describedBy} ?disabled=${busy} @change=${(e: Event) => this.change(control, field, (e.target as HTMLSelectElement).value, true)}>
+          <select
+            id=${id}
+            aria-describedby=${describedBy}
+            aria-disabled=${busy ? 'true' : 'false'}
+            ?data-pending=${pending}
+            .value=${String(value)}
+            @keydown=${(e: KeyboardEvent) => this.selectKey(e, control, field)}
+            @change=${(e: Event) => this.selectChange(control, field, (e.target as HTMLSelectElement).value)}
+            @blur=${() => this.selectBlur(control.key)}
+            @mousedown=${() => this.browsing.delete(control.key)}
+          >
             ${(field.options ?? []).map((option) => html`<option value=${option} ?selected=${option === value}>${option}</option>`)}
-          </select>`;
+          </select>
+          ${this.renderChoiceNote(control.key, value)}`;
       case 'slider':
         return html`<label for=${id}>${field.label}</label>
           <input
@@ -288,15 +208,17 @@ export class DeviceControls extends LitElement {
             step=${field.step ?? 1}
             .value=${String(value)}
             aria-describedby=${describedBy}
-            aria-valuetext=${`${value}${field.unit ?? ''}`}
+            aria-valuetext=${`${value}${field.unit ?? ''}${pending ? ', pending' : ''}`}
+            ?data-pending=${pending}
             @input=${(e: Event) => this.change(control, field, Number((e.target as HTMLInputElement).value), false)}
             @change=${(e: Event) => this.slide(control, field, Number((e.target as HTMLInputElement).value))}
           />
-          <output for=${id}>${value}${field.unit ?? ''}</output>`;
+          <output for=${id}>${value}${field.unit ?? ''}</output>
+          ${this.renderChoiceNote(control.key, value)}`;
       default:
         return html`<form class="widget" @submit=${(event: SubmitEvent) => this.submitForm(event, control)} aria-labelledby=${labelledBy} novalidate>
           ${this.renderInput(control.key, field, describedBy)}
-          <button type="submit" ?disabled=${busy}>Set</button>
+          <button type="submit" aria-disabled=${busy ? 'true' : 'false'}>Set</button>
         </form>`;
     }
   }
@@ -348,6 +270,60 @@ export class DeviceControls extends LitElement {
       ${command.state !== 'succeeded' && ended && command.error ? html`<span class="error">${command.error}</span>` : nothing}`;
   }
 
+  /** The operator's choice was sent and the device has not confirmed it yet. */
+  private pendingChoice(key: string): boolean {
+    const draft = this.drafts.get(key);
+    if (!draft?.sent) return false;
+    const send = this.sends.get(key);
+    if (send === draft.sentOver || send === undefined || send.status === 'posting') return true;
+    if (send.status !== 'accepted') return false;
+    const command = this.commandsById.get(send.commandId);
+    return !command || !isFinalCommandState(command.state);
+  }
+
+  /** Beside a widget that shows the operator's choice: pending until confirmed, or waiting for Enter. */
+  private renderChoiceNote(key: string, value: RawValue) {
+    const draft = this.drafts.get(key);
+    if (!draft) return nothing;
+    if (!draft.sent) return html`<span class="hint" data-choice="unsent">Press Enter to send ${String(value)}</span>`;
+    return this.pendingChoice(key) ? html`<span class="hint" data-choice="pending">${String(value)} pending: the device has not confirmed it</span>` : nothing;
+  }
+
+  /** Arrow keys only move the choice; Enter sends it, Escape puts back the device's value. */
+  private selectKey(event: KeyboardEvent, control: Extract<ControlSpec, { kind: 'field' }>, field: FieldSpec): void {
+    if (BROWSE_KEYS.has(event.key)) {
+      this.browsing.add(control.key);
+    } else if (event.key === 'Enter') {
+      this.browsing.delete(control.key);
+      const draft = this.drafts.get(control.key);
+      if (draft && !draft.sent) {
+        event.preventDefault();
+        this.change(control, field, draft.values[field.name] as RawValue, true);
+      }
+    } else if (event.key === 'Escape') {
+      this.dropUnsent(control.key);
+    }
+  }
+
+  private selectChange(control: Extract<ControlSpec, { kind: 'field' }>, field: FieldSpec, value: string): void {
+    // A pick from the open list (mouse, or Enter in it) is a confirmed choice; an arrow key on the closed select is not.
+    this.change(control, field, value, !this.browsing.has(control.key));
+  }
+
+  private selectBlur(key: string): void {
+    this.browsing.delete(key);
+    this.dropUnsent(key);
+  }
+
+  private dropUnsent(key: string): void {
+    this.browsing.delete(key);
+    const draft = this.drafts.get(key);
+    if (!draft || draft.sent) return;
+    const drafts = new Map(this.drafts);
+    drafts.delete(key);
+    this.drafts = drafts;
+  }
+
   /** The draft value while there is one, else what the device reports. */
   private fieldValue(key: string, field: FieldSpec): RawValue {
     const draft = this.drafts.get(key)?.values[field.name];
@@ -375,13 +351,20 @@ export class DeviceControls extends LitElement {
   /**
    * A sent draft gives way once its command ended: at once if it did not
    * succeed (roll back), after a success once the device reported anew. A
-   * refused one stays, beside the reason, for the operator to correct.
+   * refused one snaps back on a widget that acts at once, and stays in a
+   * form, beside the reason, for the operator to correct.
    */
   private dropStaleDrafts(): void {
     let drafts: Map<string, Draft> | null = null;
     for (const [key, draft] of this.drafts) {
       const send = this.sends.get(key);
-      if (!draft.sent || send?.status !== 'accepted') continue;
+      if (!draft.sent || send === draft.sentOver) continue;
+      if (send?.status === 'refused' && this.actsAtOnce(key)) {
+        drafts ??= new Map(this.drafts);
+        drafts.delete(key);
+        continue;
+      }
+      if (send?.status !== 'accepted') continue;
       const command = this.commandsById.get(send.commandId);
       if (!command || !isFinalCommandState(command.state)) continue;
       if (command.state !== 'succeeded' || this.baseTs(Object.keys(draft.values)) > command.updatedAt) {
@@ -395,7 +378,13 @@ export class DeviceControls extends LitElement {
   private markSent(key: string): void {
     const draft = this.drafts.get(key);
     if (!draft || draft.sent) return;
-    this.drafts = new Map(this.drafts).set(key, { ...draft, sent: true });
+    this.drafts = new Map(this.drafts).set(key, { ...draft, sent: true, sentOver: this.sends.get(key) });
+  }
+
+  /** A toggle, select or slider: it shows a value, so a refused choice must not stay in it. */
+  private actsAtOnce(key: string): boolean {
+    const control = this.controls.find((candidate) => candidate.key === key);
+    return control?.kind === 'field' && (control.field.widget === 'toggle' || control.field.widget === 'select' || control.field.widget === 'slider');
   }
 
   /** A widget that acts at once (toggle, select, slider): `send` false only shows the value while a slider moves. */
@@ -425,7 +414,7 @@ export class DeviceControls extends LitElement {
   }
 
   private sendFields(key: string, name: string, fields: readonly FieldSpec[], raw: Record<string, RawValue>): void {
-    if (!this.capabilities) return;
+    if (!this.capabilities || this.sends.get(key)?.status === 'posting') return;
     const built = buildParams(this.capabilities, name, fields, raw);
     const problems = new Map(this.problems);
     if ('error' in built) {
@@ -440,6 +429,8 @@ export class DeviceControls extends LitElement {
   }
 
   private send(key: string, name: string, params: Record<string, unknown>): void {
+    // One command at a time per control: it stays focusable while busy, so a second press lands here.
+    if (this.sends.get(key)?.status === 'posting') return;
     this.dispatchEvent(new CustomEvent<SendCommandDetail>('send-command', { detail: { key, name, params }, bubbles: true, composed: true }));
   }
 }

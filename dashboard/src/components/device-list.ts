@@ -1,32 +1,38 @@
 /**
  * <device-list>: every device with presence, alerts, latest values and a
- * sparkline of the last five minutes; searchable by id, name or kind and
- * filterable by presence, kind, room (set, else derived from the name: data/overview)
- * and "has alerts". Rows are keyed by device id;
+ * sparkline of the last five minutes, in the order and with the search and
+ * filters of its `view` (data/list-view.ts; the toolbar fires `view-change`,
+ * the page keeps the view in the URL). A row that needs a look (offline,
+ * unknown, quiet past its heartbeat) carries a coloured edge and says why;
+ * while the hub is unreachable (`stale`) every row is marked as last known.
+ * Rows are keyed by device id;
  * the store replaces a DeviceView only when that device changed. A device's
  * name links to its page; a click anywhere else on the row opens it too.
  *
  * Large fleets: above VIRTUALIZE_ABOVE rows only those near the viewport are
  * rendered (data/virtual-window.ts), with padding for the rest, so a frame
- * of telemetry re-renders a screenful, not ten thousand rows; and the sort
- * by name is redone only when devices come, go or are renamed.
+ * of telemetry re-renders a screenful, not ten thousand rows; and a sort by
+ * name or kind is redone only when devices come, go or are renamed.
  *
  * It fires `rows-shown` with the ids of the rows it renders, so the host
  * can fetch their sparklines' recent history.
  */
-import type { DeviceView, MetricValue, PresenceStatus } from '@iot-hub/protocol';
-import { LitElement, css, html, nothing } from 'lit';
+import type { DeviceView, MetricValue } from '@iot-hub/protocol';
+import { LitElement, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { styleMap } from 'lit/directives/style-map.js';
-import { deviceAlerts, facets, matchesFilter, roomOf, sparkMetric, sparkPath, type OverviewFilter, type SparkBuffers } from '../data/overview.js';
+import { DEFAULT_VIEW, rowSignal, sortDevices, SORTS, type ListView } from '../data/list-view.js';
+import { deviceAlerts, facets, matchesFilter, roomOf, sparkMetric, sparkPath, type SparkBuffers } from '../data/overview.js';
 import { deviceHref } from '../data/router.js';
 import { nextRowHeight, sameWindow, visibleWindow, type VirtualWindow } from '../data/virtual-window.js';
-import { formatMetric, formatRelativeTime, presenceDetail, presenceLabel } from '../format.js';
+import { formatMetric, formatRelativeTime, listPresenceDetail, presenceLabel } from '../format.js';
+import { deviceListStyles } from './device-list-styles.js';
 import { badgeStyles, baseStyles } from './shared-styles.js';
+import './device-list-toolbar.js';
 
-export type PresenceFilter = 'all' | PresenceStatus;
-const FILTERS: readonly PresenceFilter[] = ['all', 'online', 'offline', 'unknown'];
+/** Beside an online badge: the device has been silent for longer than the heartbeat it declared. */
+const QUIET_TEXT = 'quiet: past its heartbeat';
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
@@ -59,195 +65,14 @@ export interface RowsShownDetail {
 const SPARK_WIDTH = 120;
 const SPARK_HEIGHT = 28;
 
+/** What a name or kind order and the kind and room facets depend on: a change in it redoes them. */
+function orderKey(device: DeviceView): string {
+  return `${device.name}\n${device.kind}\n${device.room ?? ''}`;
+}
+
 @customElement('device-list')
 export class DeviceList extends LitElement {
-  static override styles = [
-    baseStyles,
-    badgeStyles,
-    css`
-      :host {
-        display: block;
-      }
-      .toolbar {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.75rem;
-        align-items: center;
-        margin-bottom: 0.75rem;
-      }
-      input[type='search'] {
-        flex: 1 1 16rem;
-        font: inherit;
-        color: inherit;
-        padding: 0.45rem 0.7rem;
-        background: var(--hub-surface, #fff);
-        border: 1px solid var(--hub-border, #d0d7de);
-        border-radius: var(--hub-radius-sm, 6px);
-      }
-      .filters {
-        display: inline-flex;
-        border: 1px solid var(--hub-border, #d0d7de);
-        border-radius: var(--hub-radius-sm, 6px);
-        overflow: hidden;
-      }
-      .filters button {
-        border: 0;
-        border-radius: 0;
-        border-left: 1px solid var(--hub-border, #d0d7de);
-        font-size: 0.875rem;
-      }
-      .filters button:first-child {
-        border-left: 0;
-      }
-      .filters button[aria-pressed='true'] {
-        background: var(--hub-accent, #2563eb);
-        color: var(--hub-on-accent, #fff);
-      }
-      .table {
-        background: var(--hub-surface, #fff);
-        border: 1px solid var(--hub-border, #d0d7de);
-        border-radius: var(--hub-radius, 10px);
-        overflow: hidden;
-      }
-      .row {
-        display: grid;
-        grid-template-columns: minmax(10rem, 2fr) minmax(6rem, 1fr) minmax(12rem, 2fr) minmax(12rem, 3fr) 8rem;
-        gap: 0.5rem 1rem;
-        align-items: start;
-        padding: 0.7rem 1rem;
-        border-top: 1px solid var(--hub-border, #d0d7de);
-      }
-      .head {
-        border-top: 0;
-        font-size: 0.75rem;
-        font-weight: 600;
-        letter-spacing: 0.04em;
-        text-transform: uppercase;
-        color: var(--hub-text-muted, #57606a);
-        background: var(--hub-surface-2, #f6f8fa);
-        padding-block: 0.45rem;
-      }
-      ul.rows {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-      }
-      .name {
-        font-weight: 600;
-        overflow-wrap: anywhere;
-        color: inherit;
-        text-decoration: none;
-      }
-      a.name:hover {
-        color: var(--hub-accent, #2563eb);
-        text-decoration: underline;
-      }
-      li.row {
-        cursor: pointer;
-      }
-      li.row:hover {
-        background: var(--hub-surface-hover, #f3f4f6);
-      }
-      .id,
-      .detail,
-      .kind,
-      .muted {
-        color: var(--hub-text-muted, #57606a);
-        font-size: 0.85rem;
-      }
-      .id {
-        display: block;
-        font-family: var(--hub-mono, ui-monospace, monospace);
-        overflow-wrap: anywhere;
-      }
-      .presence {
-        display: grid;
-        gap: 0.25rem;
-        justify-items: start;
-      }
-      .values {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.35rem;
-        margin: 0;
-        padding: 0;
-        list-style: none;
-      }
-      .values li {
-        display: inline-flex;
-        gap: 0.4em;
-        align-items: baseline;
-        padding: 0.1rem 0.5rem;
-        border-radius: var(--hub-radius-sm, 6px);
-        background: var(--hub-surface-2, #f6f8fa);
-        font-size: 0.875rem;
-      }
-      .metric {
-        color: var(--hub-text-muted, #57606a);
-      }
-      .value {
-        font-weight: 600;
-        font-variant-numeric: tabular-nums;
-      }
-      select {
-        font: inherit;
-        font-size: 0.875rem;
-        color: inherit;
-        padding: 0.4rem 0.5rem;
-        background: var(--hub-surface, #fff);
-        border: 1px solid var(--hub-border, #d0d7de);
-        border-radius: var(--hub-radius-sm, 6px);
-      }
-      label.check {
-        display: inline-flex;
-        gap: 0.35rem;
-        align-items: center;
-        font-size: 0.875rem;
-      }
-      .alert {
-        color: var(--hub-offline, #cf222e);
-        font-size: 0.8rem;
-        font-weight: 600;
-      }
-      svg.spark {
-        display: block;
-        color: var(--hub-accent, #2563eb);
-      }
-      .empty {
-        padding: 2.5rem 1rem;
-        text-align: center;
-        color: var(--hub-text-muted, #57606a);
-        line-height: 1.5;
-      }
-      .empty strong {
-        display: block;
-        color: var(--hub-text, #1b1f24);
-        font-size: 1.05rem;
-        margin-bottom: 0.25rem;
-      }
-      @media (max-width: 760px) {
-        .head {
-          display: none;
-        }
-        .row {
-          grid-template-columns: minmax(0, 1fr);
-          gap: 0.35rem;
-        }
-        .ident {
-          display: flex;
-          flex-wrap: wrap;
-          align-items: baseline;
-          gap: 0 0.5rem;
-        }
-        .presence {
-          display: flex;
-          flex-wrap: wrap;
-          align-items: center;
-          gap: 0.25rem 0.5rem;
-        }
-      }
-    `,
-  ];
+  static override styles = [baseStyles, badgeStyles, deviceListStyles];
 
   @property({ attribute: false }) devices: ReadonlyMap<string, DeviceView> = new Map();
   /** Epoch ms used for relative times; the host ticks it. */
@@ -259,11 +84,10 @@ export class DeviceList extends LitElement {
   @property({ attribute: false }) sparks: SparkBuffers | null = null;
   @property({ type: Number }) sparkVersion = 0;
 
-  @state() private query = '';
-  @state() private filter: PresenceFilter = 'all';
-  @state() private kind = '';
-  @state() private room = '';
-  @state() private alertsOnly = false;
+  /** Search, filters and sort; the toolbar asks for changes with `view-change`. */
+  @property({ attribute: false }) view: ListView = DEFAULT_VIEW;
+  /** The hub is unreachable: every row shows its last known state, marked so. */
+  @property({ type: Boolean }) stale = false;
   private kinds: string[] = [];
   private rooms: string[] = [];
   /** The ids last announced in `rows-shown`. */
@@ -273,11 +97,10 @@ export class DeviceList extends LitElement {
   @state() private window: VirtualWindow | null = null;
 
   private visible: DeviceView[] = [];
-  /** Ids sorted by name, and the names they were sorted by. */
+  /** Ids in the order of `orderSort`, and the names and kinds they were sorted by. */
   private order: string[] = [];
-  private orderNames = new Map<string, string>();
-  /** Each device's room when the facets were taken: a room set on the device page changes them. */
-  private orderRooms = new Map<string, string | null>();
+  private orderSort = '';
+  private orderKeys = new Map<string, string>();
   /** Running estimate of a row's height, px. */
   private rowHeight = 64;
   private scrollFrame = 0;
@@ -297,10 +120,9 @@ export class DeviceList extends LitElement {
   }
 
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
-    if (['devices', 'query', 'filter', 'kind', 'room', 'alertsOnly'].some((key) => changed.has(key))) {
-      const filter: OverviewFilter = { query: this.query, presence: this.filter, kind: this.kind, room: this.room, alertsOnly: this.alertsOnly };
+    if (changed.has('devices') || changed.has('view')) {
       const sorted = this.sortedDevices();
-      this.visible = sorted.filter((device) => matchesFilter(device, filter));
+      this.visible = sorted.filter((device) => matchesFilter(device, this.view));
       this.window = this.computeWindow();
     }
   }
@@ -327,24 +149,33 @@ export class DeviceList extends LitElement {
     this.onViewportChange();
   }
 
-  /** Every device sorted by name; sorted again only when devices come, go, are renamed or change room. */
+  /**
+   * Every device in the view's order. A name or kind order changes only when
+   * devices come, go or are renamed, so it is kept until then; an order by
+   * live data (presence, last seen, battery) is redone with the data.
+   */
   private sortedDevices(): DeviceView[] {
-    let stale = this.order.length !== this.devices.size;
+    const { sort, desc } = this.view;
+    const sortId = `${sort}:${desc}`;
+    let stale = SORTS[sort].live || sortId !== this.orderSort || this.order.length !== this.devices.size;
     if (!stale) {
       for (const [id, device] of this.devices) {
-        if (this.orderNames.get(id) !== device.name || this.orderRooms.get(id) !== device.room) {
+        if (this.orderKeys.get(id) !== orderKey(device)) {
           stale = true;
           break;
         }
       }
     }
     if (stale) {
-      const sorted = [...this.devices.values()].sort((a, b) => collator.compare(a.name || a.id, b.name || b.id) || collator.compare(a.id, b.id));
+      const sorted = sortDevices(this.devices.values(), sort, desc);
       this.order = sorted.map((device) => device.id);
-      this.orderNames = new Map(sorted.map((device) => [device.id, device.name]));
-      this.orderRooms = new Map(sorted.map((device) => [device.id, device.room]));
+      this.orderSort = sortId;
+      const keys = new Map(sorted.map((device) => [device.id, orderKey(device)]));
       // Kinds and rooms change only when devices come, go, are renamed or moved to another room.
-      ({ kinds: this.kinds, rooms: this.rooms } = facets(sorted));
+      if (keys.size !== this.orderKeys.size || [...keys].some(([id, key]) => this.orderKeys.get(id) !== key)) {
+        ({ kinds: this.kinds, rooms: this.rooms } = facets(sorted));
+      }
+      this.orderKeys = keys;
       return sorted;
     }
     return this.order.map((id) => this.devices.get(id) as DeviceView);
@@ -369,42 +200,7 @@ export class DeviceList extends LitElement {
 
   override render() {
     return html`
-      <div class="toolbar" role="search">
-        <label class="visually-hidden" for="search">Search devices</label>
-        <input
-          id="search"
-          type="search"
-          placeholder="Search by name, id or kind"
-          autocomplete="off"
-          .value=${this.query}
-          @input=${(event: Event) => (this.query = (event.target as HTMLInputElement).value)}
-        />
-        <div class="filters" role="group" aria-label="Filter by presence">
-          ${FILTERS.map(
-            (filter) => html`<button
-              type="button"
-              aria-pressed=${this.filter === filter ? 'true' : 'false'}
-              @click=${() => (this.filter = filter)}
-            >
-              ${filter === 'all' ? 'All' : presenceLabel(filter)}
-            </button>`,
-          )}
-        </div>
-        <label class="visually-hidden" for="kind">Kind</label>
-        <select id="kind" @change=${(event: Event) => (this.kind = (event.target as HTMLSelectElement).value)}>
-          <option value="" ?selected=${this.kind === ''}>All kinds</option>
-          ${this.kinds.map((kind) => html`<option value=${kind} ?selected=${this.kind === kind}>${kind}</option>`)}
-        </select>
-        <label class="visually-hidden" for="room">Room</label>
-        <select id="room" @change=${(event: Event) => (this.room = (event.target as HTMLSelectElement).value)}>
-          <option value="" ?selected=${this.room === ''}>All rooms</option>
-          ${this.rooms.map((room) => html`<option value=${room} ?selected=${this.room === room}>${room}</option>`)}
-        </select>
-        <label class="check">
-          <input type="checkbox" .checked=${this.alertsOnly} @change=${(event: Event) => (this.alertsOnly = (event.target as HTMLInputElement).checked)} />
-          Has alerts
-        </label>
-      </div>
+      <device-list-toolbar .view=${this.view} .kinds=${this.kinds} .rooms=${this.rooms}></device-list-toolbar>
       <div class="table">
         <div class="row head" aria-hidden="true">
           <span>Device</span><span>Kind</span><span>Presence</span><span>Latest values</span><span>Last 5 min</span>
@@ -445,10 +241,14 @@ export class DeviceList extends LitElement {
     const label = device.name || device.id;
     const alerts = deviceAlerts(device);
     const room = roomOf(device);
+    const signal = rowSignal(device, this.now);
+    const presence = `${presenceLabel(status)}${this.stale ? ' (last known)' : ''}`;
     return html`<li
-      class="row"
+      class="row ${this.stale ? 'stale' : ''}"
       data-device-id=${device.id}
-      aria-label=${`${label}, ${presenceLabel(status)}`}
+      data-signal=${signal ?? nothing}
+      ?data-stale=${this.stale}
+      aria-label=${`${label}, ${presence}${signal === 'quiet' ? `, ${QUIET_TEXT}` : ''}`}
       aria-posinset=${position ?? nothing}
       aria-setsize=${position === null ? nothing : this.visible.length}
       @click=${this.openRow}
@@ -461,8 +261,9 @@ export class DeviceList extends LitElement {
         <span class="visually-hidden">Kind: </span>${device.kind}${room === null ? nothing : html`<br /><span class="visually-hidden">Room: </span>${room}`}
       </div>
       <div class="presence">
-        <span class="badge ${status}" data-presence=${status}>${presenceLabel(status)}</span>
-        <span class="detail">${presenceDetail(device.presence, device.lastSeen, this.now)}</span>
+        <span class="badge ${this.stale ? 'stale' : signal === 'quiet' ? 'quiet' : status}" data-presence=${status}>${presence}</span>
+        ${signal === 'quiet' ? html`<span class="signal" data-signal-text>${QUIET_TEXT}</span>` : nothing}
+        <span class="detail">${listPresenceDetail(device.presence, device.lastSeen, this.now)}</span>
         ${alerts.length === 0 ? nothing : html`<span class="alert" data-alerts>⚠ ${alerts.join(', ')}</span>`}
       </div>
       ${metrics.length === 0
@@ -508,11 +309,9 @@ export class DeviceList extends LitElement {
   };
 
   private clearFilters(): void {
-    this.query = '';
-    this.filter = 'all';
-    this.kind = '';
-    this.room = '';
-    this.alertsOnly = false;
+    // The sort stays: it hides nothing.
+    const detail: ListView = { ...DEFAULT_VIEW, sort: this.view.sort, desc: this.view.desc };
+    this.dispatchEvent(new CustomEvent<ListView>('view-change', { detail, bubbles: true, composed: true }));
   }
 }
 

@@ -126,6 +126,10 @@ export class DevicePage extends LitElement {
   @property({ type: Boolean }) readOnly = false;
   /** An admin's page: name, room and labels can be changed here. */
   @property({ type: Boolean }) canEdit = false;
+  /** The hub cannot be reached: values are the last known, sending is disabled. */
+  @property({ type: Boolean }) unreachable = false;
+  /** Where the back link goes: the overview with the list view it was left with. */
+  @property() overviewHref = '#/';
 
   @state() private actionError = '';
   @query('h2') private heading!: HTMLElement | null;
@@ -149,7 +153,7 @@ export class DevicePage extends LitElement {
     const detail = this.data.state;
     const notFound = !device && (this.data.covered || detail?.notFound === true);
     return html`
-      <nav aria-label="Breadcrumb"><a href="#/">← All devices</a></nav>
+      <nav aria-label="Breadcrumb"><a href=${this.overviewHref}>← All devices</a></nav>
       ${notFound
         ? html`<h2 tabindex="-1">${this.deviceId}</h2>
             <div class="notice" role="alert">
@@ -171,7 +175,9 @@ export class DevicePage extends LitElement {
       <header>
         <h2 tabindex="-1">${device.name || device.id}</h2>
         <span class="presence">
-          <span class="badge ${status}" data-presence=${status}>${presenceLabel(status)}</span>
+          <span class="badge ${this.unreachable ? 'stale' : status}" data-presence=${status} ?data-stale=${this.unreachable}
+            >${presenceLabel(status)}${this.unreachable ? ' (last known)' : ''}</span
+          >
           <span class="detail muted">${presenceDetail(device.presence, device.lastSeen, this.now)}</span>
         </span>
         <div class="meta">
@@ -196,7 +202,7 @@ export class DevicePage extends LitElement {
             @load-older=${() => void this.data.detail?.loadOlderCommands()}
             @cancel-command=${this.onCancel}
           >
-            <live-values .device=${device} .now=${this.now}></live-values>
+            <live-values .device=${device} .now=${this.now} ?stale=${this.unreachable}></live-values>
             <device-controls
               .capabilities=${caps}
               .reported=${detail.state.view?.reported ?? {}}
@@ -206,6 +212,7 @@ export class DevicePage extends LitElement {
               .sends=${detail.sends}
               ?online=${status === 'online'}
               ?readOnly=${this.readOnly}
+              ?unreachable=${this.unreachable}
             ></device-controls>
             <state-table
               .view=${detail.state.view}
@@ -215,6 +222,7 @@ export class DevicePage extends LitElement {
               .edit=${detail.desiredEdit}
               .now=${this.now}
               ?readOnly=${this.readOnly}
+              ?unreachable=${this.unreachable}
             ></state-table>
             <history-panel .history=${detail.history} .capabilities=${caps}></history-panel>
             <command-timeline

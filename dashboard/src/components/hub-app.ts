@@ -3,6 +3,12 @@
  * header with the live connection's status, and the route: the overview
  * (presence counts, the telemetry store's status from /healthz, the list)
  * or one device's page. The live socket subscribes to what the route shows.
+ *
+ * The overview's place is kept: its list view in the URL, its scroll
+ * position in the history entry (and in memory for the device page's back
+ * link), restored when the operator comes back. While the hub is
+ * unreachable the page says so plainly, marks every value as last known and
+ * disables sending.
  */
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
@@ -13,8 +19,11 @@ import { OverviewFeedController } from '../controllers/overview-feed-controller.
 import { RouteController } from '../controllers/route-controller.js';
 import { ApiError, getMe, login, logout, SESSION_COOKIE_AUTH } from '../data/api.js';
 import type { PresenceCounts } from '../data/device-store.js';
-import { TOKEN_REFUSED } from '../data/live-connection.js';
-import { interestFor, sameRoute, type Route } from '../data/router.js';
+import type { ListView } from '../data/list-view.js';
+import { RATE_WINDOW_MS } from '../data/overview.js';
+import { parseListView, listViewQuery } from '../data/list-view.js';
+import { hubUnreachable, TOKEN_REFUSED } from '../data/live-connection.js';
+import { interestFor, routeHash, samePage, type Route } from '../data/router.js';
 import { adoptToken, clearToken, saveToken } from '../data/token-storage.js';
 import type { DevicePage } from './device-page.js';
 import type { RowsShownDetail } from './device-list.js';
@@ -85,8 +94,23 @@ export class HubApp extends LitElement {
         color: inherit;
         text-decoration: none;
       }
-      h2.page-title:focus {
+      h2.page-title:focus,
+      main:focus {
         outline: none;
+      }
+      .skip {
+        position: absolute;
+        left: 0.5rem;
+        top: -3rem;
+        z-index: 2;
+        padding: 0.5rem 0.9rem;
+        background: var(--hub-surface, #fff);
+        color: var(--hub-accent, #2563eb);
+        border: 2px solid var(--hub-accent, #2563eb);
+        border-radius: var(--hub-radius-sm, 6px);
+      }
+      .skip:focus {
+        top: 0.5rem;
       }
       main a {
         color: var(--hub-accent, #2563eb);
@@ -185,6 +209,18 @@ export class HubApp extends LitElement {
   private readonly router = new RouteController(this);
   private readonly overview = new OverviewFeedController(this);
   private shownRoute: Route | null = null;
+  /** The overview as last shown (its list view), for the device page's back link. */
+  private overviewHash = '#/';
+  /** Its scroll position then: the back link opens a new history entry, which has none saved. */
+  private overviewScroll = 0;
+  /** A scroll position to restore once the list is tall enough; null when none is pending. */
+  private pendingScroll: number | null = null;
+  private pendingScrollTries = 0;
+  private shownView: { query: string; view: ListView } | null = null;
+  private scrollSaveTimer: ReturnType<typeof setTimeout> | undefined;
+  private headerObserver: ResizeObserver | null = null;
+  @query('header') private header!: HTMLElement | null;
+  @query('main') private mainElement!: HTMLElement | null;
   @query('device-page') private devicePage!: DevicePage | null;
   @query('h2.page-title') private overviewTitle!: HTMLElement | null;
 
@@ -194,15 +230,81 @@ export class HubApp extends LitElement {
     this.overview.attach(this.live.session);
   }
 
+  override firstUpdated(): void {
+    // The list's sticky column header sits below the page's sticky header, whatever its height.
+    this.headerObserver = new ResizeObserver(() => this.style.setProperty('--hub-sticky-top', `${this.header?.offsetHeight ?? 0}px`));
+    if (this.header) this.headerObserver.observe(this.header);
+  }
+
   override updated(_changed: PropertyValues<this>): void {
     const route = this.router.route;
-    if (this.shownRoute !== null && !sameRoute(route, this.shownRoute) && this.token !== null) {
-      // A new page: start reading at its top and its heading.
-      window.scrollTo({ top: 0 });
-      if (route.page === 'device') this.devicePage?.focusHeading();
-      else this.overviewTitle?.focus();
+    const arrived = this.shownRoute === null || !samePage(route, this.shownRoute);
+    if (route.page === 'overview') this.overviewHash = routeHash(route);
+    if (arrived && this.token !== null) {
+      if (route.page === 'overview') {
+        // Back (or a reload) finds the position in its history entry; the back link, in memory.
+        const saved = this.router.savedScroll() ?? (this.shownRoute?.page === 'device' ? this.overviewScroll : null);
+        this.pendingScroll = saved;
+        this.pendingScrollTries = 0;
+        if (saved === null && this.shownRoute !== null) window.scrollTo({ top: 0 });
+      } else if (this.shownRoute !== null) {
+        // A new page: start reading at its top.
+        window.scrollTo({ top: 0 });
+      }
+      if (this.shownRoute !== null) {
+        // And at its heading, for keyboard and screen reader users.
+        if (route.page === 'device') this.devicePage?.focusHeading();
+        else this.overviewTitle?.focus({ preventScroll: true });
+      }
     }
     this.shownRoute = route;
+    this.restoreScroll();
+    document.title = this.pageTitle();
+  }
+
+  /** The tab names the page and the device, so several open tabs and the history list can be told apart. */
+  private pageTitle(): string {
+    if (this.token === null) return 'Sign in · IoT Hub';
+    const route = this.router.route;
+    switch (route.page) {
+      case 'overview':
+        return 'All devices · IoT Hub';
+      case 'device': {
+        const device = this.live.devices.devices.get(route.deviceId);
+        return `${device?.name || route.deviceId} · IoT Hub`;
+      }
+      case 'not-found':
+        return 'Page not found · IoT Hub';
+    }
+  }
+
+  /** Scrolls to the pending position once the list has rendered tall enough (a few updates at most). */
+  private restoreScroll(): void {
+    const y = this.pendingScroll;
+    if (y === null || this.router.route.page !== 'overview' || !this.live.devices.complete) return;
+    void this.renderRoot.querySelector('device-list')?.updateComplete.then(() => {
+      if (this.pendingScroll !== y) return;
+      window.scrollTo({ top: y });
+      if (Math.abs(window.scrollY - y) < 2 || ++this.pendingScrollTries >= 20) this.pendingScroll = null;
+    });
+  }
+
+  private readonly onScroll = (): void => {
+    if (this.router.route.page !== 'overview' || this.pendingScroll !== null) return;
+    clearTimeout(this.scrollSaveTimer);
+    this.scrollSaveTimer = setTimeout(() => {
+      if (this.router.route.page !== 'overview') return;
+      this.overviewScroll = window.scrollY;
+      this.router.saveScroll(window.scrollY);
+    }, 150);
+  };
+
+  /** Leaving the overview by a link: its place must be saved now, not after the debounce. */
+  private saveOverviewPlace(): void {
+    if (this.router.route.page !== 'overview') return;
+    clearTimeout(this.scrollSaveTimer);
+    this.overviewScroll = window.scrollY;
+    this.router.saveScroll(window.scrollY);
   }
 
   override connectedCallback(): void {
@@ -211,14 +313,23 @@ export class HubApp extends LitElement {
     if (this.token === null) void this.resumeSession();
     // A `#token=` link opened in this tab changes only the fragment: no reload.
     window.addEventListener('hashchange', this.onHashChange);
+    window.addEventListener('scroll', this.onScroll, { passive: true });
+    // Before the route controller's own hashchange listener: the overview's place is saved before the page changes.
+    window.addEventListener('click', this.onLinkClick, true);
     // Opens the live socket through the controller's hostConnected.
     super.connectedCallback();
   }
 
   override disconnectedCallback(): void {
     window.removeEventListener('hashchange', this.onHashChange);
+    window.removeEventListener('scroll', this.onScroll);
+    window.removeEventListener('click', this.onLinkClick, true);
+    clearTimeout(this.scrollSaveTimer);
+    this.headerObserver?.disconnect();
     super.disconnectedCallback();
   }
+
+  private readonly onLinkClick = (): void => this.saveOverviewPlace();
 
   private readonly onHashChange = (): void => {
     if (window.location.hash.includes('token=')) this.adoptTokenFromUrl();
@@ -257,6 +368,7 @@ export class HubApp extends LitElement {
 
   override render() {
     return html`
+      <a class="skip" href=${routeHash(this.router.route)} @click=${this.skipToMain}>Skip to content</a>
       <header>
         <h1>
           <a class="home" href="#/">
@@ -275,8 +387,14 @@ export class HubApp extends LitElement {
               ${this.me ? html`<span class="link" data-user=${this.me.user}>${this.me.user} (${this.me.role})</span>` : nothing}
               <button class="link" type="button" @click=${this.signOut}>Sign out</button>`}
       </header>
-      <main>${this.token === null ? this.renderTokenForm() : this.renderRoute()}</main>
+      <main id="main" tabindex="-1">${this.token === null ? this.renderTokenForm() : this.renderRoute()}</main>
     `;
+  }
+
+  /** The skip link moves focus past the header; its href is the current route, so following it by other means changes nothing. */
+  private skipToMain(event: Event): void {
+    event.preventDefault();
+    this.mainElement?.focus();
   }
 
   private renderTokenForm() {
@@ -299,6 +417,8 @@ export class HubApp extends LitElement {
             .now=${this.clock.now}
             ?readOnly=${this.me?.role === 'viewer'}
             ?canEdit=${this.me?.role === 'admin'}
+            ?unreachable=${hubUnreachable(this.live.connection)}
+            .overviewHref=${this.overviewHash}
           ></device-page>`;
       }
       case 'not-found':
@@ -307,12 +427,14 @@ export class HubApp extends LitElement {
     }
   }
 
+  /** Plain words at the first failure; the technical reason is in the connection badge's tooltip. */
   private renderConnectionProblem() {
+    if (!hubUnreachable(this.live.connection)) return nothing;
     const { synced } = this.live.devices;
-    const { status, lastError } = this.live.connection;
-    if (status !== 'offline' || lastError === null) return nothing;
-    return html`<p class="banner error" role="alert">
-      Cannot reach the hub (${lastError}). ${synced ? 'Showing the last known state; ' : ''}retrying automatically.
+    return html`<p class="banner error" role="alert" data-unreachable>
+      <strong>The hub is unreachable.</strong>
+      ${synced ? 'Every value shown is the last known one, and commands cannot be sent until it is back.' : 'Nothing can be shown until it is back.'}
+      Retrying automatically.
     </p>`;
   }
 
@@ -327,9 +449,9 @@ export class HubApp extends LitElement {
             <dd>${counts[key]}</dd>
           </div>`,
         )}
-        <div class="count rate" data-count="rate" title="Telemetry messages per second, over the last 10 s">
+        <div class="count rate" data-count="rate" title=${`Telemetry messages per second, over the last ${RATE_WINDOW_MS / 1000} s`}>
           <dt>Messages/s</dt>
-          <dd>${formatRate(this.overview.rate.rate(Date.now()))}</dd>
+          <dd>${formatRate(this.overview.currentRate())}</dd>
         </div>
       </dl>
       <store-status-banner .health=${this.health.state.health} .now=${this.clock.now}></store-status-banner>
@@ -339,6 +461,9 @@ export class HubApp extends LitElement {
       ${this.renderConnectionProblem()}
       <device-list
         .devices=${devices}
+        .view=${this.listView()}
+        ?stale=${hubUnreachable(this.live.connection)}
+        @view-change=${this.onViewChange}
         .now=${this.clock.now}
         ?loading=${!complete}
         .sparks=${this.overview.sparks}
@@ -347,6 +472,19 @@ export class HubApp extends LitElement {
       ></device-list>
     `;
   }
+
+  /** The same object while the URL names the same view, so the list does not refilter on every clock tick. */
+  private listView(): ListView {
+    const route = this.router.route;
+    const query = route.page === 'overview' ? (route.query ?? '') : '';
+    if (this.shownView?.query !== query) this.shownView = { query, view: parseListView(query) };
+    return this.shownView.view;
+  }
+
+  private readonly onViewChange = (event: CustomEvent<ListView>): void => {
+    const query = listViewQuery(event.detail);
+    this.router.replace(query === '' ? { page: 'overview' } : { page: 'overview', query });
+  };
 
   private onTokenSubmit(event: CustomEvent<TokenSubmitDetail>): void {
     saveToken(browserStorage(), event.detail.token);

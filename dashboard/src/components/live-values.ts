@@ -1,7 +1,7 @@
 /**
  * <live-values>: a device's latest value of each metric, in the order it
  * declared them, with units, age and the metric's description. Updated live
- * through the device store.
+ * through the device store; marked as last known while the hub is unreachable.
  */
 import type { DeviceView, MetricValue } from '@iot-hub/protocol';
 import { LitElement, css, html, nothing } from 'lit';
@@ -69,6 +69,13 @@ export class LiveValues extends LitElement {
         color: var(--hub-text-muted, #57606a);
         font-weight: 400;
       }
+      .stale {
+        font-weight: 600;
+        color: var(--hub-warning, #9a6700);
+      }
+      :host([stale]) .value {
+        color: var(--hub-text-muted, #57606a);
+      }
       .time {
         font-size: 0.75rem;
         color: var(--hub-text-muted, #57606a);
@@ -78,6 +85,8 @@ export class LiveValues extends LitElement {
 
   @property({ attribute: false }) device: DeviceView | null = null;
   @property({ attribute: false }) now = Date.now();
+  /** The hub is unreachable: these are the last known values. */
+  @property({ type: Boolean, reflect: true }) stale = false;
 
   override render() {
     const device = this.device;
@@ -86,7 +95,11 @@ export class LiveValues extends LitElement {
     return html`<section class="panel" aria-labelledby="values-title">
       <div class="panel-head">
         <h3 id="values-title">Live values</h3>
-        ${device.lastSeen === null ? nothing : html`<span class="hint">updated ${formatRelativeTime(device.lastSeen, this.now)}</span>`}
+        ${this.stale
+          ? html`<span class="hint stale" data-stale>Last known values: the hub is unreachable</span>`
+          : device.lastSeen === null
+            ? nothing
+            : html`<span class="hint">updated ${formatRelativeTime(device.lastSeen, this.now)}</span>`}
       </div>
       ${items.length === 0
         ? html`<div class="empty" role="status">No readings yet: values appear here as soon as the device sends telemetry.</div>`

@@ -96,6 +96,16 @@ export const badgeStyles = css`
     --badge-fg: var(--hub-warning, #9a6700);
     --badge-bg: var(--hub-warning-bg, #fff8c5);
   }
+  .badge.quiet {
+    --badge-fg: var(--hub-warning, #9a6700);
+    --badge-bg: var(--hub-warning-bg, #fff8c5);
+  }
+  /* A value from before the hub became unreachable: grey, dashed, whatever it said. */
+  .badge.stale {
+    --badge-fg: var(--hub-unknown, #57606a);
+    --badge-bg: var(--hub-unknown-bg, #eaeef2);
+    outline: 1px dashed currentColor;
+  }
   .badge.connecting::before,
   .badge.reconnecting::before {
     animation: pulse 1.2s ease-in-out infinite;

@@ -168,6 +168,8 @@ export class StateTable extends LitElement {
   @property({ attribute: false }) now = Date.now();
   /** A viewer: the actions are shown, disabled, with the reason (the hub would answer 403). */
   @property({ type: Boolean }) readOnly = false;
+  /** The hub cannot be reached: nothing can be set; the reason is shown once above the table. */
+  @property({ type: Boolean }) unreachable = false;
 
   /** The key whose desired value is being edited, and the draft value. */
   @state() private editing: { key: string; raw: RawValue } | null = null;
@@ -199,6 +201,9 @@ export class StateTable extends LitElement {
           : nothing}
       </div>
       ${this.readOnly && rows.length > 0 ? html`<p class="hint read-only">Your role can look, not change desired state: ask an operator.</p>` : nothing}
+      ${this.unreachable && !this.readOnly && rows.length > 0
+        ? html`<p class="hint read-only" data-blocked>The hub is unreachable: desired state can be changed once it is back.</p>`
+        : nothing}
       ${this.renderBody(view, rows)}
     </section>`;
   }
@@ -257,12 +262,21 @@ export class StateTable extends LitElement {
         ${editing
           ? nothing
           : html`${row.settable
-              ? html`<button type="button" ?disabled=${saving || this.readOnly} aria-label=${`Set desired ${row.key}`} @click=${() => this.startEdit(row)}>Set…</button>`
+              ? // Not disabled while saving: focus returns here from the editor, and a disabled button drops it.
+                html`<button
+                  type="button"
+                  ?disabled=${this.readOnly || this.unreachable}
+                  aria-disabled=${saving ? 'true' : 'false'}
+                  aria-label=${`Set desired ${row.key}`}
+                  @click=${() => saving || this.startEdit(row)}
+                >
+                  Set…
+                </button>`
               : nothing}
             ${row.desired
               ? html`<button
                   type="button"
-                  ?disabled=${saving || this.readOnly}
+                  ?disabled=${saving || this.readOnly || this.unreachable}
                   aria-label=${`Remove desired ${row.key}`}
                   title="Stop enforcing this key: remove its desired value (the device keeps what it has)"
                   @click=${() => this.removeDesired(row.key)}
@@ -339,9 +353,16 @@ export class StateTable extends LitElement {
   }
 
   private readonly cancelEdit = (): void => {
+    const key = this.editing?.key;
     this.editing = null;
     this.problem = '';
+    if (key !== undefined) this.focusOpener(key);
   };
+
+  /** The editor is gone: focus returns to the Set… button that opened it, not to the top of the page. */
+  private focusOpener(key: string): void {
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`tr[data-key="${CSS.escape(key)}"] td.actions button`)?.focus());
+  }
 
   private save(event: SubmitEvent, row: StateRow): void {
     event.preventDefault();
@@ -354,6 +375,7 @@ export class StateTable extends LitElement {
     }
     this.submitted = editing;
     this.editing = null;
+    this.focusOpener(row.key);
     this.emit(row.key, result.value);
   }
 

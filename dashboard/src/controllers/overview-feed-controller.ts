@@ -4,6 +4,10 @@
  * sparkline of the last five minutes. Rows on screen get one small history
  * fetch each (a few at a time), so a sparkline is full from the start
  * rather than filling over five minutes.
+ *
+ * The rate is re-read every second and the host re-rendered when it
+ * changed: when every device stops, no event comes to trigger a render, and
+ * the last figure would stay on screen.
  */
 import type { DashboardEvent, DeviceView } from '@iot-hub/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
@@ -19,6 +23,8 @@ export interface FeedSession {
 
 /** History requests in flight at once. */
 const FETCH_CONCURRENCY = 3;
+/** How often the shown rate is re-read. */
+const RATE_TICK_MS = 1_000;
 
 export class OverviewFeedController implements ReactiveController {
   rate = new RateMeter();
@@ -31,9 +37,21 @@ export class OverviewFeedController implements ReactiveController {
   private queue: string[] = [];
   private inFlight = 0;
   private abort = new AbortController();
+  private rateTimer: ReturnType<typeof setInterval> | null = null;
+  /** The rate as last rendered. */
+  private shownRate = 0;
 
-  constructor(private readonly host: ReactiveControllerHost) {
+  constructor(
+    private readonly host: ReactiveControllerHost,
+    private readonly rateTickMs = RATE_TICK_MS,
+  ) {
     host.addController(this);
+  }
+
+  /** Messages per second now; what the host renders. */
+  currentRate(now = Date.now()): number {
+    this.shownRate = this.rate.rate(now);
+    return this.shownRate;
   }
 
   /** Follows the app's live session: a new one starts empty. */
@@ -57,9 +75,15 @@ export class OverviewFeedController implements ReactiveController {
     this.pump();
   }
 
-  hostConnected(): void {}
+  hostConnected(): void {
+    this.rateTimer ??= setInterval(() => {
+      if (this.rate.rate(Date.now()) !== this.shownRate) this.host.requestUpdate();
+    }, this.rateTickMs);
+  }
 
   hostDisconnected(): void {
+    if (this.rateTimer !== null) clearInterval(this.rateTimer);
+    this.rateTimer = null;
     this.detach();
   }
 
@@ -67,6 +91,7 @@ export class OverviewFeedController implements ReactiveController {
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.session = null;
+    this.shownRate = 0;
     this.abort.abort();
     this.abort = new AbortController();
     this.fetched.clear();

@@ -5,7 +5,9 @@
  * A `turn_on`/`turn_off` pair on a device that reports an `on` state becomes
  * one power switch. No DOM: the components render these descriptions, and
  * the parameters they collect are checked here with the same function the
- * hub uses (commandProblem), so a refusal reads the same in both places.
+ * hub uses (commandProblem), so the page refuses exactly what the hub
+ * would, in the field's words ("Target must be at most 30", not
+ * `parameter "target" …`).
  */
 import {
   commandProblem,
@@ -156,17 +158,23 @@ function fits(field: FieldSpec, value: unknown): value is boolean | number | str
 }
 
 /**
- * What a field shows before the operator touches it: the device's reported
- * value of the same name (brightness for set_brightness), else its latest
- * metric of that name, else a neutral default (the minimum, the first
- * option, off, empty). Optional fields start empty: left so, they are not sent.
+ * What a field shows before the operator touches it: the device's own value
+ * of the same name (brightness for set_brightness), the newer of its
+ * reported state and its latest metric (a tie goes to the metric, what the
+ * device measures it is doing: a light off reads brightness 0 while its
+ * state keeps the level it returns to), else a neutral default (the
+ * minimum, the first option, off, empty). Optional fields start empty: left
+ * so, they are not sent.
  */
 export function initialValue(
   field: FieldSpec,
   reported: Readonly<Record<string, StateEntry>>,
   latest: Readonly<Record<string, LatestValue>>,
 ): boolean | number | string {
-  for (const candidate of [ownValue(reported, field.name)?.value, ownValue(latest, field.name)?.value]) {
+  const state = ownValue(reported, field.name);
+  const metric = ownValue(latest, field.name);
+  const candidates = state && metric && state.ts > metric.ts ? [state.value, metric.value] : [metric?.value, state?.value];
+  for (const candidate of candidates) {
     if (fits(field, candidate)) {
       if (typeof candidate === 'number' && field.min !== undefined && candidate < field.min) return field.min;
       if (typeof candidate === 'number' && field.max !== undefined && candidate > field.max) return field.max;
@@ -220,7 +228,12 @@ export function buildParams(
     if ('value' in parsed) params[field.name] = parsed.value;
   }
   const problem = commandProblem(capabilities.commands, command, params);
-  return problem === undefined ? { params } : { error: problem };
+  return problem === undefined ? { params } : { error: inFieldWords(problem, fields) };
+}
+
+/** The hub's `parameter "target" must be …` as the operator reads the field: `Target must be …`. */
+function inFieldWords(problem: string, fields: readonly FieldSpec[]): string {
+  return problem.replace(/^parameter "([^"]*)"/, (_match, name: string) => fields.find((field) => field.name === name)?.label ?? humanize(name));
 }
 
 export interface SwitchValue {

@@ -41,6 +41,16 @@ export interface LiveState {
   lastError: string | null;
 }
 
+/**
+ * True once an attempt failed or a live socket was lost, until the next
+ * snapshot: what the page shows may be out of date and nothing can be sent.
+ * Said at the first failure (not after several attempts): a hub that is
+ * down should read as down at once.
+ */
+export function hubUnreachable(state: LiveState): boolean {
+  return (state.status === 'reconnecting' || state.status === 'offline') && state.lastError !== null;
+}
+
 /** Close code the hub uses for a refused token (4000 + HTTP 401). */
 export const CLOSE_UNAUTHORIZED = 4401;
 /** `lastError` when the hub refused the token without saying more. */

@@ -79,6 +79,13 @@ export function facets(devices: Iterable<DeviceView>): { kinds: string[]; rooms:
 }
 
 /**
+ * The fleet's message rate averages this long: short, so the figure follows
+ * a change within a few seconds (a 10 s average lagged 10 s behind), and
+ * long enough to smooth the bursts of one-second buckets.
+ */
+export const RATE_WINDOW_MS = 3_000;
+
+/**
  * Messages per second over the last `windowMs`, from per-second buckets: a
  * ring of counters, so memory is fixed however fast events come.
  */
@@ -88,7 +95,7 @@ export class RateMeter {
   /** Completed seconds averaged over. */
   private readonly span: number;
 
-  constructor(windowMs = 10_000) {
+  constructor(windowMs = RATE_WINDOW_MS) {
     this.span = Math.max(1, Math.ceil(windowMs / 1000));
     // One more bucket for the second in progress, which must not evict the window's oldest.
     this.buckets = new Array<number>(this.span + 1).fill(0);

@@ -3,24 +3,35 @@
  * `#/devices/{id}` a device's page. Hash routes need nothing from the server
  * (the hub serves one index.html) and keep the `#token=` sign-in link
  * working: the token is one `&`-separated part of the fragment, split off
- * by token-storage before the route is read.
+ * by token-storage before the route is read. The overview keeps its list's
+ * search, filters and sort after a `?` (`#/?q=hall&sort=presence`, see
+ * data/list-view.ts), so Back, a reload and a shared link show the same list.
  */
 
 import { DASHBOARD_EVENT_KINDS } from '@iot-hub/protocol';
+import { listViewQuery, parseListView } from './list-view.js';
 import type { LiveInterest } from './live-connection.js';
 
-export type Route = { page: 'overview' } | { page: 'device'; deviceId: string } | { page: 'not-found'; path: string };
+/** `query`: the overview list's view, normalized (see listViewQuery); absent for the default view. */
+export type Route = { page: 'overview'; query?: string } | { page: 'device'; deviceId: string } | { page: 'not-found'; path: string };
 
-/** The path part of a fragment: the first `&`-separated part that starts with `/`. */
+/**
+ * The route part of a fragment: from the first `&`-separated part that
+ * starts with `/` on (its query may hold more `&`s), without a `token=` part.
+ */
 function routePath(hash: string): string {
-  const parts = (hash.startsWith('#') ? hash.slice(1) : hash).split('&');
-  return parts.find((part) => part.startsWith('/')) ?? '/';
+  const parts = (hash.startsWith('#') ? hash.slice(1) : hash).split('&').filter((part) => !part.startsWith('token='));
+  const start = parts.findIndex((part) => part.startsWith('/'));
+  return start === -1 ? '/' : parts.slice(start).join('&');
 }
 
 export function parseRoute(hash: string): Route {
-  const path = routePath(hash);
+  const [path = '/', search = ''] = routePath(hash).split(/\?(.*)/s);
   const segments = path.split('/').filter((segment) => segment !== '');
-  if (segments.length === 0) return { page: 'overview' };
+  if (segments.length === 0) {
+    const query = listViewQuery(parseListView(search));
+    return query === '' ? { page: 'overview' } : { page: 'overview', query };
+  }
   if (segments[0] === 'devices' && segments.length === 2) {
     try {
       const deviceId = decodeURIComponent(segments[1] as string);
@@ -36,7 +47,7 @@ export function parseRoute(hash: string): Route {
 export function routeHash(route: Route): string {
   switch (route.page) {
     case 'overview':
-      return '#/';
+      return route.query ? `#/?${route.query}` : '#/';
     case 'device':
       return `#/devices/${encodeURIComponent(route.deviceId)}`;
     case 'not-found':
@@ -50,6 +61,11 @@ export function deviceHref(deviceId: string): string {
 
 export function sameRoute(a: Route, b: Route): boolean {
   return routeHash(a) === routeHash(b);
+}
+
+/** The same page, whatever the overview's list view: changing a filter is not arriving at a new page. */
+export function samePage(a: Route, b: Route): boolean {
+  return a.page === 'overview' && b.page === 'overview' ? true : sameRoute(a, b);
 }
 
 /** The overview shows every device's presence and latest values, not their commands or state. */
