@@ -1,7 +1,7 @@
 /** Device resources: provision, list, read, delete. Provisioning and deleting are audited (refusals by audit-refusals.ts). */
 import { DEVICE_ID_PATTERN, NAME_PATTERN, ProtocolError, type DeviceListResponse, type ProvisionRequest, type ProvisionResponse } from '@iot-hub/protocol';
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 
 const provisionSchema = {
   body: {
