@@ -13,7 +13,7 @@ export default tseslint.config(
     ignores: ['**/vite.config.ts'],
     languageOptions: {
       parserOptions: {
-        project: ['./tsconfig.test.json', './protocol/tsconfig.json', './hub/tsconfig.json', './device-sim/tsconfig.json', './bench/tsconfig.json', './conformance/tsconfig.json', './engines/tsconfig.json', './dashboard/tsconfig.json'],
+        project: ['./tsconfig.test.json', './protocol/tsconfig.json', './hub/tsconfig.json', './device-sim/tsconfig.json', './demo/tsconfig.json', './bench/tsconfig.json', './conformance/tsconfig.json', './engines/tsconfig.json', './dashboard/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
       globals: { ...globals.node },
