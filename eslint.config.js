@@ -3,6 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import { boundaries } from './eslint.boundaries.js';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.tap/**', 'bench/results/**', 'test-artifacts/**'] },
@@ -41,4 +42,5 @@ export default tseslint.config(
     files: ['dashboard/src/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },
+  ...boundaries,
 );
