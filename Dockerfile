@@ -6,6 +6,7 @@ COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY protocol/package.json protocol/
 COPY hub/package.json hub/
 COPY device-sim/package.json device-sim/
+COPY demo/package.json demo/
 COPY dashboard/package.json dashboard/
 COPY bench/package.json bench/
 COPY conformance/package.json conformance/

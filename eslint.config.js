@@ -3,6 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import { boundaries } from './eslint.boundaries.js';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.tap/**', 'bench/results/**', 'test-artifacts/**'] },
@@ -13,7 +14,7 @@ export default tseslint.config(
     ignores: ['**/vite.config.ts'],
     languageOptions: {
       parserOptions: {
-        project: ['./tsconfig.test.json', './protocol/tsconfig.json', './hub/tsconfig.json', './device-sim/tsconfig.json', './bench/tsconfig.json', './conformance/tsconfig.json', './engines/tsconfig.json', './dashboard/tsconfig.json'],
+        project: ['./tsconfig.test.json', './protocol/tsconfig.json', './hub/tsconfig.json', './device-sim/tsconfig.json', './demo/tsconfig.json', './bench/tsconfig.json', './conformance/tsconfig.json', './engines/tsconfig.json', './dashboard/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
       globals: { ...globals.node },
@@ -41,4 +42,5 @@ export default tseslint.config(
     files: ['dashboard/src/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },
+  ...boundaries,
 );

@@ -13,7 +13,7 @@
 import type { AuditAction } from '@iot-hub/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditInput } from '../audit/audit-log.js';
-import type { ApiDeps } from './app.js';
+import type { ApiDeps } from './api-deps.js';
 
 type Deps = Pick<ApiDeps, 'audit' | 'commands' | 'state'>;
 type Target = Omit<AuditInput, 'actor' | 'action' | 'outcome'>;

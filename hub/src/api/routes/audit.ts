@@ -2,7 +2,7 @@
 import { ProtocolError, type AuditListResponse } from '@iot-hub/protocol';
 import type { FastifyInstance } from 'fastify';
 import { AUDIT_ACTIONS, isAuditAction, type AuditFilter } from '../../audit/audit-log.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 import { parseTime } from './telemetry.js';
 
 const DEFAULT_LIMIT = 100;

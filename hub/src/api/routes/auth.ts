@@ -8,7 +8,7 @@ import { ProtocolError, type LoginRequest, type SessionView } from '@iot-hub/pro
 import type { FastifyInstance } from 'fastify';
 import { USERNAME_PATTERN } from '../../auth/accounts.js';
 import { clearedSessionCookie, originAllowed, sessionCookie } from '../../auth/http-auth.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 
 const loginSchema = {
   body: {

@@ -6,7 +6,7 @@
 import { ProtocolError, type CommandListResponse, type CommandRequest, type CommandView } from '@iot-hub/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditInput } from '../../audit/audit-log.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;

@@ -5,7 +5,7 @@
  */
 import type { TokenRevocationResponse, TokenRotationResponse } from '@iot-hub/protocol';
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 
 export function deviceCredentialRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'registry' | 'gateway' | 'audit'>): void {
   const { registry, gateway, audit } = deps;

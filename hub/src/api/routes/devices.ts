@@ -17,7 +17,7 @@ import {
   type ProvisionResponse,
 } from '@iot-hub/protocol';
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 
 const name = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const room = { type: 'string', minLength: 1, maxLength: ROOM_MAX_LENGTH, pattern: ROOM_PATTERN } as const;

@@ -1,6 +1,6 @@
 /** Prometheus scrape endpoint; needs the admin token like /api/ (Prometheus: `authorization: {credentials: ...}`). */
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 
 export function metricsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/metrics', async (_request, reply) => {

@@ -24,7 +24,7 @@ import {
 } from '@iot-hub/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { DeviceEntry } from '../../registry/registry.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 
 const probeSchema = {
   body: {

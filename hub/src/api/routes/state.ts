@@ -1,7 +1,7 @@
 /** Device state (shadow): read it, change desired state [FP-4.3]. */
 import { MAX_STATE_KEYS, MAX_STRING_LENGTH, NAME_PATTERN, ProtocolError, type DesiredPatchRequest, type DeviceStateView } from '@iot-hub/protocol';
 import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 
 const desiredPatchSchema = {
   body: {

@@ -1,7 +1,7 @@
 /** History of a device's metrics, downsampled on the server to at most maxPoints buckets. */
 import { MAX_TS_FUTURE_MS, ProtocolError, type HistoryResponse } from '@iot-hub/protocol';
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 
 const DEFAULT_RANGE_MS = 3600_000;
 const DEFAULT_MAX_POINTS = 1000;

@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiTokenRecord, UserRecord } from '../../auth/account-store.js';
 import { AccountError, USERNAME_PATTERN } from '../../auth/accounts.js';
 import { ROLES, roleAtLeast, type Principal } from '../../auth/roles.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 
 const createUserSchema = {
   body: {

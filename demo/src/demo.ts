@@ -11,10 +11,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { deleteDevices, planFleet, readCredentialsFile, startFleet, writeCredentialsFile, type DeviceCredentials, type Fleet } from '@iot-hub/device-sim';
-import { generateToken } from './auth/tokens.js';
-import { loadConfig } from './config/load-config.js';
-import { ConfigError, type HubConfig } from './config/settings.js';
-import { buildHub, type Hub } from './hub.js';
+import { buildHub, ConfigError, generateToken, loadConfig, type Hub, type HubConfig } from '@iot-hub/hub';
 
 const DEMO_DEVICES = 10;
 const DEMO_INTERVAL_MS = 2_000;
