@@ -13,6 +13,9 @@ import { MAX_TS_PAST_MS, type HealthResponse } from '@iot-hub/protocol';
 import type { DestinationStream, Logger } from 'pino';
 import { buildApi, type RouteEntry } from './api/app.js';
 import { AuditLog } from './audit/audit-log.js';
+import { Alerting } from './alerts/alerting.js';
+import { registryDeviceFacts } from './alerts/device-scope.js';
+import { ALERTS_FILE, SqliteAlertStore } from './alerts/sqlite-alert-store.js';
 import { CommandService } from './commands/command-service.js';
 import type { Commands } from './commands/commands.js';
 import { Accounts } from './auth/accounts.js';
@@ -203,6 +206,18 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     audit = sqliteAudit;
     state = new StateService({ ...stateOptions, file: controlFile, audit: sqliteAudit });
   }
+  // Alerting runs on the single-node hub; in a cluster its stores must be PostgreSQL's first (not yet).
+  const alerting = cluster
+    ? null
+    : new Alerting({
+        store: new SqliteAlertStore(join(dataDir, ALERTS_FILE)),
+        events,
+        // Rooms and labels come from the registry once it has them: replace registryDeviceFacts then.
+        devices: registryDeviceFacts(registry),
+        commands,
+        audit,
+        log: log.child({ part: 'alerts' }),
+      });
   const rateLimiter = new DeviceRateLimiter({ ratePerSec: config.deviceRate, burst: config.deviceBurst });
   const maxAge = config.store === 'influx' ? rawAgeLimit(config.influxRawRetention, MAX_TS_PAST_MS) : null;
   const gateway: DeviceGateway = new DeviceGateway({
@@ -366,6 +381,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     dashboards,
     commands,
     state,
+    alerting,
     logThrottle,
     uncaught: deps.uncaught,
     cluster: cluster && relay && registrySync ? { node: cluster, relay, registrySync } : undefined,
@@ -378,6 +394,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     commands,
     state,
     audit,
+    alerting,
     accounts,
     loginLimiter,
     accountLockout,
@@ -456,6 +473,9 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await state.open();
       // Pending commands resume (or end, if overdue) before any device connects.
       await commands.open();
+      // After the registry (latest values, presence) and commands (actions), before any device connects.
+      if (alerting) await alerting.start();
+      else log.info('alerting is off in cluster mode: rules, alerts and silences need their PostgreSQL stores first');
       logThrottle.start();
       gateway.start();
       gate.start();
@@ -499,6 +519,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       if (httpFront) api.server.closeAllConnections();
       httpFront = null;
       await api.close();
+      await alerting?.stop();
       await commands.close();
       await state.close();
       await audit.close();

@@ -11,6 +11,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { Accounts } from '../auth/accounts.js';
+import type { Alerting } from '../alerts/alerting.js';
 import type { Audit } from '../audit/audit-log.js';
 import type { Commands } from '../commands/commands.js';
 import type { DeviceGateway } from '../core/device-gateway.js';
@@ -26,6 +27,7 @@ import { errorHandler } from './api-error.js';
 import { registerRefusalAudit } from './audit-refusals.js';
 import { registerWebHeaders } from './web-headers.js';
 import { authRoutes } from './routes/auth.js';
+import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { commandRoutes } from './routes/commands.js';
 import { deviceCredentialRoutes } from './routes/device-credentials.js';
@@ -33,6 +35,8 @@ import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { probeRoutes } from './routes/probes.js';
+import { ruleRoutes } from './routes/rules.js';
+import { silenceRoutes } from './routes/silences.js';
 import { stateRoutes } from './routes/state.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import { userRoutes } from './routes/users.js';
@@ -44,6 +48,8 @@ export interface ApiDeps {
   commands: Commands;
   state: DeviceStates;
   audit: Audit;
+  /** Rules, alerts and silences; null where alerting is off (cluster mode, for now): its routes answer 404. */
+  alerting: Alerting | null;
   accounts: Accounts;
   loginLimiter: LoginLimiter;
   accountLockout: AccountLockout;
@@ -113,6 +119,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   stateRoutes(app, deps);
   probeRoutes(app, deps);
   auditRoutes(app, deps);
+  ruleRoutes(app, deps);
+  alertRoutes(app, deps);
+  silenceRoutes(app, deps);
   metricsRoutes(app, deps);
 
   const dir = deps.dashboardDir;
