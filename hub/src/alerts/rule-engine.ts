@@ -121,8 +121,8 @@ export class RuleEngine {
     events.on(this, 'telemetry', (e) => this.onTelemetry(e));
     events.on(this, 'presence', (e) => this.onPresence(e.deviceId, e.presence, e.lastSeen));
     events.on(this, 'deviceError', (e) => this.onDeviceError(e.deviceId));
-    events.on(this, 'deviceAdded', (e) => this.onDeviceChanged(e.device.id));
-    events.on(this, 'deviceUpdated', (e) => this.onDeviceChanged(e.device.id));
+    events.on(this, 'deviceAdded', (e) => this.onDeviceChanged(e.device.id, true));
+    events.on(this, 'deviceUpdated', (e) => this.onDeviceChanged(e.device.id, false));
     events.on(this, 'deviceRemoved', (e) => this.onDeviceRemoved(e.deviceId));
   }
 
@@ -277,13 +277,16 @@ export class RuleEngine {
     this.judge(t, t.rule, t.deviceId, t.errors.length >= c.count, now, t.errors.length, now);
   }
 
-  private onDeviceChanged(deviceId: string): void {
+  /** deviceUpdated comes often (hello, error counts): it costs a pass over the rules only when the device's scope changed. */
+  private onDeviceChanged(deviceId: string, added: boolean): void {
     const scope = this.deps.devices.scopeOf(deviceId);
     if (!scope) return;
     const sig = JSON.stringify(scope);
     const cached = this.keys.get(deviceId);
     if (cached?.sig === sig) return;
     this.keys.delete(deviceId);
+    // Not seen since the start: seeding at start judged it in its current scope already.
+    if (!added && cached === undefined) return;
     const device = this.deps.devices.get(deviceId);
     if (!device) return;
     const now = this.clock();
