@@ -56,6 +56,32 @@ const trackKey = (ruleId: string, deviceId: string): string => `t\0${ruleId}\0${
 const noDataKey = (ruleId: string, deviceId: string): string => `n\0${ruleId}\0${deviceId}`;
 const errorsKey = (ruleId: string, deviceId: string): string => `e\0${ruleId}\0${deviceId}`;
 
+/** Tracks by rule, then device: found with the ids at hand, without building a key. */
+class TrackTable {
+  private readonly byRule = new Map<string, Map<string, Track>>();
+
+  get(ruleId: string, deviceId: string): Track | undefined {
+    return this.byRule.get(ruleId)?.get(deviceId);
+  }
+
+  add(t: Track): void {
+    let m = this.byRule.get(t.rule.id);
+    if (!m) this.byRule.set(t.rule.id, (m = new Map()));
+    m.set(t.deviceId, t);
+  }
+
+  delete(t: Track): void {
+    const m = this.byRule.get(t.rule.id);
+    if (m?.get(t.deviceId) !== t) return;
+    m.delete(t.deviceId);
+    if (m.size === 0) this.byRule.delete(t.rule.id);
+  }
+
+  *values(): Generator<Track> {
+    for (const m of this.byRule.values()) yield* m.values();
+  }
+}
+
 function timingOf(rule: AlertRule): Timing {
   // For no_data and errors forSec is the window the condition itself measures: once it holds, it fires.
   const windowed = rule.condition.type === 'no_data' || rule.condition.type === 'errors';
@@ -65,8 +91,8 @@ function timingOf(rule: AlertRule): Timing {
 export class RuleEngine {
   readonly counters = { transitions: 0, evaluationErrors: 0 };
   private readonly index = new RuleIndex();
-  private readonly tracks = new Map<string, Track>();
-  private readonly byAlertId = new Map<string, string>();
+  private readonly tracks = new TrackTable();
+  private readonly byAlertId = new Map<string, Track>();
   /** Previous reading per (device, metric), only for metrics some rate rule reads. */
   private readonly previous = new Map<string, Map<string, { value: number; ts: number }>>();
   private readonly rateMetrics = new Map<string, number>();
@@ -94,8 +120,7 @@ export class RuleEngine {
   }
 
   openAlert(id: string): AlertView | undefined {
-    const key = this.byAlertId.get(id);
-    return key === undefined ? undefined : (this.tracks.get(key)?.alert ?? undefined);
+    return this.byAlertId.get(id)?.alert ?? undefined;
   }
 
   start(rules: readonly AlertRule[], open: readonly AlertView[]): void {
@@ -114,7 +139,7 @@ export class RuleEngine {
       t.holds = rule.condition.type !== 'errors';
       t.holdsSince = alert.startedAt;
       t.value = alert.value;
-      this.byAlertId.set(alert.id, t.key);
+      this.byAlertId.set(alert.id, t);
     }
     for (const rule of this.index.all()) this.seed(rule, now);
     const { events } = this.deps;
@@ -173,8 +198,7 @@ export class RuleEngine {
 
   /** An operator acknowledged an open alert: stored with a history entry, then emitted. Undefined when it is not open. */
   async acknowledge(id: string, by: string, note: string): Promise<AlertView | undefined> {
-    const key = this.byAlertId.get(id);
-    const t = key === undefined ? undefined : this.tracks.get(key);
+    const t = this.byAlertId.get(id);
     if (!t?.alert) return undefined;
     const now = this.clock();
     const alert: AlertView = { ...t.alert, acknowledged: { by, at: now, note } };
@@ -214,8 +238,8 @@ export class RuleEngine {
 
   private onReading(rule: AlertRule, deviceId: string, metric: string, value: MetricValue, ts: number, now: number): void {
     const c = rule.condition;
-    const key = trackKey(rule.id, deviceId);
-    const t = this.tracks.get(key);
+    // Two lookups by strings that exist already: no key is built per reading.
+    const t = this.tracks.get(rule.id, deviceId);
     let holds: boolean;
     switch (c.type) {
       case 'above':
@@ -254,7 +278,7 @@ export class RuleEngine {
     const holds = presence.status === 'offline' && presence.reason !== 'never-connected';
     // Silent since the restart: it has been offline since it was last seen, not since the hub gave up waiting.
     const since = presence.reason === 'silent-since-restart' ? (lastSeen ?? presence.since) : presence.since;
-    this.judge(this.tracks.get(trackKey(rule.id, deviceId)) ?? null, rule, deviceId, holds, since, null, now);
+    this.judge(this.tracks.get(rule.id, deviceId) ?? null, rule, deviceId, holds, since, null, now);
   }
 
   private onDeviceError(deviceId: string): void {
@@ -311,7 +335,7 @@ export class RuleEngine {
     const [kind, ruleId = '', deviceId = ''] = key.split('\0');
     const rule = this.index.get(ruleId);
     if (!rule) return;
-    const t = this.tracks.get(trackKey(ruleId, deviceId));
+    const t = this.tracks.get(ruleId, deviceId);
     if (kind === 't') {
       if (t) this.step(t, now);
     } else if (kind === 'e') {
@@ -330,7 +354,7 @@ export class RuleEngine {
     if (rule.condition.type !== 'no_data') return;
     const last = device.latest.get(rule.condition.metric)?.ts ?? Math.max(rule.updatedAt, device.createdAt);
     const deadline = last + rule.forSec * 1000;
-    const t = this.tracks.get(trackKey(rule.id, device.id)) ?? null;
+    const t = this.tracks.get(rule.id, device.id) ?? null;
     if (now < deadline) {
       this.due.set(noDataKey(rule.id, device.id), deadline);
       if (t) this.judge(t, rule, device.id, false, now, null, now);
@@ -359,7 +383,7 @@ export class RuleEngine {
       if (s.to === null) break;
       this.transition(t, s.to, now);
     }
-    if (!t.alert && !t.holds && t.errors.length === 0) this.tracks.delete(t.key);
+    if (!t.alert && !t.holds && t.errors.length === 0) this.tracks.delete(t);
   }
 
   private transition(t: Track, to: AlertState, now: number): void {
@@ -398,7 +422,7 @@ export class RuleEngine {
     if (to === 'resolved') t.alert = null;
     else {
       t.alert = alert;
-      this.byAlertId.set(alert.id, t.key);
+      this.byAlertId.set(alert.id, t);
     }
     this.counters.transitions += 1;
     const entry: HistoryInput = { alertId: alert.id, ruleId: alert.ruleId, deviceId: alert.deviceId, severity: alert.severity, to, ts: now, value: alert.value, summary: alert.summary, actor: null };
@@ -410,7 +434,7 @@ export class RuleEngine {
     this.due.clear(t.key);
     this.due.clear(errorsKey(t.rule.id, t.deviceId));
     if (t.alert) this.transition(t, 'resolved', now);
-    this.tracks.delete(t.key);
+    this.tracks.delete(t);
   }
 
   // ---------------------------------------------------------------------------
@@ -441,11 +465,10 @@ export class RuleEngine {
 
   /** The pair's track, created when missing. */
   private track(rule: AlertRule, deviceId: string): Track {
-    const key = trackKey(rule.id, deviceId);
-    let t = this.tracks.get(key);
+    let t = this.tracks.get(rule.id, deviceId);
     if (!t) {
-      t = { key, rule, deviceId, alert: null, holds: false, holdsSince: 0, value: null, errors: [] };
-      this.tracks.set(key, t);
+      t = { key: trackKey(rule.id, deviceId), rule, deviceId, alert: null, holds: false, holdsSince: 0, value: null, errors: [] };
+      this.tracks.add(t);
     }
     return t;
   }
@@ -500,7 +523,7 @@ export class RuleEngine {
 
   private seedDevice(rule: AlertRule, device: DeviceFacts, now: number): void {
     const c = rule.condition;
-    const t = this.tracks.get(trackKey(rule.id, device.id)) ?? null;
+    const t = this.tracks.get(rule.id, device.id) ?? null;
     switch (c.type) {
       case 'above':
       case 'below':
