@@ -1,7 +1,7 @@
 /** Operators at work: acknowledging an alert and silencing by device, each kept in the history and told to dashboards. */
 import t from 'tap';
 import type { AlertView, AuditListResponse, SilenceView } from '@iot-hub/protocol';
-import { eventually } from '../helpers/clients.js';
+import { dashboardSocket, eventually } from '../helpers/clients.js';
 import { startTestHub } from '../helpers/hub.js';
 import { alertIn, alertWatcher, createRule, history, sensor } from './alert-fixtures.js';
 
@@ -38,6 +38,9 @@ t.test('a silence by device marks its open and new alerts silencedUntil; other d
   const a = await sensor(t, hub, 'a');
   const b = await sensor(t, hub, 'b');
   const watch = await alertWatcher(t, hub);
+  const onlyB = await dashboardSocket(t, hub);
+  onlyB.send({ id: 1, op: 'subscribe', devices: ['b'], events: ['alert'] });
+  await onlyB.next((f) => f.id === 1);
   const rule = await createRule(hub, { scope: { type: 'kind', kind: 'sensor' }, condition: { type: 'above', metric: 'temp', value: 30 } });
   await a.read({ temp: 40 });
   const firing = await alertIn(hub, rule.id, 'a', 'firing');
@@ -54,6 +57,8 @@ t.test('a silence by device marks its open and new alerts silencedUntil; other d
   t.equal((muted.alert as AlertView).id, firing.id, 'the open alert is told again, silenced');
   await b.read({ temp: 40 });
   t.equal((await alertIn(hub, rule.id, 'b', 'firing')).silencedUntil, null, 'b is not silenced');
+  await onlyB.next((f) => f.event === 'alert');
+  t.same(onlyB.frames.filter((f) => f.event === 'alert').map((f) => (f.alert as AlertView).deviceId), ['b'], 'alert events go only to sockets subscribed to their device');
   t.same(((await hub.api('GET', '/api/silences')).body as { silences: SilenceView[] }).silences.map((s) => s.id), [silence.id]);
   t.equal((await hub.api('DELETE', `/api/silences/${silence.id}`)).status, 204);
   await eventually(() => watch.alerts().some((x) => x.id === firing.id && x.silencedUntil === null && x !== watch.alerts()[0]), 3000, 'unsilenced alert told');
