@@ -23,7 +23,7 @@ import { nextStep, type Timing } from './alert-machine.js';
 import type { AlertStore, HistoryInput } from './alert-store.js';
 import { renderSummary } from './alert-summary.js';
 import { numeric, ratePerMinute, rateHolds, thresholdHolds } from './conditions.js';
-import { inScope, type DeviceDirectory, type DeviceFacts } from './device-scope.js';
+import { inScope, type DeviceDirectory, type DeviceFacts, type DeviceScope } from './device-scope.js';
 import { DueQueue } from './due-queue.js';
 import { ERRORS, PRESENCE, RuleIndex, deviceKeys } from './rule-index.js';
 import type { Silences } from './silences.js';
@@ -55,6 +55,11 @@ interface Track {
 const trackKey = (ruleId: string, deviceId: string): string => `t\0${ruleId}\0${deviceId}`;
 const noDataKey = (ruleId: string, deviceId: string): string => `n\0${ruleId}\0${deviceId}`;
 const errorsKey = (ruleId: string, deviceId: string): string => `e\0${ruleId}\0${deviceId}`;
+
+/** Only what places a device in scopes: the lookup may hand over a bigger object (a registry record). */
+function scopeSignature(scope: DeviceScope): string {
+  return `${scope.kind}\0${scope.room ?? ''}\0${scope.labels.join('\0')}`;
+}
 
 /** Tracks by rule, then device: found with the ids at hand, without building a key. */
 class TrackTable {
@@ -305,7 +310,7 @@ export class RuleEngine {
   private onDeviceChanged(deviceId: string, added: boolean): void {
     const scope = this.deps.devices.scopeOf(deviceId);
     if (!scope) return;
-    const sig = JSON.stringify(scope);
+    const sig = scopeSignature(scope);
     const cached = this.keys.get(deviceId);
     if (cached?.sig === sig) return;
     this.keys.delete(deviceId);
@@ -483,7 +488,7 @@ export class RuleEngine {
     const scope = this.deps.devices.scopeOf(deviceId);
     if (!scope) return null;
     const keys = deviceKeys(deviceId, scope);
-    this.keys.set(deviceId, { sig: JSON.stringify(scope), keys });
+    this.keys.set(deviceId, { sig: scopeSignature(scope), keys });
     return keys;
   }
 
