@@ -40,7 +40,7 @@ t.test('sameRoute', async (t) => {
 
 t.test('the live subscription follows the route', async (t) => {
   t.strictSame(interestFor({ page: 'overview' }), { devices: '*', events: ['telemetry', 'presence', 'device'] }, 'the overview: no commands or state');
-  t.strictSame(interestFor({ page: 'device', deviceId: 'plug-1' }), { devices: ['plug-1'], events: ['telemetry', 'presence', 'device', 'command', 'state', 'message'] }, 'a device page: everything about its device, raw messages too');
+  t.strictSame(interestFor({ page: 'device', deviceId: 'plug-1' }), { devices: ['plug-1'], events: ['telemetry', 'presence', 'device', 'command', 'state', 'alert', 'message'] }, 'a device page: everything about its device, raw messages too');
   t.strictSame(interestFor({ page: 'not-found', path: '/x' }), interestFor({ page: 'overview' }));
   t.ok(interestCovers(interestFor({ page: 'device', deviceId: 'plug-1' }), 'plug-1'), 'which covers what the page needs');
   t.notOk(interestCovers(interestFor({ page: 'device', deviceId: 'plug-1' }), 'plug-2'));

@@ -14,6 +14,9 @@ import type { DestinationStream, Logger } from 'pino';
 import type { RouteEntry } from './api/api-deps.js';
 import { buildApi } from './api/app.js';
 import { AuditLog } from './audit/audit-log.js';
+import { Alerting } from './alerts/alerting.js';
+import { registryDeviceFacts } from './alerts/device-scope.js';
+import { ALERTS_FILE, SqliteAlertStore } from './alerts/sqlite-alert-store.js';
 import { CommandService } from './commands/command-service.js';
 import type { Commands } from './commands/commands.js';
 import { Accounts } from './auth/accounts.js';
@@ -204,6 +207,17 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     audit = sqliteAudit;
     state = new StateService({ ...stateOptions, file: controlFile, audit: sqliteAudit });
   }
+  // Alerting runs on the single-node hub; in a cluster its stores must be PostgreSQL's first (not yet).
+  const alerting = cluster
+    ? null
+    : new Alerting({
+        store: new SqliteAlertStore(join(dataDir, ALERTS_FILE)),
+        events,
+        devices: registryDeviceFacts(registry),
+        commands,
+        audit,
+        log: log.child({ part: 'alerts' }),
+      });
   const rateLimiter = new DeviceRateLimiter({ ratePerSec: config.deviceRate, burst: config.deviceBurst });
   const maxAge = config.store === 'influx' ? rawAgeLimit(config.influxRawRetention, MAX_TS_PAST_MS) : null;
   const gateway: DeviceGateway = new DeviceGateway({
@@ -367,6 +381,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     dashboards,
     commands,
     state,
+    alerting,
     logThrottle,
     uncaught: deps.uncaught,
     cluster: cluster && relay && registrySync ? { node: cluster, relay, registrySync } : undefined,
@@ -379,6 +394,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     commands,
     state,
     audit,
+    alerting,
     accounts,
     loginLimiter,
     accountLockout,
@@ -457,6 +473,9 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       await state.open();
       // Pending commands resume (or end, if overdue) before any device connects.
       await commands.open();
+      // After the registry (latest values, presence) and commands (actions), before any device connects.
+      if (alerting) await alerting.start();
+      else log.info('alerting is off in cluster mode: rules, alerts and silences need their PostgreSQL stores first');
       logThrottle.start();
       gateway.start();
       gate.start();
@@ -500,6 +519,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       if (httpFront) api.server.closeAllConnections();
       httpFront = null;
       await api.close();
+      await alerting?.stop();
       await commands.close();
       await state.close();
       await audit.close();

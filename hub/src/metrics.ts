@@ -4,6 +4,8 @@
  * metrics (CPU, memory, event-loop lag) come from prom-client's defaults.
  */
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import type { Alerting } from './alerts/alerting.js';
+import { registerAlertMetrics } from './alerts/alert-metrics.js';
 import type { Commands } from './commands/commands.js';
 import type { DeviceGateway } from './core/device-gateway.js';
 import type { DashboardEndpoint } from './live/dashboard-endpoint.js';
@@ -37,6 +39,8 @@ export interface MetricSources {
   limits?: LimitMetricSources;
   /** Errors caught by the process guard (main.ts); absent, not exported. */
   uncaught?: UncaughtErrors | undefined;
+  /** Rules, alerts, transitions and actions; absent (alerting off), not exported. */
+  alerting?: Alerting | null;
   /** Cluster mode: the bus, claims and fencing, the PostgreSQL pool, the relay and the registry sync; absent, not exported. */
   cluster?: ClusterMetricSources | undefined;
 }
@@ -175,6 +179,7 @@ export function createMetrics(src: MetricSources): HubMetrics {
       },
     });
   }
+  if (src.alerting) registerAlertMetrics(registry, src.alerting);
   const state = src.state;
   if (state) {
     counterFrom(registry, 'iot_hub_desired_refused_total', 'Desired state keys devices refused to apply (state.refused), each refusal once', () => state.counters.desiredRefused);

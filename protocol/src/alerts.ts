@@ -90,6 +90,10 @@ export interface RuleListResponse {
 }
 
 export type AlertState = 'pending' | 'firing' | 'resolved';
+export const ALERT_STATES: readonly AlertState[] = ['pending', 'firing', 'resolved'];
+
+/** How far ahead a silence may reach: 30 days. */
+export const SILENCE_MAX_SEC = 30 * 24 * 3600;
 
 export interface AlertAck {
   by: string;
@@ -131,8 +135,11 @@ export interface AlertHistoryEntry {
   ruleId: string;
   deviceId: string;
   severity: AlertSeverity;
-  /** `acknowledged` and `silenced` are operator actions kept in the same history. */
-  to: AlertState | 'acknowledged';
+  /**
+   * `acknowledged` is an operator action kept in the same history; `action`
+   * is a command the rule sent or that was refused (the summary says which).
+   */
+  to: AlertState | 'acknowledged' | 'action';
   ts: number;
   value: MetricValue | null;
   summary: string;

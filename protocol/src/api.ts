@@ -338,7 +338,13 @@ export type AuditAction =
   | 'user.create'
   | 'user.delete'
   | 'token.create'
-  | 'token.delete';
+  | 'token.delete'
+  | 'rule.create'
+  | 'rule.update'
+  | 'rule.delete'
+  | 'alert.ack'
+  | 'silence.create'
+  | 'silence.delete';
 
 export interface AuditEntry {
   id: number;

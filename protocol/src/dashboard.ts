@@ -6,15 +6,16 @@
 import type { ErrorCode } from './errors.js';
 import type { CommandView, DeviceStateView, DeviceView, PresenceInfo } from './api.js';
 import type { MetricValue } from './messages.js';
+import type { AlertView } from './alerts.js';
 
-export type DashboardEventKind = 'telemetry' | 'presence' | 'device' | 'command' | 'state' | 'message';
-export const DASHBOARD_EVENT_KINDS: readonly DashboardEventKind[] = ['telemetry', 'presence', 'device', 'command', 'state', 'message'];
+export type DashboardEventKind = 'telemetry' | 'presence' | 'device' | 'command' | 'state' | 'alert' | 'message';
+export const DASHBOARD_EVENT_KINDS: readonly DashboardEventKind[] = ['telemetry', 'presence', 'device', 'command', 'state', 'alert', 'message'];
 /**
  * The kinds a subscribe without `events` gets: every kind but `message`, the
  * raw feed for an inspector, which costs the hub work per message and so is
  * sent only to who names it.
  */
-export const DEFAULT_DASHBOARD_EVENT_KINDS: readonly DashboardEventKind[] = ['telemetry', 'presence', 'device', 'command', 'state'];
+export const DEFAULT_DASHBOARD_EVENT_KINDS: readonly DashboardEventKind[] = ['telemetry', 'presence', 'device', 'command', 'state', 'alert'];
 /** A `message` event's body is cut to this many characters of JSON. */
 export const MESSAGE_BODY_MAX_CHARS = 4096;
 
@@ -67,6 +68,8 @@ export type DashboardEvent =
   | { event: 'command'; command: CommandView }
   /** Desired or reported state changed. */
   | { event: 'state'; state: DeviceStateView }
+  /** An alert of the device changed state, was acknowledged or silenced (docs/alerts.md). */
+  | { event: 'alert'; alert: AlertView }
   /** A raw message in or out of the device (only to sockets that subscribed `message` for it). */
   | DeviceMessageEvent
   /** The socket fell behind and events were dropped: re-subscribe to resync. */

@@ -32,6 +32,8 @@ export const ERRORS = {
   invalid_desired: { status: 422, message: 'the desired value does not match what the device declared' },
   too_large_for_device: { status: 422, message: 'the message would be larger than the device can receive' },
   too_many_metrics: { status: 422, message: 'the device has reached the hub\'s limit of distinct metric names' },
+  unknown_metric: { status: 422, message: 'the device does not declare this metric' },
+  too_many_rules: { status: 429, message: 'the hub\'s limit of alert rules or silences is reached' },
   too_many_errors: { status: 429, message: 'too many protocol errors: disconnecting' },
   rate_limited: { status: 429, message: 'too many messages' },
   queue_full: { status: 429, message: 'too many commands are waiting for this device' },

@@ -16,7 +16,7 @@ export interface TapLike {
 
 export const TOKEN = 'test-token_0123456789';
 /** What the client subscribes to by default; it always names the kinds it wants. */
-export const ALL_EVENTS = ['telemetry', 'presence', 'device', 'command', 'state'];
+export const ALL_EVENTS = ['telemetry', 'presence', 'device', 'command', 'state', 'alert'];
 export const T0 = 1_750_000_000_000;
 
 export function device(id: string, overrides: Partial<DeviceView> = {}): DeviceView {

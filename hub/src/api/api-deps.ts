@@ -6,6 +6,7 @@
 import type { HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { Accounts } from '../auth/accounts.js';
+import type { Alerting } from '../alerts/alerting.js';
 import type { Audit } from '../audit/audit-log.js';
 import type { Commands } from '../commands/commands.js';
 import type { DeviceGateway } from '../core/device-gateway.js';
@@ -24,6 +25,8 @@ export interface ApiDeps {
   commands: Commands;
   state: DeviceStates;
   audit: Audit;
+  /** Rules, alerts and silences; null where alerting is off (cluster mode, for now): its routes answer 404. */
+  alerting: Alerting | null;
   accounts: Accounts;
   loginLimiter: LoginLimiter;
   accountLockout: AccountLockout;

@@ -14,6 +14,7 @@ import { errorHandler } from './api-error.js';
 import { registerRefusalAudit } from './audit-refusals.js';
 import { registerWebHeaders } from './web-headers.js';
 import { authRoutes } from './routes/auth.js';
+import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { commandRoutes } from './routes/commands.js';
 import { deviceCredentialRoutes } from './routes/device-credentials.js';
@@ -21,6 +22,8 @@ import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { probeRoutes } from './routes/probes.js';
+import { ruleRoutes } from './routes/rules.js';
+import { silenceRoutes } from './routes/silences.js';
 import { stateRoutes } from './routes/state.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import { userRoutes } from './routes/users.js';
@@ -64,6 +67,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   stateRoutes(app, deps);
   probeRoutes(app, deps);
   auditRoutes(app, deps);
+  ruleRoutes(app, deps);
+  alertRoutes(app, deps);
+  silenceRoutes(app, deps);
   metricsRoutes(app, deps);
 
   const dir = deps.dashboardDir;

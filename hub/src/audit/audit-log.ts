@@ -32,6 +32,12 @@ const ACTIONS: Record<AuditAction, true> = {
   'user.delete': true,
   'token.create': true,
   'token.delete': true,
+  'rule.create': true,
+  'rule.update': true,
+  'rule.delete': true,
+  'alert.ack': true,
+  'silence.create': true,
+  'silence.delete': true,
 };
 export const AUDIT_ACTIONS = Object.keys(ACTIONS) as AuditAction[];
 

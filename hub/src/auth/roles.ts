@@ -3,8 +3,11 @@
  * everything the one before it can ([G3]: a viewer can look,
  * not command).
  *
- *   viewer    reads devices, telemetry, commands, state, the audit log, metrics
- *   operator  also sends and cancels commands and changes desired state
+ *   viewer    reads devices, telemetry, commands, state, rules, alerts,
+ *             silences, the audit log, metrics
+ *   operator  also sends and cancels commands, changes desired state, and
+ *             creates, changes and deletes alert rules, acknowledges alerts
+ *             and silences them
  *   admin     also provisions, changes (name, room, labels) and deletes
  *             devices, rotates and revokes their tokens, and manages users
  *             and everyone's API tokens
@@ -35,7 +38,17 @@ export interface Principal {
 const SELF = new Set(['GET /api/auth/me', 'POST /api/auth/logout', 'GET /api/tokens', 'POST /api/tokens', 'DELETE /api/tokens/:id']);
 
 /** The state-changing routes an operator may call; every other one needs admin. */
-const OPERATOR = new Set(['POST /api/devices/:id/commands', 'POST /api/commands/:id/cancel', 'PATCH /api/devices/:id/state/desired']);
+const OPERATOR = new Set([
+  'POST /api/devices/:id/commands',
+  'POST /api/commands/:id/cancel',
+  'PATCH /api/devices/:id/state/desired',
+  'POST /api/rules',
+  'PUT /api/rules/:id',
+  'DELETE /api/rules/:id',
+  'POST /api/alerts/:id/ack',
+  'POST /api/silences',
+  'DELETE /api/silences/:id',
+]);
 
 /** Reads that show other people's accounts: admin only. */
 const ADMIN_READS = new Set(['GET /api/users']);

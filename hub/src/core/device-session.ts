@@ -275,6 +275,7 @@ export class DeviceSession {
     // Storage trouble is the hub's, not the device's: it does not count.
     if (error.status >= 500) return;
     this.entry.stats.errors += 1;
+    this.deps.events.emit('deviceError', { deviceId: this.deviceId, error: error.error, ts: Date.now() });
     this.statsChanged();
     this.strikes += 1;
     if (this.strikes >= MAX_ERRORS_BEFORE_DISCONNECT) {

@@ -2,7 +2,7 @@
  * The typed event bus of the core. Listeners (live fan-out today; metrics,
  * rules later) are grouped by owner so one call removes them all at stop().
  */
-import type { CommandView, DeviceMessageEvent, DeviceStateView, DeviceView, MetricValue, PresenceInfo } from '@iot-hub/protocol';
+import type { AlertState, AlertView, CommandView, DeviceMessageEvent, DeviceStateView, DeviceView, ErrorCode, MetricValue, PresenceInfo } from '@iot-hub/protocol';
 
 export interface HubEventMap {
   telemetry: { deviceId: string; ts: number; metrics: Record<string, MetricValue> };
@@ -14,6 +14,10 @@ export interface HubEventMap {
   command: { command: CommandView };
   /** A device's desired or reported state changed. */
   state: { state: DeviceStateView };
+  /** A device caused a protocol error that counts against it [FP-8] (not the hub's own 5xx). */
+  deviceError: { deviceId: string; error: ErrorCode; ts: number };
+  /** An alert changed state (`from` is the state before, null for a new episode), or was acknowledged or silenced (`from` = its state). */
+  alert: { alert: AlertView; from: AlertState | null };
   /** A raw message in or out of a device; emitted only while someone wants it (see wants). */
   message: Omit<DeviceMessageEvent, 'event'>;
 }

@@ -173,6 +173,7 @@ export class DashboardEndpoint {
     });
     events.on(this, 'command', (e) => this.push(e.command.deviceId, 'command', { event: 'command', command: e.command }));
     events.on(this, 'state', (e) => this.push(e.state.deviceId, 'state', { event: 'state', state: e.state }));
+    events.on(this, 'alert', (e) => this.push(e.alert.deviceId, 'alert', { event: 'alert', alert: e.alert }));
     events.on(this, 'message', (e) => this.push(e.deviceId, 'message', { event: 'message', ...e }));
     events.interest(this, 'message', (deviceId) => this.messageWatched && this.wants(deviceId, 'message'));
     this.heartbeat = setInterval(() => {

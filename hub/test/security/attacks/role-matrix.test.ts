@@ -21,7 +21,17 @@ const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
 /** About oneself: any signed-in principal. */
 const SELF = new Set(['GET /api/auth/me', 'HEAD /api/auth/me', 'POST /api/auth/logout', 'GET /api/tokens', 'HEAD /api/tokens', 'POST /api/tokens', 'DELETE /api/tokens/:id']);
-const OPERATOR = new Set(['POST /api/devices/:id/commands', 'POST /api/commands/:id/cancel', 'PATCH /api/devices/:id/state/desired']);
+const OPERATOR = new Set([
+  'POST /api/devices/:id/commands',
+  'POST /api/commands/:id/cancel',
+  'PATCH /api/devices/:id/state/desired',
+  'POST /api/rules',
+  'PUT /api/rules/:id',
+  'DELETE /api/rules/:id',
+  'POST /api/alerts/:id/ack',
+  'POST /api/silences',
+  'DELETE /api/silences/:id',
+]);
 /** Reads of other people's accounts. */
 const ADMIN_READS = new Set(['/api/users']);
 

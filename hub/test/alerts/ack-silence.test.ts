@@ -1,0 +1,68 @@
+/** Operators at work: acknowledging an alert and silencing by device, each kept in the history and told to dashboards. */
+import t from 'tap';
+import type { AlertView, AuditListResponse, SilenceView } from '@iot-hub/protocol';
+import { dashboardSocket, eventually } from '../helpers/clients.js';
+import { startTestHub } from '../helpers/hub.js';
+import { alertIn, alertWatcher, createRule, history, sensor } from './alert-fixtures.js';
+
+t.test('acknowledge: the open alert carries who and the note; a resolved one is 409; the next episode starts unacknowledged', async (t) => {
+  const hub = await startTestHub(t);
+  const dev = await sensor(t, hub, 'tank');
+  const watch = await alertWatcher(t, hub);
+  const rule = await createRule(hub, { scope: { type: 'device', deviceId: dev.id }, condition: { type: 'above', metric: 'temp', value: 30 } });
+  await dev.read({ temp: 40 });
+  const firing = await alertIn(hub, rule.id, dev.id, 'firing');
+  const ack = await hub.api('POST', `/api/alerts/${firing.id}/ack`, { note: 'on my way' });
+  t.equal(ack.status, 200);
+  const acked = ack.body as AlertView;
+  t.match(acked, { id: firing.id, state: 'firing', acknowledged: { by: 'admin', note: 'on my way' } });
+  const told = await watch.next((f) => f.event === 'alert' && (f.alert as AlertView).acknowledged !== null);
+  t.same(told.alert, acked, 'dashboards are told the acknowledged alert');
+  t.match((await history(hub, '?state=acknowledged'))[0], { alertId: firing.id, to: 'acknowledged', actor: 'admin', summary: 'test rule: temp of tank is 40 (threshold 30) (on my way)' });
+  const audit = (await hub.api('GET', '/api/audit?action=alert.ack')).body as AuditListResponse;
+  t.match(audit.entries, [{ actor: 'admin', deviceId: 'tank', details: { alertId: firing.id, note: 'on my way' } }]);
+  t.equal((await hub.api('POST', '/api/alerts/al_nope/ack', {})).status, 404);
+  await dev.read({ temp: 10 });
+  await alertIn(hub, rule.id, dev.id, 'resolved');
+  const late = await hub.api('POST', `/api/alerts/${firing.id}/ack`, {});
+  t.equal(late.status, 409);
+  t.match(late.body, { error: 'conflict', message: /is resolved/ });
+  await dev.read({ temp: 41 });
+  const next = await alertIn(hub, rule.id, dev.id, 'firing');
+  t.not(next.id, firing.id);
+  t.equal(next.acknowledged, null);
+});
+
+t.test('a silence by device marks its open and new alerts silencedUntil; other devices are not silenced; deleting it unmarks', async (t) => {
+  const hub = await startTestHub(t);
+  const a = await sensor(t, hub, 'a');
+  const b = await sensor(t, hub, 'b');
+  const watch = await alertWatcher(t, hub);
+  const onlyB = await dashboardSocket(t, hub);
+  onlyB.send({ id: 1, op: 'subscribe', devices: ['b'], events: ['alert'] });
+  await onlyB.next((f) => f.id === 1);
+  const rule = await createRule(hub, { scope: { type: 'kind', kind: 'sensor' }, condition: { type: 'above', metric: 'temp', value: 30 } });
+  await a.read({ temp: 40 });
+  const firing = await alertIn(hub, rule.id, 'a', 'firing');
+  t.equal(firing.silencedUntil, null);
+  const until = Date.now() + 600_000;
+  const bad = await hub.api('POST', '/api/silences', { until });
+  t.match(bad, { status: 400, body: { message: /at least one of ruleId, deviceId, label, room/ } });
+  t.match(await hub.api('POST', '/api/silences', { deviceId: 'a', until: Date.now() + 31 * 24 * 3600_000 }), { status: 400, body: { message: /until may be at most 2592000 s ahead/ } });
+  const created = await hub.api('POST', '/api/silences', { deviceId: 'a', until, note: 'maintenance' });
+  t.equal(created.status, 201);
+  const silence = created.body as SilenceView;
+  t.match(silence, { deviceId: 'a', until, note: 'maintenance', createdBy: 'admin' });
+  const muted = await watch.next((f) => f.event === 'alert' && (f.alert as AlertView).silencedUntil === until);
+  t.equal((muted.alert as AlertView).id, firing.id, 'the open alert is told again, silenced');
+  await b.read({ temp: 40 });
+  t.equal((await alertIn(hub, rule.id, 'b', 'firing')).silencedUntil, null, 'b is not silenced');
+  await onlyB.next((f) => f.event === 'alert');
+  t.same(onlyB.frames.filter((f) => f.event === 'alert').map((f) => (f.alert as AlertView).deviceId), ['b'], 'alert events go only to sockets subscribed to their device');
+  t.same(((await hub.api('GET', '/api/silences')).body as { silences: SilenceView[] }).silences.map((s) => s.id), [silence.id]);
+  t.equal((await hub.api('DELETE', `/api/silences/${silence.id}`)).status, 204);
+  await eventually(() => watch.alerts().some((x) => x.id === firing.id && x.silencedUntil === null && x !== watch.alerts()[0]), 3000, 'unsilenced alert told');
+  t.equal((await hub.api('DELETE', `/api/silences/${silence.id}`)).status, 404);
+  const audit = (await hub.api('GET', '/api/audit?actor=admin')).body as AuditListResponse;
+  t.same(audit.entries.filter((e) => e.action.startsWith('silence.')).map((e) => e.action), ['silence.delete', 'silence.create']);
+});
