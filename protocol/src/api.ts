@@ -323,7 +323,9 @@ export type AuditAction =
   | 'user.create'
   | 'user.delete'
   | 'token.create'
-  | 'token.delete';
+  | 'token.delete'
+  | 'notifier.create'
+  | 'notifier.delete';
 
 export interface AuditEntry {
   id: number;

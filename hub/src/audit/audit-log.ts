@@ -31,6 +31,8 @@ const ACTIONS: Record<AuditAction, true> = {
   'user.delete': true,
   'token.create': true,
   'token.delete': true,
+  'notifier.create': true,
+  'notifier.delete': true,
 };
 export const AUDIT_ACTIONS = Object.keys(ACTIONS) as AuditAction[];
 
