@@ -2,7 +2,7 @@
  * The typed event bus of the core. Listeners (live fan-out today; metrics,
  * rules later) are grouped by owner so one call removes them all at stop().
  */
-import type { CommandView, DeviceMessageEvent, DeviceStateView, DeviceView, MetricValue, PresenceInfo } from '@iot-hub/protocol';
+import type { AlertState, AlertView, CommandView, DeviceMessageEvent, DeviceStateView, DeviceView, MetricValue, PresenceInfo } from '@iot-hub/protocol';
 
 export interface HubEventMap {
   telemetry: { deviceId: string; ts: number; metrics: Record<string, MetricValue> };
@@ -16,6 +16,8 @@ export interface HubEventMap {
   state: { state: DeviceStateView };
   /** A raw message in or out of a device; emitted only while someone wants it (see wants). */
   message: Omit<DeviceMessageEvent, 'event'>;
+  /** An alert transition (pending, firing, resolved) or acknowledgement, emitted once it is stored. */
+  alert: { alert: AlertView; from: AlertState | null };
 }
 
 /** Per-device kinds costly to build: the emitter asks `wants` first. */
