@@ -11,6 +11,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { Accounts } from '../auth/accounts.js';
+import type { NotifyService } from '../alerts/notify/notify-service.js';
 import type { Audit } from '../audit/audit-log.js';
 import type { Commands } from '../commands/commands.js';
 import type { DeviceGateway } from '../core/device-gateway.js';
@@ -32,6 +33,7 @@ import { deviceCredentialRoutes } from './routes/device-credentials.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { notifierRoutes } from './routes/notifiers.js';
 import { probeRoutes } from './routes/probes.js';
 import { stateRoutes } from './routes/state.js';
 import { telemetryRoutes } from './routes/telemetry.js';
@@ -47,6 +49,8 @@ export interface ApiDeps {
   accounts: Accounts;
   loginLimiter: LoginLimiter;
   accountLockout: AccountLockout;
+  /** Alert notifications; null in cluster mode (not available there yet). */
+  notify: NotifyService | null;
   /** TLS is on: the session cookie is marked Secure, and the hub's own origin is https. */
   secureCookies: boolean;
   /** Origins besides the hub's own that may send cookie-authenticated changes. */
@@ -113,6 +117,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   stateRoutes(app, deps);
   probeRoutes(app, deps);
   auditRoutes(app, deps);
+  notifierRoutes(app, deps);
   metricsRoutes(app, deps);
 
   const dir = deps.dashboardDir;

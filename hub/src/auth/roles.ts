@@ -6,7 +6,7 @@
  *   viewer    reads devices, telemetry, commands, state, the audit log, metrics
  *   operator  also sends and cancels commands and changes desired state
  *   admin     also provisions and deletes devices, rotates and revokes their
- *             tokens, and manages users and everyone's API tokens
+ *             tokens, manages users and everyone's API tokens, and notifiers
  */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -36,8 +36,8 @@ const SELF = new Set(['GET /api/auth/me', 'POST /api/auth/logout', 'GET /api/tok
 /** The state-changing routes an operator may call; every other one needs admin. */
 const OPERATOR = new Set(['POST /api/devices/:id/commands', 'POST /api/commands/:id/cancel', 'PATCH /api/devices/:id/state/desired']);
 
-/** Reads that show other people's accounts: admin only. */
-const ADMIN_READS = new Set(['GET /api/users']);
+/** Reads that show other people's accounts, or where alerts are sent (webhook URLs): admin only. */
+const ADMIN_READS = new Set(['GET /api/users', 'GET /api/notifiers', 'GET /api/notifiers/:id/dead-letters']);
 
 /**
  * The role a route needs, by method and route pattern (`/api/devices/:id`).

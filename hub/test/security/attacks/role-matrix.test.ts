@@ -22,8 +22,8 @@ const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 /** About oneself: any signed-in principal. */
 const SELF = new Set(['GET /api/auth/me', 'HEAD /api/auth/me', 'POST /api/auth/logout', 'GET /api/tokens', 'HEAD /api/tokens', 'POST /api/tokens', 'DELETE /api/tokens/:id']);
 const OPERATOR = new Set(['POST /api/devices/:id/commands', 'POST /api/commands/:id/cancel', 'PATCH /api/devices/:id/state/desired']);
-/** Reads of other people's accounts. */
-const ADMIN_READS = new Set(['/api/users']);
+/** Reads of other people's accounts, and of where alerts go (webhook URLs). */
+const ADMIN_READS = new Set(['/api/users', '/api/notifiers', '/api/notifiers/:id/dead-letters']);
 
 /** The README's role table: null = any signed-in principal. */
 function expectedRole(method: string, url: string): Role | null {
