@@ -33,6 +33,8 @@ export interface NotifierTestResponse {
 
 /** Dead letters kept per notifier; older ones are deleted (the count on the notifier keeps rising). */
 export const DEAD_LETTERS_KEPT = 1000;
+/** Deliveries one notifier may have waiting; past it a new one is dead-lettered at once (a receiver down for long cannot fill the disk). */
+export const MAX_PENDING_PER_NOTIFIER = 10_000;
 /** Notifiers a hub holds at most. */
 export const MAX_NOTIFIERS = 100;
 /** Alerts one notification lists at most; a larger group is split into several. */

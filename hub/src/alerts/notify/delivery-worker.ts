@@ -98,6 +98,17 @@ export class DeliveryWorker {
     return c;
   }
 
+  /** The store dead-lettered a new delivery at once: the notifier has too many waiting (MAX_PENDING_PER_NOTIFIER). */
+  refusedForFullOutbox(notifierId: string, notificationId: string): void {
+    this.countsOf(notifierId).deadLettered += 1;
+    const notifier = this.options.notifiers().get(notifierId);
+    this.sampled.warn(
+      `webhook-full:${notifierId}`,
+      { notifierId, notifier: notifier?.name, target: notifier ? urlOrigin(notifier.url) : undefined, notificationId },
+      'webhook outbox of this notifier is full: notification dead-lettered without an attempt',
+    );
+  }
+
   /** A deleted notifier's counters go with it (metric labels stay bounded by MAX_NOTIFIERS). */
   forget(notifierId: string): void {
     this.counts.delete(notifierId);

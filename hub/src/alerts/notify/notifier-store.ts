@@ -48,8 +48,12 @@ export interface NotifierStore {
   /** Deletes the notifier and its pending deliveries and dead letters; false if there was none. */
   remove(id: string): Promise<boolean>;
   list(): Promise<NotifierRecord[]>;
-  /** Queues one notification for these notifiers and records which alerts are now notified as firing (or no longer). */
-  enqueue(item: NotificationToQueue, now: number): Promise<void>;
+  /**
+   * Queues one notification for these notifiers and records which alerts are
+   * now notified as firing (or no longer). A notifier with MAX_PENDING_PER_NOTIFIER
+   * deliveries waiting gets this one dead-lettered at once: its id is returned.
+   */
+  enqueue(item: NotificationToQueue, now: number): Promise<string[]>;
   /** Ids of alerts whose firing was notified and whose resolution not yet (they survive a restart). */
   notifiedFiring(): Promise<string[]>;
   /** Forgets alerts that resolved without a notification (silenced). */

@@ -145,7 +145,12 @@ export class NotifyService {
     this.options.publish(alertTopic(notification.severity, notification.ruleId), Buffer.from(body));
     this.counters.mqttPublishes += 1;
     const notifierIds = [...this.notifiers.values()].filter((n) => severityAtLeast(notification.severity, n.minSeverity)).map((n) => n.id);
-    this.track(this.options.store.enqueue({ notification, body, notifierIds }, notification.ts).then(() => this.worker.kick()));
+    this.track(
+      this.options.store.enqueue({ notification, body, notifierIds }, notification.ts).then((full) => {
+        for (const id of full) this.worker.refusedForFullOutbox(id, notification.id);
+        this.worker.kick();
+      }),
+    );
   }
 
   private track(write: Promise<void>): void {

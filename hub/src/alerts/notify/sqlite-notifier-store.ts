@@ -6,7 +6,7 @@
  */
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import type Database from 'better-sqlite3';
-import { DEAD_LETTERS_KEPT, type AlertNotification, type AlertSeverity, type DeadLetterView } from '@iot-hub/protocol';
+import { DEAD_LETTERS_KEPT, MAX_PENDING_PER_NOTIFIER, type AlertNotification, type AlertSeverity, type DeadLetterView } from '@iot-hub/protocol';
 import { openSqlite } from '../../db/open-sqlite.js';
 import type { DeliveryRow, NotificationToQueue, NotifierRecord, NotifierStore } from './notifier-store.js';
 
@@ -123,20 +123,34 @@ export class SqliteNotifierStore implements NotifierStore {
     return (this.conn.prepare('SELECT * FROM notifiers ORDER BY created_at, id').all() as NotifierRow[]).map(toRecord);
   }
 
-  async enqueue(item: NotificationToQueue, now: number): Promise<void> {
+  async enqueue(item: NotificationToQueue, now: number): Promise<string[]> {
     const db = this.conn;
     const { notification, body, notifierIds } = item;
-    db.transaction(() => {
+    return db.transaction(() => {
+      const full: string[] = [];
       if (notifierIds.length > 0) {
         db.prepare('INSERT INTO notifications (id, body) VALUES (?, ?)').run(notification.id, body);
         const insert = db.prepare('INSERT INTO deliveries (notification_id, notifier_id, next_at, created_at) VALUES (?, ?, ?, ?)');
-        for (const id of notifierIds) insert.run(notification.id, id, now, now);
+        const waiting = db.prepare('SELECT COUNT(*) AS n FROM deliveries WHERE notifier_id = ? AND dead = 0');
+        const refuse = db.prepare('INSERT INTO deliveries (notification_id, notifier_id, dead, next_at, created_at, last_error, dead_at) VALUES (?, ?, 1, ?, ?, ?, ?)');
+        const error = `outbox full: ${MAX_PENDING_PER_NOTIFIER} deliveries already wait for this notifier`;
+        const count = db.prepare('UPDATE notifiers SET dead_lettered = dead_lettered + 1, last_error_at = ?, last_error = ? WHERE id = ?');
+        for (const id of notifierIds) {
+          if ((waiting.get(id) as { n: number }).n < MAX_PENDING_PER_NOTIFIER) {
+            insert.run(notification.id, id, now, now);
+            continue;
+          }
+          refuse.run(notification.id, id, now, now, error, now);
+          count.run(now, error, id);
+          full.push(id);
+        }
       }
       const ids = notification.alerts.map((a) => a.id);
       if (notification.state === 'firing') {
         const mark = db.prepare('INSERT OR IGNORE INTO notified_firing (alert_id) VALUES (?)');
         for (const id of ids) mark.run(id);
       } else this.forget(ids);
+      return full;
     })();
   }
 
