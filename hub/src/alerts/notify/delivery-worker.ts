@@ -158,7 +158,7 @@ export class DeliveryWorker {
     const counts = this.countsOf(notifier.id);
     if (outcome.delivered) {
       counts.delivered += 1;
-      await store.delivered(delivery, now);
+      await store.delivered(delivery);
       return;
     }
     if (outcome.aborted) return store.release(delivery, now);

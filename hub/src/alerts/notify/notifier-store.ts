@@ -62,7 +62,7 @@ export interface NotifierStore {
   claimDue(notifierId: string, now: number, limit: number, leaseUntil: number): Promise<DeliveryRow[]>;
   /** When the next pending delivery of these notifiers falls due, or null when none waits. */
   nextDueAt(notifierIds: readonly string[]): Promise<number | null>;
-  delivered(delivery: DeliveryRow, at: number): Promise<void>;
+  delivered(delivery: DeliveryRow): Promise<void>;
   retryLater(delivery: DeliveryRow, nextAt: number, error: string, at: number): Promise<void>;
   /** An attempt cut short by stop(): due again at once, the attempt not counted. */
   release(delivery: DeliveryRow, at: number): Promise<void>;
