@@ -42,7 +42,8 @@ export class DeliveryWorker {
   private readonly aborts = new Set<AbortController>();
   readonly counts = new Map<string, DeliveryCounts>();
   private timer: NodeJS.Timeout | null = null;
-  private pumping = false;
+  /** The outbox read under way, if any: stop() waits for it before the store closes. */
+  private pumping: Promise<void> | null = null;
   private again = false;
   private running = false;
   private readonly sampled: SampledLog;
@@ -61,6 +62,7 @@ export class DeliveryWorker {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    await this.pumping;
     const all = (): Promise<unknown> => Promise.all([...this.inFlight.values()].flatMap((s) => [...s]));
     let graceTimer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
@@ -77,14 +79,13 @@ export class DeliveryWorker {
       this.again = true;
       return;
     }
-    this.pumping = true;
-    void this.pump()
+    this.pumping = this.pump()
       .catch((err: unknown) => {
         this.options.log.error({ err }, 'reading the notification outbox failed; trying again in 5 s');
         if (this.running) this.timer = setTimeout(() => this.kick(), PUMP_RETRY_MS);
       })
       .finally(() => {
-        this.pumping = false;
+        this.pumping = null;
         if (this.again) {
           this.again = false;
           this.kick();

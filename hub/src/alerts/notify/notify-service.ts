@@ -91,12 +91,16 @@ export class NotifyService {
     this.worker.start();
   }
 
-  /** What waits in groups goes to the outbox now; attempts in flight get STOP_GRACE_MS. */
+  /**
+   * Attempts in flight get STOP_GRACE_MS; then what waits in groups goes to
+   * the outbox (and on MQTT), for the next start to deliver: the worker is
+   * stopped first so no new attempt begins while the hub goes down.
+   */
   async stop(): Promise<void> {
     this.options.events.removeAllFor(this);
+    await this.worker.stop(STOP_GRACE_MS);
     this.grouper.flushAll();
     await Promise.all(this.writes);
-    await this.worker.stop(STOP_GRACE_MS);
     await this.options.store.close();
   }
 
