@@ -13,6 +13,8 @@ import { MAX_TS_PAST_MS, type HealthResponse } from '@iot-hub/protocol';
 import type { DestinationStream, Logger } from 'pino';
 import type { RouteEntry } from './api/api-deps.js';
 import { buildApi } from './api/app.js';
+import { NotifyService } from './alerts/notify/notify-service.js';
+import { NOTIFY_FILE, SqliteNotifierStore } from './alerts/notify/sqlite-notifier-store.js';
 import { AuditLog } from './audit/audit-log.js';
 import { Alerting } from './alerts/alerting.js';
 import { registryDeviceFacts } from './alerts/device-scope.js';
@@ -59,6 +61,7 @@ import { TelemetryBuffer } from './telemetry/buffer/telemetry-buffer.js';
 import { InfluxTelemetryStore } from './telemetry/influx/influx-telemetry-store.js';
 import { rawAgeLimit } from './telemetry/influx/influx-schema.js';
 import { MqttTransport } from './transports/mqtt/mqtt-transport.js';
+import { ToolClients } from './transports/mqtt/tool-clients.js';
 import { WsDeviceEndpoint } from './transports/ws/ws-device-endpoint.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { LiveRelay } from './cluster/live-relay.js';
@@ -93,6 +96,8 @@ export interface Hub {
   /** The HTTP routes as Fastify registered them (method, pattern), implicit HEAD routes included. */
   readonly httpRoutes: readonly RouteEntry[];
   readonly log: Logger;
+  /** The core's event bus: where parts (and tests) emit and hear alert transitions. */
+  readonly events: EventBus;
 }
 
 export interface HubDeps {
@@ -243,6 +248,12 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   const gate = deps.gate ?? new IngestGate({ maxLagMs: config.ingestMaxLagMs, maxInFlight: config.ingestMaxInFlight });
   // Behind trusted balancers every listener reads the PROXY header first, so limits and logs see the client.
   const proxyProtocol = config.proxyProtocolFrom.length > 0 ? new ProxyProtocol({ trusted: config.proxyProtocolFrom, log: log.child({ part: 'proxy-protocol' }) }) : undefined;
+  // Tools (Node-RED, Home Assistant) read alerts/# with an API token; `accounts` is built below and used only once they connect.
+  const tools = new ToolClients({
+    verifyToken: async (token) => (await accounts.bearer(token))?.actor ?? null,
+    isDeviceId: (id) => registry.get(id) !== undefined,
+    log: log.child({ part: 'mqtt' }),
+  });
   const mqtt: MqttTransport = new MqttTransport({
     host: config.host,
     port: config.mqttPort,
@@ -254,8 +265,20 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     gate,
     ...(tls ? { tls: { ...tls, port: config.mqttsPort } } : {}),
     ...(proxyProtocol ? { proxyProtocol } : {}),
+    tools,
     log: log.child({ part: 'mqtt' }),
   });
+  // Alert notifications: single-node for now (a cluster would notify once per node).
+  const notify = cluster
+    ? null
+    : new NotifyService({
+        store: new SqliteNotifierStore(join(dataDir, NOTIFY_FILE)),
+        events,
+        publish: (topic, payload) => mqtt.publishAlert(topic, payload),
+        maxAttempts: config.webhookMaxAttempts,
+        log: log.child({ part: 'notify' }),
+      });
+  if (cluster) log.info('alert notifications (webhooks, MQTT alerts/#) are off in cluster mode for now');
   const wsDevices: WsDeviceEndpoint = new WsDeviceEndpoint({ maxPayloadBytes: config.maxPayloadBytes, maxOutboundBytes: config.maxDeviceOutboundKb * 1024, gateway, guard, unauthenticated, gate, log: log.child({ part: 'ws-device' }) });
 
   // The admin token is read from the data dir at start(); until then nothing verifies.
@@ -347,6 +370,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   };
   accounts.onRevoked((origin) => {
     void dashboards.recheck();
+    void mqtt.recheckTools();
     // Sockets of that session or token may be open on any node.
     if (origin === 'local') cluster?.bus.publish('accounts', { reason: 'revoked' });
   });
@@ -385,6 +409,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     logThrottle,
     uncaught: deps.uncaught,
     cluster: cluster && relay && registrySync ? { node: cluster, relay, registrySync } : undefined,
+    notify: notify ?? undefined,
     limits: { rateLimiter, guard, unauthenticated, http: httpLimiter, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate, metricNames, proxyProtocol },
   });
   const api = buildApi({
@@ -398,6 +423,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     accounts,
     loginLimiter,
     accountLockout,
+    notify,
     secureCookies: tls !== null,
     allowedOrigins: config.allowedOrigins,
     corsOrigins: config.corsOrigins,
@@ -440,6 +466,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
 
   return {
     log,
+    events,
     get httpPort() {
       return httpPort;
     },
@@ -481,6 +508,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       gate.start();
       mqttPort = await mqtt.start();
       mqttsPort = mqtt.tlsPort;
+      // After the broker (it publishes there); pending webhook deliveries resume.
+      await notify?.start();
       wsDevices.start();
       dashboards.start();
       if (https) {
@@ -509,6 +538,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       proxyProtocol?.stop();
       // Acknowledge what is in flight before connections close ([G1]).
       await pipeline.stop();
+      // Grouped alerts go to the outbox; deliveries in flight get a short grace.
+      await notify?.stop();
       await dashboards.stop();
       await wsDevices.stop();
       gateway.stop();

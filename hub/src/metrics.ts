@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import type { Alerting } from './alerts/alerting.js';
 import { registerAlertMetrics } from './alerts/alert-metrics.js';
+import { registerNotifyMetrics, type NotifyMetricSources } from './alerts/notify/notify-metrics.js';
 import type { Commands } from './commands/commands.js';
 import type { DeviceGateway } from './core/device-gateway.js';
 import type { DashboardEndpoint } from './live/dashboard-endpoint.js';
@@ -43,6 +44,8 @@ export interface MetricSources {
   alerting?: Alerting | null;
   /** Cluster mode: the bus, claims and fencing, the PostgreSQL pool, the relay and the registry sync; absent, not exported. */
   cluster?: ClusterMetricSources | undefined;
+  /** Alert notifications (single-node hubs); absent, not exported. */
+  notify?: NotifyMetricSources | undefined;
 }
 
 export interface HubMetrics {
@@ -206,6 +209,14 @@ export function createMetrics(src: MetricSources): HubMetrics {
   counterFrom(registry, 'iot_hub_mqtt_refused_connects_total', 'MQTT connections refused (bad credentials or client id)', () => src.mqtt.counters.refusedConnects);
   counterFrom(registry, 'iot_hub_mqtt_dropped_publishes_total', 'MQTT publishes dropped (bad topic or payload)', () => src.mqtt.counters.droppedPublishes);
   counterFrom(registry, 'iot_hub_mqtt_refused_subscriptions_total', 'MQTT subscriptions refused with SUBACK 0x80', () => src.mqtt.counters.refusedSubscriptions);
+  new Gauge({
+    name: 'iot_hub_mqtt_tool_connections',
+    help: 'MQTT connections of tools logged in with an API token (username $api): they read alerts/#, and are not devices',
+    registers: [registry],
+    collect() {
+      this.set(src.mqtt.toolCount);
+    },
+  });
   counterFrom(registry, 'iot_hub_ws_refused_upgrades_total', 'Device WebSocket upgrades or auth frames refused', () => src.wsDevices.counters.refusedUpgrades);
   counterFrom(registry, 'iot_hub_ws_oversized_frames_total', 'Device WebSocket frames over the size limit (closed with 1009)', () => src.wsDevices.counters.oversizedFrames);
   counterFrom(registry, 'iot_hub_dashboard_refused_upgrades_total', 'Dashboard sockets refused (token or origin)', () => src.dashboards.counters.refusedUpgrades);
@@ -217,6 +228,7 @@ export function createMetrics(src: MetricSources): HubMetrics {
     counterFrom(registry, 'iot_hub_log_lines_suppressed_total', 'Log lines about one device or remote address past --log-lines-per-source per 10 s: not written, summed up in one line per source and window', () => logThrottle.counters.suppressed);
   }
   if (src.limits) registerLimitMetrics(registry, src.limits);
+  if (src.notify) registerNotifyMetrics(registry, src.notify);
   const uncaught = src.uncaught;
   if (uncaught) {
     new Counter({

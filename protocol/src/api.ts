@@ -344,7 +344,9 @@ export type AuditAction =
   | 'rule.delete'
   | 'alert.ack'
   | 'silence.create'
-  | 'silence.delete';
+  | 'silence.delete'
+  | 'notifier.create'
+  | 'notifier.delete';
 
 export interface AuditEntry {
   id: number;

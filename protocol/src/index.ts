@@ -10,3 +10,4 @@ export * from './commands.js';
 export * from './accounts.js';
 export * from './state-keys.js';
 export * from './alerts.js';
+export * from './notifications.js';

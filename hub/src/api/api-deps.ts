@@ -7,6 +7,7 @@ import type { HealthResponse } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { Accounts } from '../auth/accounts.js';
 import type { Alerting } from '../alerts/alerting.js';
+import type { NotifyService } from '../alerts/notify/notify-service.js';
 import type { Audit } from '../audit/audit-log.js';
 import type { Commands } from '../commands/commands.js';
 import type { DeviceGateway } from '../core/device-gateway.js';
@@ -27,6 +28,8 @@ export interface ApiDeps {
   audit: Audit;
   /** Rules, alerts and silences; null where alerting is off (cluster mode, for now): its routes answer 404. */
   alerting: Alerting | null;
+  /** Alert notifications; null in cluster mode (not available there yet). */
+  notify: NotifyService | null;
   accounts: Accounts;
   loginLimiter: LoginLimiter;
   accountLockout: AccountLockout;

@@ -21,6 +21,7 @@ import { deviceCredentialRoutes } from './routes/device-credentials.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { notifierRoutes } from './routes/notifiers.js';
 import { probeRoutes } from './routes/probes.js';
 import { ruleRoutes } from './routes/rules.js';
 import { silenceRoutes } from './routes/silences.js';
@@ -70,6 +71,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   ruleRoutes(app, deps);
   alertRoutes(app, deps);
   silenceRoutes(app, deps);
+  notifierRoutes(app, deps);
   metricsRoutes(app, deps);
 
   const dir = deps.dashboardDir;

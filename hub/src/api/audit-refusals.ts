@@ -81,6 +81,7 @@ const CONTROL_ROUTES = new Map<string, ControlRoute>([
   ['DELETE /api/users/:username', { action: 'user.delete', target: (r) => ({ deviceId: null, details: { username: param(r, 'username') } }) }],
   ['POST /api/tokens', { action: 'token.create', target: (r) => ({ deviceId: null, details: pick(r, ['name', 'role']) }) }],
   ['DELETE /api/tokens/:id', { action: 'token.delete', target: (r) => ({ deviceId: null, details: { id: param(r, 'id') } }) }],
+  ['DELETE /api/notifiers/:id', { action: 'notifier.delete', target: (r) => ({ deviceId: null, details: { id: param(r, 'id') } }) }],
 ]);
 
 /** The catalog code of an error answer (`{"error": "<code>", ...}`), else `http_<status>`. */

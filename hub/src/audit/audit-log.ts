@@ -38,6 +38,8 @@ const ACTIONS: Record<AuditAction, true> = {
   'alert.ack': true,
   'silence.create': true,
   'silence.delete': true,
+  'notifier.create': true,
+  'notifier.delete': true,
 };
 export const AUDIT_ACTIONS = Object.keys(ACTIONS) as AuditAction[];
 

@@ -9,8 +9,8 @@
  *             creates, changes and deletes alert rules, acknowledges alerts
  *             and silences them
  *   admin     also provisions, changes (name, room, labels) and deletes
- *             devices, rotates and revokes their tokens, and manages users
- *             and everyone's API tokens
+ *             devices, rotates and revokes their tokens, manages users
+ *             and everyone's API tokens, and notifiers
  */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -50,8 +50,8 @@ const OPERATOR = new Set([
   'DELETE /api/silences/:id',
 ]);
 
-/** Reads that show other people's accounts: admin only. */
-const ADMIN_READS = new Set(['GET /api/users']);
+/** Reads that show other people's accounts, or where alerts are sent (webhook URLs): admin only. */
+const ADMIN_READS = new Set(['GET /api/users', 'GET /api/notifiers', 'GET /api/notifiers/:id/dead-letters']);
 
 /**
  * The role a route needs, by method and route pattern (`/api/devices/:id`).

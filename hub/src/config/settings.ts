@@ -77,6 +77,8 @@ export interface HubConfig {
   /** New device connections per second per client IP (0 = no limit), and how many at once. */
   ipConnectRate: number;
   ipConnectBurst: number;
+  /** Attempts of one webhook delivery before it is dead-lettered. */
+  webhookMaxAttempts: number;
   /** A login session ends after this many minutes unused, or this many hours after login. */
   sessionIdleMin: number;
   sessionMaxHours: number;
@@ -359,6 +361,7 @@ export const SETTINGS = [
   setting({ key: 'proxyProtocolFrom', flag: 'proxy-protocol-from', env: 'HUB_PROXY_PROTOCOL_FROM', default: '', parse: addressList, help: 'comma-separated addresses or CIDR ranges of load balancers (e.g. 10.0.0.5,10.1.0.0/16); a connection from one must start with a PROXY protocol v2 (or v1) header, whose client address the limits, logs and audit then see. Empty = off: no header is read' }),
   setting({ key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUB_ALLOWED_ORIGINS', default: '', parse: origins, help: 'comma-separated public origins of the hub (scheme://host[:port]) and other pages allowed to open the dashboard socket and to send cookie-authenticated changes; once set, a hub reached by a DNS name must be listed' }),
   setting({ key: 'corsOrigins', flag: 'cors-origins', env: 'HUB_CORS_ORIGINS', default: '', parse: origins, help: 'comma-separated origins whose pages may call the HTTP API with a bearer token (CORS; off when empty)' }),
+  setting({ key: 'webhookMaxAttempts', flag: 'webhook-max-attempts', env: 'HUB_WEBHOOK_MAX_ATTEMPTS', default: '10', parse: intIn(1, 100, 'attempts'), help: 'attempts of one alert webhook delivery (retried after 1, 2, 4 … s, at most 60 s apart, for at most an hour) before it is dead-lettered' }),
   setting({ key: 'sessionIdleMin', flag: 'session-idle-min', env: 'HUB_SESSION_IDLE_MIN', default: '720', parse: intIn(1, 525_600, 'minutes'), help: 'a login session ends after this many minutes without a request' }),
   setting({ key: 'sessionMaxHours', flag: 'session-max-hours', env: 'HUB_SESSION_MAX_HOURS', default: '168', parse: intIn(1, 8760, 'hours'), help: 'a login session ends this many hours after login, used or not' }),
   setting({ key: 'loginRate', flag: 'login-rate', env: 'HUB_LOGIN_RATE', default: '10', parse: intIn(0, 100_000, 'attempts/min'), help: 'login attempts per minute from one IP address (0 = no limit); more get 429' }),

@@ -16,7 +16,7 @@ export interface HubEventMap {
   state: { state: DeviceStateView };
   /** A device caused a protocol error that counts against it [FP-8] (not the hub's own 5xx). */
   deviceError: { deviceId: string; error: ErrorCode; ts: number };
-  /** An alert changed state (`from` is the state before, null for a new episode), or was acknowledged or silenced (`from` = its state). */
+  /** Emitted once stored: an alert changed state (`from` is the state before, null for a new episode), or was acknowledged or silenced (`from` = its state). */
   alert: { alert: AlertView; from: AlertState | null };
   /** A raw message in or out of a device; emitted only while someone wants it (see wants). */
   message: Omit<DeviceMessageEvent, 'event'>;

@@ -70,7 +70,7 @@ t.test('filters and pages over HTTP', async (t) => {
 t.test('bad queries get 400 with a clear message; the log needs the admin token', async (t) => {
   const hub = await startTestHub(t);
   const cases: [string, string][] = [
-    ['?action=device.explode', 'bad request: action must be one of command.create, command.cancel, state.desired, device.create, device.delete, device.update, device.token.rotate, device.token.revoke, device.probe, user.create, user.delete, token.create, token.delete, rule.create, rule.update, rule.delete, alert.ack, silence.create, silence.delete, got "device.explode"'],
+    ['?action=device.explode', 'bad request: action must be one of command.create, command.cancel, state.desired, device.create, device.delete, device.update, device.token.rotate, device.token.revoke, device.probe, user.create, user.delete, token.create, token.delete, rule.create, rule.update, rule.delete, alert.ack, silence.create, silence.delete, notifier.create, notifier.delete, got "device.explode"'],
     ['?from=yesterday', 'bad request: from must be epoch milliseconds or an ISO 8601 date, got "yesterday"'],
     ['?to=2026-13-45T99:00:00Z', 'bad request: to must be epoch milliseconds or an ISO 8601 date, got "2026-13-45T99:00:00Z"'],
     ['?from=2000&to=1000', 'bad request: from (2000) is after to (1000)'],

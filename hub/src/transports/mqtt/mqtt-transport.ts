@@ -9,6 +9,9 @@
  * That wait is also the push-back: aedes reads no more from a socket while
  * its packets are in the hook. The ingest gate adds the global part: while
  * the hub as a whole is behind, no device socket is read at all.
+ *
+ * Besides devices, tools (Node-RED, Home Assistant) may log in with an API
+ * token to read alert notifications on `alerts/...` (tool-clients.ts).
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
@@ -44,6 +47,7 @@ import { clip } from '../../log-safe.js';
 import { refuseMqttConnection } from './connection-refusal.js';
 import { expectAnswer, gateReads } from './gated-reads.js';
 import { guardPacketSize } from './packet-size-guard.js';
+import { ToolClients } from './tool-clients.js';
 
 /** Room for the topic and headers on top of the payload limit. */
 const PACKET_OVERHEAD_BYTES = 1024;
@@ -82,6 +86,8 @@ export interface MqttTransportOptions {
   gate?: IngestGate;
   /** PROXY protocol from trusted balancers, read before aedes or TLS sees a byte; absent = off. */
   proxyProtocol?: ProxyProtocol;
+  /** Tools (username `$api`, an API token as password) that read `alerts/#`; absent = only devices log in. */
+  tools?: ToolClients;
 }
 
 class MqttDeviceLink implements DeviceLink {
@@ -162,6 +168,29 @@ export class MqttTransport {
 
   get connectionCount(): number {
     return this.sockets.size;
+  }
+
+  /** Tools logged in with an API token (not devices). */
+  get toolCount(): number {
+    return this.options.tools?.count ?? 0;
+  }
+
+  /**
+   * An alert notification to whoever subscribed to `alerts/...` (tools only:
+   * authorizeForward keeps it from devices). QoS 1 so a tool acknowledges it;
+   * not retained: an old alert must not greet a tool that connects later.
+   */
+  publishAlert(topic: string, payload: Buffer): void {
+    const broker = this.broker;
+    if (!broker) return;
+    broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err?: Error | null) => {
+      if (err) this.options.log.warn({ err, topic }, 'publishing an alert on the broker failed');
+    });
+  }
+
+  /** After a revocation: tools whose token no longer holds are disconnected. */
+  recheckTools(): Promise<void> {
+    return this.options.tools?.recheck() ?? Promise.resolve();
   }
 
   async start(): Promise<number> {
@@ -330,6 +359,8 @@ export class MqttTransport {
     };
     if (!username || !password) return refuse(CONNACK_BAD_USERNAME_OR_PASSWORD, 'no username or password');
     const token = password.toString('utf8');
+    const tools = this.options.tools;
+    if (tools && ToolClients.isToolLogin(username)) return tools.authenticate(client, token, refuse, () => this.admitTool(client, done));
     const entry = this.options.gateway.authenticate(username, token);
     if (entry) return this.admitDevice(client, username, entry, refuse, done);
     this.options.gateway.authenticateAfterRefresh(username, token, (later) =>
@@ -379,6 +410,14 @@ export class MqttTransport {
     );
   }
 
+  /** A tool's CONNECT holds: it leaves the unauthenticated, and takes no place in the device budget. */
+  private admitTool(client: Client, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
+    const pending = this.pendingOf.get(client.conn as Socket);
+    if (pending) this.options.unauthenticated.leave(pending);
+    this.pendingOf.delete(client.conn as Socket);
+    done(null, true);
+  }
+
   /**
    * Made once, not per connection: a closure made in authenticate() would
    * keep that call's whole scope (aedes' `done` and what it holds) alive for
@@ -390,6 +429,12 @@ export class MqttTransport {
 
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
     const session = client ? this.sessions.get(client) : undefined;
+    if (client && this.options.tools?.has(client)) {
+      // MQTT 3.1.1 has no negative PUBACK: a tool that publishes is disconnected, and told why in the log.
+      this.counters.droppedPublishes += 1;
+      this.sampledLog.warn('tool-publish', { clientId: client.id, topic: clip(packet.topic) }, 'MQTT tool disconnected: tools may only subscribe to alerts/#, not publish');
+      return done(new Error('tools may not publish'));
+    }
     if (!client || !session) return done(new Error('publish from an unauthenticated client'));
     // A will is published once the connection has closed: there is nothing left to push back on.
     if ((client as Client & { closed?: boolean }).closed) return this.acceptPublish(client, session, packet, done);
@@ -454,6 +499,13 @@ export class MqttTransport {
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {
+    const tools = this.options.tools;
+    if (tools?.has(client)) {
+      if (tools.maySubscribe(sub.topic)) return done(null, sub);
+      this.counters.refusedSubscriptions += 1;
+      this.sampledLog.warn('tool-subscribe', { clientId: client.id, topic: clip(sub.topic) }, 'MQTT tool subscription refused (SUBACK 0x80): tools may subscribe to alerts/# only');
+      return done(null, null);
+    }
     const session = this.sessions.get(client);
     if (session && isOwnSubscription(sub.topic, session.deviceId)) return done(null, sub);
     this.counters.refusedSubscriptions += 1;
@@ -501,6 +553,8 @@ export class MqttTransport {
    * delivery to a client, the hub's own included, passes here.
    */
   private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const tools = this.options.tools;
+    if (tools?.has(client)) return tools.mayReceive(packet.topic) ? packet : null;
     const parsed = parseTopic(packet.topic);
     if (!parsed || parsed.deviceId !== client.id || !hubChannelSet.has(parsed.channel)) return null;
     return packet;

@@ -32,8 +32,8 @@ const OPERATOR = new Set([
   'POST /api/silences',
   'DELETE /api/silences/:id',
 ]);
-/** Reads of other people's accounts. */
-const ADMIN_READS = new Set(['/api/users']);
+/** Reads of other people's accounts, and of where alerts go (webhook URLs). */
+const ADMIN_READS = new Set(['/api/users', '/api/notifiers', '/api/notifiers/:id/dead-letters']);
 
 /** The role table of docs/security.md: null = any signed-in principal. */
 function expectedRole(method: string, url: string): Role | null {
