@@ -28,7 +28,7 @@ import { socketAuthenticator } from './auth/socket-auth.js';
 import type { HubConfig } from './config/settings.js';
 import { DeviceGateway } from './core/device-gateway.js';
 import type { DeviceLink } from './core/device-link.js';
-import { EventBus } from './core/events.js';
+import { EventBus } from './events/event-bus.js';
 import { DashboardEndpoint } from './live/dashboard-endpoint.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';

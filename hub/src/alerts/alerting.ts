@@ -18,7 +18,7 @@ import {
 import type { Logger } from 'pino';
 import type { Audit } from '../audit/audit-log.js';
 import type { Commands } from '../commands/commands.js';
-import type { EventBus } from '../core/events.js';
+import type { EventBus } from '../events/event-bus.js';
 import { AlertActions } from './alert-actions.js';
 import { ALERT_LIMITS } from './alert-limits.js';
 import type { AlertFilter, AlertStore, HistoryFilter, RuleStore } from './alert-store.js';

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AlertRule, AlertState, AlertView, MetricValue, PresenceInfo } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
-import type { EventBus, HubEventMap } from '../core/events.js';
+import type { EventBus, HubEventMap } from '../events/event-bus.js';
 import type { AlertActions } from './alert-actions.js';
 import { nextStep, type Timing } from './alert-machine.js';
 import type { AlertStore, HistoryInput } from './alert-store.js';

@@ -13,7 +13,7 @@
  */
 import { isFinalCommandState, ProtocolError, type AuditAction, type AuditEntry, type AuditListResponse, type CommandView } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
-import type { EventBus } from '../core/events.js';
+import type { EventBus } from '../events/event-bus.js';
 import type { AuditStore } from './audit-store.js';
 import { SqliteAuditStore } from './sqlite-audit-store.js';
 

@@ -8,7 +8,7 @@
 import type { PresenceInfo, PresenceReason } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { StoredValue } from '../telemetry/telemetry-store.js';
-import { EventBus, type HubEventMap } from '../core/events.js';
+import { EventBus, type HubEventMap } from '../events/event-bus.js';
 import type { Registry } from '../registry/registry.js';
 import type { HubBusEvents } from './bus/bus-messages.js';
 import type { ClusterBus } from './bus/cluster-bus.js';

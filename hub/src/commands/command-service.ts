@@ -13,7 +13,7 @@
 import { ProtocolError, type CommandListResponse, type CommandRequest, type CommandState, type CommandView, type ResultMessage } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { DeviceLink } from '../core/device-link.js';
-import type { EventBus } from '../core/events.js';
+import type { EventBus } from '../events/event-bus.js';
 import { checkMessageSize, checkRequest, decodeCursor, encodeCursor, sameRequest } from './command-checks.js';
 import { CommandIdGenerator } from './command-id.js';
 import { ALL_STATES, PENDING_STATES, commandMessage, delivered, dueAt, newCommand, overdue, resultOutcome } from './command-transitions.js';

@@ -23,7 +23,7 @@ import type { TelemetryPipeline } from '../telemetry/pipeline.js';
 import type { TelemetryPoint } from '../telemetry/telemetry-store.js';
 import type { CloseReason, DeviceLink } from './device-link.js';
 import type { CommandInbox, ControlChannel, StateInbox } from './device-inbox.js';
-import type { EventBus } from './events.js';
+import type { EventBus } from '../events/event-bus.js';
 import type { SessionClaims } from './session-claims.js';
 import { emitMessage } from './message-tap.js';
 import { SeqCheck } from '../telemetry/seq-windows.js';

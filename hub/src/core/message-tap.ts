@@ -6,7 +6,7 @@
  */
 import { MESSAGE_BODY_MAX_CHARS, type DeviceMessage, type HubMessage, type Transport } from '@iot-hub/protocol';
 import type { DeviceLink } from './device-link.js';
-import type { EventBus } from './events.js';
+import type { EventBus } from '../events/event-bus.js';
 
 export function emitMessage(events: EventBus, deviceId: string, direction: 'in' | 'out', message: DeviceMessage | HubMessage, ts = Date.now()): void {
   if (!events.wants('message', deviceId)) return;

@@ -28,7 +28,7 @@ import { bearerToken } from '../auth/admin-token.js';
 import { originAllowed, type OriginPolicy } from '../auth/http-auth.js';
 import type { SocketCredential } from '../auth/socket-auth.js';
 import { roleAtLeast, type Principal, type Role } from '../auth/roles.js';
-import type { EventBus } from '../core/events.js';
+import type { EventBus } from '../events/event-bus.js';
 import type { Registry } from '../registry/registry.js';
 import { refuseUpgrade } from '../net/upgrade-refusal.js';
 import { toApiError } from '../api/api-error.js';

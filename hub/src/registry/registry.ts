@@ -21,7 +21,7 @@ import {
 } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import { generateToken, hashToken, tokenMatches } from '../auth/tokens.js';
-import type { EventBus } from '../core/events.js';
+import type { EventBus } from '../events/event-bus.js';
 import type { StoredValue, TelemetryStore } from '../telemetry/telemetry-store.js';
 import { capabilitiesFromHello } from './capabilities.js';
 import { DEFAULT_MAX_METRICS_PER_DEVICE, MetricNameLimit } from './metric-names.js';

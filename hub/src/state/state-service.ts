@@ -13,7 +13,7 @@ import { ProtocolError, type DesiredMessage, type DesiredPatchRequest, type Devi
 import type { Logger } from 'pino';
 import type { Audit } from '../audit/audit-log.js';
 import type { DeviceLink } from '../core/device-link.js';
-import type { EventBus } from '../core/events.js';
+import type { EventBus } from '../events/event-bus.js';
 import { checkDesired } from './desired-checks.js';
 import { checkDesiredSize, sendDesired } from './desired-delivery.js';
 import { desiredAuditInput, type DesiredPatchOptions, type DeviceLookup, type DeviceStates, type StateCounters } from './device-states.js';

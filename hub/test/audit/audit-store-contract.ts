@@ -6,7 +6,7 @@
 import type { Test } from 'tap';
 import { ProtocolError, type AuditEntry, type CommandState, type CommandView } from '@iot-hub/protocol';
 import type { AuditLog, AuditLogSettings } from '../../src/audit/audit-log.js';
-import type { EventBus } from '../../src/core/events.js';
+import type { EventBus } from '../../src/events/event-bus.js';
 
 export interface OpenedAudit {
   audit: AuditLog<unknown>;

@@ -16,7 +16,7 @@ import { socketAuthenticator } from '../../src/auth/socket-auth.js';
 import { PgAccountStore } from '../../src/cluster/auth/pg-account-store.js';
 import { migrate } from '../../src/cluster/pg/migrations.js';
 import type { PgDatabase } from '../../src/cluster/pg/pg-database.js';
-import { EventBus } from '../../src/core/events.js';
+import { EventBus } from '../../src/events/event-bus.js';
 import { DashboardEndpoint } from '../../src/live/dashboard-endpoint.js';
 import type { Registry } from '../../src/registry/registry.js';
 import { jsonSocket, upgradeStatus, type JsonSocket } from '../helpers/clients.js';

@@ -6,7 +6,7 @@ import t from 'tap';
 import pino from 'pino';
 import { PgCommandService } from '../../src/cluster/commands/pg-command-service.js';
 import { migrate } from '../../src/cluster/pg/migrations.js';
-import { EventBus } from '../../src/core/events.js';
+import { EventBus } from '../../src/events/event-bus.js';
 import { commandServiceContract } from '../commands/command-service-contract.js';
 import { Links, TestDevices, refused, resultMessage } from '../commands/command-fixtures.js';
 import { postgresForTest } from '../helpers/postgres.js';

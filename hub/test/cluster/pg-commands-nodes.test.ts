@@ -9,7 +9,7 @@ import type { CommandState } from '@iot-hub/protocol';
 import { PgCommandService, type PgCommandServiceOptions } from '../../src/cluster/commands/pg-command-service.js';
 import { migrate } from '../../src/cluster/pg/migrations.js';
 import type { PgDatabase } from '../../src/cluster/pg/pg-database.js';
-import { EventBus } from '../../src/core/events.js';
+import { EventBus } from '../../src/events/event-bus.js';
 import { CommandEvents, Links, TestDevices, refused, resultMessage } from '../commands/command-fixtures.js';
 import { eventually } from '../helpers/clients.js';
 import { postgresForTest } from '../helpers/postgres.js';

@@ -19,7 +19,7 @@ import { NOW_MS } from '../../src/cluster/registry/registry-migrations.js';
 import { RegistrySync, type CredentialChange } from '../../src/cluster/registry/registry-sync.js';
 import { DeviceGateway } from '../../src/core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../src/core/device-link.js';
-import { EventBus, type HubEventMap } from '../../src/core/events.js';
+import { EventBus, type HubEventMap } from '../../src/events/event-bus.js';
 import { Registry } from '../../src/registry/registry.js';
 import { TelemetryPipeline } from '../../src/telemetry/pipeline.js';
 import { SqliteTelemetryStore } from '../../src/telemetry/sqlite-telemetry-store.js';

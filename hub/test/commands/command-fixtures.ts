@@ -6,7 +6,7 @@
 import type { Test } from 'tap';
 import { ProtocolError, type CommandMessage, type CommandSpec, type CommandState, type ErrorCode, type HubMessage, type ResultMessage, type Transport } from '@iot-hub/protocol';
 import type { DeviceLink, CloseReason } from '../../src/core/device-link.js';
-import type { EventBus } from '../../src/core/events.js';
+import type { EventBus } from '../../src/events/event-bus.js';
 import type { DeviceLookup } from '../../src/commands/commands.js';
 import type { DeviceRecord } from '../../src/registry/registry-store.js';
 

@@ -7,7 +7,7 @@
 import type { Test } from 'tap';
 import pino from 'pino';
 import type { CommandState } from '@iot-hub/protocol';
-import { EventBus } from '../../src/core/events.js';
+import { EventBus } from '../../src/events/event-bus.js';
 import type { DeviceLink } from '../../src/core/device-link.js';
 import type { Commands, DeviceLookup } from '../../src/commands/commands.js';
 import { eventually } from '../helpers/clients.js';

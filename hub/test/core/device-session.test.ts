@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { ProtocolError, type HubMessage, type TelemetryMessage } from '@iot-hub/protocol';
 import { DeviceGateway } from '../../src/core/device-gateway.js';
 import type { CloseReason, DeviceLink } from '../../src/core/device-link.js';
-import { EventBus } from '../../src/core/events.js';
+import { EventBus } from '../../src/events/event-bus.js';
 import { Registry } from '../../src/registry/registry.js';
 import { SqliteRegistryStore } from '../../src/registry/sqlite-registry-store.js';
 import { TelemetryPipeline } from '../../src/telemetry/pipeline.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Capabilities, PresenceInfo } from '@iot-hub/protocol';
 import { generateToken, hashToken } from '../../src/auth/tokens.js';
-import { EventBus, type HubEventMap } from '../../src/core/events.js';
+import { EventBus, type HubEventMap } from '../../src/events/event-bus.js';
 import { LocalWrites } from '../../src/registry/local-writes.js';
 import { MetricNameLimit } from '../../src/registry/metric-names.js';
 import { Registry } from '../../src/registry/registry.js';

@@ -9,7 +9,7 @@ import type { Test } from 'tap';
 import { MAX_STATE_KEYS, ProtocolError, type AuditEntry, type DeviceStateView, type HubMessage, type StateKeySpec } from '@iot-hub/protocol';
 import type { Audit } from '../../src/audit/audit-log.js';
 import type { DeviceLink } from '../../src/core/device-link.js';
-import { EventBus } from '../../src/core/events.js';
+import { EventBus } from '../../src/events/event-bus.js';
 import type { DeviceRecord } from '../../src/registry/registry-store.js';
 import type { DeviceLookup, DeviceStates } from '../../src/state/device-states.js';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../../src/audit/audit-log.js';
-import { EventBus } from '../../src/core/events.js';
+import { EventBus } from '../../src/events/event-bus.js';
 import { createLogger } from '../../src/log.js';
 import { StateService } from '../../src/state/state-service.js';
 import { stateServiceContract, type StateBacking } from './state-service-contract.js';

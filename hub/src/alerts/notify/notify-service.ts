@@ -20,7 +20,7 @@ import {
   type NotifierView,
 } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
-import type { EventBus, HubEventMap } from '../../core/events.js';
+import type { EventBus, HubEventMap } from '../../events/event-bus.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import { NotificationGrouper, type AlertGroup } from './notification-grouper.js';
 import type { NotifierRecord, NotifierStore } from './notifier-store.js';

@@ -4,7 +4,7 @@
  * The bus itself is generic over these maps; these are the hub's.
  */
 import type { DeviceView } from '@iot-hub/protocol';
-import type { HubEventMap } from '../../core/events.js';
+import type { HubEventMap } from '../../events/event-bus.js';
 
 export interface HubBusEvents {
   telemetry: HubEventMap['telemetry'];

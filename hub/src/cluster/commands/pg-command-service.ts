@@ -25,7 +25,7 @@
 import { ProtocolError, type CommandListResponse, type CommandRequest, type CommandState, type CommandView, type ResultMessage } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { DeviceLink } from '../../core/device-link.js';
-import type { EventBus } from '../../core/events.js';
+import type { EventBus } from '../../events/event-bus.js';
 import { checkMessageSize, checkRequest, decodeCursor, encodeCursor, sameRequest } from '../../commands/command-checks.js';
 import { CommandIdGenerator } from '../../commands/command-id.js';
 import { canonicalJson, toView, withState, type CommandRecord } from '../../commands/command-record.js';

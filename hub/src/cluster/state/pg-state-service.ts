@@ -19,7 +19,7 @@ import { ProtocolError, type DesiredMessage, type DesiredPatchRequest, type Devi
 import type { Logger } from 'pino';
 import type { TransactionalAudit } from '../../audit/audit-log.js';
 import type { DeviceLink } from '../../core/device-link.js';
-import type { EventBus } from '../../core/events.js';
+import type { EventBus } from '../../events/event-bus.js';
 import { checkDesired } from '../../state/desired-checks.js';
 import { checkDesiredSize, sendDesired } from '../../state/desired-delivery.js';
 import { desiredAuditInput, type DesiredPatchOptions, type DeviceLookup, type DeviceStates, type StateCounters } from '../../state/device-states.js';

@@ -11,7 +11,7 @@ import { PgAuditStore } from '../../../src/cluster/audit/pg-audit-store.js';
 import { AUDIT_MIGRATIONS } from '../../../src/cluster/audit/audit-migrations.js';
 import { migrate } from '../../../src/cluster/pg/migrations.js';
 import type { PgDatabase, Queryable } from '../../../src/cluster/pg/pg-database.js';
-import { EventBus } from '../../../src/core/events.js';
+import { EventBus } from '../../../src/events/event-bus.js';
 import { createLogger } from '../../../src/log.js';
 import { postgresForTest, type PgForTest } from '../../helpers/postgres.js';
 import { auditStoreContract, command, type AuditBacking } from '../../audit/audit-store-contract.js';

@@ -14,7 +14,7 @@ import { migrate } from '../../../src/cluster/pg/migrations.js';
 import type { PgDatabase, Queryable } from '../../../src/cluster/pg/pg-database.js';
 import { PgStateService, type PgStateServiceOptions } from '../../../src/cluster/state/pg-state-service.js';
 import { STATE_MIGRATIONS } from '../../../src/cluster/state/state-migrations.js';
-import { EventBus } from '../../../src/core/events.js';
+import { EventBus } from '../../../src/events/event-bus.js';
 import { createLogger } from '../../../src/log.js';
 import { postgresForTest, type PgForTest } from '../../helpers/postgres.js';
 import { Devices, RecordingLink, stateServiceContract, type StateBacking } from '../../state/state-service-contract.js';

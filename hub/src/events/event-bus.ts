@@ -1,6 +1,8 @@
 /**
- * The typed event bus of the core. Listeners (live fan-out today; metrics,
- * rules later) are grouped by owner so one call removes them all at stop().
+ * The typed event bus the hub's parts share: the core and the registry emit,
+ * live fan-out, alerting, notifications and the audit log listen. It sits in
+ * its own folder because no one of them owns it. Listeners are grouped by
+ * owner so one call removes them all at stop().
  */
 import type { AlertState, AlertView, CommandView, DeviceMessageEvent, DeviceStateView, DeviceView, ErrorCode, MetricValue, PresenceInfo } from '@iot-hub/protocol';
 
