@@ -13,7 +13,7 @@
  * limit here.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deviceWsUrl } from '@iot-hub/device-sim';
@@ -30,7 +30,8 @@ import { startBareWs } from './lib/peers/bare-ws.js';
 import { cpuPercent, readProc, type ProcSample } from './lib/proc-stats.js';
 import { settledRss, type SettledRss } from './lib/settled-rss.js';
 import { fleetIds, formatProvisioning, provisionWithOwnHub, type ProvisioningReport } from './lib/timed-provisioning.js';
-import { RESULTS_DIR } from './ingest.js';
+import { finishRun } from './lib/harness.js';
+import { ratioRow, type ScoreRow } from './lib/scoreboard.js';
 import { fetchHubMetrics, metricSample } from './lib/hub-metrics.js';
 
 export const CONNS_DESCRIPTION = 'idle MQTT and WS devices held: memory per connection vs bare aedes and bare ws';
@@ -231,15 +232,8 @@ export async function runConns(argv: readonly string[]): Promise<number> {
     }
 
     const result = buildResult(options, machine, startedAt, hubFlags, provisioning, runs);
-    process.stdout.write(`\n${formatResult(result)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `conns-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${file}\n`);
-    if (runs.some((r) => r.held !== r.devices)) {
-      process.stderr.write('[conns] not every device was held to the end: the per-connection figures are not comparable\n');
-      exitCode = 1;
-    }
+    const problems = runs.some((r) => r.held !== r.devices) ? ['not every device was held to the end: the per-connection figures are not comparable'] : [];
+    exitCode = finishRun('conns', { startedAt, machine }, argv, options, { result, rows: connsRows(result), text: formatResult(result), problems });
   } finally {
     if (options.keepData) log(`kept ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
@@ -379,6 +373,11 @@ function buildResult(options: ConnsOptions, machine: ReturnType<typeof machineIn
     runs,
     comparisons,
   };
+}
+
+export function connsRows(r: ConnsResult): ScoreRow[] {
+  const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`;
+  return r.comparisons.map((c) => ratioRow(`conns: memory per idle ${c.transport === 'mqtt' ? 'MQTT' : 'WebSocket'} connection`, c.hubBytesPerConnection, c.peerBytesPerConnection, c.peer ?? 'peer', kb, { atMost: TARGET_RATIO }));
 }
 
 type ConnsResult = ReturnType<typeof buildResult>;

@@ -12,7 +12,7 @@
  * from aedes in that window.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,7 +28,8 @@ import { machineInfo } from './lib/machine.js';
 import { MqttSubscriber } from './lib/mqtt-subscriber.js';
 import { startBareAedes } from './lib/peers/bare-aedes.js';
 import { cpuPercent, readProc, type ProcSample } from './lib/proc-stats.js';
-import { RESULTS_DIR } from './ingest.js';
+import { finishRun } from './lib/harness.js';
+import { ratioRow, type ScoreRow } from './lib/scoreboard.js';
 
 export const CPU_DESCRIPTION = 'hub CPU per stored message at 20,000 msgs/s vs bare aedes CPU per relayed message';
 
@@ -143,13 +144,8 @@ export async function runCpu(argv: readonly string[]): Promise<number> {
     runs.push(await measureAedes(options, workDir, ids));
 
     const result = { ...buildResult(options, machine, startedAt, runs, hub.logs), hubProfile: hub.profile };
-    process.stdout.write(`\n${formatCpu(result)}\n`);
-    if (hub.profile) process.stdout.write(`\n${formatProfile(hub.profile)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `cpu-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${file}\n`);
-    return 0;
+    const text = `${formatCpu(result)}${hub.profile ? `\n\n${formatProfile(hub.profile)}` : ''}`;
+    return finishRun('cpu', { startedAt, machine }, argv, result.options, { result, rows: cpuRows(runs), text });
   } finally {
     if (options.keepData) log(`kept ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
@@ -315,6 +311,12 @@ async function measure(options: CpuOptions, target: Target): Promise<CpuRun> {
   } finally {
     if (load) await load.stop(5000);
   }
+}
+
+export function cpuRows(runs: readonly CpuRun[]): ScoreRow[] {
+  const hub = runs.find((r) => r.server === 'hub');
+  const aedes = runs.find((r) => r.server === 'bare aedes');
+  return [ratioRow('cpu: CPU per stored message vs per relayed one', hub?.cpuUsPerMessage ?? null, aedes?.cpuUsPerMessage ?? null, 'bare aedes', (n) => `${n.toFixed(1)} µs`, { atMost: CPU_TARGET })];
 }
 
 function buildResult(options: CpuOptions, machine: ReturnType<typeof machineInfo>, startedAt: Date, runs: CpuRun[], hubLogs: HubProcess['logs'] | undefined) {

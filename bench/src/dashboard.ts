@@ -11,7 +11,7 @@
  * the machine's cores.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,8 @@ import { startHubProcess } from './lib/hub-process.js';
 import { startLoadProcess } from './lib/load-process.js';
 import { machineInfo, type MachineInfo } from './lib/machine.js';
 import { cpuPercent, ProcSampler } from './lib/proc-stats.js';
-import { RESULTS_DIR } from './ingest.js';
+import { finishRun } from './lib/harness.js';
+import { printedRow, type ScoreRow } from './lib/scoreboard.js';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -221,12 +222,7 @@ export async function runDashboard(argv: readonly string[]): Promise<number> {
       loadCpuPct: loadFrom && loadTo ? cpuPercent(loadFrom, loadTo) : null,
       hubPeakRssBytes: hubSampler.peakRssBytes,
     };
-    process.stdout.write(`\n${formatDashboardResult(result)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `dashboard-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${file}\n`);
-    return 0;
+    return finishRun('dashboard', { startedAt, machine }, argv, result.options, { result, rows: dashboardRows(result), text: formatDashboardResult(result) });
   } finally {
     socketProbe.close();
     await browser?.close();
@@ -252,4 +248,12 @@ function formatDashboardResult(r: DashboardResult): string {
     ['load generator CPU', r.loadCpuPct === null ? '-' : pct(r.loadCpuPct)],
     ['hub peak RSS', mb(r.hubPeakRssBytes)],
   ]);
+}
+
+/** No target is set for the browser yet: its figures are printed so a change shows. */
+export function dashboardRows(r: DashboardResult): ScoreRow[] {
+  return [
+    printedRow(`dashboard: publish → DOM p99, ${int(r.fleet.devices)} devices at 1 Hz`, r.latency ? ms(r.latency.p99) : '-', '', null, 'no target set'),
+    printedRow('dashboard: long tasks per minute', r.longTasks.perMinute.toFixed(1), '', null, 'no target set'),
+  ];
 }

@@ -9,7 +9,7 @@
  * what the machine and the client allow at the time.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deviceWsUrl } from '@iot-hub/device-sim';
@@ -25,7 +25,8 @@ import { startBareWs } from './lib/peers/bare-ws.js';
 import { cpuPercent, ProcSampler, readProc, type ProcSample } from './lib/proc-stats.js';
 import { readSched, waitingPercent } from './lib/run-delay.js';
 import { fleetIds, formatProvisioning, provisionWithOwnHub, type ProvisioningReport } from './lib/timed-provisioning.js';
-import { RESULTS_DIR } from './ingest.js';
+import { finishRun } from './lib/harness.js';
+import { boundRow, type ScoreRow } from './lib/scoreboard.js';
 
 export const STORM_DESCRIPTION = '10,000 authenticated devices connect and reconnect: connects/s';
 
@@ -189,16 +190,9 @@ export async function runStorm(argv: readonly string[]): Promise<number> {
 
     const hubProfile = options.hubProfile ? readProfile(profileDir) : undefined;
     const result = { ...buildResult(options, machine, startedAt, hubFlags, provisioning, storms), hubProfile };
-    process.stdout.write(`\n${formatResult(result)}\n`);
-    if (hubProfile) process.stdout.write(`\n${formatProfile(hubProfile)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `storm-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${file}\n`);
-    if (storms.some((s) => s.waves.some((w) => w.failed > 0))) {
-      process.stderr.write('[storm] some connects failed: see failed by reason\n');
-      exitCode = 1;
-    }
+    const problems = storms.some((s) => s.waves.some((w) => w.failed > 0)) ? ['some connects failed: see failed by reason'] : [];
+    const text = `${formatResult(result)}${hubProfile ? `\n\n${formatProfile(hubProfile)}` : ''}`;
+    exitCode = finishRun('storm', { startedAt, machine }, argv, options, { result, rows: stormRows(result), text, problems });
   } finally {
     if (options.keepData) log(`kept ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
@@ -312,6 +306,13 @@ function buildResult(options: StormOptions, machine: ReturnType<typeof machineIn
 }
 
 type StormResult = ReturnType<typeof buildResult>;
+
+export function stormRows(r: StormResult): ScoreRow[] {
+  return r.targets.map((t) => {
+    const row = boundRow(`storm: ${t.wave} wave, connects/s`, t.connectsPerSec, int, { atLeast: TARGET_PER_SEC });
+    return t.met || row.verdict !== 'met' ? row : { ...row, verdict: 'missed', target: `${row.target}, none failed` };
+  });
+}
 
 function formatResult(r: StormResult): string {
   const o = r.options;

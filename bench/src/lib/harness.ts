@@ -92,12 +92,12 @@ export function defineBenchmark<O extends { keepData: boolean }>(spec: Benchmark
 }
 
 /** Prints the report and its rows, writes the JSON; exit 1 on a problem, 0 otherwise (a missed target is a figure, not a failure). */
-export function finishRun(name: string, ctx: Pick<BenchContext, 'startedAt' | 'machine'>, argv: readonly string[], options: object, measured: Measured): number {
+export function finishRun(name: string, ctx: Pick<BenchContext, 'startedAt' | 'machine'> & { command?: string }, argv: readonly string[], options: object, measured: Measured): number {
   process.stdout.write(`\n${measured.text}\n\nScoreboard rows:\n${formatRows(measured.rows)}\n`);
   const file = writeResult({
     benchmark: name,
     startedAt: ctx.startedAt.toISOString(),
-    command: `npm run bench -- ${name} ${argv.join(' ')}`.trim(),
+    command: `${ctx.command ?? `npm run bench -- ${name}`} ${argv.join(' ')}`.trim(),
     machine: ctx.machine,
     options,
     rows: measured.rows,
