@@ -17,36 +17,22 @@
  * each phase (issue 23).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HubApi, provisionDevices, writeCredentialsFile, type DeviceCredentials, type LoadReport } from '@iot-hub/device-sim';
 import { CommandDriver, type PhaseRun } from './lib/command-driver.js';
 import { CommandProbe } from './lib/command-probe.js';
-import {
-  buildResult,
-  commandRows,
-  formatResult,
-  summarisePhase,
-  type CommandsOptions,
-  type LoadPhaseInfo,
-  type PhaseName,
-  type PhaseResult,
-  type ProgressSecond,
-  type ServerRun,
-} from './lib/command-report.js';
+import { buildResult, commandRows, formatResult, summarisePhase, type CommandsOptions, type LoadPhaseInfo, type PhaseName, type PhaseResult, type ProgressSecond, type ServerRun } from './lib/command-report.js';
 import { int, pct } from './lib/format.js';
 import { eventLoopDelayIn, fetchHubMetrics, ingestPushBackIn, pushBackBetween, type IngestPushBack } from './lib/hub-metrics.js';
 import { startHubProcess } from './lib/hub-process.js';
 import { startBareCommandRelay } from './lib/peers/bare-command-relay.js';
 import { formatProfile, summariseProfile, mainThreadProfile } from './lib/cpu-profile.js';
 import { startLoadProcess } from './lib/load-process.js';
-import { machineInfo } from './lib/machine.js';
 import { pressureShare, readPressure, type PressureSample } from './lib/pressure.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
 import { RESPONDER_COMMAND, ResponderFleet } from './lib/responders.js';
-import { finishRun, RESULTS_DIR } from './lib/harness.js';
+import { defineBenchmark, RESULTS_DIR } from './lib/harness.js';
 import { publishedIngestRate } from './lib/ingest-rate.js';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 
@@ -134,37 +120,26 @@ export function loadRateFor(explicit: number | undefined, resultsDir = RESULTS_D
 const log = benchLog('commands');
 const deviceIds = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(String(n).length, '0')}`);
 
-/** Runs the benchmark; returns the process exit code (1 when a measured command did not succeed). */
-export async function runCommands(argv: readonly string[]): Promise<number> {
-  const options = parseCommandsArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(COMMANDS_HELP);
-    return 0;
-  }
-  const loadRate = options.phases.includes('load') ? loadRateFor(options.loadRate) : undefined;
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-'));
-  log(`hub data dir and logs: ${workDir}`);
-  if (loadRate) log(`load phase telemetry: ${int(loadRate.rate)} msgs/s (${loadRate.source})`);
-  let exitCode = 0;
-  try {
+/** Fails (exit 1) when a measured command did not succeed. */
+export const commands = defineBenchmark({
+  name: 'commands',
+  description: 'command round trip API → device → result → dashboard, idle and under 80 % of ingest, vs the bare command relay in the same run',
+  help: COMMANDS_HELP,
+  parse: parseCommandsArgs,
+  async measure(options, { workDir, machine }) {
+    const loadRate = options.phases.includes('load') ? loadRateFor(options.loadRate) : undefined;
+    if (loadRate) log(`load phase telemetry: ${int(loadRate.rate)} msgs/s (${loadRate.source})`);
     const hub = await measureHub(options, loadRate?.rate, workDir);
-    if (hub.phases.some((p) => p.counts.succeeded !== p.counts.sent)) exitCode = 1;
     let peer: ServerRun | null = null;
     if (options.peer) {
       log('the same phases through the bare command relay (no storage, no checks), every responder on MQTT');
       peer = await measurePeer(options, loadRate?.rate, workDir);
     }
     const result = buildResult({ options, loadRate, hub, peer });
-    const problems = exitCode !== 0 ? ['some measured commands did not succeed: see "errors" in the JSON'] : [];
-    exitCode = finishRun('commands', { startedAt, machine }, argv, result.options, { result, rows: commandRows(result), text: formatResult(result, machine), problems });
-  } finally {
-    if (options.keepData) log(`kept ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  }
-  return exitCode;
-}
+    const problems = hub.phases.some((p) => p.counts.succeeded !== p.counts.sent) ? ['some measured commands did not succeed: see "errors" in the JSON'] : [];
+    return { result, rows: commandRows(result), text: formatResult(result, machine), problems };
+  },
+});
 
 /** A server the phases run against: the hub, or the bare peer. */
 interface Target {

@@ -14,8 +14,6 @@
  * process's CPU.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { provisionDevices, writeCredentialsFile } from '@iot-hub/device-sim';
 import { DashboardChild, median, percentiles, type Percentiles } from './lib/dashboard-children.js';
@@ -24,10 +22,10 @@ import { int, mb, ms, pct, table } from './lib/format.js';
 import { fetchHubMetrics, metricSample } from './lib/hub-metrics.js';
 import { startHubProcess } from './lib/hub-process.js';
 import { startLoadProcess, type LoadProcess } from './lib/load-process.js';
-import { machineInfo, type MachineInfo } from './lib/machine.js';
+import { type MachineInfo } from './lib/machine.js';
 import { readPressure, pressureShare } from './lib/pressure.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
-import { finishRun } from './lib/harness.js';
+import { defineBenchmark } from './lib/harness.js';
 import type { ScoreRow } from './lib/scoreboard.js';
 import { benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 
@@ -110,139 +108,135 @@ interface CpuMarks {
   pressure: ReturnType<typeof readPressure>;
 }
 
-export async function runFanout(argv: readonly string[]): Promise<number> {
-  const options = parseFanoutArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(FANOUT_HELP);
-    return 0;
-  }
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-'));
-  const adminToken = randomBytes(24).toString('hex');
-  const children: DashboardChild[] = [];
-  const samplers: ProcSampler[] = [];
-  let load: LoadProcess | undefined;
-  // Every dashboard uses the admin token, which is one user to the hub's per-user socket limit.
-  const hub = await startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, 'hub.log'), logLevel: 'warn', extraArgs: ['--dashboard-max-sockets-per-user', String(Math.max(options.dashboards, 1)), ...options.hubArgs] });
-  try {
-    const hubSampler = new ProcSampler(hub.pid);
-    samplers.push(hubSampler);
-    hubSampler.start(1000);
-    log(`hub pid ${hub.pid} at ${hub.httpUrl}; data and logs in ${workDir}`);
-    const width = String(options.devices).length;
-    const ids = Array.from({ length: options.devices }, (_, i) => `fan-${String(i + 1).padStart(width, '0')}`);
-    const devices = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: ids.map((id) => ({ id, kind: 'load-sensor' })), concurrency: 100 });
-    const credentialsFile = join(workDir, 'load-devices.json');
-    await writeCredentialsFile(credentialsFile, devices);
-    log(`provisioned ${int(devices.length)} devices`);
+export const fanoutBenchmark = defineBenchmark({
+  name: 'fanout',
+  description: FANOUT_DESCRIPTION,
+  help: FANOUT_HELP,
+  parse: parseFanoutArgs,
+  async measure(options, { workDir, machine }) {
+    const adminToken = randomBytes(24).toString('hex');
+    const children: DashboardChild[] = [];
+    const samplers: ProcSampler[] = [];
+    let load: LoadProcess | undefined;
+    // Every dashboard uses the admin token, which is one user to the hub's per-user socket limit.
+    const hub = await startHubProcess({ dataDir: join(workDir, 'data'), adminToken, logFile: join(workDir, 'hub.log'), logLevel: 'warn', extraArgs: ['--dashboard-max-sockets-per-user', String(Math.max(options.dashboards, 1)), ...options.hubArgs] });
+    try {
+      const hubSampler = new ProcSampler(hub.pid);
+      samplers.push(hubSampler);
+      hubSampler.start(1000);
+      log(`hub pid ${hub.pid} at ${hub.httpUrl}; data and logs in ${workDir}`);
+      const width = String(options.devices).length;
+      const ids = Array.from({ length: options.devices }, (_, i) => `fan-${String(i + 1).padStart(width, '0')}`);
+      const devices = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: ids.map((id) => ({ id, kind: 'load-sensor' })), concurrency: 100 });
+      const credentialsFile = join(workDir, 'load-devices.json');
+      await writeCredentialsFile(credentialsFile, devices);
+      log(`provisioned ${int(devices.length)} devices`);
 
-    // Dashboards, spread evenly over the processes; socket 0 (the one that stalls later) is in the first.
-    const perProc = Math.ceil(options.dashboards / options.procs);
-    const connecting: Promise<unknown>[] = [];
-    for (let first = 0; first < options.dashboards; first += perProc) {
-      const child = new DashboardChild();
-      children.push(child);
-      connecting.push(child.request({ op: 'connect', httpUrl: hub.httpUrl, adminToken, sockets: Math.min(perProc, options.dashboards - first), firstIndex: first }, 'ready'));
-    }
-    await Promise.all(connecting);
-    const dashSamplers = children.map((c) => new ProcSampler(c.pid));
-    samplers.push(...dashSamplers);
-    log(`${options.dashboards} dashboard sockets subscribed, in ${children.length} processes (pids ${children.map((c) => c.pid).join(', ')})`);
-
-    load = startLoadProcess({
-      hubUrl: hub.httpUrl,
-      mqttUrl: hub.mqttUrl,
-      credentialsFile,
-      devices: options.devices,
-      idPrefix: 'fan-',
-      rate: options.devices,
-      maxDurationMs: options.warmupMs + 4 * options.windowMs + options.fillTimeoutMs + 120_000,
-      logFile: join(workDir, 'load.log'),
-    });
-    await load.publishing;
-    const loadSampler = new ProcSampler(load.pid);
-    samplers.push(loadSampler);
-    log(`load publishing ${int(options.devices)} msgs/s (pid ${load.pid}); warming up ${options.warmupMs / 1000} s`);
-    await sleep(options.warmupMs);
-
-    const mark = (): CpuMarks => ({
-      hub: hubSampler.sample(),
-      load: loadSampler.sample(),
-      dashboards: dashSamplers.map((s) => s.sample()),
-      bench: process.cpuUsage(),
-      at: Date.now(),
-      pressure: readPressure(),
-    });
-    const loadAcked = (): number => load?.lastProgress?.acked ?? 0;
-    const runPhase = async (name: string) => {
-      const from = mark();
-      const ackedFrom = loadAcked();
-      for (const c of children) c.send({ op: 'phase', name, fromT: from.at });
-      for (let elapsed = 0; elapsed < options.windowMs; elapsed += 5000) {
-        await sleep(Math.min(5000, options.windowMs - elapsed));
-        log(`${name}: ${Math.round((Date.now() - from.at) / 1000)} s, ${load?.lastProgress?.ackedPerSec ?? '?'} acked/s, hub CPU ${pct(cpuPercent(from.hub as ProcSample, hubSampler.sample() ?? (from.hub as ProcSample)))}`);
+      // Dashboards, spread evenly over the processes; socket 0 (the one that stalls later) is in the first.
+      const perProc = Math.ceil(options.dashboards / options.procs);
+      const connecting: Promise<unknown>[] = [];
+      for (let first = 0; first < options.dashboards; first += perProc) {
+        const child = new DashboardChild();
+        children.push(child);
+        connecting.push(child.request({ op: 'connect', httpUrl: hub.httpUrl, adminToken, sockets: Math.min(perProc, options.dashboards - first), firstIndex: first }, 'ready'));
       }
-      const to = mark();
-      // The phase ends here: updates published from now on belong to no phase until the next one starts.
-      for (const c of children) c.send({ op: 'phase', name: `after-${name}`, fromT: to.at });
-      return { from, to, ackedPerSec: ((loadAcked() - ackedFrom) * 1000) / (to.at - from.at) };
-    };
+      await Promise.all(connecting);
+      const dashSamplers = children.map((c) => new ProcSampler(c.pid));
+      samplers.push(...dashSamplers);
+      log(`${options.dashboards} dashboard sockets subscribed, in ${children.length} processes (pids ${children.map((c) => c.pid).join(', ')})`);
 
-    const baseline = await runPhase('baseline');
-    const aa = await runPhase('aa');
-    // Phase 2: one dashboard stops reading; measure once the hub is coalescing for it.
-    const droppedBefore = (await hubDroppedEvents(hub.httpUrl, adminToken)) ?? 0;
-    children[0]?.send({ op: 'stall', index: STALLED });
-    const stallAt = Date.now();
-    for (const c of children) c.send({ op: 'phase', name: 'filling', fromT: stallAt });
-    let filledMs: number | null = null;
-    while (Date.now() - stallAt < options.fillTimeoutMs) {
-      await sleep(500);
-      if (((await hubDroppedEvents(hub.httpUrl, adminToken)) ?? 0) > droppedBefore) {
-        filledMs = Date.now() - stallAt;
-        break;
-      }
-    }
-    log(filledMs === null ? `the hub did not start coalescing within ${options.fillTimeoutMs / 1000} s: measuring anyway` : `dashboard ${STALLED} stalled: the hub coalesces for it after ${(filledMs / 1000).toFixed(1)} s`);
-    const slow = await runPhase('slow');
-    const socketsAtSlowEnd = await hubDashboardSockets(hub.httpUrl, adminToken);
-    const droppedAtEnd = (await hubDroppedEvents(hub.httpUrl, adminToken)) ?? 0;
-    // Late events still count in their phase (by their `t`): give them a moment, then let the stalled one catch up.
-    await sleep(2000);
-    await children[0]?.request({ op: 'resume' }, 'resumed');
-    // It reads what waited for it; the hub sends what it kept and the overflow notice after that.
-    let caughtUpMs: number | null = null;
-    const resumedAt = Date.now();
-    for (let waited = 0; waited < 15_000; waited += 500) {
-      await sleep(500);
-      const stalled = (await children[0]?.report())?.sockets.find((s) => s.index === STALLED);
-      if (Object.values(stalled?.phases ?? {}).some((c) => c.overflows > 0)) {
-        caughtUpMs = Date.now() - resumedAt;
-        break;
-      }
-    }
-    log(caughtUpMs === null ? `dashboard ${STALLED} got no overflow notice within 15 s of resuming` : `dashboard ${STALLED} caught up ${(caughtUpMs / 1000).toFixed(1)} s after resuming`);
-    const recovered = await runPhase('recovered');
-    for (const c of children) c.send({ op: 'end', atT: recovered.to.at });
-    await sleep(2000);
-    const reports = await Promise.all(children.map((c) => c.report()));
-    const loadEnd = await load.stop();
-    load = undefined;
+      load = startLoadProcess({
+        hubUrl: hub.httpUrl,
+        mqttUrl: hub.mqttUrl,
+        credentialsFile,
+        devices: options.devices,
+        idPrefix: 'fan-',
+        rate: options.devices,
+        maxDurationMs: options.warmupMs + 4 * options.windowMs + options.fillTimeoutMs + 120_000,
+        logFile: join(workDir, 'load.log'),
+      });
+      await load.publishing;
+      const loadSampler = new ProcSampler(load.pid);
+      samplers.push(loadSampler);
+      log(`load publishing ${int(options.devices)} msgs/s (pid ${load.pid}); warming up ${options.warmupMs / 1000} s`);
+      await sleep(options.warmupMs);
 
-    const stalledConnected = socketsAtSlowEnd === undefined ? null : socketsAtSlowEnd === options.dashboards;
-    const result = buildResult({ options, reports, phases: { baseline, aa, slow, recovered }, filledMs, caughtUpMs, stalledConnected, droppedHub: droppedAtEnd - droppedBefore, hubPeakRss: hubSampler.peakRssBytes, hubLogs: hub.logs, loadReport: loadEnd.report });
-    return finishRun('fanout', { startedAt, machine }, argv, options, { result, rows: fanoutRows(result), text: formatFanout(result, machine) });
-  } finally {
-    for (const s of samplers) s.stop();
-    await Promise.all(children.map((c) => c.stop()));
-    await load?.stop();
-    const ended = await hub.stop();
-    if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
-    if (options.keepData) log(`kept ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  }
-}
+      const mark = (): CpuMarks => ({
+        hub: hubSampler.sample(),
+        load: loadSampler.sample(),
+        dashboards: dashSamplers.map((s) => s.sample()),
+        bench: process.cpuUsage(),
+        at: Date.now(),
+        pressure: readPressure(),
+      });
+      const loadAcked = (): number => load?.lastProgress?.acked ?? 0;
+      const runPhase = async (name: string) => {
+        const from = mark();
+        const ackedFrom = loadAcked();
+        for (const c of children) c.send({ op: 'phase', name, fromT: from.at });
+        for (let elapsed = 0; elapsed < options.windowMs; elapsed += 5000) {
+          await sleep(Math.min(5000, options.windowMs - elapsed));
+          log(`${name}: ${Math.round((Date.now() - from.at) / 1000)} s, ${load?.lastProgress?.ackedPerSec ?? '?'} acked/s, hub CPU ${pct(cpuPercent(from.hub as ProcSample, hubSampler.sample() ?? (from.hub as ProcSample)))}`);
+        }
+        const to = mark();
+        // The phase ends here: updates published from now on belong to no phase until the next one starts.
+        for (const c of children) c.send({ op: 'phase', name: `after-${name}`, fromT: to.at });
+        return { from, to, ackedPerSec: ((loadAcked() - ackedFrom) * 1000) / (to.at - from.at) };
+      };
+
+      const baseline = await runPhase('baseline');
+      const aa = await runPhase('aa');
+      // Phase 2: one dashboard stops reading; measure once the hub is coalescing for it.
+      const droppedBefore = (await hubDroppedEvents(hub.httpUrl, adminToken)) ?? 0;
+      children[0]?.send({ op: 'stall', index: STALLED });
+      const stallAt = Date.now();
+      for (const c of children) c.send({ op: 'phase', name: 'filling', fromT: stallAt });
+      let filledMs: number | null = null;
+      while (Date.now() - stallAt < options.fillTimeoutMs) {
+        await sleep(500);
+        if (((await hubDroppedEvents(hub.httpUrl, adminToken)) ?? 0) > droppedBefore) {
+          filledMs = Date.now() - stallAt;
+          break;
+        }
+      }
+      log(filledMs === null ? `the hub did not start coalescing within ${options.fillTimeoutMs / 1000} s: measuring anyway` : `dashboard ${STALLED} stalled: the hub coalesces for it after ${(filledMs / 1000).toFixed(1)} s`);
+      const slow = await runPhase('slow');
+      const socketsAtSlowEnd = await hubDashboardSockets(hub.httpUrl, adminToken);
+      const droppedAtEnd = (await hubDroppedEvents(hub.httpUrl, adminToken)) ?? 0;
+      // Late events still count in their phase (by their `t`): give them a moment, then let the stalled one catch up.
+      await sleep(2000);
+      await children[0]?.request({ op: 'resume' }, 'resumed');
+      // It reads what waited for it; the hub sends what it kept and the overflow notice after that.
+      let caughtUpMs: number | null = null;
+      const resumedAt = Date.now();
+      for (let waited = 0; waited < 15_000; waited += 500) {
+        await sleep(500);
+        const stalled = (await children[0]?.report())?.sockets.find((s) => s.index === STALLED);
+        if (Object.values(stalled?.phases ?? {}).some((c) => c.overflows > 0)) {
+          caughtUpMs = Date.now() - resumedAt;
+          break;
+        }
+      }
+      log(caughtUpMs === null ? `dashboard ${STALLED} got no overflow notice within 15 s of resuming` : `dashboard ${STALLED} caught up ${(caughtUpMs / 1000).toFixed(1)} s after resuming`);
+      const recovered = await runPhase('recovered');
+      for (const c of children) c.send({ op: 'end', atT: recovered.to.at });
+      await sleep(2000);
+      const reports = await Promise.all(children.map((c) => c.report()));
+      const loadEnd = await load.stop();
+      load = undefined;
+
+      const stalledConnected = socketsAtSlowEnd === undefined ? null : socketsAtSlowEnd === options.dashboards;
+      const result = buildResult({ options, reports, phases: { baseline, aa, slow, recovered }, filledMs, caughtUpMs, stalledConnected, droppedHub: droppedAtEnd - droppedBefore, hubPeakRss: hubSampler.peakRssBytes, hubLogs: hub.logs, loadReport: loadEnd.report });
+      return { result, rows: fanoutRows(result), text: formatFanout(result, machine) };
+    } finally {
+      for (const s of samplers) s.stop();
+      await Promise.all(children.map((c) => c.stop()));
+      await load?.stop();
+      const ended = await hub.stop();
+      if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
+    }
+  },
+});
 
 interface PhaseRun {
   from: CpuMarks;
@@ -421,7 +415,7 @@ function formatFanout(r: FanoutResult, machine: MachineInfo): string {
 }
 
 /** A warning when other work held the machine's CPUs: then the targets are not judged by this run. */
-export function contended(pressures: readonly ({ cpuSome: number } | null)[]): string {
+function contended(pressures: readonly ({ cpuSome: number } | null)[]): string {
   const worst = Math.max(0, ...pressures.map((p) => p?.cpuSome ?? 0));
   return worst > 50 ? `\n  WARNING: some task on the machine waited for a CPU ${pct(worst)} of the time (other work, or this run wanting more than the cores): compare runs on a quiet machine before judging the targets` : '';
 }

@@ -19,19 +19,17 @@
  * bounded by MQTT ingest, not by the writer.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { HealthResponse } from '@iot-hub/protocol';
 import { LatencyRecorder, provisionDevices, runLoad, type LatencySummary, type LoadReport } from '@iot-hub/device-sim';
-import { finishRun } from './lib/harness.js';
+import { defineBenchmark } from './lib/harness.js';
 import { boundRow, printedRow, type ScoreRow } from './lib/scoreboard.js';
 import { int, ms, pct, table } from './lib/format.js';
 import { formatProfile, summariseProfile, mainThreadProfile } from './lib/cpu-profile.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { startInfluxd, type BenchInfluxd } from './lib/influxd.js';
-import { machineInfo, type MachineInfo } from './lib/machine.js';
+import { type MachineInfo } from './lib/machine.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
 import { benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 
@@ -99,110 +97,104 @@ export function parseInfluxArgs(argv: readonly string[]): InfluxOptions | 'help'
 
 const log = benchLog('influx');
 
-export async function runInflux(argv: readonly string[]): Promise<number> {
-  const options = parseInfluxArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(INFLUX_HELP);
-    return 0;
-  }
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-influx-'));
-  log(`influxd, hub data and log under ${workDir}`);
-  const adminToken = randomBytes(24).toString('hex');
-  let influxd: BenchInfluxd | undefined;
-  let hub: HubProcess | undefined;
-  let exitCode = 0;
-  try {
-    influxd = await startInfluxd(join(workDir, 'influxd'));
-    const influxSampler = new ProcSampler(influxd.pid);
-    influxSampler.start(1000);
-    log(`influxd pid ${influxd.pid} at ${influxd.baseUrl}`);
+export const influxBenchmark = defineBenchmark({
+  name: 'influx',
+  description: 'hub with --store influx, 1,000 MQTT devices: POSTs per 10k points, publish→queryable p99; points/s vs a bare writer printed',
+  help: INFLUX_HELP,
+  parse: parseInfluxArgs,
+  async measure(options, { workDir, machine }) {
+    log(`influxd, hub data and log under ${workDir}`);
+    const adminToken = randomBytes(24).toString('hex');
+    let influxd: BenchInfluxd | undefined;
+    let hub: HubProcess | undefined;
+    try {
+      influxd = await startInfluxd(join(workDir, 'influxd'));
+      const influxSampler = new ProcSampler(influxd.pid);
+      influxSampler.start(1000);
+      log(`influxd pid ${influxd.pid} at ${influxd.baseUrl}`);
 
-    const bare = await bareWriter(influxd, options, influxSampler, 0);
-    log(`bare writer (before the hub): ${int(bare.pointsPerSec)} points/s`);
+      const bare = await bareWriter(influxd, options, influxSampler, 0);
+      log(`bare writer (before the hub): ${int(bare.pointsPerSec)} points/s`);
 
-    const flushMs = flagValue(options.hubArgs, '--influx-flush-ms') ?? 1000;
-    hub = await startHubProcess({
-      dataDir: join(workDir, 'hub-data'),
-      adminToken,
-      logFile: join(workDir, 'hub.log'),
-      extraArgs: ['--store', 'influx', '--influx-url', `${influxd.baseUrl}/${HUB_DB}`, ...options.hubArgs],
-      nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', join(workDir, 'profile')] : [],
-    });
-    const hubSampler = new ProcSampler(hub.pid);
-    hubSampler.start(1000);
-    log(`hub pid ${hub.pid} at ${hub.httpUrl} and ${hub.mqttUrl}`);
+      const flushMs = flagValue(options.hubArgs, '--influx-flush-ms') ?? 1000;
+      hub = await startHubProcess({
+        dataDir: join(workDir, 'hub-data'),
+        adminToken,
+        logFile: join(workDir, 'hub.log'),
+        extraArgs: ['--store', 'influx', '--influx-url', `${influxd.baseUrl}/${HUB_DB}`, ...options.hubArgs],
+        nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', join(workDir, 'profile')] : [],
+      });
+      const hubSampler = new ProcSampler(hub.pid);
+      hubSampler.start(1000);
+      log(`hub pid ${hub.pid} at ${hub.httpUrl} and ${hub.mqttUrl}`);
 
-    const ids = Array.from({ length: options.devices }, (_, i) => `bench-${String(i + 1).padStart(String(options.devices).length, '0')}`);
-    const [probeDevice, ...devices] = await provisionDevices({
-      hubUrl: hub.httpUrl,
-      adminToken,
-      devices: [{ id: 'probe', kind: 'probe' }, ...ids.map((id) => ({ id, kind: 'load-sensor' }))],
-      concurrency: 100,
-    });
-    const postsBefore = await influxWriteRequests(influxd);
-    const probe = await startProbe(influxd, hub, probeDevice!, options.probeIntervalMs);
+      const ids = Array.from({ length: options.devices }, (_, i) => `bench-${String(i + 1).padStart(String(options.devices).length, '0')}`);
+      const [probeDevice, ...devices] = await provisionDevices({
+        hubUrl: hub.httpUrl,
+        adminToken,
+        devices: [{ id: 'probe', kind: 'probe' }, ...ids.map((id) => ({ id, kind: 'load-sensor' }))],
+        concurrency: 100,
+      });
+      const postsBefore = await influxWriteRequests(influxd);
+      const probe = await startProbe(influxd, hub, probeDevice!, options.probeIntervalMs);
 
-    const marks: { publishing?: Mark; draining?: Mark; done?: Mark } = {};
-    const mark = (): Mark => ({ at: Date.now(), hub: hubSampler.sample(), influxd: influxSampler.sample() });
-    const countAt: Record<string, Promise<number>> = {};
-    const report = await runLoad({
-      mqttUrl: hub.mqttUrl,
-      devices,
-      durationMs: options.durationMs,
-      qos: 1,
-      inflight: options.inflight,
-      progress: (line) => process.stderr.write(`[influx] ${line}\n`),
-      onPhase: (phase) => {
-        marks[phase] = mark();
-        if (phase !== 'done') countAt[phase] = countLoadPoints(influxd!);
-      },
-    });
-    const landedAtStart = await countAt.publishing!;
-    const landedAtEnd = await countAt.draining!;
+      const marks: { publishing?: Mark; draining?: Mark; done?: Mark } = {};
+      const mark = (): Mark => ({ at: Date.now(), hub: hubSampler.sample(), influxd: influxSampler.sample() });
+      const countAt: Record<string, Promise<number>> = {};
+      const report = await runLoad({
+        mqttUrl: hub.mqttUrl,
+        devices,
+        durationMs: options.durationMs,
+        qos: 1,
+        inflight: options.inflight,
+        progress: (line) => process.stderr.write(`[influx] ${line}\n`),
+        onPhase: (phase) => {
+          marks[phase] = mark();
+          if (phase !== 'done') countAt[phase] = countLoadPoints(influxd!);
+        },
+      });
+      const landedAtStart = await countAt.publishing!;
+      const landedAtEnd = await countAt.draining!;
 
-    probe.stopPublishing();
-    log('load done: waiting for the hub to drain its buffer into InfluxDB');
-    const expected = report.acked * POINTS_PER_MESSAGE;
-    const drainStart = Date.now();
-    let health = await getHealth(hub);
-    while (Date.now() - drainStart < options.settleTimeoutMs && !(health.store.buffer?.points === 0 && (health.store.delivered ?? 0) >= expected)) {
-      await sleep(200);
-      health = await getHealth(hub);
-      if (process.env.BENCH_DEBUG) log(`drain ${Date.now() - drainStart} ms: ${JSON.stringify(health.store)}`);
+      probe.stopPublishing();
+      log('load done: waiting for the hub to drain its buffer into InfluxDB');
+      const expected = report.acked * POINTS_PER_MESSAGE;
+      const drainStart = Date.now();
+      let health = await getHealth(hub);
+      while (Date.now() - drainStart < options.settleTimeoutMs && !(health.store.buffer?.points === 0 && (health.store.delivered ?? 0) >= expected)) {
+        await sleep(200);
+        health = await getHealth(hub);
+        if (process.env.BENCH_DEBUG) log(`drain ${Date.now() - drainStart} ms: ${JSON.stringify(health.store)}`);
+      }
+      const drainedMs = Date.now() - drainStart;
+      await probe.stop();
+      const settled = mark();
+      hubSampler.stop();
+      influxSampler.stop();
+      const landed = await countLoadPoints(influxd);
+      const postsAfter = await influxWriteRequests(influxd);
+      // Again after the hub's run, into the same influxd (later timestamps): the machine is shared and noisy.
+      const bareAfter = await bareWriter(influxd, options, influxSampler, 1);
+      log(`bare writer (after the hub): ${int(bareAfter.pointsPerSec)} points/s`);
+
+      const result = buildResult({
+        options, bare, bareAfter, report, flushMs, probe: probe.latency.summary(), probeSent: probe.sent, probeSeen: probe.latency.count,
+        landedAtStart, landedAtEnd, landed, expected, drainedMs, health, marks, settled,
+        influxdPosts: postsBefore !== null && postsAfter !== null ? postsAfter - postsBefore : null,
+        hubLogs: hub.logs, hubPeakRss: hubSampler.peakRssBytes,
+      });
+      const problems = landed !== expected ? [`${landed < expected ? 'LOSS' : 'EXTRA'}: ${int(expected)} points acknowledged, ${int(landed)} in InfluxDB`] : [];
+      return { result, rows: influxRows(result), text: formatResult(result, machine), problems };
+    } finally {
+      if (hub) {
+        const ended = await hub.stop();
+        if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
+      }
+      await influxd?.stop();
+      if (options.hubProfile) printProfile(join(workDir, 'profile'));
     }
-    const drainedMs = Date.now() - drainStart;
-    await probe.stop();
-    const settled = mark();
-    hubSampler.stop();
-    influxSampler.stop();
-    const landed = await countLoadPoints(influxd);
-    const postsAfter = await influxWriteRequests(influxd);
-    // Again after the hub's run, into the same influxd (later timestamps): the machine is shared and noisy.
-    const bareAfter = await bareWriter(influxd, options, influxSampler, 1);
-    log(`bare writer (after the hub): ${int(bareAfter.pointsPerSec)} points/s`);
-
-    const result = buildResult({
-      options, bare, bareAfter, report, flushMs, probe: probe.latency.summary(), probeSent: probe.sent, probeSeen: probe.latency.count,
-      landedAtStart, landedAtEnd, landed, expected, drainedMs, health, marks, settled,
-      influxdPosts: postsBefore !== null && postsAfter !== null ? postsAfter - postsBefore : null,
-      hubLogs: hub.logs, hubPeakRss: hubSampler.peakRssBytes,
-    });
-    const problems = landed !== expected ? [`${landed < expected ? 'LOSS' : 'EXTRA'}: ${int(expected)} points acknowledged, ${int(landed)} in InfluxDB`] : [];
-    exitCode = finishRun('influx', { startedAt, machine }, argv, options, { result, rows: influxRows(result), text: formatResult(result, machine), problems });
-  } finally {
-    if (hub) {
-      const ended = await hub.stop();
-      if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
-    }
-    await influxd?.stop();
-    if (options.hubProfile) printProfile(join(workDir, 'profile'));
-    if (options.keepData) log(`kept ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  }
-  return exitCode;
-}
+  },
+});
 
 interface Mark {
   at: number;

@@ -21,8 +21,6 @@
  *                   receives over the window
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { HubApi, mapConcurrent, provisionDevices, writeCredentialsFile } from '@iot-hub/device-sim';
@@ -32,11 +30,10 @@ import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag }
 import { startHubProcess } from './lib/hub-process.js';
 import { startInfluxd, type BenchInfluxd } from './lib/influxd.js';
 import { buildIngestResult, formatIngestResult, ingestRows, type MosquittoRelay, type PeerRun } from './lib/ingest-report.js';
-import { finishRun } from './lib/harness.js';
+import { defineBenchmark } from './lib/harness.js';
 import { startLoadProcess } from './lib/load-process.js';
 import { MqttSubscriber } from './lib/mqtt-subscriber.js';
 import { runTrial, searchMaxLossless, type IngestSystem, type SearchResult, type TrialOptions } from './lib/ingest-trial.js';
-import { machineInfo } from './lib/machine.js';
 import { startMosquitto } from './lib/peers/mosquitto.js';
 import { NODE_RED_BATCH_MS, startNodeRed } from './lib/peers/node-red.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
@@ -116,49 +113,45 @@ const HUB_DB = 'hub';
 const ID_PREFIX = 'bench-';
 
 /** Runs the benchmark; returns the process exit code (1 when the hub lost acknowledged messages). */
-export async function runIngest(argv: readonly string[]): Promise<number> {
-  const options = parseIngestArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(INGEST_HELP);
-    return 0;
-  }
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-ingest-'));
-  log(`temp dir (hub data and log, influxd, load logs): ${workDir}`);
-  const trialOptions: TrialOptions = { durationMs: options.durationMs, settleTimeoutMs: options.settleTimeoutMs, workDir, log };
-  const ids = Array.from({ length: options.devices }, (_, i) => `${ID_PREFIX}${String(i + 1).padStart(String(options.devices).length, '0')}`);
-  let influxd: BenchInfluxd | undefined;
-  const profileDir = join(workDir, 'profile');
-  try {
-    if (options.store === 'influx' || options.peers.nodeRed) {
-      influxd = await startInfluxd(join(workDir, 'influxd'));
-      log(`influxd pid ${influxd.pid} at ${influxd.baseUrl}`);
+export const ingestBenchmark = defineBenchmark({
+  name: 'ingest',
+  description: 'highest lossless rate of 1,000 QoS 1 MQTT devices into InfluxDB with 10 dashboards, vs Node-RED behind tuned Mosquitto and Mosquitto\'s own QoS 1 relay rate',
+  help: INGEST_HELP,
+  parse: parseIngestArgs,
+  async measure(options, { workDir, machine }) {
+    log(`temp dir (hub data and log, influxd, load logs): ${workDir}`);
+    const trialOptions: TrialOptions = { durationMs: options.durationMs, settleTimeoutMs: options.settleTimeoutMs, workDir, log };
+    const ids = Array.from({ length: options.devices }, (_, i) => `${ID_PREFIX}${String(i + 1).padStart(String(options.devices).length, '0')}`);
+    let influxd: BenchInfluxd | undefined;
+    const profileDir = join(workDir, 'profile');
+    try {
+      if (options.store === 'influx' || options.peers.nodeRed) {
+        influxd = await startInfluxd(join(workDir, 'influxd'));
+        log(`influxd pid ${influxd.pid} at ${influxd.baseUrl}`);
+      }
+      const hub = await measureHub(options, ids, influxd, trialOptions, profileDir);
+      const peers: PeerRun[] = options.peers.nodeRed ? [await measureNodeRed(options, ids, influxd as BenchInfluxd, trialOptions)] : [];
+      const mosquittoRelay = options.peers.mosquitto ? await measureMosquittoRelay(options, ids, workDir) : null;
+      // Stopped hub: its CPU profile (if any) is written.
+      const profile = options.hubProfile ? readProfile(profileDir) : undefined;
+      const result = {
+        ...buildIngestResult({
+          // qos and dashboards: the fields lib/ingest-rate.ts checks to pick a flat-out result.
+          options: { ...options, rate: options.rate ?? null, qos: 1, inflight: 4 },
+          hub,
+          peers,
+          mosquittoRelay,
+        }),
+        hubProfile: profile,
+      };
+      const problems = result.loss.ackedNotStored > 0 ? [`LOSS: ${result.loss.ackedNotStored} messages acknowledged by the hub are not in its store`] : [];
+      const text = `${formatIngestResult(result, machine)}${profile ? `\n\n${formatProfile(profile)}` : ''}`;
+      return { result, rows: ingestRows(result), text, problems };
+    } finally {
+      await influxd?.stop();
     }
-    const hub = await measureHub(options, ids, influxd, trialOptions, profileDir);
-    const peers: PeerRun[] = options.peers.nodeRed ? [await measureNodeRed(options, ids, influxd as BenchInfluxd, trialOptions)] : [];
-    const mosquittoRelay = options.peers.mosquitto ? await measureMosquittoRelay(options, ids, workDir) : null;
-    // Stopped hub: its CPU profile (if any) is written.
-    const profile = options.hubProfile ? readProfile(profileDir) : undefined;
-    const result = {
-      ...buildIngestResult({
-        // qos and dashboards: the fields lib/ingest-rate.ts checks to pick a flat-out result.
-        options: { ...options, rate: options.rate ?? null, qos: 1, inflight: 4 },
-        hub,
-        peers,
-        mosquittoRelay,
-      }),
-      hubProfile: profile,
-    };
-    const problems = result.loss.ackedNotStored > 0 ? [`LOSS: ${result.loss.ackedNotStored} messages acknowledged by the hub are not in its store`] : [];
-    const text = `${formatIngestResult(result, machine)}${profile ? `\n\n${formatProfile(profile)}` : ''}`;
-    return finishRun('ingest', { startedAt, machine }, argv, result.options, { result, rows: ingestRows(result), text, problems });
-  } finally {
-    await influxd?.stop();
-    if (options.keepData) log(`kept ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  }
-}
+  },
+});
 
 /** The hub with its store, provisioned devices and dashboard sockets, through the search. */
 async function measureHub(options: IngestOptions, ids: readonly string[], influxd: BenchInfluxd | undefined, trialOptions: TrialOptions, profileDir: string) {

@@ -11,8 +11,7 @@
  * telemetry; bare aedes' is an MQTT client on `devices/+/telemetry`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { provisionDevices, writeCredentialsFile, type LatencySummary } from '@iot-hub/device-sim';
@@ -22,13 +21,13 @@ import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag }
 import { int, mb, pct } from './lib/format.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { loadDeviceIds, startLoadProcess, type LoadProcess } from './lib/load-process.js';
-import { machineInfo, type MachineInfo } from './lib/machine.js';
+import { type MachineInfo } from './lib/machine.js';
 import { readHubCounters } from './lib/hub-counters.js';
 import { MqttSubscriber } from './lib/mqtt-subscriber.js';
 import { PrefixDashboardProbe } from './lib/prefix-dashboard-probe.js';
 import { startBareAedes } from './lib/peers/bare-aedes.js';
 import { cpuPercent, readProc, type ProcSample } from './lib/proc-stats.js';
-import { finishRun } from './lib/harness.js';
+import { defineBenchmark } from './lib/harness.js';
 import { printedRow, ratioRow, type ScoreRow } from './lib/scoreboard.js';
 
 export const RELAY_DESCRIPTION = '1 → 1 and 100 → 1 publishers, QoS 0 and 1: hub (storage and fan-out on) vs bare aedes msgs/s';
@@ -144,75 +143,71 @@ interface Servers {
   peerCredentials: string;
 }
 
-export async function runRelay(argv: readonly string[]): Promise<number> {
-  const options = parseRelayArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(RELAY_HELP);
-    return 0;
-  }
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-relay-'));
-  const adminToken = randomBytes(24).toString('hex');
-  let hub: HubProcess | undefined;
-  const profileDir = join(workDir, 'profile');
-  try {
-    hub = await startHubProcess({
-      dataDir: join(workDir, 'data'),
-      adminToken,
-      logFile: join(workDir, 'hub.log'),
-      nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
-      // Relay measures the message path, not the per-device limit (100 msgs/s by default) that would cap 1 → 1.
-      extraArgs: ['--device-rate', '0', ...options.hubArgs],
-    });
-    log(`hub pid ${hub.pid} at ${hub.mqttUrl}; temp dir ${workDir}`);
+export const relayBenchmark = defineBenchmark({
+  name: 'relay',
+  description: RELAY_DESCRIPTION,
+  help: RELAY_HELP,
+  parse: parseRelayArgs,
+  async measure(options, { workDir, machine }) {
+    const adminToken = randomBytes(24).toString('hex');
+    let hub: HubProcess | undefined;
+    const profileDir = join(workDir, 'profile');
+    try {
+      hub = await startHubProcess({
+        dataDir: join(workDir, 'data'),
+        adminToken,
+        logFile: join(workDir, 'hub.log'),
+        nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+        // Relay measures the message path, not the per-device limit (100 msgs/s by default) that would cap 1 → 1.
+        extraArgs: ['--device-rate', '0', ...options.hubArgs],
+      });
+      log(`hub pid ${hub.pid} at ${hub.mqttUrl}; temp dir ${workDir}`);
 
-    const ids = options.publishers.flatMap((n) => options.qos.flatMap((qos) => loadDeviceIds(prefixFor(n, qos), n)));
-    const credentials = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: ids.map((id) => ({ id, kind: 'load-sensor' })), concurrency: 50 });
-    const servers: Servers = {
-      hub,
-      adminToken,
-      workDir,
-      hubCredentials: join(workDir, 'hub-devices.json'),
-      peerCredentials: join(workDir, 'peer-devices.json'),
-    };
-    await writeCredentialsFile(servers.hubCredentials, credentials);
-    // Bare aedes accepts anyone: the same ids with a dummy token.
-    await writeCredentialsFile(servers.peerCredentials, ids.map((id) => ({ id, token: 'bench', kind: 'load-sensor' })));
-    log(`provisioned ${credentials.length} devices in the hub`);
+      const ids = options.publishers.flatMap((n) => options.qos.flatMap((qos) => loadDeviceIds(prefixFor(n, qos), n)));
+      const credentials = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: ids.map((id) => ({ id, kind: 'load-sensor' })), concurrency: 50 });
+      const servers: Servers = {
+        hub,
+        adminToken,
+        workDir,
+        hubCredentials: join(workDir, 'hub-devices.json'),
+        peerCredentials: join(workDir, 'peer-devices.json'),
+      };
+      await writeCredentialsFile(servers.hubCredentials, credentials);
+      // Bare aedes accepts anyone: the same ids with a dummy token.
+      await writeCredentialsFile(servers.peerCredentials, ids.map((id) => ({ id, token: 'bench', kind: 'load-sensor' })));
+      log(`provisioned ${credentials.length} devices in the hub`);
 
-    const runs: RelayRun[] = [];
-    for (const publishers of options.publishers) {
-      for (const qos of options.qos) {
-        // The two targets back to back, so they see about the same machine.
-        for (const target of ['hub', 'bare aedes'] as const) runs.push(await runOneOrRecord(servers, options, target, publishers, qos));
+      const runs: RelayRun[] = [];
+      for (const publishers of options.publishers) {
+        for (const qos of options.qos) {
+          // The two targets back to back, so they see about the same machine.
+          for (const target of ['hub', 'bare aedes'] as const) runs.push(await runOneOrRecord(servers, options, target, publishers, qos));
+        }
       }
-    }
 
-    // Stopped before the report: its CPU profile is written as it exits.
-    const hubLogs = hub.logs;
-    const ended = await hub.stop();
-    hub = undefined;
-    if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
-    const profile = options.hubProfile ? readProfile(profileDir) : undefined;
+      // Stopped before the report: its CPU profile is written as it exits.
+      const hubLogs = hub.logs;
+      const ended = await hub.stop();
+      hub = undefined;
+      if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
+      const profile = options.hubProfile ? readProfile(profileDir) : undefined;
 
-    const result = { ...buildResult(options, runs, hubLogs), hubProfile: profile };
-    // Acknowledged means stored (PUBACK follows the durable write); the dashboard may shed, but must say so or be cut off.
-    const problems: string[] = [];
-    for (const r of runs.filter((x) => x.target === 'hub' && x.qos === 1 && x.hubCounters)) {
-      const notStored = r.acked - (r.hubCounters?.stored ?? 0);
-      if (notStored > 0) problems.push(`LOSS: the hub acknowledged ${notStored} QoS 1 messages (${r.publishers} → 1) it did not store`);
-      if (r.lost > 0 && r.hubCounters?.dashboardCutOff === 0) problems.push(`LOSS: ${r.lost} QoS 1 messages (${r.publishers} → 1) never reached the dashboard, which was neither told nor cut off`);
+      const result = { ...buildResult(options, runs, hubLogs), hubProfile: profile };
+      // Acknowledged means stored (PUBACK follows the durable write); the dashboard may shed, but must say so or be cut off.
+      const problems: string[] = [];
+      for (const r of runs.filter((x) => x.target === 'hub' && x.qos === 1 && x.hubCounters)) {
+        const notStored = r.acked - (r.hubCounters?.stored ?? 0);
+        if (notStored > 0) problems.push(`LOSS: the hub acknowledged ${notStored} QoS 1 messages (${r.publishers} → 1) it did not store`);
+        if (r.lost > 0 && r.hubCounters?.dashboardCutOff === 0) problems.push(`LOSS: ${r.lost} QoS 1 messages (${r.publishers} → 1) never reached the dashboard, which was neither told nor cut off`);
+      }
+      const text = `${formatRelay(result, machine)}${profile ? `\n\n${formatProfile(profile)}` : ''}`;
+      return { result, rows: relayRows(result.scenarios), text, problems };
+    } finally {
+      const ended = await hub?.stop();
+      if (ended?.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
     }
-    const text = `${formatRelay(result, machine)}${profile ? `\n\n${formatProfile(profile)}` : ''}`;
-    return finishRun('relay', { startedAt, machine }, argv, result.options, { result, rows: relayRows(result.scenarios), text, problems });
-  } finally {
-    const ended = await hub?.stop();
-    if (ended?.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
-    if (options.keepData) log(`kept ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  }
-}
+  },
+});
 
 /** Each run has devices of its own, so that a hub still busy with an earlier run's backlog cannot inflate its count. */
 const prefixFor = (publishers: number, qos: 0 | 1): string => `relay${publishers}q${qos}-`;

@@ -49,7 +49,7 @@ export interface Measured {
   problems?: string[];
 }
 
-export interface BenchmarkSpec<O extends { keepData: boolean }> {
+export interface BenchmarkSpec<O extends object> {
   name: string;
   description: string;
   help: string;
@@ -63,7 +63,7 @@ export interface Benchmark {
   run(argv: readonly string[]): Promise<number>;
 }
 
-export function defineBenchmark<O extends { keepData: boolean }>(spec: BenchmarkSpec<O>): Benchmark {
+export function defineBenchmark<O extends object>(spec: BenchmarkSpec<O>): Benchmark {
   return {
     description: spec.description,
     help: spec.help,
@@ -84,7 +84,7 @@ export function defineBenchmark<O extends { keepData: boolean }>(spec: Benchmark
         const measured = await spec.measure(options, ctx);
         return finishRun(spec.name, ctx, argv, options, measured);
       } finally {
-        if (options.keepData) ctx.log(`kept ${ctx.workDir}`);
+        if ((options as { keepData?: boolean }).keepData) ctx.log(`kept ${ctx.workDir}`);
         else rmSync(ctx.workDir, { recursive: true, force: true });
       }
     },
