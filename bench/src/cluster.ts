@@ -23,7 +23,7 @@
  * overhead of the cluster at a load both can carry.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,7 +31,8 @@ import mqtt from 'mqtt';
 import { startLocalCluster, type LocalCluster } from '@iot-hub/engines';
 import { isFinalCommandState, type CommandView, type DashboardEvent, type DashboardEventKind, type DeviceView } from '@iot-hub/protocol';
 import { HubApiError, MqttDevice, provisionDevices as provisionOnce, runLoad, type LoadReport } from '@iot-hub/device-sim';
-import { RESULTS_DIR } from './ingest.js';
+import { finishRun } from './lib/harness.js';
+import { boundRow, ratioRow, type ScoreRow } from './lib/scoreboard.js';
 import { summary, type Summary } from './lib/command-driver.js';
 import { DashboardSocketProbe } from './lib/dashboard-socket.js';
 import { pgCommits, redisCommandCalls } from './lib/engine-counters.js';
@@ -301,11 +302,7 @@ export async function runCluster(argv: readonly string[]): Promise<number> {
     const clusterLogs = c.nodes.map((n) => n.logs);
 
     const result = buildResult({ options, machine, startedAt, singleLoad, clusterLoad, singleRtt, clusterRtt, failover, logs: { single: singleLogs, cluster: clusterLogs } });
-    process.stdout.write(`\n${formatResult(result)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `cluster-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${file}\n`);
+    exitCode = finishRun('cluster', { startedAt, machine }, argv, options, { result, rows: clusterRows(result), text: formatResult(result) });
   } catch (err) {
     log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
     exitCode = 1;
@@ -603,6 +600,21 @@ function buildResult(i: BuildInput) {
 type ClusterResult = ReturnType<typeof buildResult>;
 
 const verdict = (met: boolean): string => (met ? 'met' : 'MISSED');
+
+export function clusterRows(r: ClusterResult): ScoreRow[] {
+  const s = r.single;
+  const c = r.cluster;
+  const f = c.failover;
+  const v = r.verdicts;
+  const msOf = (n: number): string => `${n.toFixed(1)} ms`;
+  return [
+    ratioRow('cluster: CPU per message, 3 nodes vs one hub', c.load.cpuUsPerMessage, s.load.cpuUsPerMessage, 'single hub', (n) => `${n.toFixed(1)} µs`, { atMost: TARGET.cpuRatio }),
+    { ...boundRow('cluster: Redis commands per message', v.redisPerMessage.value, (n) => n.toFixed(4), { atMost: TARGET.redisPerMessage }), target: `< ${TARGET.redisPerMessage}`, verdict: v.redisPerMessage.value === null ? 'no figure' : v.redisPerMessage.met ? 'met' : 'missed' },
+    { ...boundRow('cluster: PostgreSQL commits per message', v.pgPerMessage.value, (n) => n.toFixed(4), { atMost: TARGET.pgPerMessage }), target: `< ${TARGET.pgPerMessage}`, verdict: v.pgPerMessage.value === null ? 'no figure' : v.pgPerMessage.met ? 'met' : 'missed' },
+    ratioRow('cluster: cross-node command round trip p99', c.commands.roundTripMs?.p99 ?? null, s.commands.roundTripMs?.p99 ?? null, 'single hub', msOf, { atMost: TARGET.rttRatio }),
+    { what: 'cluster: failover, devices back / silent ones marked node-lost in time', figure: `${f.reconnected}/${f.lost}, ${f.silentMarked}/${f.silentLost}`, peer: '', ratio: null, target: 'all', verdict: v.failover.allReconnected && v.failover.allNodeLostWithinBound ? 'met' : 'missed' },
+  ];
+}
 
 export function formatResult(r: ClusterResult): string {
   const s = r.single.load;

@@ -11,38 +11,29 @@
  * Two phases: idle (no other traffic), then under load, while device-sim's
  * load mode, as a separate process, sends QoS 1 telemetry from other
  * devices at 80 % of the ingest benchmark's rate: commands must not queue
- * behind telemetry.
+ * behind telemetry. The same phases then run through the bare command
+ * relay (an MQTT request/response through a bare broker with the same
+ * device logic): the hub's round trip p99 may be at most 2 × the relay's in
+ * each phase (issue 23).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HubApi, provisionDevices, writeCredentialsFile, type DeviceCredentials, type LoadReport } from '@iot-hub/device-sim';
 import { CommandDriver, type PhaseRun } from './lib/command-driver.js';
 import { CommandProbe } from './lib/command-probe.js';
-import {
-  buildResult,
-  formatResult,
-  summarisePhase,
-  type CommandsOptions,
-  type LoadPhaseInfo,
-  type PhaseName,
-  type PhaseResult,
-  type ProgressSecond,
-  type ServerRun,
-} from './lib/command-report.js';
+import { buildResult, commandRows, formatResult, summarisePhase, type CommandsOptions, type LoadPhaseInfo, type PhaseName, type PhaseResult, type ProgressSecond, type ServerRun } from './lib/command-report.js';
 import { int, pct } from './lib/format.js';
 import { eventLoopDelayIn, fetchHubMetrics, ingestPushBackIn, pushBackBetween, type IngestPushBack } from './lib/hub-metrics.js';
 import { startHubProcess } from './lib/hub-process.js';
 import { startBareCommandRelay } from './lib/peers/bare-command-relay.js';
 import { formatProfile, summariseProfile, mainThreadProfile } from './lib/cpu-profile.js';
 import { startLoadProcess } from './lib/load-process.js';
-import { machineInfo } from './lib/machine.js';
 import { pressureShare, readPressure, type PressureSample } from './lib/pressure.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
 import { RESPONDER_COMMAND, ResponderFleet } from './lib/responders.js';
-import { RESULTS_DIR } from './ingest.js';
+import { defineBenchmark, RESULTS_DIR } from './lib/harness.js';
+import { publishedIngestRate } from './lib/ingest-rate.js';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 
 /** Share of the ingest benchmark's rate sent as telemetry in the load phase. */
@@ -118,76 +109,37 @@ export function parseCommandsArgs(argv: readonly string[]): CommandsOptions | 'h
   };
 }
 
-/**
- * The telemetry rate of the load phase: --load-rate, else 80 % of the
- * newest ingest result measured as the README's figures are (the hub's
- * highest lossless rate, or older results' flat-out rate at QoS 1; at
- * least 1,000 devices for 10 s, with dashboards, no profiler, no extra hub
- * flags, no loss).
- */
+/** The telemetry rate of the load phase: --load-rate, else 80 % of the published ingest figure (lib/ingest-rate.ts). */
 export function loadRateFor(explicit: number | undefined, resultsDir = RESULTS_DIR): { rate: number; source: string } {
   if (explicit !== undefined) return { rate: explicit, source: '--load-rate' };
-  const files = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => /^ingest-.*\.json$/.test(f)).sort().reverse() : [];
-  for (const file of files) {
-    try {
-      const r = JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as {
-        options?: { rate?: number | null; qos?: number; dashboard?: boolean; dashboards?: number; devices?: number; durationMs?: number; store?: string; hubProfile?: boolean; hubArgs?: string[] };
-        loss?: { ackedNotStored?: number };
-        rates?: { storedPerSec?: number };
-      };
-      const o = r.options ?? {};
-      const stored = r.rates?.storedPerSec ?? 0;
-      // Ingest is QoS 1 only since it measures the lossless rate; older results name their QoS.
-      if (o.rate != null || (o.qos ?? 1) !== 1 || o.dashboard === false || o.dashboards === 0 || o.hubProfile || (o.hubArgs ?? []).length > 0) continue;
-      if ((o.devices ?? 1000) < 1000 || (o.durationMs ?? 10_000) < 10_000) continue;
-      if (r.loss?.ackedNotStored !== 0 || !(stored > 0)) continue;
-      const store = o.store ? ` (${o.store})` : '';
-      return { rate: Math.round(stored * LOAD_SHARE), source: `${LOAD_SHARE * 100} % of ${int(stored)} stored msgs/s${store} in bench/results/${file}` };
-    } catch {
-      continue; // a broken or foreign file: look at the next
-    }
-  }
-  return { rate: DEFAULT_LOAD_RATE, source: `default (no flat-out ingest result in bench/results/): ${LOAD_SHARE * 100} % of 20,000 msgs/s` };
+  const published = publishedIngestRate(resultsDir);
+  if (published) return { rate: Math.round(published.storedPerSec * LOAD_SHARE), source: `${LOAD_SHARE * 100} % of ${int(published.storedPerSec)} stored msgs/s (${published.store}) in ${published.file}` };
+  return { rate: DEFAULT_LOAD_RATE, source: `default (no published ingest result in bench/results/): ${LOAD_SHARE * 100} % of 20,000 msgs/s` };
 }
 
 const log = benchLog('commands');
 const deviceIds = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(String(n).length, '0')}`);
 
-/** Runs the benchmark; returns the process exit code (1 when a measured command did not succeed). */
-export async function runCommands(argv: readonly string[]): Promise<number> {
-  const options = parseCommandsArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(COMMANDS_HELP);
-    return 0;
-  }
-  const loadRate = options.phases.includes('load') ? loadRateFor(options.loadRate) : undefined;
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-'));
-  log(`hub data dir and logs: ${workDir}`);
-  if (loadRate) log(`load phase telemetry: ${int(loadRate.rate)} msgs/s (${loadRate.source})`);
-  let exitCode = 0;
-  try {
+/** Fails (exit 1) when a measured command did not succeed. */
+export const commands = defineBenchmark({
+  name: 'commands',
+  description: 'command round trip API → device → result → dashboard, idle and under 80 % of ingest, vs the bare command relay in the same run',
+  help: COMMANDS_HELP,
+  parse: parseCommandsArgs,
+  async measure(options, { workDir, machine }) {
+    const loadRate = options.phases.includes('load') ? loadRateFor(options.loadRate) : undefined;
+    if (loadRate) log(`load phase telemetry: ${int(loadRate.rate)} msgs/s (${loadRate.source})`);
     const hub = await measureHub(options, loadRate?.rate, workDir);
-    if (hub.phases.some((p) => p.counts.succeeded !== p.counts.sent)) exitCode = 1;
     let peer: ServerRun | null = null;
     if (options.peer) {
       log('the same phases through the bare command relay (no storage, no checks), every responder on MQTT');
       peer = await measurePeer(options, loadRate?.rate, workDir);
     }
-    const result = buildResult({ options, machine, startedAt, loadRate, hub, peer });
-    process.stdout.write(`\n${formatResult(result)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const resultFile = join(RESULTS_DIR, `commands-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${resultFile}\n`);
-    if (exitCode !== 0) log('some measured commands did not succeed: see "errors" in the JSON');
-  } finally {
-    if (options.keepData) log(`kept ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  }
-  return exitCode;
-}
+    const result = buildResult({ options, loadRate, hub, peer });
+    const problems = hub.phases.some((p) => p.counts.succeeded !== p.counts.sent) ? ['some measured commands did not succeed: see "errors" in the JSON'] : [];
+    return { result, rows: commandRows(result), text: formatResult(result, machine), problems };
+  },
+});
 
 /** A server the phases run against: the hub, or the bare peer. */
 interface Target {

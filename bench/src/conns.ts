@@ -13,8 +13,6 @@
  * limit here.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deviceWsUrl } from '@iot-hub/device-sim';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, wholeFlag } from './lib/flags.js';
@@ -24,13 +22,14 @@ import { startHeapSampling, stopHeapSampling, type HeapSites } from './lib/heap-
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { IdleClientProcess, type WaveResult } from './lib/idle-client-process.js';
 import type { Handshake } from './lib/idle-mqtt.js';
-import { machineInfo } from './lib/machine.js';
+import type { machineInfo } from './lib/machine.js';
 import { startBareAedes } from './lib/peers/bare-aedes.js';
 import { startBareWs } from './lib/peers/bare-ws.js';
 import { cpuPercent, readProc, type ProcSample } from './lib/proc-stats.js';
 import { settledRss, type SettledRss } from './lib/settled-rss.js';
 import { fleetIds, formatProvisioning, provisionWithOwnHub, type ProvisioningReport } from './lib/timed-provisioning.js';
-import { RESULTS_DIR } from './ingest.js';
+import { defineBenchmark } from './lib/harness.js';
+import { ratioRow, type ScoreRow } from './lib/scoreboard.js';
 import { fetchHubMetrics, metricSample } from './lib/hub-metrics.js';
 
 export const CONNS_DESCRIPTION = 'idle MQTT and WS devices held: memory per connection vs bare aedes and bare ws';
@@ -173,22 +172,16 @@ interface ServerRun {
   heapSites?: HeapSites;
 }
 
-export async function runConns(argv: readonly string[]): Promise<number> {
-  const options = parseConnsArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(CONNS_HELP);
-    return 0;
-  }
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-conns-'));
-  const adminToken = randomBytes(24).toString('hex');
-  // One transport at a time, yet room for a connection being replaced; the bench says so in its output.
-  const hubFlags = ['--max-connections', String(options.devices + 1000), ...options.hubArgs];
-  const runs: ServerRun[] = [];
-  let provisioning: ProvisioningReport | undefined;
-  let exitCode = 0;
-  try {
+export const connsBenchmark = defineBenchmark({
+  name: 'conns',
+  description: CONNS_DESCRIPTION,
+  help: CONNS_HELP,
+  parse: parseConnsArgs,
+  async measure(options, { workDir, machine }) {
+    const adminToken = randomBytes(24).toString('hex');
+    // One transport at a time, yet room for a connection being replaced; the bench says so in its output.
+    const hubFlags = ['--max-connections', String(options.devices + 1000), ...options.hubArgs];
+    const runs: ServerRun[] = [];
     // Provisioned once, by a hub of its own: each measured hub is a fresh process on that data dir.
     log(`provisioning ${int(options.devices)} devices (${options.provisionConcurrency} requests in flight)`);
     const provisioned = await provisionWithOwnHub({
@@ -200,8 +193,7 @@ export async function runConns(argv: readonly string[]): Promise<number> {
       kind: 'idle-sensor',
       concurrency: options.provisionConcurrency,
     });
-    const { devices } = provisioned;
-    provisioning = provisioned.report;
+    const { devices, report: provisioning } = provisioned;
     log(`provisioned in ${(provisioning.ms / 1000).toFixed(1)} s (${int(provisioning.perSec)}/s, hub CPU ${pct(provisioning.hubCpuPercent)}, ${provisioning.hubCpuMsPerDevice.toFixed(2)} ms CPU per device)`);
     const credentials = devices.map((d) => ({ id: d.id, token: d.token }));
 
@@ -230,22 +222,11 @@ export async function runConns(argv: readonly string[]): Promise<number> {
       }
     }
 
-    const result = buildResult(options, machine, startedAt, hubFlags, provisioning, runs);
-    process.stdout.write(`\n${formatResult(result)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `conns-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${file}\n`);
-    if (runs.some((r) => r.held !== r.devices)) {
-      process.stderr.write('[conns] not every device was held to the end: the per-connection figures are not comparable\n');
-      exitCode = 1;
-    }
-  } finally {
-    if (options.keepData) log(`kept ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  }
-  return exitCode;
-}
+    const result = buildResult(options, machine, hubFlags, provisioning, runs);
+    const problems = runs.some((r) => r.held !== r.devices) ? ['not every device was held to the end: the per-connection figures are not comparable'] : [];
+    return { result, rows: connsRows(result), text: formatResult(result), problems };
+  },
+});
 
 async function measure(
   start: () => Promise<Server>,
@@ -342,7 +323,7 @@ async function hubMemory(httpUrl: string, adminToken: string, transport: Transpo
   };
 }
 
-function buildResult(options: ConnsOptions, machine: ReturnType<typeof machineInfo>, startedAt: Date, hubFlags: string[], provisioning: ProvisioningReport | undefined, runs: ServerRun[]) {
+function buildResult(options: ConnsOptions, machine: ReturnType<typeof machineInfo>, hubFlags: string[], provisioning: ProvisioningReport | undefined, runs: ServerRun[]) {
   const comparisons = options.transports.map((transport) => {
     const hub = runs.find((r) => r.server === 'hub' && r.transport === transport);
     const peer = runs.find((r) => r.server !== 'hub' && r.transport === transport);
@@ -365,9 +346,6 @@ function buildResult(options: ConnsOptions, machine: ReturnType<typeof machineIn
     };
   });
   return {
-    benchmark: 'conns',
-    startedAt: startedAt.toISOString(),
-    command: `npm run bench -- conns ${process.argv.slice(3).join(' ')}`.trim(),
     machine,
     options,
     hubFlags: ['--ip-connect-rate', '0', ...hubFlags],
@@ -379,6 +357,11 @@ function buildResult(options: ConnsOptions, machine: ReturnType<typeof machineIn
     runs,
     comparisons,
   };
+}
+
+export function connsRows(r: ConnsResult): ScoreRow[] {
+  const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`;
+  return r.comparisons.map((c) => ratioRow(`conns: memory per idle ${c.transport === 'mqtt' ? 'MQTT' : 'WebSocket'} connection`, c.hubBytesPerConnection, c.peerBytesPerConnection, c.peer ?? 'peer', kb, { atMost: TARGET_RATIO }));
 }
 
 type ConnsResult = ReturnType<typeof buildResult>;

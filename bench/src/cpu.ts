@@ -12,8 +12,7 @@
  * from aedes in that window.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { provisionDevices, writeCredentialsFile } from '@iot-hub/device-sim';
@@ -24,11 +23,12 @@ import { int, mb, pct, table } from './lib/format.js';
 import { readHubCounters } from './lib/hub-counters.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { loadDeviceIds, startLoadProcess, type LoadProcess } from './lib/load-process.js';
-import { machineInfo } from './lib/machine.js';
+import type { MachineInfo } from './lib/machine.js';
 import { MqttSubscriber } from './lib/mqtt-subscriber.js';
 import { startBareAedes } from './lib/peers/bare-aedes.js';
 import { cpuPercent, readProc, type ProcSample } from './lib/proc-stats.js';
-import { RESULTS_DIR } from './ingest.js';
+import { defineBenchmark } from './lib/harness.js';
+import { ratioRow, type ScoreRow } from './lib/scoreboard.js';
 
 export const CPU_DESCRIPTION = 'hub CPU per stored message at 20,000 msgs/s vs bare aedes CPU per relayed message';
 
@@ -126,35 +126,19 @@ interface Mark {
   second: number | undefined;
 }
 
-export async function runCpu(argv: readonly string[]): Promise<number> {
-  const options = parseCpuArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(CPU_HELP);
-    return 0;
-  }
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-cpu-'));
-  const ids = loadDeviceIds('cpu-', options.devices);
-  const runs: CpuRun[] = [];
-  try {
+export const cpu = defineBenchmark({
+  name: 'cpu',
+  description: CPU_DESCRIPTION,
+  help: CPU_HELP,
+  parse: parseCpuArgs,
+  async measure(options, { workDir, machine }) {
+    const ids = loadDeviceIds('cpu-', options.devices);
     const hub = await measureHub(options, workDir, ids);
-    runs.push(hub.run);
-    runs.push(await measureAedes(options, workDir, ids));
-
-    const result = { ...buildResult(options, machine, startedAt, runs, hub.logs), hubProfile: hub.profile };
-    process.stdout.write(`\n${formatCpu(result)}\n`);
-    if (hub.profile) process.stdout.write(`\n${formatProfile(hub.profile)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `cpu-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${file}\n`);
-    return 0;
-  } finally {
-    if (options.keepData) log(`kept ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  }
-}
+    const runs = [hub.run, await measureAedes(options, workDir, ids)];
+    const result = { ...buildResult(options, machine, runs, hub.logs), hubProfile: hub.profile };
+    return { result, rows: cpuRows(runs), text: `${formatCpu(result)}${hub.profile ? `\n\n${formatProfile(hub.profile)}` : ''}` };
+  },
+});
 
 async function measureHub(options: CpuOptions, workDir: string, ids: string[]): Promise<{ run: CpuRun; logs: HubProcess['logs']; profile: ProfileSummary | undefined }> {
   const adminToken = randomBytes(24).toString('hex');
@@ -317,14 +301,17 @@ async function measure(options: CpuOptions, target: Target): Promise<CpuRun> {
   }
 }
 
-function buildResult(options: CpuOptions, machine: ReturnType<typeof machineInfo>, startedAt: Date, runs: CpuRun[], hubLogs: HubProcess['logs'] | undefined) {
+export function cpuRows(runs: readonly CpuRun[]): ScoreRow[] {
+  const hub = runs.find((r) => r.server === 'hub');
+  const aedes = runs.find((r) => r.server === 'bare aedes');
+  return [ratioRow('cpu: CPU per stored message vs per relayed one', hub?.cpuUsPerMessage ?? null, aedes?.cpuUsPerMessage ?? null, 'bare aedes', (n) => `${n.toFixed(1)} µs`, { atMost: CPU_TARGET })];
+}
+
+function buildResult(options: CpuOptions, machine: MachineInfo, runs: CpuRun[], hubLogs: HubProcess['logs'] | undefined) {
   const hub = runs.find((r) => r.server === 'hub') as CpuRun;
   const aedes = runs.find((r) => r.server === 'bare aedes') as CpuRun;
   const ratio = hub.cpuUsPerMessage / aedes.cpuUsPerMessage;
   return {
-    benchmark: 'cpu',
-    startedAt: startedAt.toISOString(),
-    command: `npm run bench -- cpu ${process.argv.slice(3).join(' ')}`.trim(),
     machine,
     options: { ...options, hubFlags: ['--device-rate', '0', '--ip-connect-rate', '0', ...options.hubArgs], store: 'sqlite (default)' },
     loadGenerator: 'device-sim load (child process, lite MQTT publisher), QoS 1, 4 in flight per device, paced at --rate',

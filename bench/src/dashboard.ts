@@ -11,8 +11,7 @@
  * the machine's cores.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -21,9 +20,10 @@ import { DashboardProbe } from './lib/dashboard-probe.js';
 import { int, mb, ms, pct, table } from './lib/format.js';
 import { startHubProcess } from './lib/hub-process.js';
 import { startLoadProcess } from './lib/load-process.js';
-import { machineInfo, type MachineInfo } from './lib/machine.js';
+import { type MachineInfo } from './lib/machine.js';
 import { cpuPercent, ProcSampler } from './lib/proc-stats.js';
-import { RESULTS_DIR } from './ingest.js';
+import { defineBenchmark } from './lib/harness.js';
+import { printedRow, type ScoreRow } from './lib/scoreboard.js';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -106,8 +106,6 @@ const INSTALL_PROBE = `(() => {
 })()`;
 
 interface DashboardResult {
-  benchmark: 'dashboard';
-  startedAt: string;
   machine: MachineInfo;
   options: DashboardOptions & { warmupMs: number };
   fleet: { devices: number; messagesPerSec: number };
@@ -124,119 +122,109 @@ interface DashboardResult {
   hubPeakRssBytes: number;
 }
 
-export async function runDashboard(argv: readonly string[]): Promise<number> {
-  const options = parseDashboardArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(DASHBOARD_HELP);
-    return 0;
-  }
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium`);
-  if (!existsSync(join(DASHBOARD_DIST, 'index.html'))) throw new Error(`${DASHBOARD_DIST} has no build: npm run build -w @iot-hub/dashboard`);
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-'));
-  const adminToken = randomBytes(24).toString('hex');
-  const hub = await startHubProcess({
-    dataDir: join(workDir, 'data'),
-    adminToken,
-    logFile: join(workDir, 'hub.log'),
-    logLevel: 'warn',
-    extraArgs: ['--dashboard-dir', DASHBOARD_DIST],
-  });
-  const hubSampler = new ProcSampler(hub.pid);
-  hubSampler.start(1000);
-  let load: ReturnType<typeof startLoadProcess> | undefined;
-  let loadSampler: ProcSampler | undefined;
-  let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
-  const socketProbe = new DashboardProbe();
-  try {
-    log(`hub pid ${hub.pid} at ${hub.httpUrl}; data and logs in ${workDir}`);
-    const width = String(options.devices).length;
-    const ids = Array.from({ length: options.devices }, (_, i) => `load-${String(i + 1).padStart(width, '0')}`);
-    const devices = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: ids.map((id) => ({ id, kind: 'load-sensor' })), concurrency: 100 });
-    const credentialsFile = join(workDir, 'load-devices.json');
-    await writeCredentialsFile(credentialsFile, devices);
-    log(`provisioned ${int(devices.length)} devices`);
-    await socketProbe.connect(hub.httpUrl, adminToken);
-
-    load = startLoadProcess({
-      hubUrl: hub.httpUrl,
-      mqttUrl: hub.mqttUrl,
-      credentialsFile,
-      devices: options.devices,
-      idPrefix: 'load-',
-      rate: options.devices,
-      maxDurationMs: WARMUP_MS + options.durationMs + 120_000,
-      logFile: join(workDir, 'load.log'),
+export const dashboardBenchmark = defineBenchmark({
+  name: 'dashboard',
+  description: 'the overview in headless Chromium with 1,000 devices at 1 Hz: publish → DOM p50/p99, long tasks per minute, JS heap',
+  help: DASHBOARD_HELP,
+  parse: parseDashboardArgs,
+  async measure(options, { workDir, machine }) {
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium`);
+    if (!existsSync(join(DASHBOARD_DIST, 'index.html'))) throw new Error(`${DASHBOARD_DIST} has no build: npm run build -w @iot-hub/dashboard`);
+    const adminToken = randomBytes(24).toString('hex');
+    const hub = await startHubProcess({
+      dataDir: join(workDir, 'data'),
+      adminToken,
+      logFile: join(workDir, 'hub.log'),
+      logLevel: 'warn',
+      extraArgs: ['--dashboard-dir', DASHBOARD_DIST],
     });
-    await load.publishing;
-    loadSampler = new ProcSampler(load.pid);
-    loadSampler.start(1000);
-    log(`load publishing ${int(options.devices)} msgs/s; opening the overview in Chromium`);
+    const hubSampler = new ProcSampler(hub.pid);
+    hubSampler.start(1000);
+    let load: ReturnType<typeof startLoadProcess> | undefined;
+    let loadSampler: ProcSampler | undefined;
+    let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
+    const socketProbe = new DashboardProbe();
+    try {
+      log(`hub pid ${hub.pid} at ${hub.httpUrl}; data and logs in ${workDir}`);
+      const width = String(options.devices).length;
+      const ids = Array.from({ length: options.devices }, (_, i) => `load-${String(i + 1).padStart(width, '0')}`);
+      const devices = await provisionDevices({ hubUrl: hub.httpUrl, adminToken, devices: ids.map((id) => ({ id, kind: 'load-sensor' })), concurrency: 100 });
+      const credentialsFile = join(workDir, 'load-devices.json');
+      await writeCredentialsFile(credentialsFile, devices);
+      log(`provisioned ${int(devices.length)} devices`);
+      await socketProbe.connect(hub.httpUrl, adminToken);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    const page = await browser.newPage({ viewport: options.viewport, colorScheme: 'light', locale: 'en-US' });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`${hub.httpUrl}/#token=${adminToken}`, { timeout: 60_000 });
-    await page.locator('device-list [data-metric="t"]').first().waitFor({ timeout: 30_000 });
-    await sleep(WARMUP_MS);
-    await page.evaluate(INSTALL_PROBE);
-    const hubFrom = hubSampler.sample();
-    const loadFrom = loadSampler.sample();
-    const ackedFrom = load.lastProgress?.acked ?? 0;
-    const socketFrom = socketProbe.latency.count;
-    const measureStart = Date.now();
-    for (let elapsed = 0; elapsed < options.durationMs; elapsed += 10_000) {
-      await sleep(Math.min(10_000, options.durationMs - elapsed));
-      const count = await page.evaluate<number>('window.__probe.latencies.length');
-      log(`${Math.round((Date.now() - measureStart) / 1000)} s: ${int(count)} DOM updates timed`);
+      load = startLoadProcess({
+        hubUrl: hub.httpUrl,
+        mqttUrl: hub.mqttUrl,
+        credentialsFile,
+        devices: options.devices,
+        idPrefix: 'load-',
+        rate: options.devices,
+        maxDurationMs: WARMUP_MS + options.durationMs + 120_000,
+        logFile: join(workDir, 'load.log'),
+      });
+      await load.publishing;
+      loadSampler = new ProcSampler(load.pid);
+      loadSampler.start(1000);
+      log(`load publishing ${int(options.devices)} msgs/s; opening the overview in Chromium`);
+
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+      const page = await browser.newPage({ viewport: options.viewport, colorScheme: 'light', locale: 'en-US' });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await page.goto(`${hub.httpUrl}/#token=${adminToken}`, { timeout: 60_000 });
+      await page.locator('device-list [data-metric="t"]').first().waitFor({ timeout: 30_000 });
+      await sleep(WARMUP_MS);
+      await page.evaluate(INSTALL_PROBE);
+      const hubFrom = hubSampler.sample();
+      const loadFrom = loadSampler.sample();
+      const ackedFrom = load.lastProgress?.acked ?? 0;
+      const socketFrom = socketProbe.latency.count;
+      const measureStart = Date.now();
+      for (let elapsed = 0; elapsed < options.durationMs; elapsed += 10_000) {
+        await sleep(Math.min(10_000, options.durationMs - elapsed));
+        const count = await page.evaluate<number>('window.__probe.latencies.length');
+        log(`${Math.round((Date.now() - measureStart) / 1000)} s: ${int(count)} DOM updates timed`);
+      }
+      const probe = await page.evaluate<PageProbe>('window.__probe');
+      const measuredMs = Date.now() - measureStart;
+      const hubTo = hubSampler.sample();
+      const loadTo = loadSampler.sample();
+      const ackedTo = load.lastProgress?.acked ?? ackedFrom;
+      if (pageErrors.length > 0) log(`page errors: ${pageErrors.slice(0, 3).join('; ')}`);
+
+      const heapValues = probe.heap.map(([, bytes]) => bytes);
+      const result: DashboardResult = {
+        machine,
+        options: { ...options, warmupMs: WARMUP_MS },
+        fleet: { devices: options.devices, messagesPerSec: ((ackedTo - ackedFrom) * 1000) / measuredMs },
+        latency: summarise(Float64Array.from(probe.latencies)),
+        socketLatency: socketProbe.latency.summary(socketFrom),
+        domUpdatesPerSec: (probe.latencies.length * 1000) / measuredMs,
+        cellsAppeared: probe.appeared,
+        longTasks: { count: probe.longTasks, perMinute: (probe.longTasks * 60_000) / measuredMs, totalMs: probe.longTaskMs },
+        heap: {
+          startBytes: heapValues[0] ?? null,
+          endBytes: heapValues.at(-1) ?? null,
+          maxBytes: heapValues.length > 0 ? Math.max(...heapValues) : null,
+          series: probe.heap,
+        },
+        hubCpuPct: hubFrom && hubTo ? cpuPercent(hubFrom, hubTo) : null,
+        loadCpuPct: loadFrom && loadTo ? cpuPercent(loadFrom, loadTo) : null,
+        hubPeakRssBytes: hubSampler.peakRssBytes,
+      };
+      return { result, rows: dashboardRows(result), text: formatDashboardResult(result) };
+    } finally {
+      socketProbe.close();
+      await browser?.close();
+      loadSampler?.stop();
+      hubSampler.stop();
+      await load?.stop();
+      await hub.stop();
     }
-    const probe = await page.evaluate<PageProbe>('window.__probe');
-    const measuredMs = Date.now() - measureStart;
-    const hubTo = hubSampler.sample();
-    const loadTo = loadSampler.sample();
-    const ackedTo = load.lastProgress?.acked ?? ackedFrom;
-    if (pageErrors.length > 0) log(`page errors: ${pageErrors.slice(0, 3).join('; ')}`);
-
-    const heapValues = probe.heap.map(([, bytes]) => bytes);
-    const result: DashboardResult = {
-      benchmark: 'dashboard',
-      startedAt: startedAt.toISOString(),
-      machine,
-      options: { ...options, warmupMs: WARMUP_MS },
-      fleet: { devices: options.devices, messagesPerSec: ((ackedTo - ackedFrom) * 1000) / measuredMs },
-      latency: summarise(Float64Array.from(probe.latencies)),
-      socketLatency: socketProbe.latency.summary(socketFrom),
-      domUpdatesPerSec: (probe.latencies.length * 1000) / measuredMs,
-      cellsAppeared: probe.appeared,
-      longTasks: { count: probe.longTasks, perMinute: (probe.longTasks * 60_000) / measuredMs, totalMs: probe.longTaskMs },
-      heap: {
-        startBytes: heapValues[0] ?? null,
-        endBytes: heapValues.at(-1) ?? null,
-        maxBytes: heapValues.length > 0 ? Math.max(...heapValues) : null,
-        series: probe.heap,
-      },
-      hubCpuPct: hubFrom && hubTo ? cpuPercent(hubFrom, hubTo) : null,
-      loadCpuPct: loadFrom && loadTo ? cpuPercent(loadFrom, loadTo) : null,
-      hubPeakRssBytes: hubSampler.peakRssBytes,
-    };
-    process.stdout.write(`\n${formatDashboardResult(result)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `dashboard-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${file}\n`);
-    return 0;
-  } finally {
-    socketProbe.close();
-    await browser?.close();
-    loadSampler?.stop();
-    hubSampler.stop();
-    await load?.stop();
-    await hub.stop();
-    rmSync(workDir, { recursive: true, force: true });
-  }
-}
+  },
+});
 
 function formatDashboardResult(r: DashboardResult): string {
   const heap = (bytes: number | null) => (bytes === null ? '-' : mb(bytes));
@@ -252,4 +240,12 @@ function formatDashboardResult(r: DashboardResult): string {
     ['load generator CPU', r.loadCpuPct === null ? '-' : pct(r.loadCpuPct)],
     ['hub peak RSS', mb(r.hubPeakRssBytes)],
   ]);
+}
+
+/** No target is set for the browser yet: its figures are printed so a change shows. */
+export function dashboardRows(r: DashboardResult): ScoreRow[] {
+  return [
+    printedRow(`dashboard: publish → DOM p99, ${int(r.fleet.devices)} devices at 1 Hz`, r.latency ? ms(r.latency.p99) : '-', '', null, 'no target set'),
+    printedRow('dashboard: long tasks per minute', r.longTasks.perMinute.toFixed(1), '', null, 'no target set'),
+  ];
 }

@@ -13,20 +13,23 @@
  * against influxd's own httpd writeReq statistic), and publish→queryable
  * latency of a probe device publishing every --probe-interval while a
  * poller queries InfluxDB for its values.
+ *
+ * Judged (issue 23): POSTs per 10k points ≤ 3 and publish→queryable p99 ≤
+ * 1.25 s. The hub's points/s against the bare writer is printed only: it is
+ * bounded by MQTT ingest, not by the writer.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { HealthResponse } from '@iot-hub/protocol';
 import { LatencyRecorder, provisionDevices, runLoad, type LatencySummary, type LoadReport } from '@iot-hub/device-sim';
-import { RESULTS_DIR } from './ingest.js';
+import { defineBenchmark } from './lib/harness.js';
+import { boundRow, printedRow, type ScoreRow } from './lib/scoreboard.js';
 import { int, ms, pct, table } from './lib/format.js';
 import { formatProfile, summariseProfile, mainThreadProfile } from './lib/cpu-profile.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
 import { startInfluxd, type BenchInfluxd } from './lib/influxd.js';
-import { machineInfo } from './lib/machine.js';
+import { type MachineInfo } from './lib/machine.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
 import { benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 
@@ -94,117 +97,104 @@ export function parseInfluxArgs(argv: readonly string[]): InfluxOptions | 'help'
 
 const log = benchLog('influx');
 
-export async function runInflux(argv: readonly string[]): Promise<number> {
-  const options = parseInfluxArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(INFLUX_HELP);
-    return 0;
-  }
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-influx-'));
-  log(`influxd, hub data and log under ${workDir}`);
-  const adminToken = randomBytes(24).toString('hex');
-  let influxd: BenchInfluxd | undefined;
-  let hub: HubProcess | undefined;
-  let exitCode = 0;
-  try {
-    influxd = await startInfluxd(join(workDir, 'influxd'));
-    const influxSampler = new ProcSampler(influxd.pid);
-    influxSampler.start(1000);
-    log(`influxd pid ${influxd.pid} at ${influxd.baseUrl}`);
+export const influxBenchmark = defineBenchmark({
+  name: 'influx',
+  description: 'hub with --store influx, 1,000 MQTT devices: POSTs per 10k points, publish→queryable p99; points/s vs a bare writer printed',
+  help: INFLUX_HELP,
+  parse: parseInfluxArgs,
+  async measure(options, { workDir, machine }) {
+    log(`influxd, hub data and log under ${workDir}`);
+    const adminToken = randomBytes(24).toString('hex');
+    let influxd: BenchInfluxd | undefined;
+    let hub: HubProcess | undefined;
+    try {
+      influxd = await startInfluxd(join(workDir, 'influxd'));
+      const influxSampler = new ProcSampler(influxd.pid);
+      influxSampler.start(1000);
+      log(`influxd pid ${influxd.pid} at ${influxd.baseUrl}`);
 
-    const bare = await bareWriter(influxd, options, influxSampler, 0);
-    log(`bare writer (before the hub): ${int(bare.pointsPerSec)} points/s`);
+      const bare = await bareWriter(influxd, options, influxSampler, 0);
+      log(`bare writer (before the hub): ${int(bare.pointsPerSec)} points/s`);
 
-    const flushMs = flagValue(options.hubArgs, '--influx-flush-ms') ?? 1000;
-    hub = await startHubProcess({
-      dataDir: join(workDir, 'hub-data'),
-      adminToken,
-      logFile: join(workDir, 'hub.log'),
-      extraArgs: ['--store', 'influx', '--influx-url', `${influxd.baseUrl}/${HUB_DB}`, ...options.hubArgs],
-      nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', join(workDir, 'profile')] : [],
-    });
-    const hubSampler = new ProcSampler(hub.pid);
-    hubSampler.start(1000);
-    log(`hub pid ${hub.pid} at ${hub.httpUrl} and ${hub.mqttUrl}`);
+      const flushMs = flagValue(options.hubArgs, '--influx-flush-ms') ?? 1000;
+      hub = await startHubProcess({
+        dataDir: join(workDir, 'hub-data'),
+        adminToken,
+        logFile: join(workDir, 'hub.log'),
+        extraArgs: ['--store', 'influx', '--influx-url', `${influxd.baseUrl}/${HUB_DB}`, ...options.hubArgs],
+        nodeArgs: options.hubProfile ? ['--cpu-prof', '--cpu-prof-dir', join(workDir, 'profile')] : [],
+      });
+      const hubSampler = new ProcSampler(hub.pid);
+      hubSampler.start(1000);
+      log(`hub pid ${hub.pid} at ${hub.httpUrl} and ${hub.mqttUrl}`);
 
-    const ids = Array.from({ length: options.devices }, (_, i) => `bench-${String(i + 1).padStart(String(options.devices).length, '0')}`);
-    const [probeDevice, ...devices] = await provisionDevices({
-      hubUrl: hub.httpUrl,
-      adminToken,
-      devices: [{ id: 'probe', kind: 'probe' }, ...ids.map((id) => ({ id, kind: 'load-sensor' }))],
-      concurrency: 100,
-    });
-    const postsBefore = await influxWriteRequests(influxd);
-    const probe = await startProbe(influxd, hub, probeDevice!, options.probeIntervalMs);
+      const ids = Array.from({ length: options.devices }, (_, i) => `bench-${String(i + 1).padStart(String(options.devices).length, '0')}`);
+      const [probeDevice, ...devices] = await provisionDevices({
+        hubUrl: hub.httpUrl,
+        adminToken,
+        devices: [{ id: 'probe', kind: 'probe' }, ...ids.map((id) => ({ id, kind: 'load-sensor' }))],
+        concurrency: 100,
+      });
+      const postsBefore = await influxWriteRequests(influxd);
+      const probe = await startProbe(influxd, hub, probeDevice!, options.probeIntervalMs);
 
-    const marks: { publishing?: Mark; draining?: Mark; done?: Mark } = {};
-    const mark = (): Mark => ({ at: Date.now(), hub: hubSampler.sample(), influxd: influxSampler.sample() });
-    const countAt: Record<string, Promise<number>> = {};
-    const report = await runLoad({
-      mqttUrl: hub.mqttUrl,
-      devices,
-      durationMs: options.durationMs,
-      qos: 1,
-      inflight: options.inflight,
-      progress: (line) => process.stderr.write(`[influx] ${line}\n`),
-      onPhase: (phase) => {
-        marks[phase] = mark();
-        if (phase !== 'done') countAt[phase] = countLoadPoints(influxd!);
-      },
-    });
-    const landedAtStart = await countAt.publishing!;
-    const landedAtEnd = await countAt.draining!;
+      const marks: { publishing?: Mark; draining?: Mark; done?: Mark } = {};
+      const mark = (): Mark => ({ at: Date.now(), hub: hubSampler.sample(), influxd: influxSampler.sample() });
+      const countAt: Record<string, Promise<number>> = {};
+      const report = await runLoad({
+        mqttUrl: hub.mqttUrl,
+        devices,
+        durationMs: options.durationMs,
+        qos: 1,
+        inflight: options.inflight,
+        progress: (line) => process.stderr.write(`[influx] ${line}\n`),
+        onPhase: (phase) => {
+          marks[phase] = mark();
+          if (phase !== 'done') countAt[phase] = countLoadPoints(influxd!);
+        },
+      });
+      const landedAtStart = await countAt.publishing!;
+      const landedAtEnd = await countAt.draining!;
 
-    probe.stopPublishing();
-    log('load done: waiting for the hub to drain its buffer into InfluxDB');
-    const expected = report.acked * POINTS_PER_MESSAGE;
-    const drainStart = Date.now();
-    let health = await getHealth(hub);
-    while (Date.now() - drainStart < options.settleTimeoutMs && !(health.store.buffer?.points === 0 && (health.store.delivered ?? 0) >= expected)) {
-      await sleep(200);
-      health = await getHealth(hub);
-      if (process.env.BENCH_DEBUG) log(`drain ${Date.now() - drainStart} ms: ${JSON.stringify(health.store)}`);
+      probe.stopPublishing();
+      log('load done: waiting for the hub to drain its buffer into InfluxDB');
+      const expected = report.acked * POINTS_PER_MESSAGE;
+      const drainStart = Date.now();
+      let health = await getHealth(hub);
+      while (Date.now() - drainStart < options.settleTimeoutMs && !(health.store.buffer?.points === 0 && (health.store.delivered ?? 0) >= expected)) {
+        await sleep(200);
+        health = await getHealth(hub);
+        if (process.env.BENCH_DEBUG) log(`drain ${Date.now() - drainStart} ms: ${JSON.stringify(health.store)}`);
+      }
+      const drainedMs = Date.now() - drainStart;
+      await probe.stop();
+      const settled = mark();
+      hubSampler.stop();
+      influxSampler.stop();
+      const landed = await countLoadPoints(influxd);
+      const postsAfter = await influxWriteRequests(influxd);
+      // Again after the hub's run, into the same influxd (later timestamps): the machine is shared and noisy.
+      const bareAfter = await bareWriter(influxd, options, influxSampler, 1);
+      log(`bare writer (after the hub): ${int(bareAfter.pointsPerSec)} points/s`);
+
+      const result = buildResult({
+        options, bare, bareAfter, report, flushMs, probe: probe.latency.summary(), probeSent: probe.sent, probeSeen: probe.latency.count,
+        landedAtStart, landedAtEnd, landed, expected, drainedMs, health, marks, settled,
+        influxdPosts: postsBefore !== null && postsAfter !== null ? postsAfter - postsBefore : null,
+        hubLogs: hub.logs, hubPeakRss: hubSampler.peakRssBytes,
+      });
+      const problems = landed !== expected ? [`${landed < expected ? 'LOSS' : 'EXTRA'}: ${int(expected)} points acknowledged, ${int(landed)} in InfluxDB`] : [];
+      return { result, rows: influxRows(result), text: formatResult(result, machine), problems };
+    } finally {
+      if (hub) {
+        const ended = await hub.stop();
+        if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
+      }
+      await influxd?.stop();
+      if (options.hubProfile) printProfile(join(workDir, 'profile'));
     }
-    const drainedMs = Date.now() - drainStart;
-    await probe.stop();
-    const settled = mark();
-    hubSampler.stop();
-    influxSampler.stop();
-    const landed = await countLoadPoints(influxd);
-    const postsAfter = await influxWriteRequests(influxd);
-    // Again after the hub's run, into the same influxd (later timestamps): the machine is shared and noisy.
-    const bareAfter = await bareWriter(influxd, options, influxSampler, 1);
-    log(`bare writer (after the hub): ${int(bareAfter.pointsPerSec)} points/s`);
-
-    const result = buildResult({
-      options, machine, startedAt, bare, bareAfter, report, flushMs, probe: probe.latency.summary(), probeSent: probe.sent, probeSeen: probe.latency.count,
-      landedAtStart, landedAtEnd, landed, expected, drainedMs, health, marks, settled,
-      influxdPosts: postsBefore !== null && postsAfter !== null ? postsAfter - postsBefore : null,
-      hubLogs: hub.logs, hubPeakRss: hubSampler.peakRssBytes,
-    });
-    process.stdout.write(`\n${formatResult(result)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `influx-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${file}\n`);
-    if (landed !== expected) {
-      process.stderr.write(`[influx] ${landed < expected ? 'LOSS' : 'EXTRA'}: ${int(expected)} points acknowledged, ${int(landed)} in InfluxDB\n`);
-      exitCode = 1;
-    }
-  } finally {
-    if (hub) {
-      const ended = await hub.stop();
-      if (ended.killed) log('the hub did not stop within 15 s of SIGTERM: killed');
-    }
-    await influxd?.stop();
-    if (options.hubProfile) printProfile(join(workDir, 'profile'));
-    if (options.keepData) log(`kept ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  }
-  return exitCode;
-}
+  },
+});
 
 interface Mark {
   at: number;
@@ -366,8 +356,6 @@ async function startProbe(influxd: BenchInfluxd, hub: HubProcess, device: { id: 
 
 interface BuildInput {
   options: InfluxOptions;
-  machine: ReturnType<typeof machineInfo>;
-  startedAt: Date;
   bare: BareResult;
   bareAfter: BareResult;
   report: LoadReport;
@@ -398,10 +386,6 @@ function buildResult(input: BuildInput) {
   const hubPosts = health.store.writeRequests ?? null;
   const delivered = health.store.delivered ?? null;
   return {
-    benchmark: 'influx',
-    startedAt: input.startedAt.toISOString(),
-    command: `npm run bench -- influx ${process.argv.slice(3).join(' ')}`.trim(),
-    machine: input.machine,
     options: input.options,
     bareWriter: { before: bare, after: bareAfter, meanPointsPerSec: bareMean },
     hub: {
@@ -417,7 +401,7 @@ function buildResult(input: BuildInput) {
       drainAfterLoadMs: input.drainedMs,
       posts: { hub: hubPosts, hubDelivered: delivered, influxdWriteReq: input.influxdPosts, per10kPoints: hubPosts !== null && delivered ? (hubPosts / delivered) * 10_000 : null },
       visibilityMs: input.probe,
-      probe: { sent: input.probeSent, seen: input.probeSeen, target: input.flushMs + 250 },
+      probe: { sent: input.probeSent, seen: input.probeSeen },
       cpuPercentPublishing: between(marks.publishing?.hub, marks.draining?.hub),
       influxdCpuPercentPublishing: between(marks.publishing?.influxd, marks.draining?.influxd),
       peakRssBytes: input.hubPeakRss,
@@ -430,23 +414,34 @@ function buildResult(input: BuildInput) {
 
 type InfluxResult = ReturnType<typeof buildResult>;
 
-export function formatResult(r: InfluxResult): string {
+export const INFLUX_TARGETS = { postsPer10kPoints: 3, queryableP99Ms: 1250 } as const;
+
+export function influxRows(r: InfluxResult): ScoreRow[] {
+  const h = r.hub;
+  return [
+    printedRow('influx: hub points/s landed vs a bare writer', int(h.sustainedPointsPerSec), `bare writer ${int(r.bareWriter.meanPointsPerSec)}`, h.ratioToBare, 'not judged: bounded by MQTT ingest, not by the writer'),
+    boundRow('influx: write POSTs per 10k points', h.posts.per10kPoints, (n) => n.toFixed(2), { atMost: INFLUX_TARGETS.postsPer10kPoints }),
+    boundRow('influx: publish → queryable p99', h.visibilityMs?.p99 ?? null, (n) => `${(n / 1000).toFixed(2)} s`, { atMost: INFLUX_TARGETS.queryableP99Ms }),
+  ];
+}
+
+export function formatResult(r: InfluxResult, machine: MachineInfo): string {
   const h = r.hub;
   const title =
     `influx: ${int(h.load.connected)} MQTT devices, QoS 1, ${r.options.inflight} in flight each, ${(h.load.durationMs / 1000).toFixed(1)} s; ` +
-    `bare writer ${(r.options.bareDurationMs / 1000).toFixed(1)} s before and after, ${r.options.bareConcurrency} POSTs in flight (${r.machine.cores} cores, Node ${r.machine.node})`;
+    `bare writer ${(r.options.bareDurationMs / 1000).toFixed(1)} s before and after, ${r.options.bareConcurrency} POSTs in flight (${machine.cores} cores, Node ${machine.node})`;
   const b = r.bareWriter;
   const bareLine = (x: BareResult) => `${int(x.pointsPerSec)}  (writer CPU ${pct(x.writerCpuPercent)}, influxd CPU ${x.influxdCpuPercent === null ? '-' : pct(x.influxdCpuPercent)}${x.failedPosts ? `, ${x.failedPosts} failed POSTs` : ''})`;
   const vis = h.visibilityMs;
   const rows: [string, string][] = [
     ['bare writer points/s, before', bareLine(b.before)],
     ['bare writer points/s, after', bareLine(b.after)],
-    ['hub points/s landed (window)', `${int(h.sustainedPointsPerSec)}  (${(h.ratioToBare * 100).toFixed(1)} % of the bare mean; target ≥ 80 %)`],
+    ['hub points/s landed (window)', `${int(h.sustainedPointsPerSec)}  (${(h.ratioToBare * 100).toFixed(1)} % of the bare mean; not judged)`],
     ['hub points/s (incl. drain)', int(h.overallPointsPerSec)],
     ['acked points = landed', `${int(h.acknowledgedPoints)} / ${int(h.landedPoints)}${h.loss === 0 ? '  (ok)' : `  (${h.loss > 0 ? 'LOSS' : 'EXTRA'} ${int(Math.abs(h.loss))})`}`],
     ['drain after the load', `${(h.drainAfterLoadMs / 1000).toFixed(1)} s`],
-    ['POSTs per 10k points', `${h.posts.per10kPoints === null ? '-' : h.posts.per10kPoints.toFixed(2)}  (hub ${h.posts.hub ?? '-'}, influxd saw ${h.posts.influxdWriteReq ?? '-'}; target ≤ 3)`],
-    ['publish→queryable p50 / p99', `${ms(vis?.p50)} / ${ms(vis?.p99)}  (max ${ms(vis?.max)}, ${h.probe.seen}/${h.probe.sent} probes; target p99 ≤ ${h.probe.target} ms)`],
+    ['POSTs per 10k points', `${h.posts.per10kPoints === null ? '-' : h.posts.per10kPoints.toFixed(2)}  (hub ${h.posts.hub ?? '-'}, influxd saw ${h.posts.influxdWriteReq ?? '-'}; target ≤ ${INFLUX_TARGETS.postsPer10kPoints})`],
+    ['publish→queryable p50 / p99', `${ms(vis?.p50)} / ${ms(vis?.p99)}  (max ${ms(vis?.max)}, ${h.probe.seen}/${h.probe.sent} probes; target p99 ≤ ${INFLUX_TARGETS.queryableP99Ms} ms)`],
     ['publish→PUBACK p50 / p99', `${ms(h.load.ackLatencyMs?.p50)} / ${ms(h.load.ackLatencyMs?.p99)}`],
     ['hub CPU while publishing', h.cpuPercentPublishing === null ? '-' : `${pct(h.cpuPercentPublishing)} (100 % = one core)`],
     ['influxd CPU while publishing', h.influxdCpuPercentPublishing === null ? '-' : pct(h.influxdCpuPercentPublishing)],

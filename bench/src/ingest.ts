@@ -1,44 +1,48 @@
 /**
- * Ingest benchmark, issue 8's `ingest` row: 1,000 MQTT devices at QoS 1 →
- * stored in InfluxDB, 10 dashboards subscribed, 0 loss; the hub's highest
- * lossless rate against Node-RED's behind tuned Mosquitto (target ≥ 1.5 ×)
- * and behind stock Mosquitto (≥ 5 ×), all measured in one run with the same
- * load generator (device-sim load mode in its own process) on one private
- * influxd.
+ * Ingest benchmark (issues 8 and 23): 1,000 MQTT devices at QoS 1 → stored
+ * in InfluxDB, 10 dashboards subscribed, 0 loss; the hub's highest lossless
+ * rate against Node-RED's behind tuned Mosquitto (target ≥ 1.5 ×) and
+ * against Mosquitto's own QoS 1 relay rate (≥ 0.75 ×: a hub that stores
+ * durably at three quarters of the speed of a C broker that stores
+ * nothing), all measured in one run with the same load generator (device-sim
+ * load mode in its own process) on one private influxd.
  *
  *   1. hub          a child process with --store influx (or sqlite), the
  *                   devices provisioned, N dashboard sockets watching all
  *                   telemetry; trials until its highest lossless rate is
  *                   known (lib/ingest-trial.ts: flat out, then a bisection
  *                   over paced rates if flat out lost messages)
- *   2. Node-RED     behind Mosquitto, stock and then tuned: the same trials,
- *                   counting the points in Node-RED's database
+ *   2. Node-RED     behind tuned Mosquitto: the same trials, counting the
+ *                   points in Node-RED's database. (Behind stock Mosquitto
+ *                   it is no longer measured: that peer swung two-fold
+ *                   between runs.)
+ *   3. Mosquitto    tuned, alone: the same devices flat out at QoS 1, one
+ *                   QoS 1 subscriber on devices/+/telemetry; msgs/s it
+ *                   receives over the window
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { HubApi, mapConcurrent, provisionDevices, writeCredentialsFile } from '@iot-hub/device-sim';
-import { formatProfile, summariseProfile, mainThreadProfile } from './lib/cpu-profile.js';
+import { formatProfile, summariseProfile, mainThreadProfile, type ProfileSummary } from './lib/cpu-profile.js';
 import { DashboardProbe } from './lib/dashboard-probe.js';
 import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag } from './lib/flags.js';
 import { startHubProcess } from './lib/hub-process.js';
 import { startInfluxd, type BenchInfluxd } from './lib/influxd.js';
-import { buildIngestResult, formatIngestResult, type PeerRun } from './lib/ingest-report.js';
+import { buildIngestResult, formatIngestResult, ingestRows, type MosquittoRelay, type PeerRun } from './lib/ingest-report.js';
+import { defineBenchmark } from './lib/harness.js';
+import { startLoadProcess } from './lib/load-process.js';
+import { MqttSubscriber } from './lib/mqtt-subscriber.js';
 import { runTrial, searchMaxLossless, type IngestSystem, type SearchResult, type TrialOptions } from './lib/ingest-trial.js';
-import { machineInfo } from './lib/machine.js';
 import { startMosquitto } from './lib/peers/mosquitto.js';
 import { NODE_RED_BATCH_MS, startNodeRed } from './lib/peers/node-red.js';
 import { cpuPercent, ProcSampler, type ProcSample } from './lib/proc-stats.js';
 
-export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
-
 export const INGEST_HELP = `npm run bench -- ingest [options]
 
   --store influx|sqlite  the hub's telemetry store (default influx: a private influxd)
-  --peers all|none       also measure Node-RED behind stock and tuned Mosquitto (default all)
+  --peers LIST           node-red (behind tuned Mosquitto), mosquitto (its own QoS 1 relay rate),
+                         both comma separated (default), or none
   --devices N            MQTT devices (default 1000)
   --dashboards N         dashboard sockets on the hub, each subscribed to all telemetry (default 10)
   --no-dashboard         same as --dashboards 0
@@ -54,7 +58,7 @@ export const INGEST_HELP = `npm run bench -- ingest [options]
 
 interface IngestOptions {
   store: 'influx' | 'sqlite';
-  peers: 'all' | 'none';
+  peers: { nodeRed: boolean; mosquitto: boolean };
   devices: number;
   dashboards: number;
   durationMs: number;
@@ -85,8 +89,9 @@ export function parseIngestArgs(argv: readonly string[]): IngestOptions | 'help'
   if (values.help) return 'help';
   const store = values.store ?? 'influx';
   if (store !== 'influx' && store !== 'sqlite') throw new BenchUsageError(`--store must be influx or sqlite, got "${store}"`);
-  const peers = values.peers ?? 'all';
-  if (peers !== 'all' && peers !== 'none') throw new BenchUsageError(`--peers must be all or none, got "${peers}"`);
+  const peerList = (values.peers ?? 'node-red,mosquitto').split(',').map((x) => x.trim());
+  if (peerList.some((x) => !['node-red', 'mosquitto', 'none'].includes(x))) throw new BenchUsageError(`--peers takes node-red, mosquitto (comma separated) or none, got "${values.peers}"`);
+  const peers = { nodeRed: peerList.includes('node-red'), mosquitto: peerList.includes('mosquitto') };
   if (values['no-dashboard'] && values.dashboards !== undefined) throw new BenchUsageError('--no-dashboard and --dashboards: give one');
   return {
     store,
@@ -108,59 +113,45 @@ const HUB_DB = 'hub';
 const ID_PREFIX = 'bench-';
 
 /** Runs the benchmark; returns the process exit code (1 when the hub lost acknowledged messages). */
-export async function runIngest(argv: readonly string[]): Promise<number> {
-  const options = parseIngestArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(INGEST_HELP);
-    return 0;
-  }
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-ingest-'));
-  log(`temp dir (hub data and log, influxd, load logs): ${workDir}`);
-  const trialOptions: TrialOptions = { durationMs: options.durationMs, settleTimeoutMs: options.settleTimeoutMs, workDir, log };
-  const ids = Array.from({ length: options.devices }, (_, i) => `${ID_PREFIX}${String(i + 1).padStart(String(options.devices).length, '0')}`);
-  let influxd: BenchInfluxd | undefined;
-  let exitCode = 0;
-  let resultFile: string | undefined;
-  const profileDir = join(workDir, 'profile');
-  try {
-    if (options.store === 'influx' || options.peers === 'all') {
-      influxd = await startInfluxd(join(workDir, 'influxd'));
-      log(`influxd pid ${influxd.pid} at ${influxd.baseUrl}`);
+export const ingestBenchmark = defineBenchmark({
+  name: 'ingest',
+  description: 'highest lossless rate of 1,000 QoS 1 MQTT devices into InfluxDB with 10 dashboards, vs Node-RED behind tuned Mosquitto and Mosquitto\'s own QoS 1 relay rate',
+  help: INGEST_HELP,
+  parse: parseIngestArgs,
+  async measure(options, { workDir, machine }) {
+    log(`temp dir (hub data and log, influxd, load logs): ${workDir}`);
+    const trialOptions: TrialOptions = { durationMs: options.durationMs, settleTimeoutMs: options.settleTimeoutMs, workDir, log };
+    const ids = Array.from({ length: options.devices }, (_, i) => `${ID_PREFIX}${String(i + 1).padStart(String(options.devices).length, '0')}`);
+    let influxd: BenchInfluxd | undefined;
+    const profileDir = join(workDir, 'profile');
+    try {
+      if (options.store === 'influx' || options.peers.nodeRed) {
+        influxd = await startInfluxd(join(workDir, 'influxd'));
+        log(`influxd pid ${influxd.pid} at ${influxd.baseUrl}`);
+      }
+      const hub = await measureHub(options, ids, influxd, trialOptions, profileDir);
+      const peers: PeerRun[] = options.peers.nodeRed ? [await measureNodeRed(options, ids, influxd as BenchInfluxd, trialOptions)] : [];
+      const mosquittoRelay = options.peers.mosquitto ? await measureMosquittoRelay(options, ids, workDir) : null;
+      // Stopped hub: its CPU profile (if any) is written.
+      const profile = options.hubProfile ? readProfile(profileDir) : undefined;
+      const result = {
+        ...buildIngestResult({
+          // qos and dashboards: the fields lib/ingest-rate.ts checks to pick a flat-out result.
+          options: { ...options, rate: options.rate ?? null, qos: 1, inflight: 4 },
+          hub,
+          peers,
+          mosquittoRelay,
+        }),
+        hubProfile: profile,
+      };
+      const problems = result.loss.ackedNotStored > 0 ? [`LOSS: ${result.loss.ackedNotStored} messages acknowledged by the hub are not in its store`] : [];
+      const text = `${formatIngestResult(result, machine)}${profile ? `\n\n${formatProfile(profile)}` : ''}`;
+      return { result, rows: ingestRows(result), text, problems };
+    } finally {
+      await influxd?.stop();
     }
-    const hub = await measureHub(options, ids, influxd, trialOptions, profileDir);
-    const peers: PeerRun[] = [];
-    if (options.peers === 'all') {
-      for (const variant of ['stock', 'tuned'] as const) peers.push(await measureNodeRed(variant, options, ids, influxd as BenchInfluxd, trialOptions));
-    }
-
-    const result = buildIngestResult({
-      startedAt,
-      command: `npm run bench -- ingest ${process.argv.slice(3).join(' ')}`.trim(),
-      machine,
-      // qos, inflight and dashboard: the fields bench/src/commands.ts checks to pick a flat-out result.
-      options: { ...options, rate: options.rate ?? null, qos: 1, inflight: 4, dashboard: options.dashboards > 0 },
-      hub,
-      peers,
-    });
-    process.stdout.write(`\n${formatIngestResult(result)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    resultFile = join(RESULTS_DIR, `ingest-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${resultFile}\n`);
-    if (result.loss.ackedNotStored > 0) {
-      process.stderr.write(`[ingest] LOSS: ${result.loss.ackedNotStored} messages acknowledged by the hub are not in its store\n`);
-      exitCode = 1;
-    }
-  } finally {
-    await influxd?.stop();
-    if (options.hubProfile) reportProfile(profileDir, resultFile);
-    if (options.keepData) log(`kept ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  }
-  return exitCode;
-}
+  },
+});
 
 /** The hub with its store, provisioned devices and dashboard sockets, through the search. */
 async function measureHub(options: IngestOptions, ids: readonly string[], influxd: BenchInfluxd | undefined, trialOptions: TrialOptions, profileDir: string) {
@@ -223,12 +214,12 @@ async function measureHub(options: IngestOptions, ids: readonly string[], influx
   }
 }
 
-/** Node-RED behind one Mosquitto variant, writing into its own database of the shared influxd, through the search. */
-async function measureNodeRed(variant: 'stock' | 'tuned', options: IngestOptions, ids: readonly string[], influxd: BenchInfluxd, trialOptions: TrialOptions): Promise<PeerRun> {
-  const name = `node-red + mosquitto (${variant})`;
-  const database = `nodered_${variant}`;
+/** Node-RED behind tuned Mosquitto, writing into its own database of the shared influxd, through the search. */
+async function measureNodeRed(options: IngestOptions, ids: readonly string[], influxd: BenchInfluxd, trialOptions: TrialOptions): Promise<PeerRun> {
+  const name = 'node-red + mosquitto (tuned)';
+  const database = 'nodered_tuned';
   await influxd.query(`CREATE DATABASE "${database}"`);
-  const mosquitto = await startMosquitto({ tuned: variant === 'tuned' });
+  const mosquitto = await startMosquitto({ tuned: true });
   try {
     log(`${mosquitto.name} pid ${mosquitto.pid} at ${mosquitto.url}`);
     const nodeRed = await startNodeRed({ mqttUrl: mosquitto.url, influxUrl: influxd.baseUrl, database, name, log });
@@ -255,7 +246,7 @@ async function measureNodeRed(variant: 'stock' | 'tuned', options: IngestOptions
       };
       const search = await searchMaxLossless((rate) => runTrial(system, rate, trialOptions), { fixedRate: options.rate, steps: options.searchSteps });
       logBest(name, search);
-      return { name, mosquitto: variant, nodeRedVersion: nodeRed.version, mosquittoConfig: mosquitto.config, search, logs: nodeRed.logs };
+      return { name, nodeRedVersion: nodeRed.version, mosquittoConfig: mosquitto.config, search, logs: nodeRed.logs };
     } finally {
       await nodeRed.stop();
     }
@@ -308,17 +299,38 @@ async function countHubSqlite(api: HubApi, ids: readonly string[], range: { from
   return counts.reduce((a, b) => a + b, 0);
 }
 
-/** Prints the hub's CPU profile summary and adds it to the JSON result. */
-function reportProfile(dir: string, resultFile: string | undefined): void {
+function readProfile(dir: string): ProfileSummary | undefined {
   const file = mainThreadProfile(dir);
-  if (!file) {
-    log(`no CPU profile was written in ${dir} (the hub must exit normally to write one)`);
-    return;
-  }
-  const summary = summariseProfile(file);
-  process.stdout.write(`\n${formatProfile(summary)}\n`);
-  if (resultFile) {
-    const result = JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>;
-    writeFileSync(resultFile, `${JSON.stringify({ ...result, hubProfile: summary }, null, 2)}\n`);
+  if (!file) log(`no CPU profile was written in ${dir} (the hub must exit normally to write one)`);
+  return file ? summariseProfile(file) : undefined;
+}
+
+/**
+ * Mosquitto's own QoS 1 relay rate (issue 23): tuned Mosquitto alone, the
+ * same devices and load generator flat out at QoS 1, and one QoS 1
+ * subscriber on every device's telemetry; msgs/s the subscriber receives
+ * over a window of the trials' length, after a 2 s warm-up.
+ */
+async function measureMosquittoRelay(options: IngestOptions, ids: readonly string[], workDir: string): Promise<MosquittoRelay> {
+  const mosquitto = await startMosquitto({ tuned: true });
+  let sub: MqttSubscriber | undefined;
+  const credentialsFile = join(workDir, 'relay-devices.json');
+  await writeCredentialsFile(credentialsFile, ids.map((id) => ({ id, token: 'peer', kind: 'load-sensor' })));
+  const load = startLoadProcess({ mqttUrl: mosquitto.url, credentialsFile, devices: ids.length, idPrefix: ID_PREFIX, qos: 1, inflight: 4, maxDurationMs: options.durationMs + 60_000, logFile: join(workDir, 'load-mosquitto-relay.log') });
+  try {
+    sub = await MqttSubscriber.connect({ url: mosquitto.url, topic: 'devices/+/telemetry', qos: 1 });
+    await load.publishing;
+    await sleep(2000);
+    const server = new ProcSampler(mosquitto.pid);
+    const from = { at: Date.now(), received: sub.received, server: server.sample() };
+    await sleep(options.durationMs);
+    const to = { at: Date.now(), received: sub.received, server: server.sample() };
+    const relayedPerSec = ((to.received - from.received) * 1000) / (to.at - from.at);
+    log(`${mosquitto.name} alone, QoS 1 flat out: ${Math.round(relayedPerSec)} msgs/s relayed to one QoS 1 subscriber`);
+    return { name: mosquitto.name, relayedPerSec, windowMs: to.at - from.at, serverCpuPercent: from.server && to.server ? cpuPercent(from.server, to.server) : null };
+  } finally {
+    await load.stop(5000);
+    sub?.close();
+    await mosquitto.stop();
   }
 }

@@ -11,7 +11,7 @@
  * API answers /healthz).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,10 +22,11 @@ import { BenchUsageError, benchLog, durationFlag, parseFlags, sleep, wholeFlag }
 import { Flooder, kernelQueues, type FloodStats, type KernelQueues } from './lib/flooder.js';
 import { int, mb, ms, pct, table } from './lib/format.js';
 import { startHubProcess } from './lib/hub-process.js';
-import { machineInfo } from './lib/machine.js';
+import type { machineInfo } from './lib/machine.js';
 import { startBareAedes } from './lib/peers/bare-aedes.js';
 import { cpuPercent, ProcSampler, readProc } from './lib/proc-stats.js';
-import { RESULTS_DIR } from './ingest.js';
+import { defineBenchmark } from './lib/harness.js';
+import { type ScoreRow } from './lib/scoreboard.js';
 
 export const OVERLOAD_DESCRIPTION = '100 QoS 0 publishers flood with no flow control, then all disconnect: hub stays up, RSS bound, push-back';
 
@@ -116,23 +117,33 @@ interface Server {
 }
 
 /** Runs the benchmark; exit code 1 when the hub fails one of its checks (bare aedes failing is the expected contrast). */
-export async function runOverload(argv: readonly string[]): Promise<number> {
-  const options = parseOverloadArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(OVERLOAD_HELP);
-    return 0;
-  }
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const results: TargetResult[] = [];
-  for (const target of options.targets) results.push(await runTarget(target, options));
-  const result = { benchmark: 'overload', startedAt: startedAt.toISOString(), command: `npm run bench -- overload ${argv.join(' ')}`.trim(), machine, options, results };
-  process.stdout.write(`\n${formatResult(result)}\n`);
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `overload-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`\nJSON: ${file}\n`);
-  return results.some((r) => r.target !== 'aedes' && !r.verdict.ok) ? 1 : 0;
+export const overloadBenchmark = defineBenchmark({
+  name: 'overload',
+  description: OVERLOAD_DESCRIPTION,
+  help: OVERLOAD_HELP,
+  parse: parseOverloadArgs,
+  async measure(options, { machine }) {
+    const results: TargetResult[] = [];
+    for (const target of options.targets) results.push(await runTarget(target, options));
+    return {
+      result: { results },
+      rows: overloadRows(results, options),
+      text: formatResult({ machine, options, results }),
+      problems: results.filter((r) => r.target !== 'aedes' && !r.verdict.ok).map((r) => `${r.name}: ${r.verdict.reasons.join('; ')}`),
+    };
+  },
+});
+
+/** One row per hub variant: stays up, pushes back, bounded RSS, serves again after the flood. Bare aedes is the reference, not judged. */
+export function overloadRows(results: readonly TargetResult[], options: OverloadOptions): ScoreRow[] {
+  return results.filter((r) => r.target !== 'aedes').map((r) => ({
+    what: `overload: ${r.name} under a QoS 0 flood`,
+    figure: `${r.stayedUp ? 'up' : 'DOWN'}, peak RSS ${mb(r.peakRssBytes)}`,
+    peer: '',
+    ratio: null,
+    target: `stays up, pushes back, RSS < ${mb(options.rssBoundBytes)}, serves after`,
+    verdict: r.verdict.ok ? 'met' : 'missed',
+  }));
 }
 
 async function startServer(target: Target, options: OverloadOptions, workDir: string): Promise<Server> {

@@ -1,23 +1,24 @@
 #!/usr/bin/env node
 /**
- * `npm run soak -- --minutes N` (issue 8): steady QoS 1 load at 30 % of the
- * hub's max ingest for a long time, while devices connect and disconnect
- * over MQTT and the WebSocket and one dashboard watches all telemetry.
- * Every interval prints the hub's RSS, heap, event-loop delay, clients,
- * acked msgs/s, connects and errors; the end shows the memory trend over
- * the second half (a leak or not), a loss check (acked vs stored) and
- * writes the whole timeline to bench/results/soak-<timestamp>.json.
+ * `npm run soak` (issues 8 and 23): one hour (--minutes) of steady QoS 1
+ * load at 30 % of the hub's max ingest, while devices connect and
+ * disconnect over MQTT and the WebSocket and one dashboard watches all
+ * telemetry. Every interval prints the hub's RSS, heap, event-loop delay,
+ * clients, acked msgs/s, PUBACK p99, connects and errors; the end judges
+ * RSS and heap growth against the noise of the first ten minutes, checks
+ * that nothing acknowledged was lost, and writes the whole timeline to
+ * bench/results/soak.json.
  *
  * The hub and the load generator run as child processes (their CPU and
  * memory apart from this one); the churning devices and the dashboard
  * socket live in this process. Ctrl-C ends the run early and still reports.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { provisionDevices, runLoad, writeCredentialsFile, type LoadReport } from '@iot-hub/device-sim';
-import { RESULTS_DIR } from './ingest.js';
+import { finishRun, RESULTS_DIR, useQuickResults } from './lib/harness.js';
 import { BenchUsageError, benchLog } from './lib/flags.js';
 import { int } from './lib/format.js';
 import { startHubProcess, type HubProcess } from './lib/hub-process.js';
@@ -28,8 +29,10 @@ import { Churn } from './lib/soak-churn.js';
 import { afterDevicesLeft, readBack, type AfterLeft, type Readback } from './lib/soak-end.js';
 import { SoakDashboardProbe } from './lib/soak-dashboard.js';
 import { scrapeHub, type HubSnapshot } from './lib/soak-metrics.js';
-import { CALIBRATION_MS, describeRate, newestIngestRate, parseSoakArgs, SOAK_HELP, SOAK_SHARE, type SoakOptions } from './lib/soak-options.js';
-import { elapsed, formatSummary, linearTrend, median, progressLine, verdict, type IntervalRecord } from './lib/soak-report.js';
+import { publishedIngestRate } from './lib/ingest-rate.js';
+import { CALIBRATION_MS, describeRate, parseSoakArgs, SOAK_HELP, SOAK_SHARE, type SoakOptions } from './lib/soak-options.js';
+import type { ScoreRow } from './lib/scoreboard.js';
+import { elapsed, formatSummary, growthBeyondNoise, median, progressLine, soakRows, verdict, type IntervalRecord } from './lib/soak-report.js';
 
 const log = benchLog('soak');
 const deviceIds = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(String(n).length, '0')}`);
@@ -48,7 +51,13 @@ function sleepOrAbort(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+/** What `--quick` puts before the user's flags: a seconds-long check that the soak works, not a measurement. */
+const QUICK = ['--minutes', '0.5', '--devices', '100', '--rate', '300', '--interval', '3s'];
+
+async function main(all: readonly string[]): Promise<number> {
+  const quick = all.includes('--quick');
+  if (quick) useQuickResults();
+  const argv = quick ? [...QUICK, ...all.filter((a) => a !== '--quick')] : all;
   let options: SoakOptions | 'help';
   try {
     options = parseSoakArgs(argv);
@@ -62,14 +71,14 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   try {
-    return await runSoak(options);
+    return await runSoak(options, argv);
   } catch (err) {
     process.stderr.write(`soak: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
 }
 
-async function runSoak(options: SoakOptions): Promise<number> {
+async function runSoak(options: SoakOptions, argv: readonly string[]): Promise<number> {
   const machine = machineInfo();
   const startedAt = new Date();
   const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-soak-'));
@@ -164,13 +173,9 @@ async function runSoak(options: SoakOptions): Promise<number> {
     const readback = await readBack({ hub, hubs, pids, dataDir, adminToken, workDir, hubArgs: options.hubArgs, ids: [...loadIds, ...churnIds], from: readFrom, acked: (loadEnd.report?.acked ?? 0) + churn.stats.telemetryAcked });
     sampler.stop();
 
-    const result = buildResult({ options, machine, startedAt, rate, steady, churn, connectsPerSec, poolSize, loadEnd, after, readback, baseline, hub, sampler, probe, dashboardBefore, stoppedEarly: stop.signal.aborted });
-    process.stdout.write(`\n${result.text}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const resultFile = join(RESULTS_DIR, `soak-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(resultFile, `${JSON.stringify(result.json, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${resultFile}\n`);
-    return result.exitCode;
+    const result = buildResult({ options, machine, rate, steady, churn, connectsPerSec, poolSize, loadEnd, after, readback, baseline, hub, sampler, probe, dashboardBefore });
+    const code = finishRun('soak', { startedAt, machine, command: 'npm run soak --' }, argv, options, { result: result.json, rows: result.rows, text: result.text, problems: result.problems });
+    return code === 0 && steady.hubGone && !stop.signal.aborted ? 1 : code;
   } catch (err) {
     // A terminal's Ctrl-C during setup also stops the hub, so setup fails: that is the Ctrl-C, not a fault.
     if (!stop.signal.aborted) throw err;
@@ -201,8 +206,8 @@ interface Rate {
 /** --rate, else 30 % of the newest full-size flat-out ingest result, else 30 % of a short flat-out run now. */
 async function findRate(options: SoakOptions, hub: HubProcess, devices: Parameters<typeof runLoad>[0]['devices'], signal: AbortSignal): Promise<Rate> {
   if (options.rate !== undefined) return { msgsPerSec: options.rate, source: '--rate', calibration: null };
-  const newest = options.measureMax ? undefined : newestIngestRate(RESULTS_DIR);
-  if (newest) return { msgsPerSec: Math.round(newest.storedPerSec * SOAK_SHARE), source: describeRate(SOAK_SHARE, newest.storedPerSec, `stored in bench/results/${newest.file}`), calibration: null };
+  const newest = options.measureMax ? undefined : publishedIngestRate(RESULTS_DIR, 'sqlite');
+  if (newest) return { msgsPerSec: Math.round(newest.storedPerSec * SOAK_SHARE), source: describeRate(SOAK_SHARE, newest.storedPerSec, `stored in ${newest.file}`), calibration: null };
   log(`${options.measureMax ? '--measure-max' : 'no flat-out ingest result in bench/results/'}: measuring the maximum first (${CALIBRATION_MS / 1000} s flat out, QoS 1, in this process)`);
   const report = await runLoad({ mqttUrl: hub.mqttUrl, devices, durationMs: CALIBRATION_MS, qos: 1, inflight: 4, signal, progress: (line) => log(`flat out: ${line}`) });
   if (signal.aborted) throw new Error('stopped during the flat-out measurement');
@@ -238,7 +243,7 @@ async function runSteady(input: SteadyInput): Promise<Steady> {
   const intervals: IntervalRecord[] = [];
   const snapshots: HubSnapshot[] = [];
   const startedAt = Date.now();
-  let prev = { at: startedAt, hub: sampler.sample(), load: loadSampler.sample(), cpu: process.cpuUsage(), loadAcked: load.lastProgress?.acked ?? 0, churnAcked: 0, dashboard: probe.events, deviceErrors: 0 };
+  let prev = { at: startedAt, hub: sampler.sample(), load: loadSampler.sample(), cpu: process.cpuUsage(), loadAcked: load.lastProgress?.acked ?? 0, churnAcked: 0, dashboard: probe.events, deviceErrors: 0, progressLines: load.progress.length };
   const firstScrape = await scrapeHub(hub.httpUrl, adminToken);
   prev.deviceErrors = firstScrape?.deviceErrors ?? 0;
   let endedEarly: string | null = null;
@@ -278,12 +283,13 @@ async function runSteady(input: SteadyInput): Promise<Steady> {
       errors: errorsNow,
       dashboardEventsPerSec: (probe.events - prev.dashboard) / wallSec,
       dashboardLatency: probe.takeWindow(),
+      pubackP99Ms: worst(load.progress.slice(prev.progressLines).map((p) => p.ackP99Ms)),
       loadCpuPercent: loadSample && prev.load ? cpuPercent(prev.load, loadSample) : null,
       benchCpuPercent: ((cpu.user + cpu.system) / 1000 / (wallSec * 1000)) * 100,
     };
     intervals.push(record);
     log(progressLine(record));
-    prev = { at: now, hub: hubSample, load: loadSample, cpu: process.cpuUsage(), loadAcked, churnAcked: churn.stats.telemetryAcked, dashboard: probe.events, deviceErrors: snap?.deviceErrors ?? prev.deviceErrors };
+    prev = { at: now, hub: hubSample, load: loadSample, cpu: process.cpuUsage(), loadAcked, churnAcked: churn.stats.telemetryAcked, dashboard: probe.events, deviceErrors: snap?.deviceErrors ?? prev.deviceErrors, progressLines: load.progress.length };
     if (!hubSample) {
       hubGone = true;
       if (!signal.aborted) endedEarly = `the hub process exited after ${elapsed(record.elapsedSec)} (see its log)`;
@@ -302,10 +308,14 @@ async function runSteady(input: SteadyInput): Promise<Steady> {
   return { startedAt, endedAt: Date.now(), intervals, snapshots, endedEarly, hubGone };
 }
 
+const worst = (values: readonly (number | null)[]): number | null => {
+  const xs = values.filter((v): v is number => v !== null);
+  return xs.length > 0 ? Math.max(...xs) : null;
+};
+
 interface BuildInput {
   options: SoakOptions;
   machine: ReturnType<typeof machineInfo>;
-  startedAt: Date;
   rate: Rate;
   steady: Steady;
   churn: Churn;
@@ -320,16 +330,16 @@ interface BuildInput {
   probe: SoakDashboardProbe;
   /** The probe's counts when the steady phase began (the flat-out measurement, if any, came before). */
   dashboardBefore: { events: number; dropped: number };
-  stoppedEarly: boolean;
 }
 
-function buildResult(input: BuildInput): { text: string; json: Record<string, unknown>; exitCode: number } {
+function buildResult(input: BuildInput): { text: string; json: Record<string, unknown>; rows: ScoreRow[]; problems: string[] } {
   const { options, steady, churn, readback, sampler } = input;
   const steadySamples = sampler.samples.filter((s) => s.at >= steady.startedAt && s.at <= steady.endedAt);
-  const half = steady.startedAt + (steady.endedAt - steady.startedAt) / 2;
-  const rssTrend = linearTrend(steadySamples.filter((s) => s.at >= half).map((s) => ({ at: s.at, bytes: s.rssBytes })));
-  const heapPoints = steady.snapshots.filter((s) => s.at >= half && s.heapUsedBytes !== null).map((s) => ({ at: s.at, bytes: s.heapUsedBytes as number }));
-  const heapTrend = linearTrend(heapPoints);
+  const rssGrowth = growthBeyondNoise(steadySamples.map((s) => ({ at: s.at, bytes: s.rssBytes })), steady.startedAt, steady.endedAt);
+  const heapPoints = steady.snapshots.filter((s) => s.heapUsedBytes !== null).map((s) => ({ at: s.at, bytes: s.heapUsedBytes as number }));
+  const heapGrowth = growthBeyondNoise(heapPoints, steady.startedAt, steady.endedAt);
+  const pubackP99s = steady.intervals.map((r) => r.pubackP99Ms).filter((v): v is number => v !== null);
+  const pubackP99 = { median: median(pubackP99s), worst: worst(pubackP99s) };
   const heaps = steady.intervals.map((r) => r.heapUsedBytes).filter((h): h is number => h !== null);
   const p99s = steady.intervals.map((r) => r.eventLoopLag?.p99Ms).filter((v): v is number => v !== undefined);
   const dashP99s = steady.intervals.map((r) => r.dashboardLatency?.p99).filter((v): v is number => v !== undefined);
@@ -344,7 +354,7 @@ function buildResult(input: BuildInput): { text: string; json: Record<string, un
       (afterSnap.connections.mqtt + afterSnap.connections.ws === 0 && afterSnap.devicesOnline === 0 ? ' (ok)' : ' (should be 0: a leak of sessions or presence)') +
       `; handles ${afterSnap.activeHandles ?? '-'}, fds ${afterSnap.openFds ?? '-'}`
     : 'hub not reachable';
-  const verdictText = verdict(rssTrend, heapTrend);
+  const verdictText = verdict(rssGrowth, heapGrowth, (steady.endedAt - steady.startedAt) / 1000);
   const dashboard = { events: input.probe.events - input.dashboardBefore.events, dropped: input.probe.dropped - input.dashboardBefore.dropped };
   const first = steady.intervals[0];
   const last = steady.intervals[steady.intervals.length - 1];
@@ -354,8 +364,9 @@ function buildResult(input: BuildInput): { text: string; json: Record<string, un
       `(${input.machine.cores} cores, Node ${input.machine.node})`,
     rss: summaryRss,
     heap: { start: first?.heapUsedBytes ?? null, end: last?.heapUsedBytes ?? null, peak: heaps.length ? Math.max(...heaps) : null },
-    rssTrend,
-    heapTrend,
+    rssGrowth,
+    heapGrowth,
+    pubackP99,
     verdict: verdictText,
     eventLoopP99: { median: median(p99s), worst: p99s.length ? Math.max(...p99s) : null },
     hubCpuMean: cpus.length ? cpus.reduce((a, b) => a + b, 0) / cpus.length : null,
@@ -375,17 +386,13 @@ function buildResult(input: BuildInput): { text: string; json: Record<string, un
   });
   const { perDevice: _perDevice, ...loadReport } = input.loadEnd.report ?? ({ perDevice: [] } as unknown as LoadReport);
   const json = {
-    benchmark: 'soak',
-    startedAt: input.startedAt.toISOString(),
     endedAt: new Date().toISOString(),
-    command: `npm run soak -- ${process.argv.slice(2).join(' ')}`.trim(),
-    machine: input.machine,
-    options,
     rate: { msgsPerSec: input.rate.msgsPerSec, source: input.rate.source, calibration: input.rate.calibration },
     endedEarly: steady.endedEarly,
     steady: { startedAt: new Date(steady.startedAt).toISOString(), durationSec: steadySec },
     verdict: verdictText,
-    memory: { rss: summaryRss, heapUsed: { start: first?.heapUsedBytes ?? null, end: last?.heapUsedBytes ?? null }, trends: { rss: rssTrend, heapUsed: heapTrend } },
+    memory: { rss: summaryRss, heapUsed: { start: first?.heapUsedBytes ?? null, end: last?.heapUsedBytes ?? null }, growthBeyondNoise: { rss: rssGrowth, heapUsed: heapGrowth } },
+    pubackP99PerInterval: pubackP99,
     loss: {
       acked: { load: loadAcked, churn: churn.stats.telemetryAcked, total: acked },
       stored: readback.stored,
@@ -405,9 +412,8 @@ function buildResult(input: BuildInput): { text: string; json: Record<string, un
     timeline: steady.intervals,
     hubProcess: sampler.samples.map((s, i, all) => ({ at: s.at, cpuPercent: i === 0 ? null : cpuPercent(all[i - 1] as ProcSample, s), rssBytes: s.rssBytes })),
   };
-  const exitCode = (loss !== null && loss > 0) || (steady.hubGone && !input.stoppedEarly) ? 1 : 0;
-  if (loss !== null && loss > 0) log(`LOSS: ${int(loss)} acknowledged messages are not in the store`);
-  return { text, json, exitCode };
+  const problems = loss !== null && loss > 0 ? [`LOSS: ${int(loss)} acknowledged messages are not in the store`] : [];
+  return { text, json, rows: soakRows({ rss: rssGrowth, heap: heapGrowth, lost: loss === null ? null : Math.max(0, loss), pubackP99 }), problems };
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -9,8 +9,6 @@
  * what the machine and the client allow at the time.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deviceWsUrl } from '@iot-hub/device-sim';
 import { formatProfile, summariseProfile, type ProfileSummary, mainThreadProfile } from './lib/cpu-profile.js';
@@ -19,13 +17,14 @@ import { int, mb, ms, pct, table } from './lib/format.js';
 import { startHubProcess } from './lib/hub-process.js';
 import { IdleClientProcess, type WaveResult } from './lib/idle-client-process.js';
 import type { Handshake } from './lib/idle-mqtt.js';
-import { machineInfo } from './lib/machine.js';
+import type { machineInfo } from './lib/machine.js';
 import { startBareAedes } from './lib/peers/bare-aedes.js';
 import { startBareWs } from './lib/peers/bare-ws.js';
 import { cpuPercent, ProcSampler, readProc, type ProcSample } from './lib/proc-stats.js';
 import { readSched, waitingPercent } from './lib/run-delay.js';
 import { fleetIds, formatProvisioning, provisionWithOwnHub, type ProvisioningReport } from './lib/timed-provisioning.js';
-import { RESULTS_DIR } from './ingest.js';
+import { defineBenchmark } from './lib/harness.js';
+import { boundRow, type ScoreRow } from './lib/scoreboard.js';
 
 export const STORM_DESCRIPTION = '10,000 authenticated devices connect and reconnect: connects/s';
 
@@ -145,22 +144,17 @@ interface Server {
   logs?: { warn: number; error: number; samples: string[] };
 }
 
-export async function runStorm(argv: readonly string[]): Promise<number> {
-  const options = parseStormArgs(argv);
-  if (options === 'help') {
-    process.stdout.write(STORM_HELP);
-    return 0;
-  }
-  const machine = machineInfo();
-  const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'iot-hub-bench-storm-'));
-  const adminToken = randomBytes(24).toString('hex');
-  // A reconnecting device may arrive before the hub has closed its old connection: room for both.
-  const hubFlags = ['--max-connections', String(2 * options.devices + 1000), ...options.hubArgs];
-  const storms: ServerStorm[] = [];
-  const profileDir = join(workDir, 'profile');
-  let exitCode = 0;
-  try {
+export const stormBenchmark = defineBenchmark({
+  name: 'storm',
+  description: STORM_DESCRIPTION,
+  help: STORM_HELP,
+  parse: parseStormArgs,
+  async measure(options, { workDir, machine }) {
+    const adminToken = randomBytes(24).toString('hex');
+    // A reconnecting device may arrive before the hub has closed its old connection: room for both.
+    const hubFlags = ['--max-connections', String(2 * options.devices + 1000), ...options.hubArgs];
+    const storms: ServerStorm[] = [];
+    const profileDir = join(workDir, 'profile');
     log(`provisioning ${int(options.devices)} devices (${options.provisionConcurrency} requests in flight)`);
     const { devices, report: provisioning } = await provisionWithOwnHub({
       dataDir: join(workDir, 'data'),
@@ -188,23 +182,12 @@ export async function runStorm(argv: readonly string[]): Promise<number> {
     if (options.peer) storms.push(await storm(options.transport === 'mqtt' ? startBareAedes : startBareWs, credentials, options));
 
     const hubProfile = options.hubProfile ? readProfile(profileDir) : undefined;
-    const result = { ...buildResult(options, machine, startedAt, hubFlags, provisioning, storms), hubProfile };
-    process.stdout.write(`\n${formatResult(result)}\n`);
-    if (hubProfile) process.stdout.write(`\n${formatProfile(hubProfile)}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `storm-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`\nJSON: ${file}\n`);
-    if (storms.some((s) => s.waves.some((w) => w.failed > 0))) {
-      process.stderr.write('[storm] some connects failed: see failed by reason\n');
-      exitCode = 1;
-    }
-  } finally {
-    if (options.keepData) log(`kept ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  }
-  return exitCode;
-}
+    const result = { ...buildResult(options, machine, hubFlags, provisioning, storms), hubProfile };
+    const problems = storms.some((s) => s.waves.some((w) => w.failed > 0)) ? ['some connects failed: see failed by reason'] : [];
+    const text = `${formatResult(result)}${hubProfile ? `\n\n${formatProfile(hubProfile)}` : ''}`;
+    return { result, rows: stormRows(result), text, problems };
+  },
+});
 
 /** The hub's CPU profile, written when it exits on SIGTERM; it covers start, provisioning excluded, both waves and the hold. */
 function readProfile(dir: string): ProfileSummary | undefined {
@@ -296,12 +279,9 @@ function waveFigures(
   };
 }
 
-function buildResult(options: StormOptions, machine: ReturnType<typeof machineInfo>, startedAt: Date, hubFlags: string[], provisioning: ProvisioningReport, storms: ServerStorm[]) {
+function buildResult(options: StormOptions, machine: ReturnType<typeof machineInfo>, hubFlags: string[], provisioning: ProvisioningReport, storms: ServerStorm[]) {
   const hub = storms.find((s) => s.server === 'hub');
   return {
-    benchmark: 'storm',
-    startedAt: startedAt.toISOString(),
-    command: `npm run bench -- storm ${process.argv.slice(3).join(' ')}`.trim(),
     machine,
     options,
     hubFlags: ['--ip-connect-rate', '0', ...hubFlags],
@@ -312,6 +292,13 @@ function buildResult(options: StormOptions, machine: ReturnType<typeof machineIn
 }
 
 type StormResult = ReturnType<typeof buildResult>;
+
+export function stormRows(r: StormResult): ScoreRow[] {
+  return r.targets.map((t) => {
+    const row = boundRow(`storm: ${t.wave} wave, connects/s`, t.connectsPerSec, int, { atLeast: TARGET_PER_SEC });
+    return t.met || row.verdict !== 'met' ? row : { ...row, verdict: 'missed', target: `${row.target}, none failed` };
+  });
+}
 
 function formatResult(r: StormResult): string {
   const o = r.options;

@@ -43,12 +43,6 @@ export function metricSample(text: string, name: string, labels?: string): numbe
   return m ? Number(m[1]) : undefined;
 }
 
-/** Undefined when the hub has no such metrics (or /metrics cannot be read). */
-export async function scrapeEventLoopDelay(httpUrl: string, adminToken: string): Promise<EventLoopDelay | undefined> {
-  const text = await fetchHubMetrics(httpUrl, adminToken);
-  return text === undefined ? undefined : eventLoopDelayIn(text);
-}
-
 /** The event-loop delay in one /metrics text; undefined when it has none. */
 export function eventLoopDelayIn(text: string): EventLoopDelay | undefined {
   const read = (stat: string): number | undefined => {

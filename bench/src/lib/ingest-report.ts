@@ -1,48 +1,35 @@
 /**
- * The ingest benchmark's result (JSON) and its printed tables: every trial,
- * each system's highest lossless rate, and the hub against issue 8's
- * targets (≥ 1.5 × Node-RED behind tuned Mosquitto, ≥ 5 × behind stock).
+ * The ingest benchmark's result (JSON), its printed tables (every trial,
+ * each system's highest lossless rate) and its scoreboard rows: the hub's
+ * stored msgs/s ≥ 1.5 × Node-RED's behind tuned Mosquitto and ≥ 0.75 ×
+ * Mosquitto's own QoS 1 relay rate, both in the same run.
  */
 import type { MachineInfo } from './machine.js';
 import type { SearchResult, TrialResult } from './ingest-trial.js';
+import { columns } from './columns.js';
 import { int, mb, ms, pct, table } from './format.js';
+import { printedRow, ratioRow, type ScoreRow } from './scoreboard.js';
 
+/** Node-RED behind tuned Mosquitto. */
 export interface PeerRun {
   name: string;
-  mosquitto: 'stock' | 'tuned';
   nodeRedVersion: string;
   mosquittoConfig: string;
   search: SearchResult;
   logs: { warn: number; error: number; samples: string[] };
 }
 
-export interface TargetCheck {
-  what: string;
-  /** hub ÷ peer; null when the peer was not measured or stored nothing losslessly. */
-  ratio: number | null;
-  target: number;
-  met: boolean | null;
+/** Tuned Mosquitto alone relaying the same load at QoS 1 to one QoS 1 subscriber. */
+export interface MosquittoRelay {
+  name: string;
+  relayedPerSec: number;
+  windowMs: number;
+  serverCpuPercent: number | null;
 }
 
-/** Ratio targets of issue 8's ingest row. */
-export const INGEST_TARGETS = [
-  { mosquitto: 'tuned', target: 1.5 },
-  { mosquitto: 'stock', target: 5 },
-] as const;
-
-/** `searched` false (--rate): every system ran at one asked rate, so the ratios are not of highest lossless rates and no target is judged. */
-export function checkTargets(hubPerSec: number, peers: readonly PeerRun[], searched = true): TargetCheck[] {
-  return INGEST_TARGETS.map(({ mosquitto, target }) => {
-    const peer = peers.find((p) => p.mosquitto === mosquitto);
-    const ratio = peer && peer.search.maxLosslessPerSec > 0 ? hubPerSec / peer.search.maxLosslessPerSec : null;
-    return { what: `hub ÷ Node-RED behind ${mosquitto} Mosquitto`, ratio, target, met: ratio === null || !searched ? null : ratio >= target };
-  });
-}
+export const INGEST_TARGETS = { overNodeRed: 1.5, overMosquittoRelay: 0.75 } as const;
 
 export interface IngestResultInput {
-  startedAt: Date;
-  command: string;
-  machine: MachineInfo;
   options: Record<string, unknown> & { rate: number | null };
   hub: {
     store: 'influx' | 'sqlite';
@@ -52,6 +39,7 @@ export interface IngestResultInput {
     timeline: { at: number; cpuPercent: number | null; rssBytes: number }[];
   };
   peers: PeerRun[];
+  mosquittoRelay: MosquittoRelay | null;
 }
 
 export function buildIngestResult(input: IngestResultInput) {
@@ -59,17 +47,13 @@ export function buildIngestResult(input: IngestResultInput) {
   const hubMissing = hub.search.trials.reduce((n, t) => n + Math.max(0, t.missing), 0);
   const best = hub.search.best;
   return {
-    benchmark: 'ingest',
-    startedAt: input.startedAt.toISOString(),
-    command: input.command,
-    machine: input.machine,
     options: input.options,
     hub: { ...hub, maxLosslessPerSec: hub.search.maxLosslessPerSec },
     peers: peers.map((p) => ({ ...p, maxLosslessPerSec: p.search.maxLosslessPerSec })),
-    targets: checkTargets(hub.search.maxLosslessPerSec, peers, input.options.rate === null),
+    mosquittoRelay: input.mosquittoRelay,
     /** Acknowledged by the hub but not stored, over every hub trial: must be 0. */
     loss: { ackedNotStored: hubMissing },
-    /** `storedPerSec`: the hub's highest lossless stored msgs/s (bench/src/commands.ts reads it). */
+    /** `storedPerSec`: the hub's highest lossless stored msgs/s (lib/ingest-rate.ts reads it). */
     rates: {
       storedPerSec: hub.search.maxLosslessPerSec,
       sentPerSec: best?.sentPerSec ?? null,
@@ -83,12 +67,19 @@ export function buildIngestResult(input: IngestResultInput) {
 
 export type IngestResult = ReturnType<typeof buildIngestResult>;
 
-/** A table with a header row; the first column left-aligned, the others right-aligned. */
-function columns(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]): string => `  ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ')}`.trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+/**
+ * With --rate every system ran at one asked rate: the ratios are not of
+ * highest lossless rates, so they are printed, not judged.
+ */
+export function ingestRows(r: IngestResult): ScoreRow[] {
+  const hub = r.hub.search.best ? r.hub.maxLosslessPerSec : null;
+  const nodeRed = r.peers[0];
+  const rows = [
+    ratioRow('ingest: stored QoS 1 msgs/s vs Node-RED behind tuned Mosquitto', hub, nodeRed?.search.best ? nodeRed.maxLosslessPerSec : null, 'Node-RED', int, { atLeast: INGEST_TARGETS.overNodeRed }),
+    ratioRow('ingest: stored QoS 1 msgs/s vs Mosquitto\'s own QoS 1 relay rate', hub, r.mosquittoRelay?.relayedPerSec ?? null, 'Mosquitto', int, { atLeast: INGEST_TARGETS.overMosquittoRelay }),
+  ];
+  if (r.options.rate === null) return rows;
+  return rows.map((row) => printedRow(row.what, row.figure, row.peer, row.ratio, `not judged: one fixed --rate ${int(r.options.rate as number)}`));
 }
 
 const cpu = (n: number | null | undefined): string => (n === null || n === undefined ? '-' : pct(n));
@@ -116,12 +107,12 @@ function trialRow(t: TrialResult): string[] {
   ];
 }
 
-export function formatIngestResult(r: IngestResult): string {
+export function formatIngestResult(r: IngestResult, machine: MachineInfo): string {
   const o = r.options as { devices: number; dashboards: number; durationMs: number; store: string; rate: number | null };
   const title =
     `ingest: ${int(o.devices)} MQTT devices at QoS 1 (4 in flight each), hub store ${o.store}, ` +
     `${o.dashboards} dashboard sockets on the hub, ${(o.durationMs / 1000).toFixed(0)} s per trial ` +
-    `(${r.machine.cores} cores, Node ${r.machine.node}, load average ${r.machine.loadAvgAtStart.join(' ')} at the start)`;
+    `(${machine.cores} cores, Node ${machine.node}, load average ${machine.loadAvgAtStart.join(' ')} at the start)`;
   const trials = [...r.hub.search.trials, ...r.peers.flatMap((p) => p.search.trials)];
   const trialTable = columns(
     ['trial', 'asked msgs/s', 'sent', 'acked', 'stored', 'lost', 'stored msgs/s', 'PUBACK p50 / p99', 'server CPU', 'influxd', 'load gen', 'bench', 'load avg', 'CPU wait'],
@@ -133,6 +124,7 @@ export function formatIngestResult(r: IngestResult): string {
   const summary: [string, string][] = [
     [`hub (${r.hub.store})`, best(r.hub.search)],
     ...r.peers.map((p): [string, string] => [`${p.name} (Node-RED ${p.nodeRedVersion})`, best(p.search)]),
+    ...(r.mosquittoRelay ? [[`${r.mosquittoRelay.name} alone, QoS 1 relay`, `${int(r.mosquittoRelay.relayedPerSec)} msgs/s to one QoS 1 subscriber (server CPU ${cpu(r.mosquittoRelay.serverCpuPercent)})`] as [string, string]] : []),
   ];
   const details: [string, string][] = [
     ['hub publish→dashboard p50 / p99', hubBest?.dashboards?.publishToDashboardMs ? `${ms(hubBest.dashboards.publishToDashboardMs.p50)} / ${ms(hubBest.dashboards.publishToDashboardMs.p99)}` : '-'],
@@ -141,13 +133,8 @@ export function formatIngestResult(r: IngestResult): string {
     ['hub warn / error log lines', `${r.hub.logs.warn} / ${r.hub.logs.error}`],
     ...r.peers.map((p): [string, string] => [`${p.name}: Node-RED warn / error lines`, `${p.logs.warn} / ${p.logs.error}`]),
   ];
-  const targets = r.targets.map((t): [string, string] => [
-    `${t.what} ≥ ${t.target}`,
-    t.ratio === null ? 'not measured' : `${t.ratio.toFixed(2)}  ${t.met === null ? '(not judged: one fixed --rate)' : t.met ? 'met' : 'MISSED'}`,
-  ]);
   return [
     title,
-    `command: ${r.command}`,
     '',
     'Trials (CPU: % of one core over the window and drain; load gen: the device-sim load process; bench: this process, with the dashboard sockets; load avg: 1-minute, at the end; CPU wait: share of the time some task on the machine waited for a core):',
     trialTable,
@@ -158,6 +145,5 @@ export function formatIngestResult(r: IngestResult): string {
     table(summary),
     '',
     table(details),
-    ...(targets.length > 0 && r.peers.length > 0 ? ['', 'Targets (issue 8, ingest):', table(targets)] : []),
   ].join('\n');
 }

@@ -48,6 +48,8 @@ export interface LoadProgress {
   acked: number;
   /** Acked msgs/s over the last second, as the line says. */
   ackedPerSec: number;
+  /** Publish → PUBACK p99 over the last second; null when nothing was acknowledged in it. */
+  ackP99Ms: number | null;
 }
 
 export interface LoadProcess {
@@ -56,6 +58,8 @@ export interface LoadProcess {
   publishing: Promise<void>;
   /** The latest progress line, for the caller's own progress line. */
   readonly lastProgress: LoadProgress | undefined;
+  /** Every progress line so far, one a second (an hour's soak keeps 3,600). */
+  readonly progress: readonly LoadProgress[];
   /** Ends the window (SIGINT), waits for the drain and the report; SIGKILL after `timeoutMs`. */
   stop(timeoutMs?: number): Promise<{ report: LoadReport | undefined; code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -66,7 +70,7 @@ export function loadDeviceIds(idPrefix: string, devices: number): string[] {
   return Array.from({ length: devices }, (_, i) => `${idPrefix}${String(i + 1).padStart(width, '0')}`);
 }
 
-const PROGRESS = /^load\s+(\d+)s\s+sent (\d+)\s+acked (\d+).*?\s(\d+) acked\/s/;
+const PROGRESS = /^load\s+(\d+)s\s+sent (\d+)\s+acked (\d+).*?\s(\d+) acked\/s(?:.*?p99 ([\d.]+) ms)?/;
 
 export function startLoadProcess(options: LoadProcessOptions): LoadProcess {
   const args = [
@@ -94,6 +98,7 @@ export function startLoadProcess(options: LoadProcessOptions): LoadProcess {
   });
 
   let lastProgress: LoadProgress | undefined;
+  const progress: LoadProgress[] = [];
   let lastLines: string[] = [];
   const publishing = new Promise<void>((resolve, reject) => {
     child.once('error', reject);
@@ -105,7 +110,8 @@ export function startLoadProcess(options: LoadProcessOptions): LoadProcess {
       lastLines = [...lastLines.slice(-2), line];
       const m = PROGRESS.exec(line);
       if (m) {
-        lastProgress = { line, second: Number(m[1]), sent: Number(m[2]), acked: Number(m[3]), ackedPerSec: Number(m[4]) };
+        lastProgress = { line, second: Number(m[1]), sent: Number(m[2]), acked: Number(m[3]), ackedPerSec: Number(m[4]), ackP99Ms: m[5] === undefined ? null : Number(m[5]) };
+        progress.push(lastProgress);
         resolve();
       }
     });
@@ -119,6 +125,7 @@ export function startLoadProcess(options: LoadProcessOptions): LoadProcess {
     get lastProgress() {
       return lastProgress;
     },
+    progress,
     async stop(timeoutMs = 30_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

@@ -1,10 +1,8 @@
 /**
  * The soak run's flags, and where its load rate comes from: --rate, else
- * 30 % of the newest full-size flat-out ingest result in bench/results/,
+ * 30 % of the published SQLite ingest figure (lib/ingest-rate.ts),
  * else a short flat-out measurement at the start of the run.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { int } from './format.js';
 import { BenchUsageError, durationFlag, parseFlags, wholeFlag } from './flags.js';
 
@@ -18,13 +16,14 @@ export const SOAK_HELP = `npm run soak -- [options]
 Steady QoS 1 load at ${SOAK_SHARE * 100} % of the hub's max ingest for a long time, while devices
 connect and disconnect (MQTT and WebSocket) and one dashboard watches all telemetry.
 Every interval prints the hub's RSS, heap, event-loop delay, clients, acked msgs/s,
-connects and errors; the end shows the RSS/heap trend (leak or not), a loss check and
-writes bench/results/soak-<timestamp>.json. Ctrl-C ends early and still reports.
+connects, errors and PUBACK p99; the end judges RSS and heap growth against the noise of the
+first ten minutes, checks that nothing acknowledged was lost and writes bench/results/soak.json
+(--quick anywhere: bench/results/quick/). Ctrl-C ends early and still reports.
 
-  --minutes N          length of the steady phase, may be fractional (default 10)
+  --minutes N          length of the steady phase, may be fractional (default 60)
   --devices N          steady load devices, MQTT (default 1000)
-  --rate N             load msgs/s (default: ${SOAK_SHARE * 100} % of "stored msgs/s" of the newest flat-out
-                       ingest result in bench/results/ on SQLite with at least 1,000 devices; when
+  --rate N             load msgs/s (default: ${SOAK_SHARE * 100} % of "stored msgs/s" in bench/results/ingest.json
+                       when it was measured full size on SQLite; when
                        there is none, ${SOAK_SHARE * 100} % of what a ${CALIBRATION_MS / 1000} s flat-out run measures first)
   --measure-max        measure the max with the ${CALIBRATION_MS / 1000} s flat-out run even when an ingest result exists
   --churn P            devices connecting (and as many leaving) per second, as % of --devices
@@ -76,7 +75,7 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions | 'help' {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
-  const minutes = numberFlag('minutes', values.minutes, 10, 0.1, 100_000);
+  const minutes = numberFlag('minutes', values.minutes, 60, 0.1, 100_000);
   const intervalMs = durationFlag('interval', values.interval, '10s');
   if (values.rate !== undefined && values['measure-max']) throw new BenchUsageError('--rate and --measure-max exclude each other');
   if (intervalMs < 1000) throw new BenchUsageError(`--interval must be at least 1s, got "${values.interval}"`);
@@ -96,46 +95,6 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions | 'help' {
   };
 }
 
-/**
- * The newest ingest result measured as bench/README.md's figures are
- * (flat out, QoS 1, dashboards watching, no profiler, no extra hub flags,
- * no loss) on the store the soak's hub uses (SQLite, the default), with a
- * full-size fleet and window: a 50-device smoke run is no measure of the
- * maximum. Reads the result files of both ingest versions (with `qos` and
- * `dashboard`, or with `store` and `dashboards`).
- */
-export function newestIngestRate(resultsDir: string): { storedPerSec: number; file: string } | undefined {
-  const files = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => /^ingest-.*\.json$/.test(f)).sort().reverse() : [];
-  for (const file of files) {
-    try {
-      const r = JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as {
-        options?: {
-          store?: string;
-          devices?: number;
-          durationMs?: number;
-          rate?: number | null;
-          qos?: number;
-          dashboard?: boolean;
-          dashboards?: number;
-          hubProfile?: boolean;
-          hubArgs?: string[];
-        };
-        loss?: { ackedNotStored?: number };
-        rates?: { storedPerSec?: number | null };
-      };
-      const o = r.options ?? {};
-      const stored = r.rates?.storedPerSec ?? 0;
-      if (o.rate != null || (o.qos !== undefined && o.qos !== 1) || o.dashboard === false || o.dashboards === 0) continue;
-      if ((o.store !== undefined && !o.store.startsWith('sqlite')) || o.hubProfile || (o.hubArgs ?? []).length > 0) continue;
-      if ((o.devices ?? 0) < 1000 || (o.durationMs ?? 0) < 10_000) continue;
-      if (r.loss?.ackedNotStored !== 0 || !(stored > 0)) continue;
-      return { storedPerSec: stored, file };
-    } catch {
-      continue; // a broken or foreign file: look at the next
-    }
-  }
-  return undefined;
-}
 
 export function describeRate(share: number, maxPerSec: number, from: string): string {
   return `${share * 100} % of ${int(maxPerSec)} msgs/s ${from}`;

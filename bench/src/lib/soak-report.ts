@@ -1,14 +1,11 @@
 /**
  * The soak run's figures: one record per interval (the progress line and
- * the JSON timeline), the memory trend over the second half of the run and
- * its verdict, and the final table.
- *
- * The first half is left out of the trend on purpose: caches, the SQLite
- * page cache, V8's heap sizing and the churn pool all grow while the hub
- * warms up. What still rises in the second half is what a leak looks like.
+ * the JSON timeline), memory growth against the noise of the first ten
+ * minutes and its verdict, the scoreboard rows and the final table.
  */
 import type { LatencySummary } from '@iot-hub/device-sim';
 import { int, mb, ms, pct, table } from './format.js';
+import { boundRow, printedRow, type ScoreRow } from './scoreboard.js';
 import type { HubSnapshot } from './soak-metrics.js';
 
 /** The /metrics figures an interval keeps; null when the scrape failed. */
@@ -31,67 +28,49 @@ export interface IntervalRecord extends ScrapedFigures {
   errors: number;
   dashboardEventsPerSec: number;
   dashboardLatency: LatencySummary | null;
+  /** The load devices' worst one-second publish → PUBACK p99 in the interval (the load generator's progress lines). */
+  pubackP99Ms: number | null;
   loadCpuPercent: number | null;
   benchCpuPercent: number;
 }
 
-export interface Trend {
-  /** Least-squares slope, MB per hour. */
-  mbPerHour: number;
-  /** Standard error of the slope, MB per hour. */
-  stderrMbPerHour: number;
-  /** Fitted rise across the window, MB. */
-  riseMb: number;
-  points: number;
-  windowSec: number;
-}
-
-const MB = 1024 * 1024;
-
-/** Least-squares line through (at ms, bytes); null with fewer than 3 points. */
-export function linearTrend(points: readonly { at: number; bytes: number }[]): Trend | null {
-  const n = points.length;
-  if (n < 3) return null;
-  const t0 = points[0]!.at;
-  const xs = points.map((p) => (p.at - t0) / 3_600_000); // hours
-  const ys = points.map((p) => p.bytes / MB);
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxx = 0;
-  let sxy = 0;
-  for (let i = 0; i < n; i++) {
-    sxx += (xs[i]! - mx) ** 2;
-    sxy += (xs[i]! - mx) * (ys[i]! - my);
-  }
-  if (sxx === 0) return null;
-  const slope = sxy / sxx;
-  let sse = 0;
-  for (let i = 0; i < n; i++) sse += (ys[i]! - (my + slope * (xs[i]! - mx))) ** 2;
-  const stderr = Math.sqrt(sse / (n - 2) / sxx);
-  const hours = xs[n - 1]! - xs[0]!;
-  return { mbPerHour: slope, stderrMbPerHour: stderr, riseMb: slope * hours, points: n, windowSec: hours * 3600 };
-}
-
 /**
- * Growth counts when the slope is clearly above noise (over 3 standard
- * errors) and the fitted rise is over 2 MB: GC sawtooth and page-cache
- * wobble stay below that, a leak of a few hundred bytes per message does not.
+ * Memory against the run's own noise (issue 23): the range of the samples
+ * in the first window (ten minutes, or a third of a shorter run) is what
+ * warm-up and GC sawtooth look like; the median of the last window of the
+ * same length must not rise above that range's top. A leak of a few
+ * hundred bytes per message does, within the hour.
  */
-export function grew(trend: Trend | null): boolean {
-  return trend !== null && trend.mbPerHour > 0 && trend.mbPerHour > 3 * trend.stderrMbPerHour && trend.riseMb >= 2;
+export interface Growth {
+  first: { min: number; max: number; points: number };
+  lastMedian: number;
+  lastPoints: number;
+  windowSec: number;
+  /** lastMedian − first.max; above 0 is growth beyond the first window's noise. */
+  beyondNoiseBytes: number;
 }
 
-const rate = (t: Trend): string => `${t.mbPerHour >= 0 ? '+' : ''}${t.mbPerHour.toFixed(1)} ± ${t.stderrMbPerHour.toFixed(1)} MB/h`;
+export const NOISE_WINDOW_MS = 600_000;
 
-export function verdict(rss: Trend | null, heap: Trend | null): string {
-  if (!rss) return 'no verdict: too few samples in the second half (run longer)';
-  const parts: string[] = [];
-  if (grew(rss)) parts.push(`RSS grew ${rss.mbPerHour.toFixed(1)} MB/h`);
-  if (grew(heap)) parts.push(`heap grew ${heap!.mbPerHour.toFixed(1)} MB/h`);
-  const over = `over the last ${fmtDuration(rss.windowSec)}`;
-  const text = parts.length > 0 ? `${parts.join(', ')} ${over}` : `no growth seen ${over} (RSS ${rate(rss)}${heap ? `, heap ${rate(heap)}` : ''})`;
-  if (rss.windowSec >= 600) return text;
-  return `${text}; too short to tell a leak from warm-up or to see a slow one: use --minutes 30 or more`;
+/** null with fewer than 3 points in either window. */
+export function growthBeyondNoise(points: readonly { at: number; bytes: number }[], from: number, to: number): Growth | null {
+  const windowMs = Math.min(NOISE_WINDOW_MS, (to - from) / 3);
+  const first = points.filter((p) => p.at >= from && p.at <= from + windowMs).map((p) => p.bytes);
+  const last = points.filter((p) => p.at >= to - windowMs && p.at <= to).map((p) => p.bytes);
+  if (first.length < 3 || last.length < 3) return null;
+  const max = Math.max(...first);
+  const lastMedian = median(last) as number;
+  return { first: { min: Math.min(...first), max, points: first.length }, lastMedian, lastPoints: last.length, windowSec: windowMs / 1000, beyondNoiseBytes: lastMedian - max };
+}
+
+const growthText = (name: string, g: Growth | null): string =>
+  g === null
+    ? `${name}: too few samples (run longer)`
+    : `${name} ${g.beyondNoiseBytes > 0 ? `grew ${mb(g.beyondNoiseBytes)} beyond` : 'within'} the first ${fmtDuration(g.windowSec)}'s range (${mb(g.first.min)}-${mb(g.first.max)}; last ${fmtDuration(g.windowSec)} median ${mb(g.lastMedian)})`;
+
+export function verdict(rss: Growth | null, heap: Growth | null, durationSec: number): string {
+  const text = `${growthText('RSS', rss)}; ${growthText('heap', heap)}`;
+  return durationSec >= 3 * (NOISE_WINDOW_MS / 1000) ? text : `${text}; shorter than 30 min: the first window is not ten minutes, use --minutes 60`;
 }
 
 export function fmtDuration(sec: number): string {
@@ -114,7 +93,7 @@ export function progressLine(r: IntervalRecord): string {
   const clients = c ? `${int(c.mqtt + c.ws + c.dashboard)} (mqtt ${int(c.mqtt)} ws ${int(c.ws)} dash ${c.dashboard}; ours ${int(r.benchClients)})` : '-';
   return (
     `${elapsed(r.elapsedSec).padStart(7)}  RSS ${mbOrDash(r.hubRssBytes)}  heap ${mbOrDash(r.heapUsedBytes)}  loop p99 ${ms(r.eventLoopLag?.p99Ms)}` +
-    `  clients ${clients}  acked ${int(r.ackedPerSec)}/s  connects ${int(r.churnConnects)}  errors ${int(r.errors)}` +
+    `  clients ${clients}  acked ${int(r.ackedPerSec)}/s  PUBACK p99 ${ms(r.pubackP99Ms ?? undefined)}  connects ${int(r.churnConnects)}  errors ${int(r.errors)}` +
     `  hub CPU ${r.hubCpuPercent === null ? '-' : pct(r.hubCpuPercent)}`
   );
 }
@@ -123,8 +102,9 @@ export interface SummaryInput {
   title: string;
   rss: { start: number | null; end: number | null; peak: number };
   heap: { start: number | null; end: number | null; peak: number | null };
-  rssTrend: Trend | null;
-  heapTrend: Trend | null;
+  rssGrowth: Growth | null;
+  heapGrowth: Growth | null;
+  pubackP99: { median: number | null; worst: number | null };
   verdict: string;
   eventLoopP99: { median: number | null; worst: number | null };
   hubCpuMean: number | null;
@@ -147,12 +127,9 @@ export interface SummaryInput {
 export function formatSummary(s: SummaryInput): string {
   const acked = s.acked.load + s.acked.churn;
   const loss = s.stored === null ? `not checked: ${s.storedNote}` : `${int(acked - s.stored)}${acked - s.stored > 0 ? '  (LOSS)' : '  (ok)'}`;
-  const trend = (t: Trend | null): string => (t ? `${rate(t)} (${t.points} samples over ${fmtDuration(t.windowSec)})` : '-');
   const rows: [string, string][] = [
     ['hub RSS start / end / peak', `${mbOrDash(s.rss.start)} / ${mbOrDash(s.rss.end)} / ${mb(s.rss.peak)}`],
     ['heap used start / end / peak', `${mbOrDash(s.heap.start)} / ${mbOrDash(s.heap.end)} / ${mbOrDash(s.heap.peak)}`],
-    ['RSS trend, second half', trend(s.rssTrend)],
-    ['heap trend, second half', trend(s.heapTrend)],
     ['active handles start / end', `${s.handles.start ?? '-'} / ${s.handles.end ?? '-'}`],
     ['open fds start / end', `${s.fds.start ?? '-'} / ${s.fds.end ?? '-'}`],
     ['after every device left', s.after],
@@ -160,6 +137,7 @@ export function formatSummary(s: SummaryInput): string {
     ['hub CPU, mean', s.hubCpuMean === null ? '-' : `${pct(s.hubCpuMean)} (100 % = one core)`],
     ['acked msgs/s, mean', `${int(s.ackedPerSecMean)} (load at ${int(s.targetRate)}, plus churn)`],
     ['publish→PUBACK p50 / p90 / p99 / max', s.puback ? `${ms(s.puback.p50)} / ${ms(s.puback.p90)} / ${ms(s.puback.p99)} / ${ms(s.puback.max)}` : '-'],
+    ['PUBACK p99 per interval, median / worst', `${ms(s.pubackP99.median ?? undefined)} / ${ms(s.pubackP99.worst ?? undefined)}`],
     ['acked: load + churn', `${int(s.acked.load)} + ${int(s.acked.churn)} = ${int(acked)}`],
     ['stored (history API)', s.stored === null ? '-' : int(s.stored)],
     ['loss: acked − stored', loss],
@@ -176,4 +154,18 @@ export function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/** RSS and heap against the first window's noise, nothing lost, and PUBACK p99 per interval printed. */
+export function soakRows(s: { rss: Growth | null; heap: Growth | null; lost: number | null; pubackP99: { median: number | null; worst: number | null } }): ScoreRow[] {
+  const beyond = (what: string, g: Growth | null): ScoreRow => ({
+    ...boundRow(what, g?.beyondNoiseBytes ?? null, (n) => `${n > 0 ? '+' : ''}${(n / 1024 / 1024).toFixed(1)} MB`, { atMost: 0 }),
+    target: 'last 10 min median ≤ first 10 min max',
+  });
+  return [
+    beyond('soak: hub RSS growth beyond the first ten minutes\' noise', s.rss),
+    beyond('soak: hub heap growth beyond the first ten minutes\' noise', s.heap),
+    boundRow('soak: acknowledged but not stored', s.lost, int, { atMost: 0 }),
+    printedRow('soak: publish → PUBACK p99 per interval, median / worst', `${ms(s.pubackP99.median ?? undefined)} / ${ms(s.pubackP99.worst ?? undefined)}`, '', null, 'printed (the latency rows judge it)'),
+  ];
 }
