@@ -123,6 +123,10 @@ export function startFakeDevice(t: TapLike, mqttUrl: string, id: string, token: 
   // A reading taken as the link goes down, so there is a backlog to send as a batch after reconnecting.
   client.on('close', () => {
     announced = false;
+    // mqtt.js would resend unacknowledged publishes first thing on the next
+    // connect, before hello [FP-4.1]: drop them here instead; each rejected
+    // reading goes back to the backlog and out in the batch after hello.
+    for (const messageId of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(messageId));
     takeSample();
   });
 
