@@ -147,12 +147,14 @@ export class RuleEngine {
       this.byAlertId.set(alert.id, t);
     }
     for (const rule of this.index.all()) this.seed(rule, now);
+    // Each device's scope as seeding judged it, so a later change of room or labels is noticed (onDeviceChanged).
+    for (const d of this.deps.devices.all()) this.keysOf(d.id);
     const { events } = this.deps;
     events.on(this, 'telemetry', (e) => this.onTelemetry(e));
     events.on(this, 'presence', (e) => this.onPresence(e.deviceId, e.presence, e.lastSeen));
     events.on(this, 'deviceError', (e) => this.onDeviceError(e.deviceId));
-    events.on(this, 'deviceAdded', (e) => this.onDeviceChanged(e.device.id, true));
-    events.on(this, 'deviceUpdated', (e) => this.onDeviceChanged(e.device.id, false));
+    events.on(this, 'deviceAdded', (e) => this.onDeviceChanged(e.device.id));
+    events.on(this, 'deviceUpdated', (e) => this.onDeviceChanged(e.device.id));
     events.on(this, 'deviceRemoved', (e) => this.onDeviceRemoved(e.deviceId));
   }
 
@@ -313,15 +315,14 @@ export class RuleEngine {
   }
 
   /** deviceUpdated comes often (hello, error counts): it costs a pass over the rules only when the device's scope changed. */
-  private onDeviceChanged(deviceId: string, added: boolean): void {
+  private onDeviceChanged(deviceId: string): void {
     const scope = this.deps.devices.scopeOf(deviceId);
     if (!scope) return;
     const sig = scopeSignature(scope);
     const cached = this.keys.get(deviceId);
     if (cached?.sig === sig) return;
-    this.keys.delete(deviceId);
-    // Not seen since the start: seeding at start judged it in its current scope already.
-    if (!added && cached === undefined) return;
+    // Cached at once (not at the next reading): a second change before any reading must be judged against this one.
+    this.keys.set(deviceId, { sig, keys: deviceKeys(deviceId, scope) });
     const device = this.deps.devices.get(deviceId);
     if (!device) return;
     const now = this.clock();
