@@ -16,6 +16,7 @@ import { STORM_DESCRIPTION, STORM_HELP, runStorm } from './storm.js';
 import { FANOUT_DESCRIPTION, FANOUT_HELP, runFanout } from './fanout.js';
 import { OVERLOAD_DESCRIPTION, OVERLOAD_HELP, runOverload } from './overload.js';
 import { CLUSTER_DESCRIPTION, CLUSTER_HELP, runCluster } from './cluster.js';
+import { RULES_DESCRIPTION, RULES_HELP, runRules } from './rules.js';
 
 interface Benchmark {
   description: string;
@@ -52,6 +53,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   fanout: { description: FANOUT_DESCRIPTION, help: FANOUT_HELP, run: runFanout },
   overload: { description: OVERLOAD_DESCRIPTION, help: OVERLOAD_HELP, run: runOverload },
   cluster: { description: CLUSTER_DESCRIPTION, help: CLUSTER_HELP, run: runCluster },
+  rules: { description: RULES_DESCRIPTION, help: RULES_HELP, run: runRules },
 };
 
 function list(): string {
