@@ -11,6 +11,7 @@ import { latency } from './latency.js';
 import type { Benchmark } from './lib/harness.js';
 import { overloadBenchmark } from './overload.js';
 import { relayBenchmark } from './relay.js';
+import { RULES_DESCRIPTION, RULES_HELP, runRules } from './rules.js';
 import { stormBenchmark } from './storm.js';
 
 export interface Registered extends Benchmark {
@@ -42,6 +43,7 @@ export const BENCHMARKS = new Map<string, Registered>([
   ['storm', { ...stormBenchmark, quick: ['--devices', '200', '--hold', '1s'] }],
   ['fanout', { ...fanoutBenchmark, quick: ['--devices', '100', '--dashboards', '4', '--window', '3s', '--warmup', '1s', '--fill-timeout', '5s'] }],
   ['overload', { ...overloadBenchmark, quick: ['--publishers', '10', '--duration', '3s', '--settle', '2s'] }],
+  ['rules', { description: RULES_DESCRIPTION, help: RULES_HELP, run: runRules, quick: ['--devices', '100', '--probes', '20', '--duration', '3s', '--crossing-window', '3s'] }],
   ['cluster', { description: CLUSTER_DESCRIPTION, help: CLUSTER_HELP, run: runCluster, quick: ['--devices', '50', '--rate', '200', '--duration', '3s', '--commands', '10', '--failover-devices', '20', '--silent-devices', '5'] }],
 ]);
 

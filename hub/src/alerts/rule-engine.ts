@@ -15,7 +15,7 @@
  * again unless it changes state.
  */
 import { randomUUID } from 'node:crypto';
-import type { AlertRule, AlertState, AlertView, MetricValue, PresenceInfo } from '@iot-hub/protocol';
+import { ProtocolError, type AlertRule, type AlertState, type AlertView, type MetricValue, type PresenceInfo } from '@iot-hub/protocol';
 import type { Logger } from 'pino';
 import type { EventBus, HubEventMap } from '../events/event-bus.js';
 import type { AlertActions } from './alert-actions.js';
@@ -136,7 +136,7 @@ export class RuleEngine {
       if (!rule || !this.deps.devices.get(alert.deviceId)) {
         // Its rule was disabled or its device deleted while the hub was down: the episode ends.
         const ended: AlertView = { ...alert, state: 'resolved', resolvedAt: now, since: now };
-        this.persist(rule ?? null, ended, alert.state, { alertId: alert.id, ruleId: alert.ruleId, deviceId: alert.deviceId, severity: alert.severity, to: 'resolved', ts: now, value: alert.value, summary: alert.summary, actor: null });
+        void this.persist(rule ?? null, ended, alert.state, { alertId: alert.id, ruleId: alert.ruleId, deviceId: alert.deviceId, severity: alert.severity, to: 'resolved', ts: now, value: alert.value, summary: alert.summary, actor: null });
         continue;
       }
       const t = this.track(rule, alert.deviceId);
@@ -147,12 +147,14 @@ export class RuleEngine {
       this.byAlertId.set(alert.id, t);
     }
     for (const rule of this.index.all()) this.seed(rule, now);
+    // Each device's scope as seeding judged it, so a later change of room or labels is noticed (onDeviceChanged).
+    for (const d of this.deps.devices.all()) this.keysOf(d.id);
     const { events } = this.deps;
     events.on(this, 'telemetry', (e) => this.onTelemetry(e));
     events.on(this, 'presence', (e) => this.onPresence(e.deviceId, e.presence, e.lastSeen));
     events.on(this, 'deviceError', (e) => this.onDeviceError(e.deviceId));
-    events.on(this, 'deviceAdded', (e) => this.onDeviceChanged(e.device.id, true));
-    events.on(this, 'deviceUpdated', (e) => this.onDeviceChanged(e.device.id, false));
+    events.on(this, 'deviceAdded', (e) => this.onDeviceChanged(e.device.id));
+    events.on(this, 'deviceUpdated', (e) => this.onDeviceChanged(e.device.id));
     events.on(this, 'deviceRemoved', (e) => this.onDeviceRemoved(e.deviceId));
   }
 
@@ -201,17 +203,23 @@ export class RuleEngine {
     this.deps.actions.forgetRule(rule.id);
   }
 
-  /** An operator acknowledged an open alert: stored with a history entry, then emitted. Undefined when it is not open. */
+  /**
+   * An operator acknowledged an open alert: stored with a history entry, then emitted. Undefined when it is
+   * not open; storage_unavailable, with the alert as it was, when the store refused the write.
+   */
   async acknowledge(id: string, by: string, note: string): Promise<AlertView | undefined> {
     const t = this.byAlertId.get(id);
     if (!t?.alert) return undefined;
     const now = this.clock();
-    const alert: AlertView = { ...t.alert, acknowledged: { by, at: now, note } };
+    const before = t.alert;
+    const alert: AlertView = { ...before, acknowledged: { by, at: now, note } };
+    // Set before the write so a transition made while it waits builds on the acknowledged alert.
     t.alert = alert;
     const entry: HistoryInput = { alertId: id, ruleId: alert.ruleId, deviceId: alert.deviceId, severity: alert.severity, to: 'acknowledged', ts: now, value: alert.value, summary: note === '' ? alert.summary : `${alert.summary} (${note})`, actor: by };
-    this.persist(t.rule, alert, alert.state, entry);
-    await this.chain;
-    return alert;
+    if (await this.persist(t.rule, alert, alert.state, entry)) return alert;
+    // Nothing is answered that the store refused: undo the acknowledgement, keeping any transition made since.
+    if (t.alert?.id === id) t.alert = t.alert === alert ? before : { ...t.alert, acknowledged: before.acknowledged };
+    throw new ProtocolError('storage_unavailable', `the acknowledgement of alert ${JSON.stringify(id)} could not be stored`);
   }
 
   /** Silences changed: open alerts whose silencedUntil differs now are stored and emitted again. */
@@ -222,7 +230,7 @@ export class RuleEngine {
       const until = this.deps.silences.until(t.rule.id, t.deviceId, this.deps.devices.scopeOf(t.deviceId), now);
       if (until === t.alert.silencedUntil) continue;
       t.alert = { ...t.alert, silencedUntil: until };
-      this.persist(t.rule, t.alert, t.alert.state, null);
+      void this.persist(t.rule, t.alert, t.alert.state, null);
     }
   }
 
@@ -307,15 +315,14 @@ export class RuleEngine {
   }
 
   /** deviceUpdated comes often (hello, error counts): it costs a pass over the rules only when the device's scope changed. */
-  private onDeviceChanged(deviceId: string, added: boolean): void {
+  private onDeviceChanged(deviceId: string): void {
     const scope = this.deps.devices.scopeOf(deviceId);
     if (!scope) return;
     const sig = scopeSignature(scope);
     const cached = this.keys.get(deviceId);
     if (cached?.sig === sig) return;
-    this.keys.delete(deviceId);
-    // Not seen since the start: seeding at start judged it in its current scope already.
-    if (!added && cached === undefined) return;
+    // Cached at once (not at the next reading): a second change before any reading must be judged against this one.
+    this.keys.set(deviceId, { sig, keys: deviceKeys(deviceId, scope) });
     const device = this.deps.devices.get(deviceId);
     if (!device) return;
     const now = this.clock();
@@ -333,7 +340,7 @@ export class RuleEngine {
     }
     this.keys.delete(deviceId);
     this.previous.delete(deviceId);
-    this.enqueue(() => this.deps.store.deleteAlerts({ deviceId }));
+    void this.enqueue(() => this.deps.store.deleteAlerts({ deviceId }));
   }
 
   private onDue(key: string, now: number): void {
@@ -431,7 +438,7 @@ export class RuleEngine {
     }
     this.counters.transitions += 1;
     const entry: HistoryInput = { alertId: alert.id, ruleId: alert.ruleId, deviceId: alert.deviceId, severity: alert.severity, to, ts: now, value: alert.value, summary: alert.summary, actor: null };
-    this.persist(t.rule, alert, from, entry);
+    void this.persist(t.rule, alert, from, entry);
   }
 
   /** Ends the pair's open alert at once (its rule or device went away), whatever minFiringSec says. */
@@ -445,24 +452,32 @@ export class RuleEngine {
   // ---------------------------------------------------------------------------
   // Storing and emitting
 
-  /** Stored, then emitted, then the rule's actions for a firing or an end of firing: in order, one at a time. */
-  private persist(rule: AlertRule | null, alert: AlertView, from: AlertState | null, entry: HistoryInput | null): void {
+  /**
+   * Stored, then emitted, then the rule's actions for a firing or an end of firing: in order, one at a time.
+   * Resolves whether the store took the write (a failure is logged and counted here).
+   */
+  private persist(rule: AlertRule | null, alert: AlertView, from: AlertState | null, entry: HistoryInput | null): Promise<boolean> {
     const { store, events, actions } = this.deps;
-    this.enqueue(async () => {
+    let stored = false;
+    const done = this.enqueue(async () => {
       await store.saveAlert(alert, entry);
+      stored = true;
       events.emit('alert', { alert, from });
       if (!rule || entry === null || entry.to === 'acknowledged') return;
       const on = alert.state === 'firing' && from !== 'firing' ? 'firing' : alert.state === 'resolved' && from === 'firing' ? 'resolved' : null;
       if (on === null || rule.actions.length === 0) return;
       for (const e of await actions.run(rule, alert, on, alert.since)) await store.appendHistory(e);
     });
+    return done.then(() => stored);
   }
 
-  private enqueue(work: () => Promise<void>): void {
+  /** Runs work after everything enqueued before it; the returned promise never rejects. */
+  private enqueue(work: () => Promise<void>): Promise<void> {
     this.chain = this.chain.then(work).catch((err: unknown) => {
       this.counters.evaluationErrors += 1;
       this.deps.log.error({ err }, 'storing or emitting an alert transition failed: it was not notified');
     });
+    return this.chain;
   }
 
   // ---------------------------------------------------------------------------
