@@ -141,8 +141,22 @@ class MqttDeviceLink implements DeviceLink {
 /** The socket's close is the one sure end of a connection, whatever closed it. Apart, so the listener keeps only these two alive. */
 function endSessionOnClose(client: Client, session: DeviceSession): void {
   (client.conn as Socket).on('close', () => {
-    session.end({ clean: (client as Client & { _disconnected?: boolean })._disconnected === true });
+    const clean = (client as Client & { _disconnected?: boolean })._disconnected === true;
+    // aedes publishes the will after an unclean close, sometimes after this listener has run:
+    // a will that announces `offline` names the reason now, whichever comes first [FP-6].
+    const will = (client as Client & { _will?: { topic: string; payload: Buffer | string } | null })._will;
+    session.end({ clean, reason: !clean && willAnnouncesOffline(will, session.deviceId) ? 'last-will' : undefined });
   });
+}
+
+function willAnnouncesOffline(will: { topic: string; payload: Buffer | string } | null | undefined, deviceId: string): boolean {
+  if (!will || will.topic !== deviceTopic(deviceId, 'status')) return false;
+  try {
+    const message = decodeDeviceMessage(Buffer.from(will.payload), { impliedType: CHANNEL_TYPES.status });
+    return message.type === 'status' && message.status === 'offline';
+  } catch {
+    return false;
+  }
 }
 
 export class MqttTransport {
