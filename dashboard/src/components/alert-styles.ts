@@ -1,0 +1,34 @@
+/** Severity colours of alerts, shared by the badge, toasts, lists and device rows; the text always names the severity too. */
+import { css } from 'lit';
+
+export const severityStyles = css`
+  .sev {
+    display: inline-flex;
+    align-items: center;
+    gap: 0.35em;
+    padding: 0.1rem 0.5rem;
+    border-radius: 999px;
+    font-size: 0.8rem;
+    font-weight: 600;
+    border: 1px solid currentColor;
+  }
+  .sev.critical {
+    color: var(--hub-offline, #cf222e);
+    background: var(--hub-offline-bg, #ffebe9);
+  }
+  .sev.warning {
+    color: var(--hub-warning, #9a6700);
+    background: var(--hub-warning-bg, #fff8c5);
+  }
+  .sev.info {
+    color: var(--hub-accent, #2563eb);
+    background: var(--hub-surface-2, #f6f8fa);
+  }
+  .sev.none {
+    color: var(--hub-text-muted, #57606a);
+    background: transparent;
+  }
+`;
+
+/** What a viewer reads next to a control it cannot use: the same words as the device controls. */
+export const READ_ONLY_HINT = 'Your role can look, not command: ask an operator.';
