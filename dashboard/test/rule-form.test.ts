@@ -50,5 +50,8 @@ t.test('hub messages go next to the field they name', async (t) => {
   t.strictSame(fieldOfMessage('scope.deviceId: no device "x"'), { field: 'scope.deviceId', message: 'no device "x"' });
   t.strictSame(fieldOfMessage('actions[0].name: "boom": device "d" declares on, off'), { field: 'actions[0].name', message: '"boom": device "d" declares on, off' });
   t.strictSame(fieldOfMessage('name must be a non-empty string'), { field: 'name', message: 'must be a non-empty string' });
+  t.strictSame(fieldOfMessage('bad request: condition.clear must be at most 70'), { field: 'condition.clear', message: 'must be at most 70' }, 'after the catalog words');
+  t.strictSame(fieldOfMessage('unknown metric: condition.metric: device "d" declares no metric "x"'), { field: 'condition.metric', message: 'device "d" declares no metric "x"' });
   t.strictSame(fieldOfMessage('the hub is busy'), { field: 'form', message: 'the hub is busy' });
+  t.strictSame(fieldOfMessage('too many: try later'), { field: 'form', message: 'too many: try later' });
 });

@@ -6,7 +6,7 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { AlertCounts } from '../data/alert-store.js';
-import { severityStyles } from './alert-styles.js';
+import { bellIcon, severityStyles } from './alert-styles.js';
 import { baseStyles } from './shared-styles.js';
 
 @customElement('alert-badge')
@@ -27,7 +27,7 @@ export class AlertBadge extends LitElement {
     const { firing, pending, worstFiring } = this.counts;
     const words = `${firing} firing alert${firing === 1 ? '' : 's'}${pending > 0 ? `, ${pending} pending` : ''}`;
     return html`<a class="sev ${worstFiring ?? 'none'}" href="#/alerts" title=${words} aria-label=${`Alerts: ${words}`} data-firing=${firing} data-worst=${worstFiring ?? 'none'}
-      ><span aria-hidden="true">🔔</span> Alerts <strong>${firing}</strong></a
+      >${bellIcon} Alerts <strong>${firing}</strong></a
     >`;
   }
 }

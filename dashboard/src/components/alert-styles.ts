@@ -1,5 +1,5 @@
 /** Severity colours of alerts, shared by the badge, toasts, lists and device rows; the text always names the severity too. */
-import { css } from 'lit';
+import { css, html } from 'lit';
 
 export const severityStyles = css`
   .sev {
@@ -32,3 +32,6 @@ export const severityStyles = css`
 
 /** What a viewer reads next to a control it cannot use: the same words as the device controls. */
 export const READ_ONLY_HINT = 'Your role can look, not command: ask an operator.';
+
+/** A bell, drawn (an emoji needs a font the system may lack); decorative, the text says the rest. */
+export const bellIcon = html`<svg width="12" height="12" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M12 2a6 6 0 0 0-6 6v4.5L4 16v1h16v-1l-2-3.5V8a6 6 0 0 0-6-6zm-2.5 17a2.5 2.5 0 0 0 5 0z" /></svg>`;

@@ -28,7 +28,7 @@ import { deviceAlerts, facets, matchesFilter, roomOf, sparkMetric, sparkPath, ty
 import { deviceHref } from '../data/router.js';
 import { nextRowHeight, sameWindow, visibleWindow, type VirtualWindow } from '../data/virtual-window.js';
 import { formatMetric, formatRelativeTime, listPresenceDetail, presenceLabel } from '../format.js';
-import { severityStyles } from './alert-styles.js';
+import { bellIcon, severityStyles } from './alert-styles.js';
 import { deviceListStyles } from './device-list-styles.js';
 import { badgeStyles, baseStyles } from './shared-styles.js';
 import './device-list-toolbar.js';
@@ -297,7 +297,7 @@ export class DeviceList extends LitElement {
       data-alert-state=${summary.firing > 0 ? 'firing' : 'pending'}
       data-alert-count=${summary.firing + summary.pending}
       title=${`Alerts: ${words}`}
-      >🔔 ${words}</a
+      >${bellIcon} ${words}</a
     >`;
   }
 

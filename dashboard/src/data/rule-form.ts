@@ -212,13 +212,19 @@ export function formFromRule(rule: AlertRule): RuleFormFields {
 }
 
 /**
- * The field a hub message is about: its leading path (`condition.clear must…`,
- * `scope.deviceId: no device…`, `actions[0].name: …`), or `form` when it names none.
+ * The field a hub message is about: its path (`condition.clear must…`,
+ * `scope.deviceId: no device…`, `actions[0].name: …`), at the start or after
+ * the catalog's words (`bad request: condition.clear must…`), or `form`
+ * when it names none.
  */
 export function fieldOfMessage(message: string): FieldProblem {
-  const match = /^([A-Za-z]+(?:\.[A-Za-z]+|\[\d+\])*)(?::\s*|\s+)(.*)$/s.exec(message);
-  const known = match !== null && (KNOWN_FIELDS.has(match[1] as string) || /^(condition|scope|actions)[.[]/.test(match[1] as string));
-  return known ? { field: match[1] as string, message: match[2] as string } : { field: 'form', message };
+  for (let at = 0; at !== -1 && at < message.length; at = message.indexOf(': ', at + 1)) {
+    const rest = at === 0 ? message : message.slice(at + 2);
+    const match = /^([A-Za-z]+(?:\.[A-Za-z]+|\[\d+\])*)(?::\s*|\s+)(.*)$/s.exec(rest);
+    const field = match?.[1];
+    if (field !== undefined && (KNOWN_FIELDS.has(field) || /^(condition|scope|actions)[.[]/.test(field))) return { field, message: match?.[2] as string };
+  }
+  return { field: 'form', message };
 }
 
 const KNOWN_FIELDS: ReadonlySet<string> = new Set(['name', 'description', 'severity', 'enabled', 'scope', 'condition', 'forSec', 'minFiringSec', 'actions', 'actionIntervalSec']);
