@@ -73,6 +73,19 @@ if (browserUnavailable(t) === null) {
     t.equal(body.alerts[0]?.acknowledged?.note, 'door left open, closing it', 'stored on the hub');
     await page.screenshot({ path: `${ARTIFACTS}/alerts-page.png`, fullPage: true });
 
+    // Silence by device for 4 h: the alert says so, and the hub holds the silence.
+    await item.locator('alert-actions select#for').selectOption('4');
+    await item.locator('alert-actions select#by').selectOption('device');
+    const before = Date.now();
+    await item.locator('alert-actions button[data-action="silence"]').click();
+    await item.locator('[data-silenced]').waitFor({ timeout: UI_TIMEOUT });
+    const silences = (await hub.api('GET', '/api/silences')).body as { silences: Array<{ deviceId?: string; ruleId?: string; until: number }> };
+    t.equal(silences.silences.length, 1);
+    t.equal(silences.silences[0]?.deviceId, 'freezer-1');
+    t.equal(silences.silences[0]?.ruleId, undefined, 'by device only');
+    const until = silences.silences[0]?.until ?? 0;
+    t.ok(until >= before + 4 * 3_600_000 && until <= Date.now() + 4 * 3_600_000, 'for 4 hours');
+
     // History tab: the firing and the acknowledgement, newest first.
     await page.locator('alerts-page nav a', { hasText: 'History' }).click();
     await page.locator('alert-history tr[data-to="acknowledged"]').waitFor({ timeout: UI_TIMEOUT });
