@@ -215,8 +215,10 @@ export class RuleEditor extends LitElement {
     this.busy = true;
     try {
       const auth = this.auth as ApiAuth;
+      // The form edits the first action; the API may hold more, kept as they are.
+      const actions = this.rule ? [...(input.actions ?? []), ...this.rule.actions.slice(1)] : input.actions;
       const answer: RuleWriteResponse = this.rule
-        ? await updateRule(auth, this.rule.id, { ...input, actionIntervalSec: this.rule.actionIntervalSec, ifVersion: this.rule.version })
+        ? await updateRule(auth, this.rule.id, { ...input, actions, actionIntervalSec: this.rule.actionIntervalSec, ifVersion: this.rule.version })
         : await createRule(auth, input);
       this.dispatchEvent(new CustomEvent('rule-saved', { detail: answer, bubbles: true, composed: true }));
     } catch (error) {
