@@ -38,7 +38,7 @@ const FLEET = [
 const ids = (list: Array<{ id: string }>) => list.map((d) => d.id);
 
 t.test('every sort puts trouble first ascending, and reverses', async (t) => {
-  t.strictSame(SORT_KEYS, ['name', 'kind', 'presence', 'lastSeen', 'battery']);
+  t.strictSame(SORT_KEYS, ['name', 'kind', 'presence', 'lastSeen', 'battery', 'alerts']);
   t.strictSame(ids(sortDevices(FLEET, 'name', false)), ['a-sensor', 'b-plug', 'c-light', 'd-door']);
   t.strictSame(ids(sortDevices(FLEET, 'name', true)), ['d-door', 'c-light', 'b-plug', 'a-sensor']);
   t.strictSame(ids(sortDevices(FLEET, 'kind', false)), ['d-door', 'c-light', 'a-sensor', 'b-plug']);
@@ -57,4 +57,17 @@ t.test('a row signals offline, unknown, and quiet past its declared heartbeat', 
   t.equal(rowSignal({ presence: online, lastSeen: T0, capabilities: null }, T0 + 600_000), null, 'no declared heartbeat: never quiet');
   t.equal(rowSignal(FLEET[1]!, T0), 'offline');
   t.equal(rowSignal(FLEET[2]!, T0), 'unknown');
+});
+
+t.test('the alerts sort: firing first (worst severity, then most), then pending, then the rest by name', async (t) => {
+  const alerts = new Map([
+    ['d-door', { firing: 0, pending: 2, worst: 'critical' as const }],
+    ['c-light', { firing: 1, pending: 0, worst: 'warning' as const }],
+    ['b-plug', { firing: 1, pending: 1, worst: 'critical' as const }],
+  ]);
+  t.strictSame(ids(sortDevices(FLEET, 'alerts', false, { alerts })), ['b-plug', 'c-light', 'd-door', 'a-sensor']);
+  t.strictSame(ids(sortDevices(FLEET, 'alerts', true, { alerts })), ['a-sensor', 'd-door', 'c-light', 'b-plug']);
+  t.strictSame(ids(sortDevices(FLEET, 'alerts', false)), ['a-sensor', 'b-plug', 'c-light', 'd-door'], 'no alerts: by name');
+  t.equal(listViewQuery({ ...DEFAULT_VIEW, sort: 'alerts' }), 'sort=alerts', 'kept in the URL');
+  t.equal(parseListView('sort=alerts').sort, 'alerts');
 });

@@ -20,6 +20,12 @@ t.test('anything else is not found, with its path', async (t) => {
   t.strictSame(parseRoute('#/devices/a/b'), { page: 'not-found', path: '/devices/a/b' });
   t.strictSame(parseRoute('#/devices/%E0%A4%A'), { page: 'not-found', path: '/devices/%E0%A4%A' }, 'malformed escapes');
   t.strictSame(parseRoute('#/settings'), { page: 'not-found', path: '/settings' });
+  t.strictSame(parseRoute('#/alerts'), { page: 'alerts', tab: 'current' });
+  t.strictSame(parseRoute('#/alerts/history'), { page: 'alerts', tab: 'history' });
+  t.strictSame(parseRoute('#/alerts/other'), { page: 'not-found', path: '/alerts/other' });
+  t.strictSame(parseRoute('#/rules'), { page: 'rules' });
+  t.equal(routeHash({ page: 'alerts', tab: 'history' }), '#/alerts/history');
+  t.equal(routeHash({ page: 'rules' }), '#/rules');
   t.equal(routeHash({ page: 'not-found', path: '/settings' }), '#/settings');
 });
 
@@ -39,7 +45,8 @@ t.test('sameRoute', async (t) => {
 });
 
 t.test('the live subscription follows the route', async (t) => {
-  t.strictSame(interestFor({ page: 'overview' }), { devices: '*', events: ['telemetry', 'presence', 'device'] }, 'the overview: no commands or state');
+  t.strictSame(interestFor({ page: 'overview' }), { devices: '*', events: ['telemetry', 'presence', 'device', 'alert'] }, 'the overview: no commands or state');
+  t.strictSame(interestFor({ page: 'alerts', tab: 'current' }), interestFor({ page: 'overview' }), 'the alerting pages: every device\'s alerts');
   t.strictSame(interestFor({ page: 'device', deviceId: 'plug-1' }), { devices: ['plug-1'], events: ['telemetry', 'presence', 'device', 'command', 'state', 'alert', 'message'] }, 'a device page: everything about its device, raw messages too');
   t.strictSame(interestFor({ page: 'not-found', path: '/x' }), interestFor({ page: 'overview' }));
   t.ok(interestCovers(interestFor({ page: 'device', deviceId: 'plug-1' }), 'plug-1'), 'which covers what the page needs');

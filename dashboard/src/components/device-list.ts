@@ -22,11 +22,13 @@ import { LitElement, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { styleMap } from 'lit/directives/style-map.js';
+import type { DeviceAlertSummary } from '../data/alert-store.js';
 import { DEFAULT_VIEW, rowSignal, sortDevices, SORTS, type ListView } from '../data/list-view.js';
 import { deviceAlerts, facets, matchesFilter, roomOf, sparkMetric, sparkPath, type SparkBuffers } from '../data/overview.js';
 import { deviceHref } from '../data/router.js';
 import { nextRowHeight, sameWindow, visibleWindow, type VirtualWindow } from '../data/virtual-window.js';
 import { formatMetric, formatRelativeTime, listPresenceDetail, presenceLabel } from '../format.js';
+import { bellIcon, severityStyles } from './alert-styles.js';
 import { deviceListStyles } from './device-list-styles.js';
 import { badgeStyles, baseStyles } from './shared-styles.js';
 import './device-list-toolbar.js';
@@ -72,7 +74,7 @@ function orderKey(device: DeviceView): string {
 
 @customElement('device-list')
 export class DeviceList extends LitElement {
-  static override styles = [baseStyles, badgeStyles, deviceListStyles];
+  static override styles = [baseStyles, badgeStyles, severityStyles, deviceListStyles];
 
   @property({ attribute: false }) devices: ReadonlyMap<string, DeviceView> = new Map();
   /** Epoch ms used for relative times; the host ticks it. */
@@ -88,6 +90,8 @@ export class DeviceList extends LitElement {
   @property({ attribute: false }) view: ListView = DEFAULT_VIEW;
   /** The hub is unreachable: every row shows its last known state, marked so. */
   @property({ type: Boolean }) stale = false;
+  /** Open alerts per device (AlertStore.byDevice): the row's alert state and the `alerts` sort. */
+  @property({ attribute: false }) alertStates: ReadonlyMap<string, DeviceAlertSummary> = new Map();
   private kinds: string[] = [];
   private rooms: string[] = [];
   /** The ids last announced in `rows-shown`. */
@@ -120,7 +124,7 @@ export class DeviceList extends LitElement {
   }
 
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
-    if (changed.has('devices') || changed.has('view')) {
+    if (changed.has('devices') || changed.has('view') || (changed.has('alertStates') && this.view.sort === 'alerts')) {
       const sorted = this.sortedDevices();
       this.visible = sorted.filter((device) => matchesFilter(device, this.view));
       this.window = this.computeWindow();
@@ -167,7 +171,7 @@ export class DeviceList extends LitElement {
       }
     }
     if (stale) {
-      const sorted = sortDevices(this.devices.values(), sort, desc);
+      const sorted = sortDevices(this.devices.values(), sort, desc, { alerts: this.alertStates });
       this.order = sorted.map((device) => device.id);
       this.orderSort = sortId;
       const keys = new Map(sorted.map((device) => [device.id, orderKey(device)]));
@@ -265,6 +269,7 @@ export class DeviceList extends LitElement {
         ${signal === 'quiet' ? html`<span class="signal" data-signal-text>${QUIET_TEXT}</span>` : nothing}
         <span class="detail">${listPresenceDetail(device.presence, device.lastSeen, this.now)}</span>
         ${alerts.length === 0 ? nothing : html`<span class="alert" data-alerts>⚠ ${alerts.join(', ')}</span>`}
+        ${this.renderAlertState(device.id)}
       </div>
       ${metrics.length === 0
         ? html`<div class="values muted">No readings yet</div>`
@@ -279,6 +284,21 @@ export class DeviceList extends LitElement {
           </ul>`}
       ${this.renderSpark(device)}
     </li>`;
+  }
+
+  /** The device's open rule alerts: a pill coloured by the worst severity, saying how many fire and wait. */
+  private renderAlertState(deviceId: string) {
+    const summary = this.alertStates.get(deviceId);
+    if (summary === undefined) return nothing;
+    const words = [summary.firing > 0 ? `${summary.firing} firing` : '', summary.pending > 0 ? `${summary.pending} pending` : ''].filter((w) => w !== '').join(', ');
+    return html`<a
+      class="sev ${summary.firing > 0 ? summary.worst : 'none'}"
+      href=${`${deviceHref(deviceId)}`}
+      data-alert-state=${summary.firing > 0 ? 'firing' : 'pending'}
+      data-alert-count=${summary.firing + summary.pending}
+      title=${`Alerts: ${words}`}
+      >${bellIcon} ${words}</a
+    >`;
   }
 
   private renderSpark(device: DeviceView) {

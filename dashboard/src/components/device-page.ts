@@ -5,7 +5,7 @@
  * DeviceView comes from the app's device store; everything else from
  * DeviceDetail (and the inspector's feed) over the same live socket.
  */
-import type { DeviceUpdateRequest, DeviceView } from '@iot-hub/protocol';
+import type { AlertView, DeviceUpdateRequest, DeviceView } from '@iot-hub/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { DeviceDetailController } from '../controllers/device-detail-controller.js';
@@ -18,6 +18,7 @@ import type { RangeChangeDetail } from './history-panel.js';
 import { badgeStyles, baseStyles } from './shared-styles.js';
 import type { SetDesiredDetail } from './state-table.js';
 import './command-timeline.js';
+import './device-alerts.js';
 import './device-attributes.js';
 import './device-controls.js';
 import './history-panel.js';
@@ -130,6 +131,8 @@ export class DevicePage extends LitElement {
   @property({ type: Boolean }) unreachable = false;
   /** Where the back link goes: the overview with the list view it was left with. */
   @property() overviewHref = '#/';
+  /** The device's open alerts (AlertStore.forDevice), sorted. */
+  @property({ attribute: false }) alerts: readonly AlertView[] = [];
 
   @state() private actionError = '';
   @query('h2') private heading!: HTMLElement | null;
@@ -224,6 +227,13 @@ export class DevicePage extends LitElement {
               ?readOnly=${this.readOnly}
               ?unreachable=${this.unreachable}
             ></state-table>
+            <device-alerts
+              .deviceId=${device.id}
+              .alerts=${this.alerts}
+              .auth=${this.session?.auth ?? null}
+              ?readOnly=${this.readOnly}
+              .now=${this.now}
+            ></device-alerts>
             <history-panel .history=${detail.history} .capabilities=${caps}></history-panel>
             <command-timeline
               .timeline=${detail.commands.timeline}

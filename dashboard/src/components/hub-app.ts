@@ -12,6 +12,7 @@
  */
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
+import { AlertsController } from '../controllers/alerts-controller.js';
 import { ClockController } from '../controllers/clock-controller.js';
 import { HealthController } from '../controllers/health-controller.js';
 import { LiveController } from '../controllers/live-controller.js';
@@ -25,14 +26,20 @@ import { parseListView, listViewQuery } from '../data/list-view.js';
 import { hubUnreachable, TOKEN_REFUSED } from '../data/live-connection.js';
 import { interestFor, routeHash, samePage, type Route } from '../data/router.js';
 import { adoptToken, clearToken, saveToken } from '../data/token-storage.js';
+import type { AlertsPage } from './alerts-page.js';
 import type { DevicePage } from './device-page.js';
+import type { RulesPage } from './rules-page.js';
 import type { RowsShownDetail } from './device-list.js';
 import { baseStyles } from './shared-styles.js';
 import type { LoginSubmitDetail, TokenSubmitDetail } from './token-form.js';
 import type { SessionView } from '@iot-hub/protocol';
+import './alert-badge.js';
+import './alert-toasts.js';
+import './alerts-page.js';
 import './connection-badge.js';
 import './device-list.js';
 import './device-page.js';
+import './rules-page.js';
 import './store-status-banner.js';
 import './theme-picker.js';
 import './token-form.js';
@@ -208,6 +215,7 @@ export class HubApp extends LitElement {
   private readonly health = new HealthController(this);
   private readonly router = new RouteController(this);
   private readonly overview = new OverviewFeedController(this);
+  private readonly alerts = new AlertsController(this);
   private shownRoute: Route | null = null;
   /** The overview as last shown (its list view), for the device page's back link. */
   private overviewHash = '#/';
@@ -228,6 +236,9 @@ export class HubApp extends LitElement {
     // Before the socket opens (it opens in hostConnected, after this for the first render) or while it is open.
     this.live.setInterest(interestFor(this.router.route));
     this.overview.attach(this.live.session);
+    this.alerts.attach(this.live.session);
+    // The device page's socket carries its own device's alerts only.
+    this.alerts.setPolling(this.router.route.page === 'device');
   }
 
   override firstUpdated(): void {
@@ -254,6 +265,7 @@ export class HubApp extends LitElement {
       if (this.shownRoute !== null) {
         // And at its heading, for keyboard and screen reader users.
         if (route.page === 'device') this.devicePage?.focusHeading();
+        else if (route.page === 'alerts' || route.page === 'rules') this.renderRoot.querySelector<AlertsPage | RulesPage>(`${route.page}-page`)?.focusHeading();
         else this.overviewTitle?.focus({ preventScroll: true });
       }
     }
@@ -273,6 +285,10 @@ export class HubApp extends LitElement {
         const device = this.live.devices.devices.get(route.deviceId);
         return `${device?.name || route.deviceId} · IoT Hub`;
       }
+      case 'alerts':
+        return `Alerts (${this.alerts.store.counts().firing} firing) · IoT Hub`;
+      case 'rules':
+        return 'Alert rules · IoT Hub';
       case 'not-found':
         return 'Page not found · IoT Hub';
     }
@@ -383,11 +399,18 @@ export class HubApp extends LitElement {
         <theme-picker></theme-picker>
         ${this.token === null
           ? nothing
-          : html`<connection-badge .state=${this.live.connection} @retry=${() => this.live.retryNow()}></connection-badge>
+          : html`<alert-badge .counts=${this.alerts.store.counts()}></alert-badge>
+              <connection-badge .state=${this.live.connection} @retry=${() => this.live.retryNow()}></connection-badge>
               ${this.me ? html`<span class="link" data-user=${this.me.user}>${this.me.user} (${this.me.role})</span>` : nothing}
               <button class="link" type="button" @click=${this.signOut}>Sign out</button>`}
       </header>
       <main id="main" tabindex="-1">${this.token === null ? this.renderTokenForm() : this.renderRoute()}</main>
+      ${this.token === null
+        ? nothing
+        : html`<alert-toasts
+            .toasts=${this.alerts.toasts.current(this.clock.now)}
+            @toast-dismiss=${(event: CustomEvent<string>) => this.alerts.dismissToast(event.detail)}
+          ></alert-toasts>`}
     `;
   }
 
@@ -419,8 +442,24 @@ export class HubApp extends LitElement {
             ?canEdit=${this.me?.role === 'admin'}
             ?unreachable=${hubUnreachable(this.live.connection)}
             .overviewHref=${this.overviewHash}
+            .alerts=${this.alerts.store.forDevice(route.deviceId)}
+            @alert-changed=${() => void this.alerts.refresh()}
           ></device-page>`;
       }
+      case 'alerts':
+        return html`${this.renderConnectionProblem()}
+          <alerts-page
+            .tab=${route.tab}
+            .alerts=${this.alerts.store.sorted()}
+            .auth=${this.live.session?.auth ?? null}
+            ?readOnly=${this.me?.role === 'viewer'}
+            .now=${this.clock.now}
+            .error=${this.alerts.error}
+            @alert-changed=${() => void this.alerts.refresh()}
+          ></alerts-page>`;
+      case 'rules':
+        return html`${this.renderConnectionProblem()}
+          <rules-page .auth=${this.live.session?.auth ?? null} ?readOnly=${this.me?.role === 'viewer'}></rules-page>`;
       case 'not-found':
         return html`<h2 class="page-title" tabindex="-1">Page not found</h2>
           <p class="banner">There is no page at <code>#${route.path}</code>. <a href="#/">Show all devices</a></p>`;
@@ -463,6 +502,7 @@ export class HubApp extends LitElement {
         .devices=${devices}
         .view=${this.listView()}
         ?stale=${hubUnreachable(this.live.connection)}
+        .alertStates=${this.alerts.store.byDevice()}
         @view-change=${this.onViewChange}
         .now=${this.clock.now}
         ?loading=${!complete}

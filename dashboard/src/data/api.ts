@@ -4,6 +4,11 @@
  * these work the same in the browser and in Node tests.
  */
 import type {
+  AcknowledgeRequest,
+  AlertHistoryResponse,
+  AlertListResponse,
+  AlertRule,
+  AlertView,
   ApiErrorBody,
   CommandListResponse,
   CommandRequest,
@@ -15,7 +20,13 @@ import type {
   DeviceView,
   HealthResponse,
   HistoryResponse,
+  RuleInput,
+  RuleListResponse,
+  RuleWriteResponse,
   SessionView,
+  SilenceInput,
+  SilenceListResponse,
+  SilenceView,
 } from '@iot-hub/protocol';
 
 /**
@@ -185,4 +196,87 @@ export async function logout(auth: ApiAuth): Promise<void> {
 /** GET /api/auth/me: who the token or cookie is, with its role (401 when neither works). */
 export function getMe(auth: ApiAuth): Promise<SessionView> {
   return request<SessionView>(auth, '/api/auth/me');
+}
+
+/** GET /api/rules: every rule, the built-in ones included (viewer). */
+export function listRules(auth: ApiAuth, signal?: AbortSignal): Promise<RuleListResponse> {
+  return request<RuleListResponse>(auth, '/api/rules', withSignal({}, signal));
+}
+
+function rulePath(ruleId: string): string {
+  return `/api/rules/${encodeURIComponent(ruleId)}`;
+}
+
+/** POST /api/rules (operator): 201 with the rule and the hub's warnings; 400/404/422 name the field that is wrong. */
+export function createRule(auth: ApiAuth, rule: RuleInput): Promise<RuleWriteResponse> {
+  return request<RuleWriteResponse>(auth, '/api/rules', { method: 'POST', body: JSON.stringify(rule) });
+}
+
+/** PUT /api/rules/{id} (operator): replaces the whole rule; with `ifVersion`, 409 version_conflict when changed since. */
+export function updateRule(auth: ApiAuth, ruleId: string, rule: RuleInput & { ifVersion?: number }): Promise<RuleWriteResponse> {
+  return request<RuleWriteResponse>(auth, rulePath(ruleId), { method: 'PUT', body: JSON.stringify(rule) });
+}
+
+/** DELETE /api/rules/{id} (operator): its open alerts resolve, its history stays. */
+export async function deleteRule(auth: ApiAuth, ruleId: string): Promise<void> {
+  await request<undefined>(auth, rulePath(ruleId), { method: 'DELETE' });
+}
+
+/** The whole input of a stored rule, for a PUT that changes one field (enabled). */
+export function ruleInput(rule: AlertRule): RuleInput {
+  const { name, description, severity, enabled, scope, condition, forSec, minFiringSec, actions, actionIntervalSec } = rule;
+  return { name, description, severity, enabled, scope, condition, forSec, minFiringSec, actions, actionIntervalSec };
+}
+
+export interface AlertQuery {
+  state?: 'pending' | 'firing' | 'resolved';
+  deviceId?: string;
+  ruleId?: string;
+  severity?: string;
+}
+
+function queryString(query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/** GET /api/alerts: open alerts (pending and firing), newest change first; `state=resolved` for the last day's resolved ones. */
+export function listAlerts(auth: ApiAuth, query: AlertQuery = {}, signal?: AbortSignal): Promise<AlertListResponse> {
+  return request<AlertListResponse>(auth, `/api/alerts${queryString({ ...query })}`, withSignal({}, signal));
+}
+
+export interface AlertHistoryQuery {
+  deviceId?: string;
+  ruleId?: string;
+  state?: string;
+  limit?: number;
+  /** `next` of the previous page. */
+  before?: string;
+}
+
+/** GET /api/alerts/history: transitions, acknowledgements and rule commands, newest first; pass `next` as `before`. */
+export function getAlertHistory(auth: ApiAuth, query: AlertHistoryQuery = {}, signal?: AbortSignal): Promise<AlertHistoryResponse> {
+  return request<AlertHistoryResponse>(auth, `/api/alerts/history${queryString({ ...query })}`, withSignal({}, signal));
+}
+
+/** POST /api/alerts/{id}/ack (operator): 409 conflict when the alert has resolved since. */
+export function acknowledgeAlert(auth: ApiAuth, alertId: string, ack: AcknowledgeRequest): Promise<AlertView> {
+  return request<AlertView>(auth, `/api/alerts/${encodeURIComponent(alertId)}/ack`, { method: 'POST', body: JSON.stringify(ack) });
+}
+
+/** GET /api/silences: the silences in force. */
+export function listSilences(auth: ApiAuth, signal?: AbortSignal): Promise<SilenceListResponse> {
+  return request<SilenceListResponse>(auth, '/api/silences', withSignal({}, signal));
+}
+
+/** POST /api/silences (operator): mutes matching alerts' notifications until `until`. */
+export function createSilence(auth: ApiAuth, silence: SilenceInput): Promise<SilenceView> {
+  return request<SilenceView>(auth, '/api/silences', { method: 'POST', body: JSON.stringify(silence) });
+}
+
+/** DELETE /api/silences/{id} (operator). */
+export async function deleteSilence(auth: ApiAuth, silenceId: string): Promise<void> {
+  await request<undefined>(auth, `/api/silences/${encodeURIComponent(silenceId)}`, { method: 'DELETE' });
 }

@@ -5,12 +5,13 @@
  * Back button. Defaults are left out of the URL. No DOM.
  *
  * Sorting is a table of comparators, one per key, each putting trouble
- * first in the ascending direction; a new key (alerts) is one more entry.
+ * first in the ascending direction. The `alerts` key reads the open alerts
+ * passed in a SortContext: firing first, then pending.
  */
-import type { DeviceView, PresenceStatus } from '@iot-hub/protocol';
+import type { AlertSeverity, DeviceView, PresenceStatus } from '@iot-hub/protocol';
 import { NO_FILTER, type OverviewFilter } from './overview.js';
 
-export type SortKey = 'name' | 'kind' | 'presence' | 'lastSeen' | 'battery';
+export type SortKey = 'name' | 'kind' | 'presence' | 'lastSeen' | 'battery' | 'alerts';
 
 export interface ListView extends OverviewFilter {
   sort: SortKey;
@@ -24,7 +25,22 @@ const PRESENCE_FILTERS: ReadonlySet<string> = new Set(['all', 'online', 'offline
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
-type Compare = (a: DeviceView, b: DeviceView) => number;
+/** What a sort may read besides the devices: their open alerts (data/alert-store.ts). */
+export interface SortContext {
+  alerts?: ReadonlyMap<string, { firing: number; pending: number; worst: AlertSeverity }>;
+}
+
+type Compare = (a: DeviceView, b: DeviceView, context?: SortContext) => number;
+
+const SEVERITY_ORDER: Record<AlertSeverity, number> = { critical: 0, warning: 1, info: 2 };
+
+/** Firing first (worst severity first, then most firing), then pending, then none. */
+function alertRank(device: DeviceView, context: SortContext = {}): number {
+  const summary = context.alerts?.get(device.id);
+  if (summary === undefined) return 10_000_000;
+  const severity = SEVERITY_ORDER[summary.worst];
+  return summary.firing > 0 ? severity * 100_000 - Math.min(summary.firing, 99_999) : 1_000_000 + severity * 100_000 - Math.min(summary.pending, 99_999);
+}
 
 /** Offline first, then unknown, then online: what needs a look comes first. */
 const PRESENCE_RANK: Record<PresenceStatus, number> = { offline: 0, unknown: 1, online: 2 };
@@ -69,6 +85,11 @@ export const SORTS: Readonly<Record<SortKey, SortSpec>> = Object.freeze({
     live: true,
     unranked: (device) => battery(device) === null,
   },
+  alerts: {
+    label: 'Alerts (firing first)',
+    compare: (a, b, context) => alertRank(a, context) - alertRank(b, context) || byName(a, b),
+    live: true,
+  },
 });
 
 export const SORT_KEYS = Object.keys(SORTS) as SortKey[];
@@ -78,12 +99,12 @@ function isSortKey(value: string | null): value is SortKey {
 }
 
 /** The devices in the view's order (a new array; the input is not changed). */
-export function sortDevices(devices: Iterable<DeviceView>, sort: SortKey, desc: boolean): DeviceView[] {
+export function sortDevices(devices: Iterable<DeviceView>, sort: SortKey, desc: boolean, context: SortContext = {}): DeviceView[] {
   const spec = SORTS[sort];
   const ranked: DeviceView[] = [];
   const unranked: DeviceView[] = [];
   for (const device of devices) (spec.unranked?.(device) ? unranked : ranked).push(device);
-  ranked.sort(desc ? (a, b) => spec.compare(b, a) : spec.compare);
+  ranked.sort(desc ? (a, b) => spec.compare(b, a, context) : (a, b) => spec.compare(a, b, context));
   return unranked.length === 0 ? ranked : ranked.concat(unranked.sort(byName));
 }
 

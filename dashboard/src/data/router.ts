@@ -6,6 +6,7 @@
  * by token-storage before the route is read. The overview keeps its list's
  * search, filters and sort after a `?` (`#/?q=hall&sort=presence`, see
  * data/list-view.ts), so Back, a reload and a shared link show the same list.
+ * `#/alerts` (and `#/alerts/history`) and `#/rules` are the alerting pages.
  */
 
 import { DASHBOARD_EVENT_KINDS } from '@iot-hub/protocol';
@@ -13,7 +14,13 @@ import { listViewQuery, parseListView } from './list-view.js';
 import type { LiveInterest } from './live-connection.js';
 
 /** `query`: the overview list's view, normalized (see listViewQuery); absent for the default view. */
-export type Route = { page: 'overview'; query?: string } | { page: 'device'; deviceId: string } | { page: 'not-found'; path: string };
+export type Route =
+  | { page: 'overview'; query?: string }
+  | { page: 'device'; deviceId: string }
+  /** The open alerts, or (`history`) every transition, newest first. */
+  | { page: 'alerts'; tab: 'current' | 'history' }
+  | { page: 'rules' }
+  | { page: 'not-found'; path: string };
 
 /**
  * The route part of a fragment: from the first `&`-separated part that
@@ -32,6 +39,9 @@ export function parseRoute(hash: string): Route {
     const query = listViewQuery(parseListView(search));
     return query === '' ? { page: 'overview' } : { page: 'overview', query };
   }
+  if (segments[0] === 'alerts' && segments.length === 1) return { page: 'alerts', tab: 'current' };
+  if (segments[0] === 'alerts' && segments[1] === 'history' && segments.length === 2) return { page: 'alerts', tab: 'history' };
+  if (segments[0] === 'rules' && segments.length === 1) return { page: 'rules' };
   if (segments[0] === 'devices' && segments.length === 2) {
     try {
       const deviceId = decodeURIComponent(segments[1] as string);
@@ -50,6 +60,10 @@ export function routeHash(route: Route): string {
       return route.query ? `#/?${route.query}` : '#/';
     case 'device':
       return `#/devices/${encodeURIComponent(route.deviceId)}`;
+    case 'alerts':
+      return route.tab === 'history' ? '#/alerts/history' : '#/alerts';
+    case 'rules':
+      return '#/rules';
     case 'not-found':
       return `#${route.path}`;
   }
@@ -68,8 +82,8 @@ export function samePage(a: Route, b: Route): boolean {
   return a.page === 'overview' && b.page === 'overview' ? true : sameRoute(a, b);
 }
 
-/** The overview shows every device's presence and latest values, not their commands or state. */
-const OVERVIEW_INTEREST: LiveInterest = Object.freeze({ devices: '*', events: Object.freeze(['telemetry', 'presence', 'device'] as const) });
+/** The overview shows every device's presence, latest values and alerts, not their commands or state. */
+const OVERVIEW_INTEREST: LiveInterest = Object.freeze({ devices: '*', events: Object.freeze(['telemetry', 'presence', 'device', 'alert'] as const) });
 
 /** A device page wants everything about its device, the inspector's raw messages too. */
 const DEVICE_PAGE_EVENTS = DASHBOARD_EVENT_KINDS;
