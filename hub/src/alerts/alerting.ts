@@ -40,6 +40,8 @@ export interface AlertingDeps {
   audit: Audit;
   log: Logger;
   clock?: () => number;
+  /** Cluster mode: the devices this node evaluates (RuleEngineDeps.owns). */
+  owns?: (deviceId: string) => boolean;
 }
 
 export class Alerting {
@@ -52,7 +54,7 @@ export class Alerting {
   constructor(private readonly deps: AlertingDeps) {
     this.clock = deps.clock ?? Date.now;
     this.actions = new AlertActions({ commands: deps.commands, audit: deps.audit, log: deps.log });
-    this.engine = new RuleEngine({ events: deps.events, devices: deps.devices, store: deps.store, actions: this.actions, silences: this.silences, log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}) });
+    this.engine = new RuleEngine({ events: deps.events, devices: deps.devices, store: deps.store, actions: this.actions, silences: this.silences, log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.owns ? { owns: deps.owns } : {}) });
   }
 
   async start(): Promise<void> {
@@ -62,7 +64,12 @@ export class Alerting {
     await store.prune(now);
     const stored = await store.listRules();
     const builtins = missingBuiltins(new Set(stored.map((r) => r.id)), now);
-    for (const rule of builtins) await store.insertRule(rule);
+    for (const rule of builtins) {
+      // Nodes of a cluster starting at once insert the same built-ins: the one that lost finds it stored.
+      await store.insertRule(rule).catch(async (err: unknown) => {
+        if (!(await store.getRule(rule.id))) throw err;
+      });
+    }
     this.silences.load(await store.listSilences());
     this.engine.start([...stored, ...builtins], await store.openAlerts());
     this.pruneTimer = setInterval(() => {
