@@ -3,8 +3,8 @@
  * Records stay JSON text beside the columns queries filter on (text, not
  * jsonb: jsonb reorders keys and rejects U+0000). History ids come from an
  * identity, so they only grow and stay the page cursor. alert_rules_version
- * holds one counter raised by every rule write: nodes poll it to learn that
- * rules changed elsewhere.
+ * holds one counter raised by every rule and silence write: nodes poll it
+ * to learn that rules or silences changed elsewhere.
  */
 import type { Migration } from '../pg/migrations.js';
 

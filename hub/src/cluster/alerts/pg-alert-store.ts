@@ -5,9 +5,9 @@
  * stored; an unreachable server rejects with StorageUnavailableError (the
  * API answers 503 storage_unavailable).
  *
- * Every rule write also raises alert_rules_version in its transaction:
- * rulesVersion() lets a node see, by one cheap read, that another node
- * changed the rules (the bus only nudges; it may drop a message).
+ * Every rule and silence write also raises alert_rules_version in its
+ * transaction: rulesVersion() lets a node see, by one cheap read, that
+ * another node changed them.
  */
 import type { AlertHistoryEntry, AlertRule, AlertView, SilenceView } from '@iot-hub/protocol';
 import { ALERT_LIMITS } from '../../alerts/alert-limits.js';
@@ -45,7 +45,7 @@ export class PgAlertStore implements RuleStore, AlertStore {
 
   async close(): Promise<void> {}
 
-  /** Raised by every rule write on any node. */
+  /** Raised by every rule and silence write on any node. */
   async rulesVersion(): Promise<number> {
     const result = await this.db.query<{ version: string }>('SELECT version FROM alert_rules_version');
     return Number(result.rows[0]?.version ?? 0);
@@ -172,11 +172,18 @@ export class PgAlertStore implements RuleStore, AlertStore {
   }
 
   async insertSilence(silence: SilenceView): Promise<void> {
-    await this.db.query('INSERT INTO alert_silences (id, until, data) VALUES ($1, $2, $3)', [silence.id, silence.until, JSON.stringify(silence)]);
+    await this.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO alert_silences (id, until, data) VALUES ($1, $2, $3)', [silence.id, silence.until, JSON.stringify(silence)]);
+      await tx.query(BUMP_RULES);
+    });
   }
 
   async deleteSilence(id: string): Promise<boolean> {
-    return ((await this.db.query('DELETE FROM alert_silences WHERE id = $1', [text(id)])).rowCount ?? 0) === 1;
+    return this.db.transaction(async (tx) => {
+      if (((await tx.query('DELETE FROM alert_silences WHERE id = $1', [text(id)])).rowCount ?? 0) !== 1) return false;
+      await tx.query(BUMP_RULES);
+      return true;
+    });
   }
 
   async prune(now: number): Promise<void> {
