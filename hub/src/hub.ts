@@ -225,7 +225,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     devices: registryDeviceFacts(registry),
     commands,
     audit,
-    ...(alertOwners ? { owns: alertOwners.owns } : {}),
+    ...(alertOwners && pgAlerts ? { owns: alertOwners.owns, acknowledgeElsewhere: (alert, entry) => pgAlerts.acknowledgeElsewhere(alert, entry) } : {}),
     log: log.child({ part: 'alerts' }),
   });
   /** Cluster mode: a device's open alerts are taken over before its session opens here. */

@@ -299,6 +299,15 @@ export class RuleEngine {
     return alert;
   }
 
+  /** Cluster mode: acknowledgements another node stored for alerts this engine holds are taken into them (nothing is emitted again). */
+  acknowledgedElsewhere(stored: readonly AlertView[]): void {
+    for (const s of stored) {
+      const t = this.byAlertId.get(s.id);
+      if (!t?.alert || !s.acknowledged || t.alert.acknowledged?.at === s.acknowledged.at) continue;
+      t.alert = { ...t.alert, acknowledged: s.acknowledged };
+    }
+  }
+
   /** Silences changed: open alerts whose silencedUntil differs now are stored and emitted again. */
   silencesChanged(): void {
     const now = this.clock();

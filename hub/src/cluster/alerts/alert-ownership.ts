@@ -11,8 +11,8 @@
  *   one adopted) is released: its tracks go without a transition. The kick
  *   inbox message says so at once; a check of the ownership rows every
  *   poll catches what the bus dropped (it is at most once).
- * The same poll reads the shared rules version: rules and silences changed
- * on another node are applied here within one poll.
+ * The same poll reads the shared rules version: rules, silences and
+ * acknowledgements made on another node are applied here within one poll.
  *
  * The map holds devices this node claimed or reaped, all in the registry:
  * bounded by it, and counted in /metrics (iot_hub_cluster_alert_devices).
@@ -113,6 +113,7 @@ export class AlertOwnership {
         alerting.engine.syncRules(rules);
         alerting.silences.load(silences);
         alerting.engine.silencesChanged();
+        if (this.owned.size > 0) alerting.engine.acknowledgedElsewhere(await store.openAlertsOf([...this.owned.keys()]));
       }
       if (this.owned.size === 0) return;
       const rows = await ownership.ownersOf([...this.owned.keys()]);

@@ -5,9 +5,9 @@
  * stored; an unreachable server rejects with StorageUnavailableError (the
  * API answers 503 storage_unavailable).
  *
- * Every rule and silence write also raises alert_rules_version in its
- * transaction: rulesVersion() lets a node see, by one cheap read, that
- * another node changed them.
+ * Every rule, silence and cross-node acknowledgement also raises
+ * alert_rules_version in its transaction: rulesVersion() lets a node see,
+ * by one cheap read, that another node changed them.
  */
 import type { AlertHistoryEntry, AlertRule, AlertView, SilenceView } from '@iot-hub/protocol';
 import { ALERT_LIMITS } from '../../alerts/alert-limits.js';
@@ -129,6 +129,22 @@ export class PgAlertStore implements RuleStore, AlertStore {
       if (entry) await append(tx, entry);
     });
     await this.appended();
+  }
+
+  /**
+   * An acknowledgement made on a node that does not evaluate the alert's
+   * device: stored with its history entry if the alert is still open, and
+   * the shared version raised so the evaluating node copies it at its next
+   * poll. False when the alert is no longer open.
+   */
+  async acknowledgeElsewhere(alert: AlertView, entry: HistoryInput): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const result = await tx.query(`UPDATE alerts SET data = $2 WHERE id = $1 AND state IN ('pending', 'firing')`, [alert.id, JSON.stringify(alert)]);
+      if (result.rowCount !== 1) return false;
+      await append(tx, entry);
+      await tx.query(BUMP_RULES);
+      return true;
+    });
   }
 
   async appendHistory(entry: HistoryInput): Promise<void> {

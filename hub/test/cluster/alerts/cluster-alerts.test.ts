@@ -1,7 +1,8 @@
 /**
  * Alerting on three real nodes (issue 21, cluster part): a rule created on
  * node 2 applies to a device connected to node 1; its threshold fires once,
- * evaluated on node 1 only, and a dashboard on node 2 sees it; the device
+ * evaluated on node 1 only, and a dashboard on node 2 sees it; it is
+ * acknowledged through node 3; the device
  * moves to node 2 while firing: still the same single firing alert, no
  * second firing transition (so nothing to notify again).
  */
@@ -55,6 +56,12 @@ t.test('a rule made on node 2 fires once for a device on node 1, seen on node 2;
   t.equal(await metric(cluster, 0, 'iot_hub_cluster_alert_devices'), 1, 'node 1 evaluates the device');
   t.equal(await metric(cluster, 2, 'iot_hub_cluster_alert_devices'), 0, 'node 3 evaluates nothing');
 
+  // Acknowledged on node 3, which does not evaluate the device: stored there, node 1 takes it into its alert.
+  const ack = await cluster.api('POST', `/api/alerts/${firing.id}/ack`, { note: 'on my way' }, 2);
+  t.equal(ack.status, 200, 'acknowledged through node 3');
+  t.match(ack.body, { id: firing.id, state: 'firing', acknowledged: { by: 'admin', note: 'on my way' } });
+  await eventually(() => dash.frames.some((f) => f.event === 'alert' && (f.alert as AlertView).acknowledged !== null), 5_000, 'the dashboard to see the acknowledgement');
+
   // Moves to node 2 while firing: node 2 resumes the stored alert.
   await device.disconnect();
   const n2 = cluster.nodes[1]!;
@@ -77,8 +84,10 @@ t.test('a rule made on node 2 fires once for a device on node 1, seen on node 2;
     return history.entries.length > 0 ? history.entries : null;
   }, 10_000, 'the alert to resolve');
   t.match(resolved, [{ alertId: firing.id, to: 'resolved', value: 10 }]);
+  const ended = ((await cluster.api('GET', '/api/alerts?deviceId=freezer&state=resolved', undefined, 2)).body as AlertListResponse).alerts;
+  t.match(ended, [{ id: firing.id, acknowledged: { by: 'admin', note: 'on my way' } }], 'the acknowledgement made on node 3 stayed with the alert through the move');
   t.same(await openAlerts(cluster, 0), []);
   t.equal(await firingEntries(cluster, 2), 1, 'still one firing transition in all');
   const states = dash.frames.filter((f) => f.event === 'alert' && (f.alert as AlertView).id === firing.id).map((f) => (f.alert as AlertView).state);
-  t.same(states, ['firing', 'resolved'], 'the dashboard on node 2 saw each transition once (forSec 0 fires without pending)');
+  t.same(states, ['firing', 'firing', 'resolved'], 'the dashboard on node 2 saw each change once: fired (forSec 0: no pending), acknowledged, resolved');
 });
