@@ -72,6 +72,10 @@ import type { HubInboxItem } from './cluster/bus/bus-messages.js';
 import { PgCommandService } from './cluster/commands/pg-command-service.js';
 import { PgStateService } from './cluster/state/pg-state-service.js';
 import { PgAuditStore } from './cluster/audit/pg-audit-store.js';
+import { PgAlertStore } from './cluster/alerts/pg-alert-store.js';
+import { AlertOwnership } from './cluster/alerts/alert-ownership.js';
+import { NODE_LOST } from './cluster/ownership/schema.js';
+import type { SessionClaims } from './core/session-claims.js';
 import type { Queryable } from './cluster/pg/pg-database.js';
 import type { Audit } from './audit/audit-log.js';
 import type { DeviceStates } from './state/device-states.js';
@@ -212,17 +216,30 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     audit = sqliteAudit;
     state = new StateService({ ...stateOptions, file: controlFile, audit: sqliteAudit });
   }
-  // Alerting runs on the single-node hub; in a cluster its stores must be PostgreSQL's first (not yet).
-  const alerting = cluster
-    ? null
-    : new Alerting({
-        store: new SqliteAlertStore(join(dataDir, ALERTS_FILE)),
-        events,
-        devices: registryDeviceFacts(registry),
-        commands,
-        audit,
-        log: log.child({ part: 'alerts' }),
-      });
+  // In a cluster rules and alerts live in PostgreSQL, and each device's rules run on the node that evaluates it (AlertOwnership).
+  const pgAlerts = cluster ? new PgAlertStore(cluster.db) : null;
+  const alertOwners = cluster && pgAlerts ? new AlertOwnership({ store: pgAlerts, ownership: cluster.ownership, nodeId: cluster.nodeId, log: log.child({ part: 'alerts' }) }) : null;
+  const alerting = new Alerting({
+    store: pgAlerts ?? new SqliteAlertStore(join(dataDir, ALERTS_FILE)),
+    events,
+    devices: registryDeviceFacts(registry),
+    commands,
+    audit,
+    ...(alertOwners && pgAlerts ? { owns: alertOwners.owns, acknowledgeElsewhere: (alert, entry) => pgAlerts.acknowledgeElsewhere(alert, entry) } : {}),
+    log: log.child({ part: 'alerts' }),
+  });
+  /** Cluster mode: a device's open alerts are taken over before its session opens here. */
+  const sessionClaims: SessionClaims | undefined =
+    cluster && alertOwners
+      ? {
+          claim: async (deviceId, transport) => {
+            const epoch = await cluster.claim(deviceId, transport);
+            await alertOwners.adopt([{ deviceId, epoch }]);
+            return epoch;
+          },
+          release: (deviceId, epoch, reason) => cluster.release(deviceId, epoch, reason),
+        }
+      : undefined;
   const rateLimiter = new DeviceRateLimiter({ ratePerSec: config.deviceRate, burst: config.deviceBurst });
   const maxAge = config.store === 'influx' ? rawAgeLimit(config.influxRawRetention, MAX_TS_PAST_MS) : null;
   const gateway: DeviceGateway = new DeviceGateway({
@@ -233,7 +250,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     state,
     rateLimiter,
     ...(maxAge ? { maxAge } : {}),
-    ...(cluster ? { claims: cluster, refreshRegistry: () => (registrySync as RegistrySync).poll() } : {}),
+    ...(cluster && sessionClaims ? { claims: sessionClaims, refreshRegistry: () => (registrySync as RegistrySync).poll() } : {}),
     log: log.child({ part: 'devices' }),
   });
   const guard = new ConnectionGuard({
@@ -377,7 +394,10 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
   cluster?.setHandlers({
     remoteEvent: (kind, item) => (kind === 'accounts' ? accounts.revokedElsewhere() : relay?.remote(kind, item)),
     inbox: (item: HubInboxItem) => {
-      if (item.type === 'kick') gateway.claimedElsewhere(item.deviceId, Number(item.belowEpoch));
+      if (item.type === 'kick') {
+        gateway.claimedElsewhere(item.deviceId, Number(item.belowEpoch));
+        alertOwners?.release(item.deviceId);
+      }
       else if (item.type === 'deliverCommands') void pgCommands?.deliverQueued(item.deviceId);
       else if (item.type === 'desiredChanged') void pgState?.resendDesired(item.deviceId);
       else registrySync?.nudge();
@@ -390,7 +410,11 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       registrySync?.nudge();
       void pgCommands?.reconcile();
     },
-    offline: (ids, reason) => relay?.offline(ids, reason),
+    offline: (ids, reason) => {
+      relay?.offline(ids, reason);
+      // The reaper's node judges a lost node's devices (one reaper pass at a time in the cluster); it has their presence first.
+      if (reason === NODE_LOST) alertOwners?.adopt(ids).catch((err: unknown) => log.warn({ err }, "taking over a lost node's alerts failed; those devices are judged when they reconnect"));
+    },
     claimedFromElsewhere: (id) => registry.reloadWindows(id),
     fence: () => gateway.dropAll(),
     heldEpochs: () => gateway.heldEpochs(),
@@ -408,7 +432,7 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
     alerting,
     logThrottle,
     uncaught: deps.uncaught,
-    cluster: cluster && relay && registrySync ? { node: cluster, relay, registrySync } : undefined,
+    cluster: cluster && relay && registrySync ? { node: cluster, relay, registrySync, ...(alertOwners ? { alerts: alertOwners } : {}) } : undefined,
     notify: notify ?? undefined,
     limits: { rateLimiter, guard, unauthenticated, http: httpLimiter, wsProtocolErrors: wsDevices.protocolErrors, logins: loginLimiter, accountLockout, gate, metricNames, proxyProtocol },
   });
@@ -501,8 +525,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       // Pending commands resume (or end, if overdue) before any device connects.
       await commands.open();
       // After the registry (latest values, presence) and commands (actions), before any device connects.
-      if (alerting) await alerting.start();
-      else log.info('alerting is off in cluster mode: rules, alerts and silences need their PostgreSQL stores first');
+      await alerting.start();
+      await alertOwners?.start(alerting);
       logThrottle.start();
       gateway.start();
       gate.start();
@@ -550,7 +574,8 @@ export function buildHub(config: Readonly<HubConfig>, deps: HubDeps = {}): Hub {
       if (httpFront) api.server.closeAllConnections();
       httpFront = null;
       await api.close();
-      await alerting?.stop();
+      alertOwners?.stop();
+      await alerting.stop();
       await commands.close();
       await state.close();
       await audit.close();

@@ -21,7 +21,7 @@ import type { Commands } from '../commands/commands.js';
 import type { EventBus } from '../events/event-bus.js';
 import { AlertActions } from './alert-actions.js';
 import { ALERT_LIMITS } from './alert-limits.js';
-import type { AlertFilter, AlertStore, HistoryFilter, RuleStore } from './alert-store.js';
+import type { AlertFilter, AlertStore, HistoryFilter, HistoryInput, RuleStore } from './alert-store.js';
 import { missingBuiltins } from './builtin-rules.js';
 import type { DeviceDirectory } from './device-scope.js';
 import { checkRuleInput } from './rule-checks.js';
@@ -40,6 +40,10 @@ export interface AlertingDeps {
   audit: Audit;
   log: Logger;
   clock?: () => number;
+  /** Cluster mode: the devices this node evaluates (RuleEngineDeps.owns). */
+  owns?: (deviceId: string) => boolean;
+  /** Cluster mode: stores an acknowledgement of an alert another node evaluates (false: it is no longer open). */
+  acknowledgeElsewhere?: (alert: AlertView, entry: HistoryInput) => Promise<boolean>;
 }
 
 export class Alerting {
@@ -52,7 +56,7 @@ export class Alerting {
   constructor(private readonly deps: AlertingDeps) {
     this.clock = deps.clock ?? Date.now;
     this.actions = new AlertActions({ commands: deps.commands, audit: deps.audit, log: deps.log });
-    this.engine = new RuleEngine({ events: deps.events, devices: deps.devices, store: deps.store, actions: this.actions, silences: this.silences, log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}) });
+    this.engine = new RuleEngine({ events: deps.events, devices: deps.devices, store: deps.store, actions: this.actions, silences: this.silences, log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.owns ? { owns: deps.owns } : {}) });
   }
 
   async start(): Promise<void> {
@@ -62,7 +66,12 @@ export class Alerting {
     await store.prune(now);
     const stored = await store.listRules();
     const builtins = missingBuiltins(new Set(stored.map((r) => r.id)), now);
-    for (const rule of builtins) await store.insertRule(rule);
+    for (const rule of builtins) {
+      // Nodes of a cluster starting at once insert the same built-ins: the one that lost finds it stored.
+      await store.insertRule(rule).catch(async (err: unknown) => {
+        if (!(await store.getRule(rule.id))) throw err;
+      });
+    }
     this.silences.load(await store.listSilences());
     this.engine.start([...stored, ...builtins], await store.openAlerts());
     this.pruneTimer = setInterval(() => {
@@ -147,6 +156,16 @@ export class Alerting {
     if (acked) return acked;
     const stored = await this.deps.store.getAlert(id);
     if (!stored) throw new ProtocolError('not_found', `no alert ${JSON.stringify(id)}`);
+    if (this.deps.acknowledgeElsewhere && stored.state !== 'resolved') {
+      // Another node evaluates its device: the acknowledgement is stored here and that node copies it at its next poll.
+      const now = this.clock();
+      const alert: AlertView = { ...stored, acknowledged: { by, at: now, note } };
+      const entry: HistoryInput = { alertId: id, ruleId: alert.ruleId, deviceId: alert.deviceId, severity: alert.severity, to: 'acknowledged', ts: now, value: alert.value, summary: note === '' ? alert.summary : `${alert.summary} (${note})`, actor: by };
+      if (await this.deps.acknowledgeElsewhere(alert, entry)) {
+        this.deps.events.emit('alert', { alert, from: alert.state });
+        return alert;
+      }
+    }
     throw new ProtocolError('conflict', `alert ${JSON.stringify(id)} is resolved: there is nothing to acknowledge`);
   }
 

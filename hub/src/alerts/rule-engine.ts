@@ -36,6 +36,12 @@ export interface RuleEngineDeps {
   silences: Silences;
   log: Logger;
   clock?: () => number;
+  /**
+   * Cluster mode: whether this node evaluates the device (it owns it). The
+   * others' events never reach this engine; their seeding and timers are
+   * skipped too. Absent: every device (the single-node hub).
+   */
+  owns?: (deviceId: string) => boolean;
 }
 
 /** One (rule, device) pair the engine watches: its open alert, if any, and whether the condition holds. */
@@ -96,6 +102,8 @@ function timingOf(rule: AlertRule): Timing {
 export class RuleEngine {
   readonly counters = { transitions: 0, evaluationErrors: 0 };
   private readonly index = new RuleIndex();
+  /** Every stored rule as this engine last applied it, enabled or not: syncRules() compares versions with it. */
+  private readonly known = new Map<string, AlertRule>();
   private readonly tracks = new TrackTable();
   private readonly byAlertId = new Map<string, Track>();
   /** Previous reading per (device, metric), only for metrics some rate rule reads. */
@@ -130,8 +138,13 @@ export class RuleEngine {
 
   start(rules: readonly AlertRule[], open: readonly AlertView[]): void {
     const now = this.clock();
-    for (const rule of rules) if (rule.enabled) this.addToIndex(rule);
+    for (const rule of rules) {
+      this.known.set(rule.id, rule);
+      if (rule.enabled) this.addToIndex(rule);
+    }
     for (const alert of open) {
+      // Another node's device: that node resumes it.
+      if (!this.owned(alert.deviceId)) continue;
       const rule = this.index.get(alert.ruleId);
       if (!rule || !this.deps.devices.get(alert.deviceId)) {
         // Its rule was disabled or its device deleted while the hub was down: the episode ends.
@@ -170,6 +183,7 @@ export class RuleEngine {
   }
 
   ruleAdded(rule: AlertRule): void {
+    this.known.set(rule.id, rule);
     if (!rule.enabled) return;
     this.addToIndex(rule);
     this.seed(rule, this.clock());
@@ -177,6 +191,7 @@ export class RuleEngine {
 
   /** A changed scope or condition starts over (open alerts resolve); other changes apply to the open alerts. */
   ruleChanged(before: AlertRule, after: AlertRule): void {
+    this.known.set(after.id, after);
     const restart = !after.enabled || JSON.stringify(before.scope) !== JSON.stringify(after.scope) || JSON.stringify(before.condition) !== JSON.stringify(after.condition);
     if (restart) {
       this.ruleRemoved(before);
@@ -200,7 +215,77 @@ export class RuleEngine {
       this.due.clear(errorsKey(rule.id, d.id));
     }
     this.removeFromIndex(rule);
+    this.known.delete(rule.id);
     this.deps.actions.forgetRule(rule.id);
+  }
+
+  /**
+   * Cluster mode: the rules as stored now, written by any node. Those this
+   * engine has not applied yet (new, a higher version, gone) are applied as
+   * a local write would; those it wrote itself are already known.
+   */
+  syncRules(stored: readonly AlertRule[]): void {
+    const ids = new Set<string>();
+    for (const rule of stored) {
+      ids.add(rule.id);
+      const known = this.known.get(rule.id);
+      if (!known) this.ruleAdded(rule);
+      else if (known.version < rule.version) this.ruleChanged(known, rule);
+    }
+    for (const known of [...this.known.values()]) if (!ids.has(known.id)) this.ruleRemoved(known);
+  }
+
+  /**
+   * Cluster mode: this node now evaluates the device (it connected here, or
+   * its node was lost and this node's reaper marked it). Its open alerts are
+   * resumed as stored by the node before (a firing one stays firing, nothing
+   * is emitted again), then its presence rules are judged on what is known now.
+   */
+  adopt(deviceId: string, open: readonly AlertView[]): void {
+    const now = this.clock();
+    const device = this.deps.devices.get(deviceId);
+    for (const alert of open) {
+      if (alert.deviceId !== deviceId || this.tracks.get(alert.ruleId, deviceId)?.alert) continue;
+      const rule = this.index.get(alert.ruleId);
+      if (!rule || !device) {
+        const ended: AlertView = { ...alert, state: 'resolved', resolvedAt: now, since: now };
+        void this.persist(rule ?? null, ended, alert.state, { alertId: alert.id, ruleId: alert.ruleId, deviceId, severity: alert.severity, to: 'resolved', ts: now, value: alert.value, summary: alert.summary, actor: null });
+        continue;
+      }
+      const t = this.track(rule, deviceId);
+      t.alert = alert;
+      t.holds = rule.condition.type !== 'errors';
+      t.holdsSince = alert.startedAt;
+      t.value = alert.value;
+      this.byAlertId.set(alert.id, t);
+    }
+    if (!device) return;
+    for (const rule of this.index.all()) {
+      if (!inScope(rule.scope, deviceId, device.scope)) continue;
+      // Presence and silence are judged now. Readings are not: this node's copy of the latest values
+      // of a device that was elsewhere may be old, so an open alert waits for its next reading here.
+      const c = rule.condition.type;
+      if (c === 'offline' || c === 'no_data') this.seedDevice(rule, device, now);
+      else {
+        const t = this.tracks.get(rule.id, deviceId);
+        if (t) this.step(t, now);
+      }
+    }
+  }
+
+  /** Cluster mode: another node evaluates the device now. Its tracks go without a transition: their alerts stay open in the store for that node. */
+  release(deviceId: string): void {
+    for (const t of this.tracksOf((t) => t.deviceId === deviceId)) {
+      this.due.clear(t.key);
+      if (t.alert) this.byAlertId.delete(t.alert.id);
+      this.tracks.delete(t);
+    }
+    for (const rule of this.index.all()) {
+      this.due.clear(noDataKey(rule.id, deviceId));
+      this.due.clear(errorsKey(rule.id, deviceId));
+    }
+    this.keys.delete(deviceId);
+    this.previous.delete(deviceId);
   }
 
   /**
@@ -220,6 +305,15 @@ export class RuleEngine {
     // Nothing is answered that the store refused: undo the acknowledgement, keeping any transition made since.
     if (t.alert?.id === id) t.alert = t.alert === alert ? before : { ...t.alert, acknowledged: before.acknowledged };
     throw new ProtocolError('storage_unavailable', `the acknowledgement of alert ${JSON.stringify(id)} could not be stored`);
+  }
+
+  /** Cluster mode: acknowledgements another node stored for alerts this engine holds are taken into them (nothing is emitted again). */
+  acknowledgedElsewhere(stored: readonly AlertView[]): void {
+    for (const s of stored) {
+      const t = this.byAlertId.get(s.id);
+      if (!t?.alert || !s.acknowledged || t.alert.acknowledged?.at === s.acknowledged.at) continue;
+      t.alert = { ...t.alert, acknowledged: s.acknowledged };
+    }
   }
 
   /** Silences changed: open alerts whose silencedUntil differs now are stored and emitted again. */
@@ -316,6 +410,7 @@ export class RuleEngine {
 
   /** deviceUpdated comes often (hello, error counts): it costs a pass over the rules only when the device's scope changed. */
   private onDeviceChanged(deviceId: string): void {
+    if (!this.owned(deviceId)) return;
     const scope = this.deps.devices.scopeOf(deviceId);
     if (!scope) return;
     const sig = scopeSignature(scope);
@@ -354,7 +449,7 @@ export class RuleEngine {
       if (t) this.judgeErrors(t, now);
     } else if (kind === 'n') {
       const device = this.deps.devices.get(deviceId);
-      if (device) this.judgeNoData(rule, device, now);
+      if (device && this.owned(deviceId)) this.judgeNoData(rule, device, now);
     }
   }
 
@@ -497,7 +592,12 @@ export class RuleEngine {
     for (const t of [...this.tracks.values()]) if (pick(t)) yield t;
   }
 
+  private owned(deviceId: string): boolean {
+    return this.deps.owns?.(deviceId) ?? true;
+  }
+
   private keysOf(deviceId: string): string[] | null {
+    if (!this.owned(deviceId)) return null;
     const cached = this.keys.get(deviceId);
     if (cached) return cached.keys;
     const scope = this.deps.devices.scopeOf(deviceId);
@@ -535,10 +635,10 @@ export class RuleEngine {
   private seed(rule: AlertRule, now: number): void {
     if (rule.scope.type === 'device') {
       const d = this.deps.devices.get(rule.scope.deviceId);
-      if (d) this.seedDevice(rule, d, now);
+      if (d && this.owned(d.id)) this.seedDevice(rule, d, now);
       return;
     }
-    for (const d of this.deps.devices.all()) if (inScope(rule.scope, d.id, d.scope)) this.seedDevice(rule, d, now);
+    for (const d of this.deps.devices.all()) if (this.owned(d.id) && inScope(rule.scope, d.id, d.scope)) this.seedDevice(rule, d, now);
   }
 
   private seedDevice(rule: AlertRule, device: DeviceFacts, now: number): void {

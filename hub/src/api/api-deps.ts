@@ -26,7 +26,7 @@ export interface ApiDeps {
   commands: Commands;
   state: DeviceStates;
   audit: Audit;
-  /** Rules, alerts and silences; null where alerting is off (cluster mode, for now): its routes answer 404. */
+  /** Rules, alerts and silences; null where alerting is off (the hub always builds it now; kept for API tests without it): its routes answer 404. */
   alerting: Alerting | null;
   /** Alert notifications; null in cluster mode (not available there yet). */
   notify: NotifyService | null;

@@ -9,11 +9,13 @@ import { registerBusMetrics } from './bus/bus-metrics.js';
 import type { ClusterNode, FenceState } from './cluster-node.js';
 import type { LiveRelay } from './live-relay.js';
 import type { RegistrySync } from './registry/registry-sync.js';
+import type { AlertOwnership } from './alerts/alert-ownership.js';
 
 export interface ClusterMetricSources {
   node: Pick<ClusterNode, 'counters' | 'state' | 'bus' | 'db'>;
   relay: Pick<LiveRelay, 'counters' | 'telemetryListened'>;
   registrySync: Pick<RegistrySync, 'counters'>;
+  alerts?: Pick<AlertOwnership, 'counters' | 'size'>;
 }
 
 const FENCE_STATES: readonly FenceState[] = ['healthy', 'holding', 'fenced'];
@@ -31,8 +33,22 @@ function counter(registry: PromRegistry, name: string, help: string, read: () =>
 }
 
 export function registerClusterMetrics(registry: PromRegistry, src: ClusterMetricSources): void {
-  const { node, relay, registrySync } = src;
+  const { node, relay, registrySync, alerts } = src;
   registerBusMetrics(registry, node.bus);
+  if (alerts) {
+    new Gauge({
+      name: 'iot_hub_cluster_alert_devices',
+      help: 'Devices whose alert rules this node evaluates (claimed here, or taken over from a lost node)',
+      registers: [registry],
+      collect() {
+        this.set(alerts.size);
+      },
+    });
+    counter(registry, 'iot_hub_cluster_alert_adoptions_total', 'Devices whose open alerts this node took over from PostgreSQL', () => alerts.counters.adopted);
+    counter(registry, 'iot_hub_cluster_alert_releases_total', 'Devices this node stopped evaluating: another node claimed them', () => alerts.counters.released);
+    counter(registry, 'iot_hub_cluster_alert_rule_syncs_total', 'Times rules or silences changed on another node were applied here', () => alerts.counters.ruleSyncs);
+    counter(registry, 'iot_hub_cluster_alert_poll_failures_total', 'Failed checks of the shared rules version and device owners (retried at the next poll)', () => alerts.counters.pollFailures);
+  }
   new Gauge({
     name: 'iot_hub_cluster_state',
     help: 'This node in the cluster: 1 for its state, 0 for the others: healthy, holding (PostgreSQL unreachable from every node: devices kept, new ones refused) or fenced (cut off: devices dropped, /healthz fails)',

@@ -15,7 +15,7 @@ import type { ClusterBus } from './bus/cluster-bus.js';
 import type { PresenceRow } from './ownership/ownership-store.js';
 
 /** Kinds passed on as they are, locally and to the bus. */
-const SAME_KINDS = ['telemetry', 'presence', 'command', 'state', 'message'] as const;
+const SAME_KINDS = ['telemetry', 'presence', 'command', 'state', 'message', 'alert'] as const;
 
 export interface LiveRelayOptions {
   core: EventBus;
@@ -163,6 +163,8 @@ export class LiveRelay {
         return this.live.emit('state', item as HubBusEvents['state']);
       case 'message':
         return this.live.emit('message', item as HubBusEvents['message']);
+      case 'alert':
+        return this.live.emit('alert', item as HubBusEvents['alert']);
       case 'registry': {
         const e = item as HubBusEvents['registry'];
         this.options.registryChanged();

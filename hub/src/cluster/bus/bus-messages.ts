@@ -14,6 +14,8 @@ export interface HubBusEvents {
   state: HubEventMap['state'];
   /** Raw device messages: only while some dashboard watches them. */
   message: HubEventMap['message'];
+  /** An alert changed (stored first, on the node that evaluates its device): dashboards of every node show it. */
+  alert: HubEventMap['alert'];
   /** Registry changes: for dashboards and for each node's registry cache. */
   registry: { action: 'added' | 'updated'; device: DeviceView } | { action: 'removed'; deviceId: string };
   /** A session, API token or user ended somewhere: every node rechecks its sockets and drops cached credentials. */
@@ -27,7 +29,7 @@ export type HubBusEventKind = keyof HubBusEvents;
 /** Kinds a node listens to only while a dashboard wants them (ClusterBus.want): the heavy ones. */
 export const ON_DEMAND_KINDS: readonly HubBusEventKind[] = ['telemetry', 'message'];
 /** Kinds every node listens to from start: rare, and needed by caches and dashboards alike. */
-export const ALWAYS_KINDS: readonly HubBusEventKind[] = ['presence', 'command', 'state', 'registry', 'accounts', 'lease'];
+export const ALWAYS_KINDS: readonly HubBusEventKind[] = ['presence', 'command', 'state', 'alert', 'registry', 'accounts', 'lease'];
 
 /**
  * Requests to the node that holds a device. Each is a shortcut only: the

@@ -12,6 +12,8 @@ import { STATE_MIGRATIONS } from '../state/state-migrations.js';
 import type { PgDatabase } from './pg-database.js';
 import { REGISTRY_MIGRATIONS } from '../registry/registry-migrations.js';
 import { COMMAND_MIGRATIONS } from '../commands/command-migrations.js';
+import { ALERT_MIGRATIONS } from '../alerts/alert-migrations.js';
+import { NOTIFY_MIGRATIONS } from '../alerts/notify-migrations.js';
 
 export interface Migration {
   /** Stable forever once released: "<part>-<n>". */
@@ -30,6 +32,8 @@ export const ALL_MIGRATIONS: readonly (readonly Migration[])[] = [
   COMMAND_MIGRATIONS,
   AUDIT_MIGRATIONS,
   STATE_MIGRATIONS,
+  ALERT_MIGRATIONS,
+  NOTIFY_MIGRATIONS,
 ];
 
 export async function migrate(db: PgDatabase, lists: readonly (readonly Migration[])[] = ALL_MIGRATIONS): Promise<string[]> {
