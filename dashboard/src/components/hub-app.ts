@@ -44,6 +44,9 @@ import './store-status-banner.js';
 import './theme-picker.js';
 import './token-form.js';
 
+/** How long a saved overview position is waited for while the list grows to it (after a reload it loads first). */
+const RESTORE_SCROLL_MS = 5000;
+
 const COUNT_LABELS: Array<[keyof PresenceCounts, string]> = [
   ['online', 'Online'],
   ['offline', 'Offline'],
@@ -223,7 +226,8 @@ export class HubApp extends LitElement {
   private overviewScroll = 0;
   /** A scroll position to restore once the list is tall enough; null when none is pending. */
   private pendingScroll: number | null = null;
-  private pendingScrollTries = 0;
+  /** When the pending position was set: it is given up after RESTORE_SCROLL_MS, however many updates came between. */
+  private pendingScrollSince = 0;
   private shownView: { query: string; view: ListView } | null = null;
   private scrollSaveTimer: ReturnType<typeof setTimeout> | undefined;
   private headerObserver: ResizeObserver | null = null;
@@ -256,7 +260,7 @@ export class HubApp extends LitElement {
         // Back (or a reload) finds the position in its history entry; the back link, in memory.
         const saved = this.router.savedScroll() ?? (this.shownRoute?.page === 'device' ? this.overviewScroll : null);
         this.pendingScroll = saved;
-        this.pendingScrollTries = 0;
+        this.pendingScrollSince = Date.now();
         if (saved === null && this.shownRoute !== null) window.scrollTo({ top: 0 });
       } else if (this.shownRoute !== null) {
         // A new page: start reading at its top.
@@ -294,14 +298,20 @@ export class HubApp extends LitElement {
     }
   }
 
-  /** Scrolls to the pending position once the list has rendered tall enough (a few updates at most). */
+  /** Scrolls to the pending position once the list has rendered tall enough: updates (live events, alerts) come in any number meanwhile. */
   private restoreScroll(): void {
     const y = this.pendingScroll;
     if (y === null || this.router.route.page !== 'overview' || !this.live.devices.complete) return;
     void this.renderRoot.querySelector('device-list')?.updateComplete.then(() => {
       if (this.pendingScroll !== y) return;
       window.scrollTo({ top: y });
-      if (Math.abs(window.scrollY - y) < 2 || ++this.pendingScrollTries >= 20) this.pendingScroll = null;
+      if (Math.abs(window.scrollY - y) < 2 || Date.now() - this.pendingScrollSince > RESTORE_SCROLL_MS) {
+        this.pendingScroll = null;
+        // Saved into this history entry now: the scroll event of the restore may have come while it was pending
+        // (and was ignored), and the back link's entry had no position of its own for a reload to find.
+        this.overviewScroll = window.scrollY;
+        this.router.saveScroll(window.scrollY);
+      }
     });
   }
 
