@@ -26,7 +26,7 @@ t.test('metrics: commands by state and device results by status and disposition'
     gateway: { countByTransport: () => ({ mqtt: 0, ws: 0 }), errorCounts: new Map(), messageCounts: { in: { mqtt: 0, ws: 0 }, out: { mqtt: 0, ws: 0 } } },
     pipeline: { written: 0, failedWrites: 0, onWrite: null },
     store: {},
-    mqtt: { counters: zero },
+    mqtt: { counters: zero, toolCount: 0 },
     wsDevices: { counters: zero },
     dashboards: { connectionCount: 0, counters: zero, limits: { refused: {} } },
     commands: {
