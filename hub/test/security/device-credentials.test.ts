@@ -12,6 +12,7 @@ import { WS_CLOSE, type DeviceView } from '@iot-hub/protocol';
 import { collectMessages, connectMqtt, deviceSocket, mqttClosed, upgradeStatus } from '../helpers/clients.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { hashToken } from '../../src/auth/tokens.js';
+import { REGISTRY_SCHEMA_VERSION } from '../../src/registry/sqlite-registry-store.js';
 
 /** The hub cuts the device off while answering the request; a second is the promise. */
 const CUT_OFF_MS = 1000;
@@ -138,7 +139,7 @@ t.test('a registry.db from before token rotation is migrated in place', async (t
 
   const check = new Database(join(dir, 'registry.db'), { readonly: true });
   t.teardown(() => check.close());
-  t.equal(check.pragma('user_version', { simple: true }), 1, 'schema version recorded');
+  t.equal(check.pragma('user_version', { simple: true }), REGISTRY_SCHEMA_VERSION, 'migrated to the latest schema version');
   const row = check.prepare('SELECT token_hash, token_issued_at, token_revoked_at FROM devices').get() as Record<string, unknown>;
   t.match(row, { token_hash: hashToken(rotated.token), token_issued_at: Number, token_revoked_at: null });
 });
