@@ -5,22 +5,12 @@
  */
 import { ALERT_SEVERITIES, ALERT_STATES, ProtocolError, type AlertHistoryEntry, type AlertSeverity, type AlertState } from '@iot-hub/protocol';
 import type { AlertFilter, HistoryFilter } from '../../alerts/alert-store.js';
+import { strictQuery } from './strict-query.js';
 import { parseTime } from './telemetry.js';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 const HISTORY_STATES: readonly AlertHistoryEntry['to'][] = [...ALERT_STATES, 'acknowledged', 'action'];
-
-function single<P extends string>(query: Record<string, unknown>, params: readonly P[]): Partial<Record<P, string>> {
-  const out: Partial<Record<P, string>> = {};
-  for (const [name, value] of Object.entries(query)) {
-    const known = params.find((p) => p === name);
-    if (!known) throw new ProtocolError('bad_request', `unknown query parameter ${JSON.stringify(name)}; use ${params.join(', ')}`);
-    if (typeof value !== 'string') throw new ProtocolError('bad_request', `${name} must be given once`);
-    out[known] = value;
-  }
-  return out;
-}
 
 function oneOf<T extends string>(raw: string, name: string, values: readonly T[]): T {
   if (!(values as readonly string[]).includes(raw)) throw new ProtocolError('bad_request', `${name} must be one of ${values.join(', ')}, got ${JSON.stringify(raw.slice(0, 40))}`);
@@ -28,7 +18,7 @@ function oneOf<T extends string>(raw: string, name: string, values: readonly T[]
 }
 
 export function parseAlertQuery(query: Record<string, unknown>): AlertFilter {
-  const q = single(query, ['state', 'deviceId', 'ruleId', 'severity'] as const);
+  const q = strictQuery(query, ['state', 'deviceId', 'ruleId', 'severity'] as const);
   const filter: AlertFilter = {};
   if (q.state !== undefined) filter.state = oneOf<AlertState>(q.state, 'state', ALERT_STATES);
   if (q.severity !== undefined) filter.severity = oneOf<AlertSeverity>(q.severity, 'severity', ALERT_SEVERITIES);
@@ -50,7 +40,7 @@ function decodeHistoryCursor(cursor: string): number {
 }
 
 export function parseHistoryQuery(query: Record<string, unknown>): HistoryFilter {
-  const q = single(query, ['deviceId', 'ruleId', 'state', 'from', 'to', 'limit', 'before'] as const);
+  const q = strictQuery(query, ['deviceId', 'ruleId', 'state', 'from', 'to', 'limit', 'before'] as const);
   const filter: HistoryFilter = { limit: DEFAULT_LIMIT };
   if (q.deviceId !== undefined) filter.deviceId = q.deviceId;
   if (q.ruleId !== undefined) filter.ruleId = q.ruleId;

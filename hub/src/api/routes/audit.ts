@@ -3,6 +3,7 @@ import { ProtocolError, type AuditListResponse } from '@iot-hub/protocol';
 import type { FastifyInstance } from 'fastify';
 import { AUDIT_ACTIONS, isAuditAction, type AuditFilter } from '../../audit/audit-log.js';
 import type { ApiDeps } from '../api-deps.js';
+import { strictQuery } from './strict-query.js';
 import { parseTime } from './telemetry.js';
 
 const DEFAULT_LIMIT = 100;
@@ -10,20 +11,8 @@ const MAX_LIMIT = 1000;
 const PARAMS = ['deviceId', 'actor', 'action', 'from', 'to', 'limit', 'before'] as const;
 type AuditQuerystring = Partial<Record<(typeof PARAMS)[number], string | string[]>>;
 
-/** One value per parameter, and no unknown ones: a typo must not silently widen the search. */
-function single(query: Record<string, unknown>): Partial<Record<(typeof PARAMS)[number], string>> {
-  const out: Partial<Record<(typeof PARAMS)[number], string>> = {};
-  for (const [name, value] of Object.entries(query)) {
-    const known = PARAMS.find((p) => p === name);
-    if (!known) throw new ProtocolError('bad_request', `unknown query parameter ${JSON.stringify(name)}; use ${PARAMS.join(', ')}`);
-    if (typeof value !== 'string') throw new ProtocolError('bad_request', `${name} must be given once`);
-    out[known] = value;
-  }
-  return out;
-}
-
 export function parseAuditQuery(query: Record<string, unknown>): AuditFilter {
-  const q = single(query);
+  const q = strictQuery(query, PARAMS);
   const filter: AuditFilter = { limit: DEFAULT_LIMIT };
   if (q.deviceId !== undefined) filter.deviceId = q.deviceId;
   if (q.actor !== undefined) filter.actor = q.actor;

@@ -18,6 +18,7 @@ import {
 } from '@iot-hub/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../api-deps.js';
+import { strictQuery } from './strict-query.js';
 
 const name = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const room = { type: 'string', minLength: 1, maxLength: ROOM_MAX_LENGTH, pattern: ROOM_PATTERN } as const;
@@ -47,19 +48,6 @@ const updateSchema = {
 } as const;
 
 const LIST_PARAMS = ['kind', 'status', 'room', 'label'] as const;
-type ListFilter = Partial<Record<(typeof LIST_PARAMS)[number], string>>;
-
-/** One value per parameter, and no unknown ones: a typo (`?lable=`) must not silently list every device. */
-function listFilter(query: Record<string, unknown>): ListFilter {
-  const out: ListFilter = {};
-  for (const [param, value] of Object.entries(query)) {
-    const known = LIST_PARAMS.find((p) => p === param);
-    if (!known) throw new ProtocolError('bad_request', `unknown query parameter ${JSON.stringify(param)}; use ${LIST_PARAMS.join(', ')}`);
-    if (typeof value !== 'string') throw new ProtocolError('bad_request', `${param} must be given once`);
-    out[known] = value;
-  }
-  return out;
-}
 
 export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { registry, gateway, audit } = deps;
@@ -75,7 +63,7 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   app.get<{ Querystring: Record<string, string | string[]> }>('/api/devices', async (request) => {
-    const { kind, status, room, label } = listFilter(request.query);
+    const { kind, status, room, label } = strictQuery(request.query, LIST_PARAMS);
     const devices: DeviceListResponse['devices'] = [];
     for (const entry of registry.all()) {
       if (kind !== undefined && entry.record.kind !== kind) continue;
